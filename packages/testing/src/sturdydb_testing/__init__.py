@@ -1,0 +1,28 @@
+"""sturdydb-testing: local Aurora-compatible clusters on real servers, with fault injection.
+
+Start a real PostgreSQL or MariaDB primary with replicas on this machine, each instance on its
+own loopback address behind a fault proxy, with Aurora's topology surface emulated, DNS-delayed
+cluster and reader endpoints, and faults (kill, freeze, blackhole, reset, latency, refusal,
+failover) recorded with timestamps. The pytest plugin (:mod:`sturdydb_testing.pytest_plugin`)
+gives fixtures; ``python -m sturdydb_testing`` drives a cluster from a shell.
+"""
+
+from __future__ import annotations
+
+from sturdydb_testing.binaries import ServerBinariesNotFound
+from sturdydb_testing.cluster import Cluster, Endpoint, Instance, InstanceState, OldWriterFate
+from sturdydb_testing.events import FaultEvent
+from sturdydb_testing.mariadb import MariaDBCluster
+from sturdydb_testing.postgres import PostgresCluster
+
+__all__ = [
+    "Cluster",
+    "Endpoint",
+    "FaultEvent",
+    "Instance",
+    "InstanceState",
+    "MariaDBCluster",
+    "OldWriterFate",
+    "PostgresCluster",
+    "ServerBinariesNotFound",
+]
