@@ -1,0 +1,112 @@
+"""Developer and CI sessions for the sturdydb monorepo.
+
+Packages are discovered by globbing ``packages/*/pyproject.toml``; nothing here lists them.
+``tests-<package>`` installs only the core plus that one package (and its ``test`` extra) so
+that a hidden dependency on another package fails; ``integration`` installs everything and
+runs the tests marked ``integration``. The README's two commands are ``./dev demo`` and
+``./dev test``, which run ``nox -s demo`` and ``nox -s lint typecheck tests integration``.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import nox
+import tomllib
+
+ROOT = pathlib.Path(__file__).parent
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "typecheck", "tests", "integration"]
+
+PYTHON = "3.11"
+TEST_TOOLS = ["pytest>=8", "pytest-timeout>=2.3"]
+DRIVERS = ["psycopg[binary]>=3.1.12", "mysql-connector-python>=8.1"]
+
+
+def _packages() -> dict[str, pathlib.Path]:
+    found = {}
+    for pyproject in sorted(ROOT.glob("packages/*/pyproject.toml")):
+        found[pyproject.parent.name] = pyproject.parent
+    return found
+
+
+PACKAGES = _packages()
+
+
+def _extras(path: pathlib.Path) -> set[str]:
+    data = tomllib.loads((path / "pyproject.toml").read_text())
+    return set(data.get("project", {}).get("optional-dependencies", {}))
+
+
+def _editable(path: pathlib.Path) -> list[str]:
+    spec = str(path)
+    if "test" in _extras(path):
+        spec += "[test]"
+    return ["-e", spec]
+
+
+def _install_all(session: nox.Session) -> None:
+    args: list[str] = []
+    for path in PACKAGES.values():
+        args += _editable(path)
+    for example in sorted(ROOT.glob("examples/*/pyproject.toml")):
+        args += ["-e", str(example.parent)]
+    session.install(*TEST_TOOLS, *DRIVERS, *args)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff over the whole tree."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over every package's sources."""
+    _install_all(session)
+    session.install("mypy>=1.11", "types-requests", "boto3-stubs[rds,sts,secretsmanager]")
+    sources = [str(p / "src") for p in PACKAGES.values()]
+    session.run("mypy", *sources)
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("package", list(PACKAGES))
+def tests(session: nox.Session, package: str) -> None:
+    """One package's own tests, with only the core and that package installed."""
+    path = PACKAGES[package]
+    args = _editable(PACKAGES["core"])
+    if package != "core":
+        args += _editable(path)
+    session.install(*TEST_TOOLS, *DRIVERS, *args)
+    if package == "core":
+        # The example third-party plugin is part of the core's contract tests.
+        for example in sorted(ROOT.glob("examples/*/pyproject.toml")):
+            session.install("-e", str(example.parent))
+    session.run("pytest", str(path / "tests"), "-m", "not integration", *session.posargs,
+                success_codes=[0, 5])
+
+
+@nox.session(python=PYTHON)
+def integration(session: nox.Session) -> None:
+    """Tests that combine packages on real local clusters (marked ``integration``)."""
+    _install_all(session)
+    paths = [str(p / "tests") for p in PACKAGES.values()]
+    session.run("pytest", *paths, "-m", "integration", *session.posargs, success_codes=[0, 5])
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The README's first command: the demo (pass options after --)."""
+    _install_all(session)
+    session.install("matplotlib>=3.8")
+    session.run("python", str(ROOT / "demo" / "run_demo.py"), *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Every benchmark; rewrites BENCHMARKS.md."""
+    _install_all(session)
+    session.install("moto[server]>=5", "boto3>=1.34")
+    session.run("python", str(ROOT / "benchmarks" / "run_all.py"), *session.posargs)

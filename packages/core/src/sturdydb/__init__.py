@@ -1,0 +1,96 @@
+"""sturdydb: a plugin pipeline around your DB-API driver that survives cluster events.
+
+Use it like the driver itself::
+
+    import psycopg, sturdydb
+    conn = sturdydb.connect(psycopg.Connection.connect, "host=... dbname=app", plugins="failover")
+
+The module is a PEP 249 module: ``connect``, ``apilevel``, ``threadsafety``, ``paramstyle``
+and the exception classes. Nothing here starts a thread or opens a connection at import time.
+"""
+
+from __future__ import annotations
+
+from sturdydb.addresses import map_host, mapped_hosts, resolve_host, unmap_host
+from sturdydb.connection import AwsWrapperConnection, Connection, Cursor, connect
+from sturdydb.context import Call, ConnectionContext, ConnectRequest
+from sturdydb.discovery import catalog, register_plugin, reload_catalog, unregister_plugin
+from sturdydb.errors import (
+    ConfigurationError,
+    DatabaseError,
+    DataError,
+    Error,
+    FailoverError,
+    FailoverFailedError,
+    FailoverSuccessError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    QueryTimeoutError,
+    TransactionResolutionUnknownError,
+    Warning,  # noqa: A004 - PEP 249 requires the module to export Warning
+)
+from sturdydb.hookspecs import hookimpl, hookspec
+from sturdydb.hosts import HostAvailability, HostInfo, HostRole
+from sturdydb.plugin import Plugin
+from sturdydb.profiles import Profile, register_profile, unregister_profile
+from sturdydb.properties import PropertySpec
+from sturdydb.resources import on_release, release_resources
+
+__version__ = "0.1.0"
+
+apilevel = "2.0"
+threadsafety = 2
+paramstyle = "pyformat"
+
+__all__ = [
+    "AwsWrapperConnection",
+    "Call",
+    "ConfigurationError",
+    "ConnectRequest",
+    "Connection",
+    "ConnectionContext",
+    "Cursor",
+    "DataError",
+    "DatabaseError",
+    "Error",
+    "FailoverError",
+    "FailoverFailedError",
+    "FailoverSuccessError",
+    "HostAvailability",
+    "HostInfo",
+    "HostRole",
+    "IntegrityError",
+    "InterfaceError",
+    "InternalError",
+    "NotSupportedError",
+    "OperationalError",
+    "Plugin",
+    "Profile",
+    "ProgrammingError",
+    "PropertySpec",
+    "QueryTimeoutError",
+    "TransactionResolutionUnknownError",
+    "Warning",
+    "apilevel",
+    "catalog",
+    "connect",
+    "hookimpl",
+    "hookspec",
+    "map_host",
+    "mapped_hosts",
+    "on_release",
+    "paramstyle",
+    "register_plugin",
+    "register_profile",
+    "release_resources",
+    "reload_catalog",
+    "resolve_host",
+    "threadsafety",
+    "unmap_host",
+    "unregister_plugin",
+    "unregister_profile",
+]

@@ -1,0 +1,440 @@
+"""The PEP 249 wrapper classes and ``connect``.
+
+``Connection`` and ``Cursor`` look like the driver's own objects: every attribute they do not
+define is read from the current driver object, so driver-specific API keeps working. Calls
+that a plugin wraps go down the compiled execute chain; calls that no plugin wraps go straight
+to the driver (the hot path costs one generation check and one attribute read). After a
+failover the context holds a new physical connection; existing cursors notice the bumped
+``generation`` and transparently open a driver cursor on it for their next call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from sturdydb import selectors
+from sturdydb.config import build_properties
+from sturdydb.conninfo import split_hosts
+from sturdydb.context import Call, ConnectionContext
+from sturdydb.discovery import catalog
+from sturdydb.drivers import driver_dialect_for
+from sturdydb.errors import InterfaceError
+from sturdydb.hosts import HostInfo
+from sturdydb.pipeline import get_pipeline, select_plugins
+
+__all__ = ["AwsWrapperConnection", "Connection", "Cursor", "connect"]
+
+log = logging.getLogger("sturdydb.connection")
+
+
+def connect(target_connect: Callable[..., Any], conninfo: str = "", **kwargs: Any) -> Connection:
+    """Open a connection through sturdydb's plugin pipeline.
+
+    ``target_connect`` is the driver's connect function (``psycopg.Connection.connect``,
+    ``mysql.connector.connect``); ``conninfo`` a ``key=value`` string or URL; ``kwargs`` more
+    properties (they override the string). sturdydb's own properties are removed before the
+    driver sees the rest.
+    """
+    cat = catalog()
+    forced = kwargs.get("wrapper_driver_dialect")
+    if forced is None and "wrapper_driver_dialect" in conninfo:
+        forced = _peek(conninfo, "wrapper_driver_dialect")
+    if forced is not None:
+        spec = cat.registry.get("wrapper_driver_dialect")
+        assert spec is not None
+        forced = spec.coerce(forced)
+    driver = driver_dialect_for(target_connect, forced)
+    props = build_properties(cat, driver, conninfo, kwargs)
+    pipeline = get_pipeline(select_plugins(cat, props))
+    hosts = [HostInfo(h, p) for h, p in split_hosts(props.get("host"), props.get("port"))]
+    if not hosts:
+        hosts = [HostInfo("localhost", None)]
+    ctx = ConnectionContext(
+        pipeline=pipeline, driver=driver, props=props, target_connect=target_connect,
+        hosts=hosts, catalog=cat,
+    )
+    last_error: BaseException | None = None
+    for index, host in enumerate(hosts):
+        ctx.initial_host = ctx.host = host
+        try:
+            raw = ctx.open(host, purpose="connect")
+        except Exception as exc:
+            # Like libpq with several hosts: a host that cannot be reached is skipped, any
+            # other error (bad password, unknown database) is final.
+            if index + 1 < len(hosts) and driver.is_network_error(exc):
+                last_error = exc
+                log.info("connect to %s failed (%s); trying the next host", host.url, exc)
+                continue
+            raise
+        break
+    else:  # pragma: no cover - the loop either breaks or raises
+        assert last_error is not None
+        raise last_error
+    ctx.connection = raw
+    selectors.connection_opened(ctx.host)
+    if pipeline.requires_dialect:
+        ctx.detect_dialect(raw, ctx.host)
+    return Connection(ctx)
+
+
+def _peek(conninfo: str, key: str) -> str | None:
+    from sturdydb.conninfo import parse_conninfo
+
+    return parse_conninfo(conninfo).get(key)
+
+
+class Connection:
+    """A PEP 249 connection that delegates to the driver's connection through the plugins."""
+
+    __slots__ = ("__weakref__", "_ctx")
+
+    def __init__(self, context: ConnectionContext) -> None:
+        self._ctx = context
+
+    @classmethod
+    def connect(cls, target: Callable[..., Any], conninfo: str = "", *args: Any, **kwargs: Any) -> Connection:
+        """Same as :func:`sturdydb.connect` (the reference wrapper's spelling)."""
+        if args:
+            raise TypeError("connect() takes the target function and the connection string; pass properties as keywords")
+        return connect(target, conninfo, **kwargs)
+
+    # -- sturdydb specifics ------------------------------------------------------
+    @property
+    def context(self) -> ConnectionContext:
+        """sturdydb's state for this connection (plugins, host, session state)."""
+        return self._ctx
+
+    @property
+    def target_connection(self) -> Any:
+        """The driver's current connection object (it changes after a failover)."""
+        return self._ctx.connection
+
+    @property
+    def host(self) -> HostInfo:
+        """The host this connection is currently connected to."""
+        return self._ctx.host
+
+    def _call(self, method: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        ctx = self._ctx
+        chain = ctx.chain(method)
+        if chain is None:
+            return func(*args, **kwargs)
+        return chain(Call(ctx, method, ctx.connection, func, args, kwargs))
+
+    # -- PEP 249 ---------------------------------------------------------------
+    def cursor(self, *args: Any, **kwargs: Any) -> Cursor:
+        ctx = self._ctx
+        if ctx.closed:
+            raise _closed_error(ctx)
+        raw = self._call("Connection.cursor", ctx.connection.cursor, *args, **kwargs)
+        return Cursor(self, raw, args, kwargs)
+
+    def commit(self) -> None:
+        self._call("Connection.commit", self._ctx.connection.commit)
+
+    def rollback(self) -> None:
+        self._call("Connection.rollback", self._ctx.connection.rollback)
+
+    def close(self) -> None:
+        ctx = self._ctx
+        if ctx.closed:
+            return
+        try:
+            self._call("Connection.close", ctx.connection.close)
+        finally:
+            ctx.closed = True
+            selectors.connection_closed(ctx.host)
+
+    @property
+    def closed(self) -> Any:
+        ctx = self._ctx
+        if ctx.closed:
+            return True
+        return getattr(ctx.connection, "closed", False)
+
+    @property
+    def autocommit(self) -> bool:
+        return bool(self._ctx.connection.autocommit)
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        ctx = self._ctx
+        self._call("Connection.autocommit_setter", _setter(ctx.connection, "autocommit"), value)
+        ctx.session.autocommit = bool(value)
+
+    @property
+    def read_only(self) -> Any:
+        ctx = self._ctx
+        if ctx.driver.name == "psycopg":
+            return ctx.connection.read_only
+        return ctx.session.read_only
+
+    @read_only.setter
+    def read_only(self, value: bool | None) -> None:
+        ctx = self._ctx
+        if ctx.driver.name == "psycopg":
+            self._call("Connection.read_only_setter", _setter(ctx.connection, "read_only"), value)
+        else:
+            from sturdydb.drivers.base import SessionState
+
+            self._call("Connection.read_only_setter", ctx.driver.apply_session_state,
+                       ctx.connection, SessionState(read_only=bool(value)))
+        ctx.session.read_only = None if value is None else bool(value)
+
+    @property
+    def isolation_level(self) -> Any:
+        ctx = self._ctx
+        if ctx.driver.name == "psycopg":
+            return ctx.connection.isolation_level
+        return ctx.session.isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: Any) -> None:
+        ctx = self._ctx
+        if ctx.driver.name == "psycopg":
+            self._call("Connection.isolation_level_setter", _setter(ctx.connection, "isolation_level"), value)
+        else:
+            from sturdydb.drivers.base import SessionState
+
+            self._call("Connection.isolation_level_setter", ctx.driver.apply_session_state,
+                       ctx.connection, SessionState(isolation_level=value))
+        ctx.session.isolation_level = value
+
+    @property
+    def database(self) -> Any:
+        """mysql-connector's current database (``USE``); psycopg has no such attribute."""
+        return self._ctx.connection.database
+
+    @database.setter
+    def database(self, value: str) -> None:
+        ctx = self._ctx
+        self._call("Connection.database_setter", _setter(ctx.connection, "database"), value)
+        ctx.session.database = value
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Cursor:
+        """psycopg's ``Connection.execute`` shortcut: a new cursor, executed."""
+        cur = self.cursor()
+        return cur.execute(query, params, **kwargs)
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        ctx = self._ctx
+        if ctx.closed:
+            return
+        try:
+            if ctx.driver.name == "psycopg" and not ctx.driver.is_closed(ctx.connection):
+                # psycopg's own semantics: commit on success, roll back on error, then close.
+                if exc_type is None:
+                    self.commit()
+                else:
+                    self.rollback()
+        finally:
+            self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names not defined here: driver-specific API passes through.
+        return getattr(self._ctx.connection, name)
+
+    def __repr__(self) -> str:
+        ctx = self._ctx
+        state = "closed" if ctx.closed else "open"
+        return f"<sturdydb.Connection {state} host={ctx.host.url} plugins={list(ctx.pipeline.codes)}>"
+
+
+AwsWrapperConnection = Connection
+
+
+def _setter(obj: Any, name: str) -> Callable[[Any], None]:
+    def set_value(value: Any) -> None:
+        setattr(obj, name, value)
+
+    set_value.__qualname__ = f"set_{name}"
+    return set_value
+
+
+def _closed_error(ctx: ConnectionContext) -> BaseException:
+    from sturdydb.errors import make_error
+
+    base = getattr(ctx.driver.module, "InterfaceError", None) or ctx.driver.operational_error
+    return make_error(InterfaceError, "the connection is closed", base)
+
+
+_CURSOR_METHODS = ("Cursor.execute", "Cursor.executemany", "Cursor.fetchone", "Cursor.fetchmany",
+                   "Cursor.fetchall", "Cursor.__next__")
+
+
+class Cursor:
+    """A PEP 249 cursor that delegates to the driver's cursor through the plugins."""
+
+    __slots__ = (
+        "__weakref__",
+        "_args",
+        "_c_execute",
+        "_c_executemany",
+        "_c_fetchall",
+        "_c_fetchmany",
+        "_c_fetchone",
+        "_c_next",
+        "_conn",
+        "_ctx",
+        "_cursor",
+        "_gen",
+        "_kwargs",
+        "_server_side",
+    )
+
+    def __init__(self, connection: Connection, raw: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        ctx = connection._ctx
+        self._conn = connection
+        self._ctx = ctx
+        self._cursor = raw
+        self._args = args
+        self._kwargs = kwargs
+        self._gen = ctx.generation
+        self._server_side = server_side = ctx.driver.cursor_is_server_side(raw)
+        (self._c_execute, self._c_executemany, self._c_fetchone, self._c_fetchmany,
+         self._c_fetchall, self._c_next) = (ctx.chain(m, server_side) for m in _CURSOR_METHODS)
+
+    def _rebind(self) -> None:
+        """Open a driver cursor on the context's new connection (after a failover)."""
+        ctx = self._ctx
+        self._cursor = ctx.connection.cursor(*self._args, **self._kwargs)
+        self._gen = ctx.generation
+
+    def _run(self, method: str, chain: Any, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return chain(Call(self._ctx, method, self._cursor, func, args, kwargs))
+
+    @property
+    def target_cursor(self) -> Any:
+        """The driver's cursor object."""
+        return self._cursor
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Cursor:
+        if self._gen != self._ctx.generation:
+            self._rebind()
+        chain = self._c_execute
+        if chain is None:
+            self._cursor.execute(query, params, **kwargs)
+        else:
+            cur = self._cursor
+            chain(Call(self._ctx, "Cursor.execute", cur, cur.execute, (query, params), kwargs))
+        return self
+
+    def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> Cursor:
+        if self._gen != self._ctx.generation:
+            self._rebind()
+        chain = self._c_executemany
+        if chain is None:
+            self._cursor.executemany(query, params_seq, **kwargs)
+        else:
+            self._run("Cursor.executemany", chain, self._cursor.executemany, (query, params_seq), kwargs)
+        return self
+
+    def fetchone(self) -> Any:
+        chain = self._c_fetchone
+        if chain is None:
+            return self._cursor.fetchone()
+        return self._run("Cursor.fetchone", chain, self._cursor.fetchone, (), {})
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        cur = self._cursor
+        args: tuple[Any, ...] = () if size is None else (size,)
+        chain = self._c_fetchmany
+        if chain is None:
+            return cur.fetchmany(*args)  # type: ignore[no-any-return]
+        return self._run("Cursor.fetchmany", chain, cur.fetchmany, args, {})  # type: ignore[no-any-return]
+
+    def fetchall(self) -> list[Any]:
+        chain = self._c_fetchall
+        if chain is None:
+            return self._cursor.fetchall()  # type: ignore[no-any-return]
+        return self._run("Cursor.fetchall", chain, self._cursor.fetchall, (), {})  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        chain = self._c_next
+        if chain is None:
+            row = self._cursor.fetchone()
+        else:
+            row = self._run("Cursor.__next__", chain, self._cursor.fetchone, (), {})
+        if row is None:
+            raise StopIteration
+        return row
+
+    def callproc(self, procname: str, params: Sequence[Any] = (), *args: Any) -> Any:
+        if self._gen != self._ctx.generation:
+            self._rebind()
+        func = getattr(self._cursor, "callproc", None)
+        if func is None:
+            from sturdydb.errors import NotSupportedError, make_error
+
+            raise make_error(NotSupportedError, f"{self._ctx.driver.name} cursors have no callproc(); "
+                             "use execute('CALL ...') or SELECT the function",
+                             getattr(self._ctx.driver.module, "NotSupportedError", None))
+        return self._call("Cursor.callproc", func, procname, params, *args)
+
+    def nextset(self) -> Any:
+        return self._call("Cursor.nextset", self._cursor.nextset)
+
+    def scroll(self, value: int, mode: str = "relative") -> Any:
+        return self._call("Cursor.scroll", self._cursor.scroll, value, mode)
+
+    def close(self) -> None:
+        if self._gen != self._ctx.generation:
+            return  # the driver cursor died with the old connection
+        self._call("Cursor.close", self._cursor.close)
+
+    def _call(self, method: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        chain = self._ctx.chain(method, self._server_side)
+        if chain is None:
+            return func(*args, **kwargs)
+        return self._run(method, chain, func, args, kwargs)
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount  # type: ignore[no-any-return]
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize  # type: ignore[no-any-return]
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    def setinputsizes(self, sizes: Any) -> None:
+        func = getattr(self._cursor, "setinputsizes", None)
+        if func is not None:
+            func(sizes)
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        func = getattr(self._cursor, "setoutputsize", None)
+        if func is not None:
+            func(size, column) if column is not None else func(size)
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def __repr__(self) -> str:
+        return f"<sturdydb.Cursor on {self._ctx.host.url}>"
+

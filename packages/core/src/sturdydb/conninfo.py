@@ -1,0 +1,184 @@
+"""Parsing of connection strings into a flat property dict.
+
+Two forms are accepted, as in the reference wrapper's examples:
+
+* libpq-style ``key=value`` pairs separated by spaces, values optionally single-quoted with
+  backslash escapes (``password='it''s'`` is not libpq; ``password='it\\'s'`` is);
+* URLs: ``postgresql://``, ``postgres://`` and ``mysql://`` with optional user, password,
+  one or several ``host:port`` pairs, database and ``?key=value`` query parameters.
+
+Multiple hosts (``host=a,b port=5432,5433`` or ``postgresql://a:5432,b:5433/db``) are kept as
+comma-separated ``host``/``port`` values; :func:`split_hosts` turns them into pairs. Values
+stay strings here: the property registry and driver dialects convert them.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, unquote
+
+from sturdydb.errors import ConfigurationError
+
+__all__ = ["parse_conninfo", "split_hosts"]
+
+_URL = re.compile(r"^(?P<scheme>postgresql|postgres|mysql|mysql\+[a-z]+)://(?P<rest>.*)$", re.I | re.S)
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+
+
+def parse_conninfo(conninfo: str) -> dict[str, str]:
+    """Parse ``conninfo`` (key=value string or URL) into a dict of string values."""
+    if not isinstance(conninfo, str):
+        raise ConfigurationError(
+            f"the connection string must be a str, got {type(conninfo).__name__}; "
+            "pass properties as keyword arguments instead"
+        )
+    text = conninfo.strip()
+    if not text:
+        return {}
+    match = _URL.match(text)
+    if match:
+        return _parse_url(match["scheme"].lower(), match["rest"], conninfo)
+    if "://" in text.split(" ", 1)[0]:
+        scheme = text.split("://", 1)[0]
+        raise ConfigurationError(
+            f"unsupported URL scheme {scheme!r} in the connection string; use postgresql://, "
+            "postgres:// or mysql://, or key=value pairs"
+        )
+    return _parse_pairs(text)
+
+
+def _parse_pairs(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    pos, n = 0, len(text)
+    while True:
+        while pos < n and text[pos].isspace():
+            pos += 1
+        if pos >= n:
+            return out
+        key_match = _KEY.match(text, pos)
+        if not key_match:
+            raise ConfigurationError(
+                f"malformed connection string at position {pos}: expected a property name, "
+                f"found {text[pos:pos + 20]!r}; write key=value pairs separated by spaces"
+            )
+        key = key_match.group()
+        pos = key_match.end()
+        while pos < n and text[pos].isspace():
+            pos += 1
+        if pos >= n or text[pos] != "=":
+            raise ConfigurationError(
+                f"malformed connection string: property {key!r} has no '=value'; "
+                "write key=value pairs separated by spaces"
+            )
+        pos += 1
+        while pos < n and text[pos].isspace():
+            pos += 1
+        if pos < n and text[pos] == "'":
+            pos += 1
+            chars: list[str] = []
+            while True:
+                if pos >= n:
+                    raise ConfigurationError(
+                        f"malformed connection string: the quoted value of {key!r} is not "
+                        "closed with a single quote"
+                    )
+                ch = text[pos]
+                if ch == "\\" and pos + 1 < n:
+                    chars.append(text[pos + 1])
+                    pos += 2
+                    continue
+                if ch == "'":
+                    pos += 1
+                    break
+                chars.append(ch)
+                pos += 1
+            value = "".join(chars)
+        else:
+            start = pos
+            chars = []
+            while pos < n and not text[pos].isspace():
+                if text[pos] == "\\" and pos + 1 < n:
+                    chars.append(text[pos + 1])
+                    pos += 2
+                    continue
+                chars.append(text[pos])
+                pos += 1
+            value = "".join(chars)
+            if start == pos:
+                value = ""
+        if key in out:
+            raise ConfigurationError(
+                f"property {key!r} appears twice in the connection string; keep one"
+            )
+        out[key] = value
+
+
+def _parse_url(scheme: str, rest: str, original: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    rest, _, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        user, colon, password = userinfo.partition(":")
+        if user:
+            out["user"] = unquote(user)
+        if colon:
+            out["password"] = unquote(password)
+    hosts: list[str] = []
+    ports: list[str] = []
+    for part in filter(None, netloc.split(",")):
+        if part.startswith("["):
+            end = part.find("]")
+            if end < 0:
+                raise ConfigurationError("malformed URL: an IPv6 address is missing its ']'")
+            host, port = part[1:end], part[end + 2:] if part[end + 1:end + 2] == ":" else ""
+        else:
+            host, _, port = part.partition(":")
+        if port and not port.isdigit():
+            raise ConfigurationError(
+                f"malformed URL: port {port!r} of host {host!r} is not a number"
+            )
+        hosts.append(unquote(host))
+        ports.append(port)
+    if hosts:
+        out["host"] = ",".join(hosts)
+    if any(ports):
+        out["port"] = ",".join(ports)
+    if slash and path:
+        out["database"] = unquote(path)
+    for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
+        if key in ("dbname",):
+            key = "database"
+        out[key] = value
+    del original, scheme  # both only useful for error messages above
+    return out
+
+
+def split_hosts(host: str | None, port: object) -> list[tuple[str, int | None]]:
+    """Pair a comma-separated ``host`` value with a comma-separated ``port`` value.
+
+    One port applies to every host; otherwise the counts must match, as in libpq.
+    """
+    if not host:
+        return []
+    names = [h.strip() for h in str(host).split(",")]
+    if any(not h for h in names):
+        raise ConfigurationError(f"host list {host!r} has an empty entry")
+    raw_ports = [] if port in (None, "") else [p.strip() for p in str(port).split(",")]
+    ports: list[int | None] = []
+    for p in raw_ports:
+        if not p:
+            ports.append(None)
+            continue
+        if not p.isdigit() or not 0 < int(p) < 65536:
+            raise ConfigurationError(f"port {p!r} is not a number between 1 and 65535")
+        ports.append(int(p))
+    if not ports:
+        ports = [None] * len(names)
+    elif len(ports) == 1:
+        ports = ports * len(names)
+    elif len(ports) != len(names):
+        raise ConfigurationError(
+            f"{len(names)} hosts but {len(ports)} ports: give one port for all hosts or one per host"
+        )
+    return list(zip(names, ports, strict=True))

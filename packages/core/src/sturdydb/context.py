@@ -1,0 +1,245 @@
+"""Per-connection state shared by the wrapper classes and the plugins.
+
+A :class:`ConnectionContext` is created by ``sturdydb.connect`` for each application connection.
+It holds the properties, the driver and database dialects, the current physical connection
+(which failover may replace), the session state the application set, and one slot per plugin
+(``plugin_state[code]``) because plugin objects are shared between connections.
+:class:`ConnectRequest` and :class:`Call` are the small objects passed down the connect and
+execute chains.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from sturdydb import dialects as _dialects
+from sturdydb.drivers.base import SessionState
+from sturdydb.errors import E, make_error
+from sturdydb.hosts import HostInfo, parse_rds_host
+from sturdydb.topology import ClusterTopology, derive_cluster_id, registry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sturdydb.dialects.base import DatabaseDialect
+    from sturdydb.discovery import PluginCatalog
+    from sturdydb.drivers.base import DriverDialect
+    from sturdydb.pipeline import ChainFn, Pipeline
+    from sturdydb.plugin import Plugin
+    from sturdydb.properties import Properties
+
+__all__ = ["Call", "ConnectRequest", "ConnectionContext"]
+
+log = logging.getLogger("sturdydb.connection")
+
+
+class ConnectRequest:
+    """One physical connect going down the ``sturdydb_connect`` chain.
+
+    ``purpose`` is ``"connect"`` for the application's own connection, ``"reconnect"`` for a
+    replacement opened by failover, and ``"auxiliary"`` for monitoring/topology connections
+    (plugins such as failover let those pass untouched). ``driver_kwargs`` is what the driver
+    will receive; auth plugins set ``user``/``password`` there.
+    """
+
+    __slots__ = ("context", "driver_kwargs", "host", "props", "purpose")
+
+    def __init__(
+        self,
+        context: ConnectionContext,
+        host: HostInfo,
+        props: Properties,
+        driver_kwargs: dict[str, Any],
+        purpose: str = "connect",
+    ) -> None:
+        self.context = context
+        self.host = host
+        self.props = props
+        self.driver_kwargs = driver_kwargs
+        self.purpose = purpose
+
+    def __repr__(self) -> str:
+        return f"<ConnectRequest {self.purpose} {self.host.url}>"
+
+
+class Call:
+    """One DB-API call going down the ``sturdydb_execute`` chain."""
+
+    __slots__ = ("args", "context", "func", "kwargs", "method", "target")
+
+    def __init__(
+        self,
+        context: ConnectionContext,
+        method: str,
+        target: Any,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.context = context
+        self.method = method
+        self.target = target
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        return f"<Call {self.method}>"
+
+
+class ConnectionContext:
+    """Everything sturdydb knows about one application connection."""
+
+    def __init__(
+        self,
+        *,
+        pipeline: Pipeline,
+        driver: DriverDialect,
+        props: Properties,
+        target_connect: Callable[..., Any],
+        hosts: list[HostInfo],
+        catalog: PluginCatalog,
+    ) -> None:
+        self.pipeline = pipeline
+        self.driver = driver
+        self.props = props
+        self.target_connect = target_connect
+        self.hosts = hosts
+        self.catalog = catalog
+        self.initial_host = hosts[0]
+        self.host = hosts[0]
+        self.connection: Any = None
+        #: Bumped whenever the physical connection is replaced; cursors compare it to rebind.
+        self.generation = 0
+        self.plugin_state: dict[str, Any] = {}
+        self.session = SessionState()
+        self.closed = False
+        self._dialect: DatabaseDialect | None = None
+        self._chains: dict[tuple[str, bool], ChainFn | None] = {}
+        self._lock = threading.RLock()
+        code = props.get("wrapper_dialect")
+        if code:
+            self._dialect = _dialects.dialect_by_code(code)
+
+    # -- chains -----------------------------------------------------------------
+    def chain(self, method: str, server_side: bool = False) -> ChainFn | None:
+        """The execute chain for ``method`` (``None``: call the driver directly)."""
+        key = (method, server_side)
+        try:
+            return self._chains[key]
+        except KeyError:
+            pass
+        driver = self.driver
+        network_bound = method in driver.network_bound_methods or (
+            server_side and method in getattr(driver, "server_cursor_methods", ())
+        )
+        found = self.pipeline.chain(method, network_bound)
+        self._chains[key] = found
+        return found
+
+    # -- connecting -------------------------------------------------------------
+    def driver_kwargs(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        kwargs = self.props.driver_kwargs()
+        kwargs.pop("host", None)
+        kwargs.pop("port", None)
+        if overrides:
+            kwargs.update(overrides)
+        return kwargs
+
+    def open(
+        self,
+        host: HostInfo | None = None,
+        *,
+        purpose: str = "reconnect",
+        overrides: dict[str, Any] | None = None,
+        skip: Plugin | None = None,
+        props: Properties | None = None,
+    ) -> Any:
+        """Open a new physical connection to ``host`` through the plugin chain.
+
+        ``overrides`` replace driver keywords (a monitoring connection's timeouts);
+        ``skip`` leaves one plugin out (the plugin that is calling). The new connection is
+        returned, not installed: see :meth:`set_connection`.
+        """
+        target = host or self.host
+        request = ConnectRequest(self, target, props or self.props, self.driver_kwargs(overrides), purpose)
+        if skip is not None:
+            return self.pipeline.connect_without(skip, request)
+        return self.pipeline.connect(request)
+
+    def set_connection(self, new: Any, host: HostInfo) -> None:
+        """Make ``new`` (connected to ``host``) this context's connection.
+
+        Carries over the session state the application set, rolls back and closes the old
+        connection (best effort: it is usually dead), bumps ``generation`` so cursors rebind,
+        and broadcasts ``sturdydb_connection_changed``.
+        """
+        with self._lock:
+            old = self.connection
+            if self.props.get("transfer_session_state_on_switch", True):
+                self.driver.apply_session_state(new, self.session)
+            self.connection = new
+            self.host = host
+            self.generation += 1
+        if old is not None and old is not new:
+            if self.props.get("rollback_on_switch", True):
+                try:
+                    if not self.driver.is_closed(old) and self.driver.in_transaction(old):
+                        old.rollback()
+                except Exception:
+                    pass
+            self.driver.close_quietly(old)
+        try:
+            self.pipeline.hook.sturdydb_connection_changed(context=self, old=old, new=new)
+        except Exception:
+            log.exception("a sturdydb_connection_changed implementation raised")
+
+    # -- knowledge about the server ---------------------------------------------
+    @property
+    def dialect(self) -> DatabaseDialect:
+        """The database dialect (detected from the current connection on first use)."""
+        found = self._dialect
+        if found is None:
+            found = self.detect_dialect(self.connection, self.host)
+        return found
+
+    def detect_dialect(self, conn: Any, host: HostInfo) -> DatabaseDialect:
+        """Detect (or take from the cache) the dialect of the server behind ``conn``."""
+        found = self._dialect
+        if found is None:
+            found = _dialects.detect_dialect(self.driver, conn, host.url, self.catalog.dialects)
+            self._dialect = found
+        return found
+
+    @property
+    def cluster_id(self) -> str:
+        found = self.plugin_state.get("_cluster_id")
+        if found is None:
+            found = derive_cluster_id(self.props, self.initial_host.host)
+            self.plugin_state["_cluster_id"] = found
+        return str(found)
+
+    @property
+    def topology(self) -> ClusterTopology:
+        """The shared topology of this connection's cluster."""
+        return registry.get(self.cluster_id)
+
+    def instance_host_pattern(self) -> str | None:
+        """``cluster_instance_host_pattern``, or the one implied by an RDS host name."""
+        pattern = self.props.get("cluster_instance_host_pattern")
+        if pattern:
+            return str(pattern)
+        return parse_rds_host(self.initial_host.host).instance_host_pattern()
+
+    def in_transaction(self) -> bool:
+        conn = self.connection
+        return conn is not None and self.driver.in_transaction(conn)
+
+    def error(self, cls: type[E], message: str) -> E:
+        """A sturdydb error that is also the target driver's ``OperationalError``."""
+        return make_error(cls, message, self.driver.operational_error)
+
+    def __repr__(self) -> str:
+        return f"<ConnectionContext {self.host.url} plugins={list(self.pipeline.codes)}>"

@@ -1,0 +1,90 @@
+"""Database dialects and their detection.
+
+Detection starts from a guess made without any query (driver family plus the kind of host
+name: an Aurora cluster endpoint suggests ``aurora-*``), then asks the server with each
+refinement's own probe, first match wins. Results are cached per host for 30 minutes, so a
+connect pays for detection once, not every time. ``wrapper_dialect`` skips all of this.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from sturdydb.dialects.base import DatabaseDialect
+from sturdydb.dialects.mysql import AuroraMysqlDialect, MultiAzMysqlDialect, MysqlDialect, RdsMysqlDialect
+from sturdydb.dialects.pg import AuroraPgDialect, MultiAzPgDialect, PgDialect, RdsPgDialect
+from sturdydb.hosts import RdsUrlType, classify_host
+
+if TYPE_CHECKING:
+    from sturdydb.drivers.base import DriverDialect
+
+__all__ = [
+    "DIALECTS",
+    "DatabaseDialect",
+    "clear_dialect_cache",
+    "detect_dialect",
+    "dialect_by_code",
+    "initial_guess",
+]
+
+DIALECTS: dict[str, DatabaseDialect] = {
+    d.code: d
+    for d in (PgDialect(), RdsPgDialect(), AuroraPgDialect(), MultiAzPgDialect(),
+              MysqlDialect(), RdsMysqlDialect(), AuroraMysqlDialect(), MultiAzMysqlDialect())
+}
+CACHE_SECONDS = 30 * 60
+_cache: dict[str, tuple[float, DatabaseDialect]] = {}
+_lock = threading.Lock()
+
+
+def dialect_by_code(code: str) -> DatabaseDialect:
+    return DIALECTS[code]
+
+
+def initial_guess(driver: DriverDialect, host: str | None) -> DatabaseDialect:
+    """The dialect suggested by the driver and the host name alone."""
+    family = "pg" if driver.name == "psycopg" else "mysql"
+    kind = classify_host(host) if host else RdsUrlType.OTHER
+    if kind.is_rds_cluster:
+        return DIALECTS[f"aurora-{family}"]
+    if kind.is_rds:
+        return DIALECTS[f"rds-{family}"]
+    return DIALECTS[family]
+
+
+def detect_dialect(
+    driver: DriverDialect, conn: Any, host_key: str, extra: list[DatabaseDialect] | None = None
+) -> DatabaseDialect:
+    """The dialect of the server behind ``conn`` (cached per ``host_key``)."""
+    now = time.monotonic()
+    cached = _cache.get(host_key)
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    family = "pg" if driver.name == "psycopg" else "mysql"
+    for dialect in extra or ():
+        if dialect.family == family and dialect.is_dialect(driver, conn):
+            found = dialect
+            break
+    else:
+        base = DIALECTS[family]
+        found = base
+        for code in base.refinements:
+            candidate = DIALECTS[code]
+            if candidate.is_dialect(driver, conn):
+                found = candidate
+                break
+    with _lock:
+        _cache[host_key] = (now, found)
+    return found
+
+
+def remember_dialect(host_key: str, dialect: DatabaseDialect) -> None:
+    with _lock:
+        _cache[host_key] = (time.monotonic(), dialect)
+
+
+def clear_dialect_cache() -> None:
+    with _lock:
+        _cache.clear()

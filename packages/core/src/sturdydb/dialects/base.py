@@ -1,0 +1,103 @@
+"""The database dialect interface: how to recognise a kind of server and read its topology.
+
+A dialect answers four questions with the same SQL the reference wrapper sends (so the real
+Aurora and RDS answer them): is this server of my kind, what is the cluster's topology, which
+instance am I connected to, and is it a reader. Dialects run their queries through the
+driver dialect's ``query``, which preserves the application's transaction status.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sturdydb.hosts import HostInfo
+from sturdydb.topology import host_from_topology_row
+
+if TYPE_CHECKING:
+    from sturdydb.drivers.base import DriverDialect
+
+__all__ = ["DatabaseDialect"]
+
+
+class DatabaseDialect:
+    """Base class. ``family`` is ``"pg"`` or ``"mysql"``; ``code`` is the ``wrapper_dialect`` value."""
+
+    code: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    default_port: ClassVar[int] = 0
+    #: Dialect codes to try, in order, when this one was only a first guess.
+    refinements: ClassVar[tuple[str, ...]] = ()
+    #: Whether the dialect can list the cluster's instances.
+    has_topology: ClassVar[bool] = False
+    instance_id_query: ClassVar[str] = ""
+    is_reader_query: ClassVar[str] = ""
+    topology_query: ClassVar[str] = ""
+    writer_id_query: ClassVar[str] = ""
+
+    def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
+        raise NotImplementedError
+
+    def _first(self, driver: DriverDialect, conn: Any, sql: str) -> tuple[Any, ...] | None:
+        try:
+            rows = driver.query(conn, sql)
+        except Exception:
+            # A probe for another kind of server fails with "no such function/table";
+            # the connection stays usable because query() rolled its transaction back.
+            return None
+        return rows[0] if rows else None
+
+    def instance_id(self, driver: DriverDialect, conn: Any) -> str | None:
+        """The id of the instance ``conn`` is connected to (matches topology ids)."""
+        row = driver.query(conn, self.instance_id_query)
+        return None if not row or row[0][1] is None else str(row[0][1])
+
+    def is_reader(self, driver: DriverDialect, conn: Any) -> bool:
+        row = driver.query(conn, self.is_reader_query)
+        return bool(row and row[0][0] and str(row[0][0]) not in ("0", "OFF", "off"))
+
+    def is_writer(self, driver: DriverDialect, conn: Any) -> bool:
+        """Whether ``conn`` is on the cluster's writer according to the server itself."""
+        if self.writer_id_query:
+            return bool(driver.query(conn, self.writer_id_query))
+        return not self.is_reader(driver, conn)
+
+    def topology(
+        self, driver: DriverDialect, conn: Any, pattern: str, default_port: int | None
+    ) -> list[HostInfo]:
+        """The cluster's instances, readers first and the writer last.
+
+        With several writers reported (a failover in progress), the most recently updated one
+        wins and the others are listed as readers; no writer at all gives an empty list, which
+        callers treat as "topology unknown".
+        """
+        if not self.has_topology:
+            return []
+        rows = driver.query(conn, self.topology_query)
+        return self.hosts_from_rows(rows, pattern, default_port)
+
+    def hosts_from_rows(
+        self, rows: Sequence[tuple[Any, ...]], pattern: str, default_port: int | None
+    ) -> list[HostInfo]:
+        writers: list[tuple[float, str]] = []
+        readers: list[str] = []
+        for row in rows:
+            instance_id, is_writer = str(row[0]), bool(row[1])
+            if is_writer:
+                updated = row[4] if len(row) > 4 else None
+                stamp = updated.timestamp() if updated is not None and hasattr(updated, "timestamp") else time.time()
+                writers.append((stamp, instance_id))
+            else:
+                readers.append(instance_id)
+        if not writers:
+            return []
+        writers.sort()
+        writer_id = writers[-1][1]
+        readers.extend(w for _, w in writers[:-1])
+        hosts = [host_from_topology_row(r, False, pattern, default_port) for r in readers]
+        hosts.append(host_from_topology_row(writer_id, True, pattern, default_port))
+        return hosts
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.code}>"

@@ -1,0 +1,83 @@
+"""MySQL-family dialects: MySQL/MariaDB, RDS for MySQL, Aurora MySQL and Multi-AZ clusters.
+
+MariaDB is detected as ``mysql``. The SQL strings are the ones Aurora and RDS answer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sturdydb.dialects.base import DatabaseDialect
+
+if TYPE_CHECKING:
+    from sturdydb.drivers.base import DriverDialect
+
+__all__ = ["AuroraMysqlDialect", "MultiAzMysqlDialect", "MysqlDialect", "RdsMysqlDialect"]
+
+_VERSION_COMMENT = "SHOW VARIABLES LIKE 'version_comment'"
+_REPORT_HOST = "SHOW VARIABLES LIKE 'report_host'"
+
+
+class MysqlDialect(DatabaseDialect):
+    code: ClassVar[str] = "mysql"
+    family: ClassVar[str] = "mysql"
+    default_port: ClassVar[int] = 3306
+    refinements: ClassVar[tuple[str, ...]] = ("aurora-mysql", "multi-az-mysql", "rds-mysql")
+    instance_id_query: ClassVar[str] = "SELECT @@hostname AS host, CONCAT(@@hostname, ':', @@port) AS host_id"
+    is_reader_query: ClassVar[str] = "SELECT @@read_only"
+
+    def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
+        try:
+            rows = driver.query(conn, _VERSION_COMMENT)
+        except Exception:
+            return False
+        # MariaDB answers e.g. "Debian n/a" or "mariadb.org binary distribution": any server
+        # that understands this MySQL statement is of the MySQL family.
+        return bool(rows)
+
+
+class RdsMysqlDialect(MysqlDialect):
+    code: ClassVar[str] = "rds-mysql"
+    refinements: ClassVar[tuple[str, ...]] = ("aurora-mysql", "multi-az-mysql")
+
+    def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
+        row = self._first(driver, conn, _VERSION_COMMENT)
+        if not row or str(row[1]).lower() != "source distribution":
+            return False
+        host = self._first(driver, conn, _REPORT_HOST)
+        return bool(host and host[1])
+
+
+class AuroraMysqlDialect(MysqlDialect):
+    code: ClassVar[str] = "aurora-mysql"
+    refinements: ClassVar[tuple[str, ...]] = ()
+    has_topology: ClassVar[bool] = True
+    instance_id_query: ClassVar[str] = "SELECT @@aurora_server_id, @@aurora_server_id"
+    is_reader_query: ClassVar[str] = "SELECT @@innodb_read_only"
+    topology_query: ClassVar[str] = (
+        "SELECT SERVER_ID, CASE WHEN SESSION_ID = 'MASTER_SESSION_ID' THEN TRUE ELSE FALSE END, "
+        "CPU, REPLICA_LAG_IN_MILLISECONDS, LAST_UPDATE_TIMESTAMP FROM "
+        "information_schema.replica_host_status WHERE time_to_sec(timediff(now(), "
+        "LAST_UPDATE_TIMESTAMP)) <= 300 OR SESSION_ID = 'MASTER_SESSION_ID' "
+    )
+    writer_id_query: ClassVar[str] = (
+        "SELECT SERVER_ID FROM information_schema.replica_host_status WHERE SESSION_ID = "
+        "'MASTER_SESSION_ID' AND SERVER_ID = @@aurora_server_id"
+    )
+
+    def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
+        return self._first(driver, conn, "SHOW VARIABLES LIKE 'aurora_version'") is not None
+
+
+class MultiAzMysqlDialect(MysqlDialect):
+    code: ClassVar[str] = "multi-az-mysql"
+    refinements: ClassVar[tuple[str, ...]] = ()
+    instance_id_query: ClassVar[str] = (
+        "SELECT id, SUBSTRING_INDEX(endpoint, '.', 1) FROM mysql.rds_topology WHERE id = @@server_id"
+    )
+
+    def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
+        if self._first(driver, conn, "SELECT id, endpoint, port FROM mysql.rds_topology") is None:
+            return False
+        host = self._first(driver, conn, _REPORT_HOST)
+        return bool(host and host[1])

@@ -1,0 +1,165 @@
+"""The driver dialect interface: what sturdydb needs to know about one DB-API driver.
+
+A driver dialect opens connections with the driver's native options (timeouts, keepalives,
+pinned addresses), says which DB-API methods can touch the network, classifies the driver's
+exceptions, reads and applies session state, runs sturdydb's own small queries, and can abort
+a connection from another thread so that a call blocked on it returns at once. It never runs
+a driver call on a helper thread.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from sturdydb.hosts import HostInfo
+    from sturdydb.properties import Properties
+
+__all__ = ["DriverDialect", "SessionState", "shutdown_fd"]
+
+
+@dataclass
+class SessionState:
+    """Session settings the application changed through sturdydb (``None``: never set)."""
+
+    autocommit: bool | None = None
+    read_only: bool | None = None
+    isolation_level: Any = None
+    database: str | None = None
+    schema: str | None = None
+
+    def changed(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+def shutdown_fd(fd: int) -> None:
+    """Shut a connected socket down in both directions, given any descriptor of it.
+
+    ``shutdown`` acts on the socket, not on the descriptor, so shutting down a duplicate makes
+    every blocked ``recv``/``send`` on the original return at once (with EOF or EPIPE), while
+    the driver still owns and later closes its own descriptor: no use-after-free.
+    """
+    dup = os.dup(fd)
+    sock = socket.socket(fileno=dup)
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already shut down or reset: the goal is reached
+    finally:
+        sock.close()
+
+
+class DriverDialect:
+    """Base class of driver dialects. Subclasses implement everything that raises."""
+
+    name: ClassVar[str] = "generic"
+    module: ModuleType
+    #: Methods that may wait on the network; plugins such as failover wrap only these.
+    network_bound_methods: ClassVar[frozenset[str]] = frozenset()
+    default_port: ClassVar[int] = 0
+
+
+    # -- errors -----------------------------------------------------------------
+    @property
+    def operational_error(self) -> type[BaseException]:
+        return self.module.OperationalError  # type: ignore[no-any-return]
+
+    def is_network_error(self, exc: BaseException) -> bool:
+        raise NotImplementedError
+
+    def is_login_error(self, exc: BaseException) -> bool:
+        raise NotImplementedError
+
+    def is_read_only_error(self, exc: BaseException) -> bool:
+        raise NotImplementedError
+
+    # -- connecting -------------------------------------------------------------
+    def property_names(self) -> frozenset[str]:
+        """Every keyword the driver's connect accepts (for unknown-property warnings)."""
+        return frozenset()
+
+    def connect(
+        self, target: Callable[..., Any], host: HostInfo, kwargs: dict[str, Any], props: Properties
+    ) -> Any:
+        raise NotImplementedError
+
+    # -- connection state -------------------------------------------------------
+    def socket_fd(self, conn: Any) -> int | None:
+        raise NotImplementedError
+
+    def abort_connection(self, conn: Any) -> None:
+        """Make any call blocked on ``conn`` return at once with a network error.
+
+        Safe to call from any thread, any number of times, on a closed connection too.
+        """
+        try:
+            fd = self.socket_fd(conn)
+        except Exception:
+            return
+        if fd is not None and fd >= 0:
+            try:
+                shutdown_fd(fd)
+            except OSError:
+                pass
+
+    def is_closed(self, conn: Any) -> bool:
+        raise NotImplementedError
+
+    def in_transaction(self, conn: Any) -> bool:
+        raise NotImplementedError
+
+    def close_quietly(self, conn: Any) -> None:
+        try:
+            conn.close()
+        except Exception:
+            pass
+
+    def read_session_state(self, conn: Any) -> SessionState:
+        """The connection's current session settings (one round trip at most)."""
+        raise NotImplementedError
+
+    def apply_session_state(self, conn: Any, state: SessionState) -> None:
+        """Set every field of ``state`` that is not ``None`` on ``conn``."""
+        raise NotImplementedError
+
+    def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one of sturdydb's own queries and return all rows.
+
+        The application's transaction status is preserved: when the query had to open a
+        transaction on a connection that was idle, that transaction is rolled back (never
+        committed: nothing of the application's can be in it).
+        """
+        raise NotImplementedError
+
+    def cursor_is_server_side(self, cursor: Any) -> bool:
+        """Whether fetches on ``cursor`` go to the server (so fetch* is network-bound)."""
+        return True
+
+    def set_keepalive(self, conn: Any, props: Properties) -> None:
+        """Apply ``tcp_keepalive*`` to the connection's socket when the driver has no option."""
+        if not props.get("tcp_keepalive"):
+            return
+        fd = self.socket_fd(conn)
+        if fd is None:
+            return
+        sock = socket.socket(fileno=os.dup(fd))
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            for opt, name in (
+                (getattr(socket, "TCP_KEEPIDLE", None), "tcp_keepalive_time"),
+                (getattr(socket, "TCP_KEEPINTVL", None), "tcp_keepalive_interval"),
+                (getattr(socket, "TCP_KEEPCNT", None), "tcp_keepalive_probes"),
+            ):
+                value = props.get(name)
+                if opt is not None and value is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, opt, int(value))
+        finally:
+            sock.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"

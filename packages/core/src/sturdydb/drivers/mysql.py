@@ -1,0 +1,204 @@
+"""Driver dialect for mysql-connector-python (pure-Python and C extension).
+
+Network-bound calls: mysql-connector's default cursors are unbuffered, so ``fetch*`` read from
+the server; ``Connection.cursor()`` pings the server first. Timeouts map onto the driver's
+own options: ``connect_timeout`` onto ``connection_timeout``, ``socket_timeout`` onto
+``read_timeout``/``write_timeout``; keepalives are set on the socket after connecting.
+A pinned host name is replaced by its address (the driver has no separate ``hostaddr``).
+Abort works for both implementations by shutting the socket down through a duplicate of its
+descriptor (the reference wrapper refuses monitoring on MySQL for lack of this).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sturdydb.addresses import resolve_host
+from sturdydb.drivers.base import DriverDialect, SessionState
+from sturdydb.errors import QueryTimeoutError
+
+if TYPE_CHECKING:
+    from sturdydb.hosts import HostInfo
+    from sturdydb.properties import Properties
+
+__all__ = ["MysqlConnectorDialect"]
+
+_NETWORK_ERRNOS = frozenset({2001, 2002, 2003, 2004, 2005, 2006, 2012, 2013, 2026, 2055, 4031})
+_READ_ONLY_ERRNOS = frozenset({1290, 1836})
+_BOOL_KEYS = frozenset({"autocommit", "use_pure", "ssl_disabled", "buffered", "raw", "compress",
+                        "get_warnings", "raise_on_warnings", "consume_results", "use_unicode",
+                        "allow_local_infile", "ssl_verify_cert", "ssl_verify_identity"})
+_INT_KEYS = frozenset({"port", "connection_timeout", "connect_timeout", "read_timeout",
+                       "write_timeout", "client_flags"})
+
+
+class MysqlConnectorDialect(DriverDialect):
+    name: ClassVar[str] = "mysql-connector-python"
+    default_port: ClassVar[int] = 3306
+    network_bound_methods: ClassVar[frozenset[str]] = frozenset({
+        "Connection.commit",
+        "Connection.rollback",
+        "Connection.cursor",
+        "Connection.autocommit_setter",
+        "Connection.database_setter",
+        "Connection.start_transaction",
+        "Connection.cmd_query",
+        "Connection.ping",
+        "Cursor.execute",
+        "Cursor.executemany",
+        "Cursor.callproc",
+        "Cursor.fetchone",
+        "Cursor.fetchmany",
+        "Cursor.fetchall",
+        "Cursor.__next__",
+        "Cursor.nextset",
+    })
+
+    def __init__(self) -> None:
+        import mysql.connector
+
+        self.module = mysql.connector
+        self._errors = mysql.connector.errors
+
+
+    # -- errors -----------------------------------------------------------------
+    def is_network_error(self, exc: BaseException) -> bool:
+        if isinstance(exc, QueryTimeoutError):
+            return True
+        errors = self._errors
+        if isinstance(exc, (errors.ConnectionTimeoutError, errors.ReadTimeoutError, errors.WriteTimeoutError)):
+            return True
+        if isinstance(exc, (ConnectionError, TimeoutError, BrokenPipeError)):
+            return True
+        if not isinstance(exc, errors.Error):
+            return False
+        if exc.errno in _NETWORK_ERRNOS:
+            return True
+        message = str(exc)
+        if "MySQL Connection not available" in message or "Lost connection" in message:
+            return True
+        state = exc.sqlstate or ""
+        return isinstance(exc, errors.InterfaceError) and state.startswith(("08", "HY")) and exc.errno != 1045
+
+    def is_login_error(self, exc: BaseException) -> bool:
+        errors = self._errors
+        return isinstance(exc, errors.Error) and (exc.sqlstate == "28000" or exc.errno in (1045, 1698))
+
+    def is_read_only_error(self, exc: BaseException) -> bool:
+        errors = self._errors
+        if not isinstance(exc, errors.Error):
+            return False
+        return exc.errno in _READ_ONLY_ERRNOS and (exc.errno == 1836 or "read-only" in str(exc) or "read_only" in str(exc))
+
+    # -- connecting -------------------------------------------------------------
+    def property_names(self) -> frozenset[str]:
+        from mysql.connector.constants import DEFAULT_CONFIGURATION
+
+        return frozenset(DEFAULT_CONFIGURATION) | {"pool_name", "pool_size", "option_files",
+                                                   "option_groups", "failover", "database"}
+
+    def connect(
+        self, target: Callable[..., Any], host: HostInfo, kwargs: dict[str, Any], props: Properties
+    ) -> Any:
+        kw: dict[str, Any] = {}
+        for key, value in kwargs.items():
+            if isinstance(value, str):
+                if key in _INT_KEYS and value.strip().lstrip("-").isdigit():
+                    value = int(value)
+                elif key in _BOOL_KEYS and value.strip().lower() in ("true", "false", "1", "0"):
+                    value = value.strip().lower() in ("true", "1")
+            kw[key] = value
+        if "dbname" in kw:
+            kw["database"] = kw.pop("dbname")
+        address = host.host
+        port = host.port
+        pin = resolve_host(host.host)
+        if pin is not None:
+            address = pin.address
+            if pin.port is not None:
+                port = pin.port
+        kw["host"] = address
+        if port is not None:
+            kw["port"] = port
+        else:
+            kw.pop("port", None)
+        timeout = props.get("connect_timeout")
+        if timeout is not None and "connection_timeout" not in kw and "connect_timeout" not in kw:
+            kw["connection_timeout"] = max(1, round(float(timeout)))
+        socket_timeout = props.get("socket_timeout")
+        if socket_timeout:
+            seconds = max(1, round(float(socket_timeout)))
+            kw.setdefault("read_timeout", seconds)
+            kw.setdefault("write_timeout", seconds)
+        conn = target(**kw)
+        try:
+            self.set_keepalive(conn, props)
+        except OSError:
+            pass
+        return conn
+
+    # -- connection state -------------------------------------------------------
+    def socket_fd(self, conn: Any) -> int | None:
+        sock = getattr(conn, "_socket", None)
+        inner = getattr(sock, "sock", None)
+        if inner is not None:
+            fd = inner.fileno()
+            return fd if fd >= 0 else None
+        # C extension: the socket belongs to libmysqlclient, which exposes no descriptor.
+        # Guessing it (by peer address) could shut down another connection's socket, so
+        # abort is unsupported there; connect with use_pure=True for monitoring.
+        return None
+
+    def is_closed(self, conn: Any) -> bool:
+        sock = getattr(conn, "_socket", None)
+        if sock is not None:
+            return getattr(sock, "sock", None) is None
+        try:
+            return not conn.is_connected()
+        except Exception:
+            return True
+
+    def in_transaction(self, conn: Any) -> bool:
+        try:
+            return bool(conn.in_transaction)
+        except Exception:
+            return False
+
+    def read_session_state(self, conn: Any) -> SessionState:
+        rows = self.query(conn, "SELECT DATABASE(), @@session.transaction_read_only, @@session.transaction_isolation")
+        database, read_only, isolation = rows[0] if rows else (None, None, None)
+        return SessionState(
+            autocommit=bool(conn.autocommit),
+            read_only=bool(int(read_only)) if read_only is not None else None,
+            isolation_level=isolation,
+            database=database,
+        )
+
+    def apply_session_state(self, conn: Any, state: SessionState) -> None:
+        if state.autocommit is not None:
+            conn.autocommit = state.autocommit
+        if state.database is not None:
+            conn.database = state.database
+        if state.read_only is not None:
+            self.query(conn, f"SET SESSION TRANSACTION {'READ ONLY' if state.read_only else 'READ WRITE'}")
+        if state.isolation_level is not None:
+            level = str(state.isolation_level).replace("-", " ").replace("_", " ").upper()
+            if level not in ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"):
+                raise ValueError(f"unknown isolation level {state.isolation_level!r}")
+            self.query(conn, f"SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+
+    def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        was_idle = not self.in_transaction(conn)
+        cur = conn.cursor(buffered=True)
+        try:
+            cur.execute(sql, params)
+            rows = cur.fetchall() if cur.description is not None else []
+        finally:
+            try:
+                cur.close()
+            except Exception:
+                pass
+        if was_idle and self.in_transaction(conn):
+            conn.rollback()
+        return [tuple(r) for r in rows]

@@ -1,0 +1,215 @@
+"""Driver dialect for psycopg 3.
+
+Network-bound calls: client-side cursors receive the whole result inside ``execute``, so their
+``fetch*`` never touch the network and stay off the plugin chain (that keeps the hot path
+cheap); server-side (named) cursors fetch from the server, so there ``fetch*``/``scroll`` are
+network-bound. Timeouts map onto libpq: ``connect_timeout`` (libpq rounds below 2 s up to 2 s),
+``tcp_keepalive*`` onto ``keepalives*``, ``socket_timeout`` onto ``tcp_user_timeout`` (plus the
+core's watchdog, because a frozen host keeps acknowledging TCP). A pinned host name is passed
+as ``hostaddr`` so libpq never resolves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sturdydb.addresses import resolve_host
+from sturdydb.drivers.base import DriverDialect, SessionState
+from sturdydb.errors import QueryTimeoutError
+
+if TYPE_CHECKING:
+    from sturdydb.hosts import HostInfo
+    from sturdydb.properties import Properties
+
+__all__ = ["PsycopgDialect"]
+
+# SQLSTATE classes (first two characters) and codes that mean "the connection is gone".
+_NETWORK_SQLSTATES = frozenset({"53", "57P01", "57P02", "57P03", "58", "08", "99", "F0", "XX"})
+_NETWORK_MESSAGES = (
+    "connection failed",
+    "consuming input failed",
+    "connection socket closed",
+    "the connection is closed",
+    "server closed the connection",
+    "sending query failed",
+    "connection timeout expired",
+    "no connection to the server",
+    "terminating connection",
+    "could not receive data",
+    "could not send data",
+    "ssl syscall error",
+    "eof detected",
+)
+_LOGIN_MESSAGES = ("password authentication failed", "pam authentication failed")
+
+
+class PsycopgDialect(DriverDialect):
+    name: ClassVar[str] = "psycopg"
+    default_port: ClassVar[int] = 5432
+    network_bound_methods: ClassVar[frozenset[str]] = frozenset({
+        "Connection.commit",
+        "Connection.rollback",
+        "Connection.execute",
+        "Connection.autocommit_setter",
+        "Connection.isolation_level_setter",
+        "Connection.read_only_setter",
+        "Cursor.execute",
+        "Cursor.executemany",
+        "Cursor.callproc",
+        "Cursor.copy",
+        "Cursor.stream",
+    })
+    # Additionally network-bound for server-side cursors only.
+    server_cursor_methods: ClassVar[frozenset[str]] = frozenset({
+        "Cursor.fetchone", "Cursor.fetchmany", "Cursor.fetchall", "Cursor.__next__",
+        "Cursor.scroll", "Cursor.close",
+    })
+
+    def __init__(self) -> None:
+        import psycopg
+
+        self.module = psycopg
+        self._pq = psycopg.pq
+        self._server_cursor = psycopg.ServerCursor
+        self._idle = psycopg.pq.TransactionStatus.IDLE
+        self._unknown = psycopg.pq.TransactionStatus.UNKNOWN
+        self._names: frozenset[str] | None = None
+
+
+    # -- errors -----------------------------------------------------------------
+    def is_network_error(self, exc: BaseException) -> bool:
+        if isinstance(exc, QueryTimeoutError):
+            return True
+        psycopg = self.module
+        if isinstance(exc, psycopg.errors.ConnectionTimeout):
+            return True
+        if not isinstance(exc, psycopg.Error):
+            return False
+        state = exc.sqlstate
+        if state and (state in _NETWORK_SQLSTATES or state[:2] in _NETWORK_SQLSTATES):
+            return True
+        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)) and not state:
+            message = str(exc).lower()
+            if any(m in message for m in _LOGIN_MESSAGES):
+                return False
+            return any(m in message for m in _NETWORK_MESSAGES)
+        return False
+
+    def is_login_error(self, exc: BaseException) -> bool:
+        psycopg = self.module
+        if not isinstance(exc, psycopg.Error):
+            return False
+        if exc.sqlstate in ("28000", "28P01"):
+            return True
+        message = str(exc).lower()
+        return any(m in message for m in _LOGIN_MESSAGES)
+
+    def is_read_only_error(self, exc: BaseException) -> bool:
+        psycopg = self.module
+        if not isinstance(exc, psycopg.Error):
+            return False
+        return exc.sqlstate == "25006" or "read-only transaction" in str(exc).lower()
+
+    # -- connecting -------------------------------------------------------------
+    def property_names(self) -> frozenset[str]:
+        if self._names is None:
+            keywords = {d.keyword.decode() for d in self._pq.Conninfo.get_defaults()}
+            keywords |= {"autocommit", "prepare_threshold", "context", "row_factory",
+                         "cursor_factory", "conninfo"}
+            self._names = frozenset(keywords)
+        return self._names
+
+    def connect(
+        self, target: Callable[..., Any], host: HostInfo, kwargs: dict[str, Any], props: Properties
+    ) -> Any:
+        kw = dict(kwargs)
+        database = kw.pop("database", None)
+        if database is not None and "dbname" not in kw:
+            kw["dbname"] = database
+        kw["host"] = host.host
+        port = host.port
+        pin = resolve_host(host.host)
+        if pin is not None:
+            kw["hostaddr"] = pin.address
+            if pin.port is not None:
+                port = pin.port
+        if port is not None:
+            kw["port"] = port
+        else:
+            kw.pop("port", None)
+        timeout = props.get("connect_timeout")
+        if timeout is not None and "connect_timeout" not in kwargs:
+            # libpq takes whole seconds and treats anything below 2 as 2.
+            kw["connect_timeout"] = max(1, round(float(timeout)))
+        if props.get("tcp_keepalive") is not None:
+            kw["keepalives"] = 1 if props.get("tcp_keepalive") else 0
+            for ours, libpq in (("tcp_keepalive_time", "keepalives_idle"),
+                                ("tcp_keepalive_interval", "keepalives_interval"),
+                                ("tcp_keepalive_probes", "keepalives_count")):
+                if props.get(ours) is not None:
+                    kw[libpq] = props.get(ours)
+        socket_timeout = props.get("socket_timeout")
+        if socket_timeout and "tcp_user_timeout" not in kw:
+            kw["tcp_user_timeout"] = int(float(socket_timeout) * 1000)
+        return target(**kw)
+
+    # -- connection state -------------------------------------------------------
+    def socket_fd(self, conn: Any) -> int | None:
+        pgconn = conn.pgconn
+        if pgconn.status == self._pq.ConnStatus.BAD and pgconn.socket < 0:
+            return None
+        try:
+            return int(pgconn.socket)
+        except Exception:  # closed connection: libpq has no socket any more
+            return None
+
+    def is_closed(self, conn: Any) -> bool:
+        return bool(conn.closed) or bool(conn.broken)
+
+    def in_transaction(self, conn: Any) -> bool:
+        status = conn.info.transaction_status
+        return bool(status != self._idle and status != self._unknown)
+
+    def read_session_state(self, conn: Any) -> SessionState:
+        rows = self.query(conn, "SELECT pg_catalog.current_database(), pg_catalog.current_setting('search_path')")
+        database, schema = rows[0] if rows else (None, None)
+        return SessionState(
+            autocommit=conn.autocommit,
+            read_only=conn.read_only,
+            isolation_level=conn.isolation_level,
+            database=database,
+            schema=schema,
+        )
+
+    def apply_session_state(self, conn: Any, state: SessionState) -> None:
+        if state.autocommit is not None:
+            conn.autocommit = state.autocommit
+        if state.read_only is not None:
+            conn.read_only = state.read_only
+        if state.isolation_level is not None:
+            conn.isolation_level = state.isolation_level
+        if state.schema is not None:
+            # The database itself is fixed per PostgreSQL connection (it is in the connect
+            # properties); the schema search path is session state.
+            self.query(conn, "SELECT pg_catalog.set_config('search_path', %s, false)", [state.schema])
+
+    def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        was_idle = conn.info.transaction_status == self._idle
+        with conn.cursor() as cur:
+            try:
+                cur.execute(sql, params)
+                rows = cur.fetchall() if cur.description is not None else []
+            except Exception:
+                if was_idle and not conn.autocommit and not conn.closed:
+                    try:
+                        conn.rollback()
+                    except Exception:
+                        pass
+                raise
+        if was_idle and not conn.autocommit and conn.info.transaction_status != self._idle:
+            conn.rollback()
+        return [tuple(r) for r in rows]
+
+    def cursor_is_server_side(self, cursor: Any) -> bool:
+        return isinstance(cursor, self._server_cursor)

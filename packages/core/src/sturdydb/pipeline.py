@@ -1,0 +1,221 @@
+"""Plugin chains: ordering, the pluggy manager per chain, and the compiled execute path.
+
+Building a ``pluggy.PluginManager`` costs about a millisecond, so one :class:`Pipeline` is
+built per distinct ordered plugin set and cached for the life of the process; connections
+share it (and the plugin instances in it). Order: plugins are registered innermost first,
+because pluggy calls the last registered implementation first, so the call order equals the
+weight order (lowest weight outermost).
+
+The execute path is the hot path. For each DB-API method the pipeline keeps the list of
+plugins that wrap it (``Plugin.wraps_method``): no plugin means the wrapper classes call the
+driver directly; when every implementation is a ``wrapper=True`` generator, the chain is
+*compiled* into nested closures that drive those generators exactly as pluggy's
+``_multicall`` would (send the result, throw the exception) without pluggy's per-call
+bookkeeping; any other kind of implementation falls back to a real pluggy hook call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Generator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from sturdydb import hookspecs
+from sturdydb.errors import ConfigurationError
+from sturdydb.hookspecs import hookimpl
+from sturdydb.plugin import Plugin
+
+if TYPE_CHECKING:
+    from sturdydb.context import Call, ConnectRequest
+    from sturdydb.discovery import PluginCatalog
+    from sturdydb.properties import Properties
+
+__all__ = ["ChainFn", "Pipeline", "clear_pipelines", "get_pipeline", "select_plugins"]
+
+log = logging.getLogger("sturdydb.pipeline")
+
+ChainFn = Callable[["Call"], Any]
+
+
+class _Terminal:
+    """The innermost implementations: perform the real driver call."""
+
+    @hookimpl
+    def sturdydb_connect(self, request: ConnectRequest) -> Any:
+        return request.context.driver.connect(
+            request.context.target_connect, request.host, request.driver_kwargs, request.props
+        )
+
+    @hookimpl
+    def sturdydb_execute(self, call: Call) -> Any:
+        return call.func(*call.args, **call.kwargs)
+
+
+def _second_yield(func: Callable[..., Any]) -> Any:
+    raise RuntimeError(f"the sturdydb_execute wrapper {func.__qualname__} yielded more than once")
+
+
+def _wrap(func: Callable[[Call], Generator[None, Any, Any]], inner: ChainFn) -> ChainFn:
+    def run(call: Call) -> Any:
+        gen = func(call)
+        next(gen)
+        try:
+            result = inner(call)
+        except BaseException as exc:
+            try:
+                gen.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+            return _second_yield(func)
+        try:
+            gen.send(result)
+        except StopIteration as stop:
+            return stop.value
+        return _second_yield(func)
+
+    return run
+
+
+def _terminal(call: Call) -> Any:
+    return call.func(*call.args, **call.kwargs)
+
+
+class Pipeline:
+    """One ordered plugin chain with its pluggy manager and compiled execute chains."""
+
+    def __init__(self, classes: Sequence[type[Plugin]]) -> None:
+        self.plugins: tuple[Plugin, ...] = tuple(cls() for cls in classes)
+        self.codes: tuple[str, ...] = tuple(p.code for p in self.plugins)
+        self.requires_dialect = any(p.requires_dialect for p in self.plugins)
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        pm.register(_Terminal(), name="sturdydb:terminal")
+        for plugin in reversed(self.plugins):  # innermost first: pluggy calls last-registered first
+            pm.register(plugin, name=plugin.code)
+        self.pm = pm
+        self.hook = pm.hook
+        self._chains: dict[tuple[str, bool], ChainFn | None] = {}
+        self._lock = threading.Lock()
+
+    def chain(self, method: str, network_bound: bool) -> ChainFn | None:
+        """The callable that runs ``method`` through its wrappers, or ``None`` when none wraps it."""
+        key = (method, network_bound)
+        try:
+            return self._chains[key]
+        except KeyError:
+            pass
+        with self._lock:
+            built = self._build_chain(method, network_bound)
+            self._chains[key] = built
+        return built
+
+    def _build_chain(self, method: str, network_bound: bool) -> ChainFn | None:
+        impls = [
+            impl
+            for impl in reversed(self.hook.sturdydb_execute.get_hookimpls())  # call order
+            if isinstance(impl.plugin, Plugin)
+            and impl.plugin.wraps_method(method, network_bound=network_bound)
+        ]
+        if not impls:
+            return None
+        if all(impl.wrapper for impl in impls):
+            run: ChainFn = _terminal
+            for impl in reversed(impls):  # build from the inside out
+                run = _wrap(impl.function, run)  # type: ignore[arg-type]
+            return run
+        # Old-style hookwrappers or plain implementations: let pluggy run them exactly.
+        wanted = {impl.plugin for impl in impls}
+        others = [p for p in self.plugins if p not in wanted]
+        caller = self.pm.subset_hook_caller("sturdydb_execute", remove_plugins=others)
+        return lambda call: caller(call=call)
+
+    def connect(self, request: ConnectRequest) -> Any:
+        """Run the connect chain for ``request`` and return the driver connection."""
+        return self.hook.sturdydb_connect(request=request)
+
+    def connect_without(self, plugin: Plugin, request: ConnectRequest) -> Any:
+        """Run the connect chain with ``plugin`` left out (a plugin re-entering connect)."""
+        caller = self.pm.subset_hook_caller("sturdydb_connect", remove_plugins=[plugin])
+        return caller(request=request)
+
+    def get(self, code: str) -> Plugin | None:
+        for plugin in self.plugins:
+            if plugin.code == code:
+                return plugin
+        return None
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [{"code": p.code, "weight": p.weight, "class": type(p).__qualname__} for p in self.plugins]
+
+    def release_resources(self) -> None:
+        for plugin in self.plugins:
+            try:
+                plugin.release_resources()
+            except Exception:  # release must go on for the others
+                log.exception("plugin %s failed to release its resources", plugin.code)
+
+
+_pipelines: dict[tuple[type[Plugin], ...], Pipeline] = {}
+_pipelines_lock = threading.Lock()
+
+
+def get_pipeline(classes: Sequence[type[Plugin]]) -> Pipeline:
+    """The cached :class:`Pipeline` for this ordered plugin set."""
+    key = tuple(classes)
+    found = _pipelines.get(key)
+    if found is None:
+        with _pipelines_lock:
+            found = _pipelines.get(key)
+            if found is None:
+                found = Pipeline(key)
+                _pipelines[key] = found
+    return found
+
+
+def all_pipelines() -> list[Pipeline]:
+    with _pipelines_lock:
+        return list(_pipelines.values())
+
+
+def clear_pipelines() -> None:
+    with _pipelines_lock:
+        pipelines = list(_pipelines.values())
+        _pipelines.clear()
+    for p in pipelines:
+        p.release_resources()
+
+
+DEFAULT_PLUGINS = ("aurora_connection_tracker", "failover", "host_monitoring")
+
+
+def select_plugins(cat: PluginCatalog, props: Properties) -> list[type[Plugin]]:
+    """The ordered plugin classes for ``props`` (``plugins``, weights, ``enabled``)."""
+    spec = props.values.get("plugins")
+    if spec is None:
+        # The reference's default chain, limited to what is installed.
+        codes = [c for c in DEFAULT_PLUGINS if c in cat.entries]
+    else:
+        if not isinstance(spec, str):
+            raise ConfigurationError(
+                f"property 'plugins' expects a comma-separated string of plugin codes, got {spec!r}"
+            )
+        codes = [c.strip() for c in spec.split(",") if c.strip()]
+    classes: list[type[Plugin]] = []
+    seen: set[type[Plugin]] = set()
+    for code in codes:
+        cls = cat.resolve(code).cls
+        if cls in seen:
+            continue  # "failover,failover_v2" names one plugin twice
+        seen.add(cls)
+        classes.append(cls)
+    if props.get("auto_sort_wrapper_plugin_order", True):
+        order = {cls: i for i, cls in enumerate(classes)}
+        classes.sort(key=lambda cls: (cls.weight, cls.code, order[cls]))
+    from sturdydb.builtin import SocketTimeoutPlugin  # local: builtin imports hookspecs users
+
+    if SocketTimeoutPlugin.enabled(props):
+        classes.append(SocketTimeoutPlugin)
+    return [cls for cls in classes if cls.enabled(props)]

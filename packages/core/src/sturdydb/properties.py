@@ -1,0 +1,349 @@
+"""Connection properties: declaration, validation and typed access.
+
+Every property sturdydb or a plugin understands is declared once as a :class:`PropertySpec`
+(name, type, default, unit, doc). The :class:`PropertyRegistry` collects the core's specs and
+those contributed by installed plugins, and is the single source for validation, ``doctor``
+and the generated configuration docs. :class:`Properties` is one connection's view: the
+user's values coerced to their declared types, where each came from, and the subset that is
+handed to the driver (everything sturdydb owns is removed first).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sturdydb.errors import ConfigurationError
+
+__all__ = [
+    "CORE_PROPERTIES",
+    "Properties",
+    "PropertyRegistry",
+    "PropertySpec",
+    "coerce_bool",
+    "mask_secrets",
+]
+
+log = logging.getLogger("sturdydb.properties")
+
+_TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
+_FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
+
+
+def coerce_bool(name: str, value: object) -> bool:
+    """Read a boolean the way users write them: ``True``, ``"true"``, ``"1"``, ``"off"``..."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    raise ConfigurationError(
+        f"property {name!r} expects a boolean (true/false, 1/0, yes/no, on/off), got {value!r}"
+    )
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    """The declaration of one property.
+
+    ``owner`` is the plugin code that owns it (``"core"`` for the core). A ``prefix`` spec
+    declares a family such as ``monitoring-``: every key starting with it belongs to the
+    owner and is never passed to the application's driver connection. ``passthrough``
+    properties (``user``, ``password``, ``database``...) are read by sturdydb *and* handed to
+    the driver. ``normalize`` maps accepted spellings onto the canonical value (for example
+    ``strict-writer`` onto ``strict_writer``) before ``choices`` are checked.
+    """
+
+    name: str
+    type: type
+    default: Any
+    doc: str
+    owner: str = "core"
+    unit: str | None = None
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    secret: bool = False
+    passthrough: bool = False
+    prefix: bool = False
+    normalize: Callable[[str], str] | None = field(default=None, compare=False)
+
+    def coerce(self, value: object) -> Any:
+        """``value`` converted to this property's type, or a ``ConfigurationError`` saying why not."""
+        if value is None:
+            return None
+        name = self.name
+        result: Any
+        if self.type is bool:
+            result = coerce_bool(name, value)
+        elif self.type in (int, float):
+            if isinstance(value, bool):
+                raise ConfigurationError(
+                    f"property {name!r} expects a number{self._unit_hint()}, got {value!r}"
+                )
+            try:
+                result = self.type(value.strip() if isinstance(value, str) else value)  # type: ignore[call-overload,arg-type]
+            except (TypeError, ValueError):
+                try:
+                    as_float = float(value)  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    as_float = None
+                if self.type is int and as_float is not None and as_float.is_integer():
+                    result = int(as_float)
+                else:
+                    kind = "a whole number" if self.type is int else "a number"
+                    raise ConfigurationError(
+                        f"property {name!r} expects {kind}{self._unit_hint()}, got {value!r}"
+                    ) from None
+            if self.minimum is not None and result < self.minimum:
+                raise ConfigurationError(
+                    f"property {name!r} must be at least {self.minimum:g}{self._unit_hint()}, "
+                    f"got {result!r}"
+                )
+        elif self.type is str:
+            if not isinstance(value, str):
+                raise ConfigurationError(f"property {name!r} expects a string, got {value!r}")
+            result = value.strip()
+            if self.normalize is not None:
+                result = self.normalize(result)
+            if self.choices is not None and result not in self.choices:
+                close = difflib.get_close_matches(result, self.choices, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigurationError(
+                    f"property {name!r} accepts {', '.join(map(repr, self.choices))}, "
+                    f"got {value!r}{hint}"
+                )
+        else:
+            result = value
+        return result
+
+    def _unit_hint(self) -> str:
+        return f" (in {self.unit})" if self.unit else ""
+
+
+def _lower_underscore(value: str) -> str:
+    return value.strip().lower().replace("-", "_")
+
+
+SELECTOR_STRATEGIES = ("random", "round_robin", "weighted_random", "highest_weight", "least_connections")
+
+CORE_PROPERTIES: tuple[PropertySpec, ...] = (
+    PropertySpec("plugins", str, None,
+                 "Comma-separated plugin codes, outermost first unless sorted by weight. "
+                 "\"\" means no plugins. Unset means the installed subset of "
+                 "aurora_connection_tracker,failover,host_monitoring."),
+    PropertySpec("auto_sort_wrapper_plugin_order", bool, True,
+                 "Order plugins by their declared weight; false keeps the order given in `plugins`."),
+    PropertySpec("profile_name", str, None,
+                 "Name of a configuration profile: a preset of plugins and property values. "
+                 "Explicit properties override the preset."),
+    PropertySpec("wrapper_dialect", str, None,
+                 "Database dialect code; unset means detected from the server.",
+                 choices=("aurora-pg", "aurora-mysql", "rds-pg", "rds-mysql", "multi-az-pg",
+                          "multi-az-mysql", "pg", "mysql"),
+                 normalize=lambda v: v.strip().lower().replace("_", "-")),
+    PropertySpec("wrapper_driver_dialect", str, None,
+                 "Driver dialect; unset means detected from the connect function.",
+                 choices=("psycopg", "mysql-connector-python"),
+                 normalize=lambda v: {"mysql": "mysql-connector-python",
+                                      "mysql-connector": "mysql-connector-python",
+                                      "mysql_connector_python": "mysql-connector-python",
+                                      "psycopg3": "psycopg"}.get(v.strip().lower(), v.strip().lower())),
+    PropertySpec("auxiliary_query_timeout_sec", float, 5.0,
+                 "Timeout for sturdydb's own queries (dialect detection, topology, role checks).",
+                 unit="s", minimum=0),
+    PropertySpec("topology_refresh_ms", int, 30000,
+                 "How often the cluster topology is refreshed in normal operation.",
+                 unit="ms", minimum=0),
+    PropertySpec("cluster_id", str, None,
+                 "Key of the shared topology and monitors. Unset means derived from the "
+                 "cluster endpoint (or the instance host pattern), so two clusters never share "
+                 "topology by accident."),
+    PropertySpec("cluster_instance_host_pattern", str, None,
+                 "Template for instance host names, `?` standing for the instance id "
+                 "(for example `?.abc123.us-east-1.rds.amazonaws.com[:port]`). Unset means "
+                 "derived from an RDS host name; required for IP addresses and custom domains."),
+    PropertySpec("connect_timeout", float, None,
+                 "Connect timeout passed to the driver's native option.", unit="s", minimum=0),
+    PropertySpec("socket_timeout", float, None,
+                 "Read/write timeout for network calls, applied through the driver's native "
+                 "options (libpq tcp_user_timeout plus sturdydb's watchdog; "
+                 "mysql-connector's read/write timeout).", unit="s", minimum=0),
+    PropertySpec("tcp_keepalive", bool, None, "Enable TCP keepalives on the driver's socket."),
+    PropertySpec("tcp_keepalive_time", int, None, "Idle time before the first keepalive probe.",
+                 unit="s", minimum=1),
+    PropertySpec("tcp_keepalive_interval", int, None, "Time between keepalive probes.",
+                 unit="s", minimum=1),
+    PropertySpec("tcp_keepalive_probes", int, None,
+                 "Unanswered keepalive probes before the connection is dropped.", minimum=1),
+    PropertySpec("reader_host_selector_strategy", str, "random",
+                 "How a reader is chosen among the topology's readers.",
+                 choices=SELECTOR_STRATEGIES, normalize=_lower_underscore),
+    PropertySpec("transfer_session_state_on_switch", bool, True,
+                 "Carry autocommit, read_only, isolation level and current database/schema "
+                 "over to a replacement connection."),
+    PropertySpec("rollback_on_switch", bool, True,
+                 "Roll back an open transaction on the old connection when switching."),
+    PropertySpec("user", str, None, "Database user.", passthrough=True),
+    PropertySpec("password", str, None, "Database password.", passthrough=True, secret=True),
+    PropertySpec("database", str, None,
+                 "Database name (mapped to libpq `dbname` for psycopg).", passthrough=True),
+    PropertySpec("host", str, None, "Host name, or a comma-separated list of host names.",
+                 passthrough=True),
+    PropertySpec("port", str, None, "Port, or a comma-separated list of ports.", passthrough=True),
+)
+
+# Names whose value is always masked in logs, reprs and diagnostics, whoever owns them.
+_ALWAYS_SECRET = frozenset({"password", "passwd", "idp_password", "sslpassword", "token"})
+
+
+class PropertyRegistry:
+    """Every declared property of the core and the installed plugins, by name and prefix."""
+
+    def __init__(self, specs: Iterable[PropertySpec] = ()) -> None:
+        self._by_name: dict[str, PropertySpec] = {}
+        self._prefixes: list[PropertySpec] = []
+        self.add(specs)
+
+    def add(self, specs: Iterable[PropertySpec]) -> None:
+        for spec in specs:
+            if spec.prefix:
+                if all(p.name != spec.name for p in self._prefixes):
+                    self._prefixes.append(spec)
+                continue
+            existing = self._by_name.get(spec.name)
+            if existing is not None and existing != spec and existing.owner != spec.owner:
+                # Two plugins may both need e.g. `iam_region`; the first declaration wins and
+                # both read the same value, so this is only worth a debug line.
+                log.debug("property %s declared by %s and %s", spec.name, existing.owner, spec.owner)
+                continue
+            self._by_name.setdefault(spec.name, spec)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __iter__(self) -> Iterator[PropertySpec]:
+        return iter(sorted(self._by_name.values(), key=lambda s: (s.owner != "core", s.owner, s.name)))
+
+    def get(self, name: str) -> PropertySpec | None:
+        return self._by_name.get(name)
+
+    @property
+    def prefixes(self) -> tuple[PropertySpec, ...]:
+        return tuple(self._prefixes)
+
+    def prefix_of(self, name: str) -> PropertySpec | None:
+        for spec in self._prefixes:
+            if name.startswith(spec.name):
+                return spec
+        return None
+
+    def is_secret(self, name: str) -> bool:
+        spec = self._by_name.get(name)
+        if spec is not None and spec.secret:
+            return True
+        base = name
+        prefix = self.prefix_of(name)
+        if prefix is not None:
+            base = name[len(prefix.name):]
+        return base in _ALWAYS_SECRET or base.endswith("password") or base.endswith("secret")
+
+    def nearest(self, name: str, extra: Iterable[str] = ()) -> str | None:
+        """The known name closest to ``name`` (for "did you mean" hints)."""
+        candidates = list(self._by_name) + list(extra)
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+        return close[0] if close else None
+
+
+def mask_secrets(values: Mapping[str, Any], registry: PropertyRegistry | None = None) -> dict[str, Any]:
+    """A copy of ``values`` with every secret replaced by ``"***"``."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        secret = registry.is_secret(key) if registry is not None else (
+            key in _ALWAYS_SECRET or key.endswith("password")
+        )
+        out[key] = "***" if secret and value not in (None, "") else value
+    return out
+
+
+class Properties:
+    """One connection's properties: typed values, their sources, and what reaches the driver.
+
+    ``values`` holds the user's values (known ones coerced to their declared type);
+    :meth:`get` falls back to the declared default. ``sources`` says where each value came
+    from (``profile:<name>``, ``string`` or ``keyword``). The repr masks secrets.
+    """
+
+    __slots__ = ("_cache", "registry", "sources", "values")
+
+    def __init__(
+        self,
+        values: dict[str, Any],
+        sources: dict[str, str],
+        registry: PropertyRegistry,
+    ) -> None:
+        self.values = values
+        self.sources = sources
+        self.registry = registry
+        self._cache: dict[str, Any] = {}
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value of ``name``: the user's, else the declared default, else ``default``."""
+        value = self.values.get(name)
+        if value is not None:
+            return value
+        spec = self.registry.get(name)
+        if spec is not None and spec.default is not None:
+            return spec.default
+        return default
+
+    def __getitem__(self, name: str) -> Any:
+        return self.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.values
+
+    def is_set(self, name: str) -> bool:
+        """Whether the user (or the profile) gave ``name`` a value."""
+        return self.values.get(name) is not None
+
+    def with_prefix(self, prefix: str) -> dict[str, Any]:
+        """Keys starting with ``prefix`` (for example ``monitoring-``), with the prefix removed."""
+        return {k[len(prefix):]: v for k, v in self.values.items() if k.startswith(prefix)}
+
+    def copy(self, **overrides: Any) -> Properties:
+        values = dict(self.values)
+        sources = dict(self.sources)
+        for key, value in overrides.items():
+            spec = self.registry.get(key)
+            values[key] = spec.coerce(value) if spec is not None else value
+            sources[key] = "sturdydb"
+        return Properties(values, sources, self.registry)
+
+    def driver_kwargs(self) -> dict[str, Any]:
+        """The properties the driver receives: everything that sturdydb does not own."""
+        registry = self.registry
+        out: dict[str, Any] = {}
+        for key, value in self.values.items():
+            spec = registry.get(key)
+            if spec is not None:
+                if spec.passthrough and value is not None:
+                    out[key] = value
+                continue
+            if registry.prefix_of(key) is not None:
+                continue
+            out[key] = value
+        return out
+
+    def masked(self) -> dict[str, Any]:
+        return mask_secrets(self.values, self.registry)
+
+    def __repr__(self) -> str:
+        return f"Properties({self.masked()!r})"

@@ -1,0 +1,93 @@
+"""Host selectors: how one host is picked among candidates (``reader_host_selector_strategy``).
+
+``random``, ``round_robin`` (per cluster, thread-safe), ``weighted_random`` and
+``highest_weight`` use the hosts' weights (``HostInfo.weight``); ``least_connections`` picks
+the host with the fewest connections this process has open to it, as counted by
+:data:`open_connections`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from collections import Counter
+from collections.abc import Sequence
+
+from sturdydb.errors import ConfigurationError
+from sturdydb.hosts import HostAvailability, HostInfo
+
+__all__ = ["STRATEGIES", "open_connections", "select_host"]
+
+#: host url -> number of sturdydb connections this process has open to it.
+open_connections: Counter[str] = Counter()
+_open_lock = threading.Lock()
+_round_robin: dict[tuple[str, ...], itertools.cycle[int]] = {}
+_rr_lock = threading.Lock()
+
+
+def connection_opened(host: HostInfo) -> None:
+    with _open_lock:
+        open_connections[host.url] += 1
+
+
+def connection_closed(host: HostInfo) -> None:
+    with _open_lock:
+        open_connections[host.url] -= 1
+        if open_connections[host.url] <= 0:
+            del open_connections[host.url]
+
+
+def _usable(hosts: Sequence[HostInfo]) -> list[HostInfo]:
+    up = [h for h in hosts if h.availability is HostAvailability.AVAILABLE]
+    return up or list(hosts)
+
+
+def _random(hosts: list[HostInfo]) -> HostInfo:
+    return random.choice(hosts)
+
+
+def _round_robin_pick(hosts: list[HostInfo]) -> HostInfo:
+    ordered = sorted(hosts, key=lambda h: h.url)
+    key = tuple(h.url for h in ordered)
+    with _rr_lock:
+        cycle = _round_robin.get(key)
+        if cycle is None:
+            cycle = itertools.cycle(range(len(ordered)))
+            _round_robin[key] = cycle
+        return ordered[next(cycle)]
+
+
+def _weighted_random(hosts: list[HostInfo]) -> HostInfo:
+    weights = [max(1, h.weight) for h in hosts]
+    return random.choices(hosts, weights=weights, k=1)[0]
+
+
+def _highest_weight(hosts: list[HostInfo]) -> HostInfo:
+    return max(hosts, key=lambda h: (h.weight, h.url))
+
+
+def _least_connections(hosts: list[HostInfo]) -> HostInfo:
+    return min(hosts, key=lambda h: (open_connections.get(h.url, 0), random.random()))
+
+
+STRATEGIES = {
+    "random": _random,
+    "round_robin": _round_robin_pick,
+    "weighted_random": _weighted_random,
+    "highest_weight": _highest_weight,
+    "least_connections": _least_connections,
+}
+
+
+def select_host(hosts: Sequence[HostInfo], strategy: str) -> HostInfo:
+    """Pick one of ``hosts`` with ``strategy``; available hosts are preferred."""
+    if not hosts:
+        raise ValueError("select_host() needs at least one host")
+    try:
+        pick = STRATEGIES[strategy]
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown host selector strategy {strategy!r}; use one of {', '.join(STRATEGIES)}"
+        ) from None
+    return pick(_usable(hosts))

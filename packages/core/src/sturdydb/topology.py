@@ -1,0 +1,227 @@
+"""The process-wide registry of cluster topologies.
+
+Connections to the same cluster share one :class:`ClusterTopology` (hosts, roles, age), keyed
+by ``cluster_id``; when ``cluster_id`` is not given it is derived from the cluster endpoint or
+the instance host pattern, so two clusters in one process never share topology by accident.
+Whoever reads a fresher topology (the failover plugin's monitor, a connect-time check) calls
+:meth:`ClusterTopology.update`, which computes what changed and broadcasts it through the
+``sturdydb_host_list_changed`` hook of every pipeline that uses the cluster.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from sturdydb.hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, parse_rds_host
+
+if TYPE_CHECKING:
+    from sturdydb.properties import Properties
+
+__all__ = ["ClusterTopology", "HostEvent", "TopologyRegistry", "derive_cluster_id", "registry"]
+
+
+class HostEvent(enum.Enum):
+    """What happened to one host between two topology snapshots."""
+
+    HOST_ADDED = "host_added"
+    HOST_DELETED = "host_deleted"
+    CONVERTED_TO_WRITER = "converted_to_writer"
+    CONVERTED_TO_READER = "converted_to_reader"
+    WENT_UP = "went_up"
+    WENT_DOWN = "went_down"
+
+
+Listener = Callable[["ClusterTopology", dict[str, frozenset[HostEvent]]], None]
+
+
+class ClusterTopology:
+    """The shared, immutable-snapshot view of one cluster's hosts.
+
+    ``hosts`` is replaced as a whole tuple on every update, so readers need no lock.
+    """
+
+    def __init__(self, cluster_id: str) -> None:
+        self.cluster_id = cluster_id
+        self.hosts: tuple[HostInfo, ...] = ()
+        self.updated_at: float = 0.0  # time.monotonic() of the last update, 0 = never
+        self.instance_host_pattern: str | None = None
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self.changed = threading.Condition(self._lock)
+        self.version = 0
+
+    @property
+    def writer(self) -> HostInfo | None:
+        for host in self.hosts:
+            if host.role is HostRole.WRITER:
+                return host
+        return None
+
+    @property
+    def readers(self) -> tuple[HostInfo, ...]:
+        return tuple(h for h in self.hosts if h.role is HostRole.READER)
+
+    def age(self) -> float:
+        return float("inf") if not self.updated_at else time.monotonic() - self.updated_at
+
+    def find(self, host: str) -> HostInfo | None:
+        """The topology entry whose host name (or id) is ``host``."""
+        key = host.lower()
+        for h in self.hosts:
+            if h.host.lower() == key or (h.host_id is not None and h.host_id.lower() == key):
+                return h
+        return None
+
+    def add_listener(self, listener: Listener) -> None:
+        with self._lock:
+            if listener not in self._listeners:
+                self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def update(self, hosts: Iterable[HostInfo]) -> dict[str, frozenset[HostEvent]]:
+        """Replace the host list; notify listeners of what changed; return the changes."""
+        new = tuple(hosts)
+        with self._lock:
+            old = self.hosts
+            changes = _diff(old, new)
+            self.hosts = new
+            self.updated_at = time.monotonic()
+            self.version += 1
+            listeners = list(self._listeners)
+            self.changed.notify_all()
+        if changes:
+            for listener in listeners:
+                try:
+                    listener(self, changes)
+                except Exception:  # a broadcast must never break the updater
+                    import logging
+
+                    logging.getLogger("sturdydb.topology").exception("topology listener failed")
+        return changes
+
+    def mark(self, host: str, availability: HostAvailability) -> None:
+        """Record a host's availability without a topology query (a failed connect, say)."""
+        with self._lock:
+            self.hosts = tuple(
+                h.with_availability(availability) if h.host.lower() == host.lower() else h
+                for h in self.hosts
+            )
+
+    def wait_for_change(self, version: int, timeout: float) -> bool:
+        """Block until ``self.version`` differs from ``version`` or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self.version == version:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.changed.wait(remaining)
+            return True
+
+    def __repr__(self) -> str:
+        return f"<ClusterTopology {self.cluster_id} {[str(h) for h in self.hosts]}>"
+
+
+def _diff(old: tuple[HostInfo, ...], new: tuple[HostInfo, ...]) -> dict[str, frozenset[HostEvent]]:
+    before = {h.host.lower(): h for h in old}
+    after = {h.host.lower(): h for h in new}
+    changes: dict[str, frozenset[HostEvent]] = {}
+    for key, host in after.items():
+        prev = before.get(key)
+        events: set[HostEvent] = set()
+        if prev is None:
+            events.add(HostEvent.HOST_ADDED)
+        else:
+            if prev.role is not host.role:
+                if host.role is HostRole.WRITER:
+                    events.add(HostEvent.CONVERTED_TO_WRITER)
+                elif prev.role is HostRole.WRITER:
+                    events.add(HostEvent.CONVERTED_TO_READER)
+            if prev.availability is not host.availability:
+                events.add(HostEvent.WENT_UP if host.availability is HostAvailability.AVAILABLE
+                           else HostEvent.WENT_DOWN)
+        if events:
+            changes[host.url] = frozenset(events)
+    for key, host in before.items():
+        if key not in after:
+            changes[host.url] = frozenset({HostEvent.HOST_DELETED})
+    return changes
+
+
+def derive_cluster_id(props: Properties, first_host: str | None) -> str:
+    """``cluster_id`` if given, else a stable id of the cluster that ``first_host`` belongs to.
+
+    Cluster, reader and instance endpoints of one Aurora cluster share the cluster hash and
+    region, so they derive the same id; other names use the explicit instance host pattern,
+    and failing that the host itself.
+    """
+    explicit = props.get("cluster_id")
+    if explicit:
+        return str(explicit)
+    pattern = props.get("cluster_instance_host_pattern")
+    if pattern:
+        basis = f"pattern:{str(pattern).lower()}"
+    elif first_host:
+        parsed = parse_rds_host(first_host)
+        if parsed.url_type.is_rds and parsed.cluster_hash and parsed.url_type is not RdsUrlType.RDS_PROXY:
+            basis = f"rds:{parsed.cluster_hash}.{parsed.region}.{parsed.domain}"
+        else:
+            basis = f"host:{first_host.lower()}"
+    else:
+        basis = "unknown"
+    return "auto-" + hashlib.sha1(basis.encode()).hexdigest()[:12]
+
+
+class TopologyRegistry:
+    """The process-wide map of ``cluster_id`` to :class:`ClusterTopology`. Tests may ``clear()`` it."""
+
+    def __init__(self) -> None:
+        self._clusters: dict[str, ClusterTopology] = {}
+        self._lock = threading.Lock()
+
+    def get(self, cluster_id: str) -> ClusterTopology:
+        found = self._clusters.get(cluster_id)
+        if found is None:
+            with self._lock:
+                found = self._clusters.get(cluster_id)
+                if found is None:
+                    found = ClusterTopology(cluster_id)
+                    self._clusters[cluster_id] = found
+        return found
+
+    def all(self) -> list[ClusterTopology]:
+        with self._lock:
+            return list(self._clusters.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._clusters.clear()
+
+
+registry = TopologyRegistry()
+
+
+def host_from_topology_row(
+    instance_id: str, is_writer: bool, pattern: str, default_port: int | None, weight: int = 100
+) -> HostInfo:
+    """Build the :class:`HostInfo` of a topology row from the instance host pattern."""
+    template, port = pattern, default_port
+    head, sep, tail = pattern.rpartition(":")
+    if sep and tail.isdigit():
+        template, port = head, int(tail)
+    return HostInfo(
+        host=template.replace("?", instance_id),
+        port=port,
+        role=HostRole.WRITER if is_writer else HostRole.READER,
+        host_id=instance_id,
+        weight=weight,
+    )
