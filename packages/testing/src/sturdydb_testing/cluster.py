@@ -17,6 +17,7 @@ import enum
 import logging
 import random
 import secrets
+import signal
 import string
 import threading
 import time
@@ -155,6 +156,7 @@ class Cluster(abc.ABC):
     engine: ClassVar[str]
     standard_port: ClassVar[int]
     server_users: ClassVar[tuple[str, ...]]
+    shutdown_signal: ClassVar[int] = signal.SIGTERM
 
     def __init__(
         self,
@@ -564,7 +566,7 @@ class Cluster(abc.ABC):
 
     def _stop_cleanly(self, instance: Instance) -> None:
         if instance.process is not None:
-            instance.process.terminate()
+            instance.process.terminate(self.shutdown_signal)
         instance.state = InstanceState.STOPPED
         self._events.record("stop", instance.name)
         self._proxy(instance).set_server_down(True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import shutil
+import signal
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -138,6 +139,7 @@ class PostgresCluster(Cluster):
     engine: ClassVar[str] = "pg"
     standard_port: ClassVar[int] = 5432
     server_users: ClassVar[tuple[str, ...]] = ("postgres",)
+    shutdown_signal: ClassVar[int] = signal.SIGINT  # "fast" shutdown
 
     def __init__(self, replicas: int = 2, **options: Any) -> None:
         super().__init__(replicas, **options)

@@ -194,8 +194,17 @@ class ServerProcess:
         return self._popen.poll() is None
 
     def _signal_group(self, signum: int) -> None:
+        """Signal the leader's group, then every descendant.
+
+        PostgreSQL's children call ``setsid()`` themselves, so the process group alone does
+        not reach them; the leader is signalled first so that, when stopping, it cannot
+        fork a new child in between.
+        """
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._popen.pid, signum)
+        for pid in _descendants(self._popen.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
 
     def freeze(self) -> None:
         """SIGSTOP the server and all its children (the kernel still completes TCP handshakes)."""
@@ -214,24 +223,39 @@ class ServerProcess:
         exit", which a really crashed host never does.
         """
         self._signal_group(signal.SIGSTOP)
-        self._signal_group(signal.SIGKILL)
+        # Everything is stopped, so the tree cannot change while we collect it; once the
+        # leader dies its children are reparented and could no longer be found.
+        tree = [self._popen.pid, *_descendants(self._popen.pid)]
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._popen.pid, signal.SIGKILL)
+        for pid in tree:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._popen.wait(timeout=10)
         self.frozen = False
 
-    def terminate(self, timeout: float = 10.0) -> None:
-        """Ask the server to shut down (SIGTERM; thawed first), escalating to :meth:`kill`."""
+    def terminate(self, signum: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        """Ask the server to shut down cleanly (thawed first), escalating to :meth:`kill`.
+
+        ``signum`` is the server's "fast shutdown" signal (SIGINT for PostgreSQL, whose
+        SIGTERM waits for every client to leave).
+        """
         if not self.alive():
             return
         if self.frozen:
             self.thaw()
-        self._signal_group(signal.SIGTERM)
+        tree = _descendants(self._popen.pid)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self._popen.pid, signum)
         try:
             self._popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-        # Children of the group that outlived the leader (rare) must not linger.
-        self._signal_group(signal.SIGKILL)
+        # Children that outlived the leader (rare) must not linger.
+        for pid in tree:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
     def wait_for(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
         """Poll ``ready`` until true; raise with the server log's tail when it dies or times out."""
@@ -253,6 +277,27 @@ class ServerProcess:
         except OSError:
             return "(no server log)"
         return "\n".join(text.splitlines()[-lines:])
+
+
+def _descendants(root: int) -> list[int]:
+    """Every live descendant of ``root``, from ``/proc`` (parents before children)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    pending = list(children.get(root, []))
+    while pending:
+        pid = pending.pop(0)
+        found.append(pid)
+        pending.extend(children.get(pid, []))
+    return found
 
 
 class ScratchDir:

@@ -1,0 +1,44 @@
+"""Real replication: writes on the writer reach every replica; replicas really refuse writes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from conftest import query, raw_connect
+
+from sturdydb_testing import Cluster
+
+
+def test_writes_on_the_writer_reach_every_replica(aurora_cluster: Cluster) -> None:
+    table = f"t_{uuid.uuid4().hex[:8]}"
+    marker = uuid.uuid4().hex
+    with raw_connect(aurora_cluster, aurora_cluster.writer) as conn:
+        query(conn, f"CREATE TABLE {table} (v VARCHAR(64))")
+        query(conn, f"INSERT INTO {table} VALUES ('{marker}')")
+    aurora_cluster.wait_for_replication(timeout=20)
+    assert len(aurora_cluster.readers) == 2
+    for reader in aurora_cluster.readers:
+        conn = raw_connect(aurora_cluster, reader)
+        try:
+            assert query(conn, f"SELECT v FROM {table}") == [(marker,)], reader.name
+        finally:
+            conn.close()
+
+
+def test_the_application_user_gets_a_real_read_only_error_on_a_replica(aurora_cluster: Cluster) -> None:
+    conn = raw_connect(aurora_cluster, aurora_cluster.readers[0])
+    try:
+        with pytest.raises(Exception) as caught:
+            query(conn, f"CREATE TABLE ro_{uuid.uuid4().hex[:8]} (v INT)")
+    finally:
+        conn.close()
+    if aurora_cluster.engine == "pg":
+        assert getattr(caught.value, "sqlstate", None) == "25006"
+    else:
+        assert getattr(caught.value, "errno", None) == 1290
+
+
+def test_the_application_user_is_not_a_superuser(pg_cluster: Cluster) -> None:
+    with raw_connect(pg_cluster, pg_cluster.writer) as conn:
+        assert query(conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user") == [(False,)]
