@@ -77,11 +77,11 @@ def build_properties(
         if registry.prefix_of(key) is not None or key in driver_names:
             continue
         nearest = registry.nearest(key, driver_names)
-        hint = f"; did you mean {nearest!r}?" if nearest else ""
+        hint = f" Did you mean {nearest!r}?" if nearest else ""
         message = (
-            f"unknown property {key!r}: no installed sturdydb plugin and not the "
-            f"{driver.name if driver else 'target'} driver declares it{hint}. "
-            "It is passed to the driver as given."
+            f"unknown property {key!r} is passed to the "
+            f"{driver.name if driver else 'target'} driver as given: neither sturdydb, its "
+            f"installed plugins nor the driver declare it.{hint}"
         )
         log.warning(message)
         warnings.warn(message, UnknownPropertyWarning, stacklevel=4)

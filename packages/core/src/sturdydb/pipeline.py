@@ -141,6 +141,19 @@ class Pipeline:
         caller = self.pm.subset_hook_caller("sturdydb_connect", remove_plugins=[plugin])
         return caller(request=request)
 
+    def connect_below(self, plugin: Plugin, request: ConnectRequest) -> Any:
+        """Run only the part of the connect chain inside ``plugin`` (and the driver) again.
+
+        For a wrapper that must retry its own inner step, such as an auth plugin whose
+        cached credential was refused: the outer plugins (failover, monitoring) see one
+        connect, not two. Rare path: the subset caller is built per call.
+        """
+        index = self.plugins.index(plugin)
+        caller = self.pm.subset_hook_caller(
+            "sturdydb_connect", remove_plugins=list(self.plugins[: index + 1])
+        )
+        return caller(request=request)
+
     def get(self, code: str) -> Plugin | None:
         for plugin in self.plugins:
             if plugin.code == code:

@@ -197,7 +197,8 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
                  "Database name (mapped to libpq `dbname` for psycopg).", passthrough=True),
     PropertySpec("host", str, None, "Host name, or a comma-separated list of host names.",
                  passthrough=True),
-    PropertySpec("port", str, None, "Port, or a comma-separated list of ports.", passthrough=True),
+    PropertySpec("port", object, None, "Port (a number), or a comma-separated list of ports.",
+                 passthrough=True),
 )
 
 # Names whose value is always masked in logs, reprs and diagnostics, whoever owns them.

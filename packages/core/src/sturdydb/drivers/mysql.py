@@ -166,7 +166,10 @@ class MysqlConnectorDialect(DriverDialect):
             return False
 
     def read_session_state(self, conn: Any) -> SessionState:
-        rows = self.query(conn, "SELECT DATABASE(), @@session.transaction_read_only, @@session.transaction_isolation")
+        try:  # MySQL 8 and MariaDB 11.1+
+            rows = self.query(conn, "SELECT DATABASE(), @@session.transaction_read_only, @@session.transaction_isolation")
+        except self._errors.DatabaseError:  # MariaDB before 11.1 only knows the tx_* names
+            rows = self.query(conn, "SELECT DATABASE(), @@session.tx_read_only, @@session.tx_isolation")
         database, read_only, isolation = rows[0] if rows else (None, None, None)
         return SessionState(
             autocommit=bool(conn.autocommit),

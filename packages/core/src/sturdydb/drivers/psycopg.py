@@ -41,7 +41,12 @@ _NETWORK_MESSAGES = (
     "ssl syscall error",
     "eof detected",
 )
-_LOGIN_MESSAGES = ("password authentication failed", "pam authentication failed")
+_LOGIN_MESSAGES = (
+    "password authentication failed",
+    "pam authentication failed",
+    "no pg_hba.conf entry",
+    "does not exist",  # role or database: a configuration problem, never a network one
+)
 
 
 class PsycopgDialect(DriverDialect):
@@ -91,7 +96,7 @@ class PsycopgDialect(DriverDialect):
             return True
         if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)) and not state:
             message = str(exc).lower()
-            if any(m in message for m in _LOGIN_MESSAGES):
+            if any(m in message for m in _LOGIN_MESSAGES) or "authentication" in message:
                 return False
             return any(m in message for m in _NETWORK_MESSAGES)
         return False
@@ -103,7 +108,9 @@ class PsycopgDialect(DriverDialect):
         if exc.sqlstate in ("28000", "28P01"):
             return True
         message = str(exc).lower()
-        return any(m in message for m in _LOGIN_MESSAGES)
+        return any(m in message for m in _LOGIN_MESSAGES[:3]) or (
+            "role" in message and "does not exist" in message
+        )
 
     def is_read_only_error(self, exc: BaseException) -> bool:
         psycopg = self.module

@@ -1,0 +1,123 @@
+"""Aborting a hung connection from another thread, and ``socket_timeout`` through the watchdog.
+
+The hung host is a relay that stops passing bytes (the kernel still acknowledges): without
+sturdydb the call below would wait forever. The SIGSTOP variant against a real frozen server
+is in ``tests/integration``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import mysql.connector
+import psycopg
+import pytest
+from fix_relay import Relay
+
+import sturdydb
+from sturdydb.errors import QueryTimeoutError
+
+
+def _abort_later(conn: sturdydb.Connection, delay: float) -> threading.Thread:
+    def run() -> None:
+        time.sleep(delay)
+        conn.context.driver.abort_connection(conn.target_connection)
+
+    thread = threading.Thread(target=run, name="test-abort", daemon=True)
+    thread.start()
+    return thread
+
+
+def test_pg_abort_unblocks_a_call_on_a_silent_host(pg_relay: Relay) -> None:
+    conn = sturdydb.connect(psycopg.Connection.connect, f"host=127.0.0.1 port={pg_relay.port} dbname=test user=postgres",
+                            plugins="")
+    cur = conn.cursor()
+    pg_relay.pause()
+    _abort_later(conn, 0.3)
+    started = time.monotonic()
+    with pytest.raises(psycopg.OperationalError) as info:
+        cur.execute("SELECT 1")
+    assert time.monotonic() - started < 30  # generous: only proves it did not hang
+    assert conn.context.driver.is_network_error(info.value)
+    assert conn.context.driver.is_closed(conn.target_connection)
+    conn.close()
+
+
+def test_mysql_abort_unblocks_a_call_on_a_silent_host(mysql_relay: Relay) -> None:
+    conn = sturdydb.connect(mysql.connector.connect, host="127.0.0.1", port=mysql_relay.port, user="root",
+                            password="", database="test", plugins="")
+    cur = conn.cursor()
+    mysql_relay.pause()
+    _abort_later(conn, 0.3)
+    with pytest.raises(mysql.connector.Error) as info:
+        cur.execute("SELECT 1")
+        cur.fetchall()
+    assert conn.context.driver.is_network_error(info.value)
+    conn.close()
+
+
+def test_abort_is_idempotent_and_safe_on_closed_connections(pg_wrapped: sturdydb.Connection) -> None:
+    driver = pg_wrapped.context.driver
+    raw = pg_wrapped.target_connection
+    driver.abort_connection(raw)
+    driver.abort_connection(raw)
+    raw.close()
+    driver.abort_connection(raw)
+    assert driver.is_closed(raw)
+
+
+@pytest.mark.parametrize("engine", ["pg", "mysql"])
+def test_socket_timeout_ends_a_call_on_a_silent_host(engine: str, pg_relay: Relay, mysql_relay: Relay) -> None:
+    if engine == "pg":
+        conn = sturdydb.connect(psycopg.Connection.connect,
+                                f"host=127.0.0.1 port={pg_relay.port} dbname=test user=postgres",
+                                plugins="", socket_timeout=0.5)
+        relay = pg_relay
+    else:
+        conn = sturdydb.connect(mysql.connector.connect, host="127.0.0.1", port=mysql_relay.port, user="root",
+                                password="", database="test", plugins="", socket_timeout=0.5)
+        relay = mysql_relay
+    assert "socket_timeout" in conn.context.pipeline.codes
+    cur = conn.cursor()
+    relay.pause()
+    with pytest.raises(QueryTimeoutError) as info:
+        cur.execute("SELECT 1")
+    error: Any = info.value
+    assert isinstance(error, conn.context.driver.operational_error)
+    assert conn.context.driver.is_network_error(error)
+    assert error.__cause__ is not None
+    assert "socket_timeout=0.5s" in str(error)
+    watchdog_threads = [t for t in threading.enumerate() if t.name == "sturdydb-watchdog"]
+    assert watchdog_threads and all(t.daemon for t in watchdog_threads)
+    conn.close()
+
+
+def test_socket_timeout_leaves_fast_calls_alone(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="", socket_timeout=5) as conn:
+        cur = conn.cursor()
+        for _ in range(50):
+            cur.execute("SELECT 1")
+            assert cur.fetchone() == (1,)
+
+
+def test_release_resources_stops_the_watchdog(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="", socket_timeout=5) as conn:
+        conn.cursor().execute("SELECT 1")
+    assert any(t.name == "sturdydb-watchdog" for t in threading.enumerate())
+    sturdydb.release_resources()
+    deadline = time.monotonic() + 10
+    while any(t.name == "sturdydb-watchdog" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(t.name == "sturdydb-watchdog" for t in threading.enumerate())
+
+
+def test_connect_timeout_maps_to_native_options(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="", connect_timeout=3,
+                          tcp_keepalive=True, tcp_keepalive_time=30, socket_timeout=4) as conn:
+        params = conn.info.get_parameters()
+        dsn = conn.info.dsn
+        assert "connect_timeout=3" in dsn and "keepalives=1" in dsn and "keepalives_idle=30" in dsn
+        assert "tcp_user_timeout=4000" in dsn
+        assert params is not None

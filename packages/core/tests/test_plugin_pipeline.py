@@ -1,0 +1,225 @@
+"""The plugin pipeline: discovery, selection, ordering by weight, and wrapper semantics."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Sequence
+from typing import Any, ClassVar
+
+import psycopg
+import pytest
+
+import sturdydb
+from sturdydb import Call, ConnectRequest, Plugin, PropertySpec, hookimpl
+from sturdydb.discovery import catalog, register_plugin, unregister_plugin
+from sturdydb.errors import ConfigurationError
+from sturdydb.pipeline import Pipeline, get_pipeline
+
+events: list[str] = []
+
+
+class _Recorder(Plugin):
+    """Records the order in which wrappers see a call and its outcome."""
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return method == "Cursor.execute"
+
+    @hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+        events.append(f"{self.code}:before")
+        try:
+            return (yield)
+        finally:
+            events.append(f"{self.code}:after")
+
+    @hookimpl(wrapper=True)
+    def sturdydb_connect(self, request: ConnectRequest) -> Generator[None, Any, Any]:
+        events.append(f"{self.code}:connect")
+        return (yield)
+
+
+class Outer(_Recorder):
+    code: ClassVar[str] = "t_outer"
+    weight: ClassVar[int] = 10
+
+
+class Inner(_Recorder):
+    code: ClassVar[str] = "t_inner"
+    weight: ClassVar[int] = 20
+    aliases: ClassVar[tuple[str, ...]] = ("t_inner_v2",)
+
+    @staticmethod
+    @hookimpl
+    def sturdydb_add_properties() -> Sequence[PropertySpec]:
+        return [PropertySpec("t_inner_level", int, 3, "test property", owner="t_inner", minimum=1)]
+
+
+class Replacer(Plugin):
+    """Replaces results and swallows one kind of error, to prove the wrapper contract."""
+
+    code: ClassVar[str] = "t_replacer"
+    weight: ClassVar[int] = 30
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return method in ("Cursor.fetchone", "Cursor.execute")
+
+    @hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+        try:
+            result = yield
+        except psycopg.errors.DivisionByZero:
+            return "swallowed"
+        if call.method == "Cursor.fetchone":
+            return ("replaced",)
+        return result
+
+
+class Disabled(_Recorder):
+    code: ClassVar[str] = "t_disabled"
+    weight: ClassVar[int] = 5
+
+    @classmethod
+    def enabled(cls, props: Any) -> bool:
+        return bool(props.get("t_inner_level", 3) > 5)
+
+
+@pytest.fixture(autouse=True)
+def _plugins() -> Iterator[None]:
+    for cls in (Outer, Inner, Replacer, Disabled):
+        register_plugin(cls, distribution="tests")
+    events.clear()
+    yield
+    for cls in (Outer, Inner, Replacer, Disabled):
+        unregister_plugin(cls.code)
+
+
+def test_weights_decide_the_order_not_the_users_list(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_inner,t_outer") as conn:
+        assert conn.context.pipeline.codes == ("t_outer", "t_inner")
+        assert events == ["t_outer:connect", "t_inner:connect"]
+        events.clear()
+        conn.cursor().execute("SELECT 1")
+    assert events == ["t_outer:before", "t_inner:before", "t_inner:after", "t_outer:after"]
+
+
+def test_auto_sort_off_keeps_the_users_order(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_inner,t_outer",
+                          auto_sort_wrapper_plugin_order="false") as conn:
+        assert conn.context.pipeline.codes == ("t_inner", "t_outer")
+        events.clear()
+        conn.cursor().execute("SELECT 1")
+    assert events[:2] == ["t_inner:before", "t_outer:before"]
+
+
+def test_aliases_select_the_same_plugin_once(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_inner_v2,t_inner") as conn:
+        assert conn.context.pipeline.codes == ("t_inner",)
+
+
+def test_wrappers_can_replace_results_and_handle_errors(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_replacer") as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == ("replaced",)
+        cur.execute("SELECT 1/0")  # the driver raised; the wrapper returned instead
+
+
+def test_errors_pass_through_wrappers_unchanged(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_outer,t_inner") as conn, \
+            pytest.raises(psycopg.errors.UndefinedTable):
+        conn.cursor().execute("SELECT * FROM no_such_table_here")
+    assert events[-2:] == ["t_inner:after", "t_outer:after"]
+
+
+def test_methods_no_plugin_wraps_have_no_chain(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_outer") as conn:
+        assert conn.context.chain("Cursor.fetchone") is None
+        assert conn.context.chain("Cursor.execute") is not None
+
+
+def test_disabled_plugins_leave_the_chain(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_disabled,t_inner") as conn:
+        assert conn.context.pipeline.codes == ("t_inner",)
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_disabled,t_inner",
+                          t_inner_level=9) as conn:
+        assert conn.context.pipeline.codes == ("t_disabled", "t_inner")
+
+
+def test_pipelines_are_built_once_per_plugin_set(pg_conninfo: str) -> None:
+    a = sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_outer,t_inner")
+    b = sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_inner,t_outer")
+    try:
+        assert a.context.pipeline is b.context.pipeline
+        assert a.context.pipeline.plugins[0] is b.context.pipeline.plugins[0]
+    finally:
+        a.close()
+        b.close()
+    assert isinstance(get_pipeline([Outer]), Pipeline)
+
+
+def test_contributed_properties_are_validated(pg_conninfo: str) -> None:
+    assert catalog().registry.get("t_inner_level") is not None
+    with pytest.raises(ConfigurationError, match="t_inner_level"):
+        sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_inner", t_inner_level=0)
+
+
+def test_unknown_code_lists_installed_and_suggests(pg_conninfo: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_outr")
+    message = str(info.value)
+    assert "did you mean 't_outer'" in message
+    assert "t_inner" in message and "installed plugins" in message
+
+
+def test_our_own_codes_name_the_distribution_to_install(pg_conninfo: str) -> None:
+    if "host_monitoring" in catalog().entries:
+        pytest.fail("this test runs with only the core installed (nox -s tests-core)")
+    with pytest.raises(ConfigurationError, match="pip install sturdydb-efm"):
+        sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="host_monitoring")
+
+
+def test_empty_plugins_means_none(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="") as conn:
+        assert conn.context.pipeline.codes == ()
+
+
+def test_a_wrapper_that_yields_twice_is_reported(pg_conninfo: str) -> None:
+    class Twice(Plugin):
+        code: ClassVar[str] = "t_twice"
+
+        def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+            return method == "Cursor.execute"
+
+        @hookimpl(wrapper=True)
+        def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+            yield
+            yield  # a bug in a plugin
+
+    register_plugin(Twice)
+    try:
+        with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_twice") as conn, \
+                pytest.raises(RuntimeError, match="yielded more than once"):
+            conn.cursor().execute("SELECT 1")
+    finally:
+        unregister_plugin("t_twice")
+
+
+def test_old_style_implementations_run_through_pluggy(pg_conninfo: str) -> None:
+    class Plain(Plugin):
+        code: ClassVar[str] = "t_plain"
+
+        def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+            return method == "Cursor.fetchone"
+
+        @hookimpl(hookwrapper=True)
+        def sturdydb_execute(self, call: Call) -> Generator[None, Any, None]:
+            outcome = yield
+            outcome.force_result(("from-hookwrapper",))
+
+    register_plugin(Plain)
+    try:
+        with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_plain") as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT 1")
+            assert cur.fetchone() == ("from-hookwrapper",)
+    finally:
+        unregister_plugin("t_plain")
