@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import mysql.connector
+import psycopg
 import pytest
 
 from sturdydb_testing import Cluster, Instance
+
+# What a raw driver raises for a network or server failure, per engine.
+DRIVER_ERRORS: tuple[type[Exception], ...] = (psycopg.Error, mysql.connector.Error)
 
 
 def raw_connect(cluster: Cluster, host: Instance | str | None = None, timeout: int = 5, **extra: Any) -> Any:
     """A raw driver connection (no sturdydb) through the loopback address of ``host``."""
     kwargs = {**cluster.address_kwargs(host), **extra}
     if cluster.engine == "pg":
-        import psycopg
-
         return psycopg.connect(**kwargs, connect_timeout=timeout, autocommit=True)
-    import mysql.connector
-
     return mysql.connector.connect(**kwargs, connection_timeout=timeout, autocommit=True, use_pure=True)
 
 

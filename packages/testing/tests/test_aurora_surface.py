@@ -46,7 +46,9 @@ def _probe(cluster: Cluster, instance: Instance) -> dict[str, Any]:
                 conn,
                 "SELECT (setting LIKE '%aurora_stat_utils%') AS aurora_stat_utils FROM pg_catalog.pg_settings "
                 "WHERE name OPERATOR(pg_catalog.=) 'rds.extensions'",
-            ) == [(True,)] and query(conn, "SELECT 1 FROM pg_catalog.aurora_replica_status() LIMIT 1") == [(1,)]
+            ) == [(True,)] and query(conn, "SELECT 1 FROM pg_catalog.aurora_replica_status() LIMIT 1") == [
+                (1,)
+            ]
             is_reader = query(conn, "SELECT pg_catalog.pg_is_in_recovery()")[0][0]
             writer_id = query(conn, PG_WRITER_ID)
         else:
@@ -56,7 +58,12 @@ def _probe(cluster: Cluster, instance: Instance) -> dict[str, Any]:
         host_id = query(conn, instance_id_sql(cluster))[0]
     finally:
         conn.close()
-    return {"detected": detected, "is_reader": bool(is_reader), "host_id": tuple(host_id), "writer_id": writer_id}
+    return {
+        "detected": detected,
+        "is_reader": bool(is_reader),
+        "host_id": tuple(host_id),
+        "writer_id": writer_id,
+    }
 
 
 def test_every_instance_is_detected_as_aurora_and_identifies_itself(aurora_cluster: Cluster) -> None:
@@ -76,7 +83,9 @@ def test_every_instance_reports_the_same_topology_with_one_writer(aurora_cluster
         assert _topology(aurora_cluster, instance) == expected, instance.name
 
 
-def test_after_failover_the_promoted_instance_is_reported_as_writer_everywhere(aurora_cluster: Cluster) -> None:
+def test_after_failover_the_promoted_instance_is_reported_as_writer_everywhere(
+    aurora_cluster: Cluster,
+) -> None:
     old = aurora_cluster.writer
     assert old is not None
     new = aurora_cluster.failover(promote_delay=0)

@@ -40,12 +40,17 @@ def test_endpoints_reach_the_writer_and_the_readers(aurora_cluster: Cluster) -> 
 
 def test_aurora_names_are_pinned_to_loopback_addresses(aurora_cluster: Cluster) -> None:
     for instance in aurora_cluster.instances:
-        assert sturdydb.resolve_host(instance.host) == sturdydb.addresses.PinnedAddress(instance.address, instance.port)
+        assert sturdydb.resolve_host(instance.host) == sturdydb.addresses.PinnedAddress(
+            instance.address, instance.port
+        )
         assert instance.address.startswith("127.") and instance.address != "127.0.0.1"
     pinned = sturdydb.resolve_host(aurora_cluster.cluster_host)
     assert pinned is not None and pinned.address == aurora_cluster.cluster_endpoint.address
     assert aurora_cluster.instance_host_pattern.replace("?", "instance-1") == aurora_cluster.instances[0].host
-    assert aurora_cluster.cluster_host.endswith(".us-east-1.rds.amazonaws.com") and ".cluster-" in aurora_cluster.cluster_host
+    assert (
+        aurora_cluster.cluster_host.endswith(".us-east-1.rds.amazonaws.com")
+        and ".cluster-" in aurora_cluster.cluster_host
+    )
     assert ".cluster-ro-" in aurora_cluster.reader_host
 
 

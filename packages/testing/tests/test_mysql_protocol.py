@@ -11,7 +11,10 @@ def _packet(sequence: int, payload: bytes) -> bytes:
 
 def test_aurora_names_are_rewritten() -> None:
     sql = b"SELECT @@aurora_server_id, @@INNODB_READ_ONLY FROM INFORMATION_SCHEMA.REPLICA_HOST_STATUS"
-    assert rewrite_aurora_sql(sql) == b"SELECT @@global.report_host, @@global.read_only FROM sturdydb_aurora.replica_host_status"
+    assert (
+        rewrite_aurora_sql(sql)
+        == b"SELECT @@global.report_host, @@global.read_only FROM sturdydb_aurora.replica_host_status"
+    )
     assert rewrite_aurora_sql(b"SHOW VARIABLES LIKE 'aurora_version'") == (
         b"SELECT 'aurora_version' AS Variable_name, '" + AURORA_MYSQL_VERSION.encode() + b"' AS Value"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import query, raw_connect
+from conftest import DRIVER_ERRORS, query, raw_connect
 
 from sturdydb_testing import Cluster
 
@@ -29,7 +29,7 @@ def test_writes_on_the_writer_reach_every_replica(aurora_cluster: Cluster) -> No
 def test_the_application_user_gets_a_real_read_only_error_on_a_replica(aurora_cluster: Cluster) -> None:
     conn = raw_connect(aurora_cluster, aurora_cluster.readers[0])
     try:
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(DRIVER_ERRORS) as caught:
             query(conn, f"CREATE TABLE ro_{uuid.uuid4().hex[:8]} (v INT)")
     finally:
         conn.close()

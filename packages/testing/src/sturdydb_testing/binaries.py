@@ -70,7 +70,9 @@ def find_postgres() -> PostgresBinaries:
 
 def find_mariadb() -> MariaDBBinaries:
     """``mariadbd`` and ``mariadb-install-db`` from PATH, /usr/sbin or /usr/bin."""
-    search = os.pathsep.join(filter(None, [os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/usr/local/bin"]))
+    search = os.pathsep.join(
+        filter(None, [os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin", "/usr/local/bin"])
+    )
     server = shutil.which("mariadbd", path=search) or shutil.which("mysqld", path=search)
     install = shutil.which("mariadb-install-db", path=search) or shutil.which("mysql_install_db", path=search)
     if server and install:

@@ -27,7 +27,6 @@ from types import TracebackType
 from typing import Any, ClassVar, Literal
 
 import sturdydb
-
 from sturdydb_testing.events import EventLog, FaultEvent
 from sturdydb_testing.loopback import AddressClaim, claim_address, free_port
 from sturdydb_testing.processes import ScratchDir, ServerProcess, install_cleanup_handlers
@@ -66,6 +65,8 @@ class Instance:
         # Set when this node's data diverged from the writer's (a displaced old writer): it
         # can only come back as a replica through a rebuild.
         self.needs_rebuild = False
+        # The primary this replica was last pointed at (None for the writer).
+        self.following: Instance | None = None
         self.datadir: Path = Path()
         self.rebuilds = 0
 
@@ -140,7 +141,9 @@ class Endpoint:
                 return  # superseded by a later change or cancelled by heal()
             self.targets = list(targets)
             self._applied = generation
-            events.record("endpoint_follow", "", f"{self.kind} endpoint -> {', '.join(i.name for i in targets)}")
+            events.record(
+                "endpoint_follow", "", f"{self.kind} endpoint -> {', '.join(i.name for i in targets)}"
+            )
 
         proxy_loop().call_later(delay, flip)
 
@@ -246,7 +249,9 @@ class Cluster(abc.ABC):
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def __repr__(self) -> str:
@@ -278,12 +283,19 @@ class Cluster(abc.ABC):
             self._create_primary(primary)
             self._writer = primary
             if self.replica_count:
-                with concurrent.futures.ThreadPoolExecutor(self.replica_count, thread_name_prefix="sturdydb-replica") as pool:
+                with concurrent.futures.ThreadPoolExecutor(
+                    self.replica_count, thread_name_prefix="sturdydb-replica"
+                ) as pool:
                     for future in [pool.submit(self._create_replica, r, primary) for r in self.instances[1:]]:
                         future.result()
+                for replica in self.instances[1:]:
+                    replica.following = primary
             for instance in self.instances:
                 instance.proxy = TcpProxy(
-                    instance.name, instance.address, instance.port, self._instance_target(instance),
+                    instance.name,
+                    instance.address,
+                    instance.port,
+                    self._instance_target(instance),
                     self._rewriter_factory(instance),
                 )
                 instance.proxy.start()
@@ -303,7 +315,9 @@ class Cluster(abc.ABC):
         except BaseException:
             self.stop()
             raise
-        self._events.record("start", "", f"{len(self.instances)} instances ready in {time.monotonic() - began:.2f} s")
+        self._events.record(
+            "start", "", f"{len(self.instances)} instances ready in {time.monotonic() - began:.2f} s"
+        )
         log.info("%s started in %.2f s", self.name, time.monotonic() - began)
         return self
 
@@ -396,12 +410,24 @@ class Cluster(abc.ABC):
         connects to the loopback address; see :meth:`address_kwargs` for raw drivers.
         """
         name, _, port = self._resolve_host(host)
-        return {"host": name, "port": port, "user": self.user, "password": self.password, self._database_key(): self.dbname}
+        return {
+            "host": name,
+            "port": port,
+            "user": self.user,
+            "password": self.password,
+            self._database_key(): self.dbname,
+        }
 
     def address_kwargs(self, host: Instance | str | None = None) -> dict[str, Any]:
         """Like :meth:`connect_kwargs` but with the loopback address as host (for raw drivers)."""
         _, address, port = self._resolve_host(host)
-        return {"host": address, "port": port, "user": self.user, "password": self.password, self._database_key(): self.dbname}
+        return {
+            "host": address,
+            "port": port,
+            "user": self.user,
+            "password": self.password,
+            self._database_key(): self.dbname,
+        }
 
     def conninfo(self, host: Instance | str | None = None, **extra: object) -> str:
         """``key=value`` connection string form of :meth:`connect_kwargs` plus ``extra``."""
@@ -522,7 +548,9 @@ class Cluster(abc.ABC):
                 if not new.running:
                     raise RuntimeError(f"cannot promote {new.name}: it is {new.state.value}")
             delay = self.promote_delay if promote_delay is None else promote_delay
-            self._events.record("failover_start", old.name, f"{old.name} -> {new.name}, old writer: {old_writer}")
+            self._events.record(
+                "failover_start", old.name, f"{old.name} -> {new.name}, old writer: {old_writer}"
+            )
             if old_writer == "kill":
                 self.kill(old)
             elif old_writer == "freeze":
@@ -534,12 +562,14 @@ class Cluster(abc.ABC):
                 time.sleep(delay)
             self._promote(new)
             self._writer = new
+            new.following = None
             self._events.record("promote", new.name)
             if self.aurora:
                 self._publish_topology(new)
             for reader in self.readers:
                 if reader.running and reader is not old:
                     self._follow(reader, new)
+                    reader.following = new
             self._point_endpoints(delay=self.dns_delay)
             if old_writer == "demote":
                 self.rejoin(old)
@@ -582,13 +612,14 @@ class Cluster(abc.ABC):
             if instance.process is not None and instance.process.alive():
                 instance.process.kill()
             self._proxy(instance).set_server_down(True)
-            if instance.needs_rebuild or instance.rebuilds == 0 and instance.process is None:
+            if instance.needs_rebuild or (instance.rebuilds == 0 and instance.process is None):
                 instance.rebuilds += 1
                 self._create_replica(instance, writer)
                 instance.needs_rebuild = False
             else:
                 self._restart(instance)
                 self._follow(instance, writer)
+            instance.following = writer
             instance.state = InstanceState.RUNNING
             self._proxy(instance).set_server_down(False)
             self._events.record("rejoin", instance.name)
@@ -630,16 +661,29 @@ class Cluster(abc.ABC):
                 if reader.needs_rebuild or not reader.running:
                     self.rejoin(reader)
                     changed = True
+                elif reader.following is not writer:
+                    # It was frozen during a failover and still points at the old writer.
+                    self._follow(reader, writer)
+                    reader.following = writer
+                    changed = True
             if self.cluster_endpoint.has_pending_change or self.reader_endpoint.has_pending_change:
                 changed = True
             if changed or self._endpoints_stale():
                 if self.aurora:
                     self._publish_topology(writer)
                 self._point_endpoints(delay=0)
-                self.wait_for_replication(timeout)
+                try:
+                    self.wait_for_replication(timeout / 2)
+                except TimeoutError:
+                    # A replica that cannot follow the new timeline is rebuilt from the writer.
+                    for reader in self.readers:
+                        reader.needs_rebuild = True
+                        self.rejoin(reader)
+                    self.wait_for_replication(timeout / 2)
                 self._events.record("heal", "")
 
     def _endpoints_stale(self) -> bool:
+        assert self._writer is not None
         want_readers = [i for i in self.readers if i.running] or [self._writer]
         return self.cluster_endpoint.targets != [self._writer] or self.reader_endpoint.targets != want_readers
 
@@ -666,17 +710,33 @@ class Cluster(abc.ABC):
             "engine": self.engine,
             "name": self.name,
             "aurora": self.aurora,
-            "cluster_endpoint": {"host": self.cluster_host, "address": self.cluster_endpoint.address, "port": self.cluster_endpoint.port,
-                                 "targets": [i.name for i in self.cluster_endpoint.targets]},
-            "reader_endpoint": {"host": self.reader_host, "address": self.reader_endpoint.address, "port": self.reader_endpoint.port,
-                                "targets": [i.name for i in self.reader_endpoint.targets]},
+            "cluster_endpoint": {
+                "host": self.cluster_host,
+                "address": self.cluster_endpoint.address,
+                "port": self.cluster_endpoint.port,
+                "targets": [i.name for i in self.cluster_endpoint.targets],
+            },
+            "reader_endpoint": {
+                "host": self.reader_host,
+                "address": self.reader_endpoint.address,
+                "port": self.reader_endpoint.port,
+                "targets": [i.name for i in self.reader_endpoint.targets],
+            },
             "instance_host_pattern": self.instance_host_pattern,
             "user": self.user,
             "password": self.password,
             "database": self.dbname,
             "instances": [
-                {"name": i.name, "host": i.host, "address": i.address, "port": i.port, "direct_port": i.direct_port,
-                 "role": "writer" if i.is_writer else "reader", "state": i.state.value, "pid": i.pid}
+                {
+                    "name": i.name,
+                    "host": i.host,
+                    "address": i.address,
+                    "port": i.port,
+                    "direct_port": i.direct_port,
+                    "role": "writer" if i.is_writer else "reader",
+                    "state": i.state.value,
+                    "pid": i.pid,
+                }
                 for i in self.instances
             ],
         }

@@ -19,7 +19,7 @@ import socket
 import threading
 from pathlib import Path
 
-__all__ = ["AddressClaim", "LOCK_DIR", "claim_address", "free_port", "port_is_free"]
+__all__ = ["LOCK_DIR", "AddressClaim", "claim_address", "free_port", "port_is_free"]
 
 LOCK_DIR = Path(os.environ.get("STURDYDB_TESTING_LOCK_DIR", "/tmp/sturdydb-testing-locks"))
 _rng = random.SystemRandom()

@@ -112,12 +112,18 @@ class MariaDBCluster(Cluster):
     def admin_connect(self, instance: Instance, timeout: float = 5.0) -> Any:
         """A root connection over the instance's Unix socket (autocommit)."""
         conn = _mysql_connector().connect(
-            unix_socket=self._socket(instance), user="root", password="", autocommit=True,
-            connection_timeout=max(1, int(timeout)), use_pure=True,
+            unix_socket=self._socket(instance),
+            user="root",
+            password="",
+            autocommit=True,
+            connection_timeout=max(1, int(timeout)),
+            use_pure=True,
         )
         return conn
 
-    def _execute(self, instance: Instance, *statements: str, params: tuple[Any, ...] | None = None) -> list[Any]:
+    def _execute(
+        self, instance: Instance, *statements: str, params: tuple[Any, ...] | None = None
+    ) -> list[Any]:
         conn = self.admin_connect(instance)
         try:
             cursor = conn.cursor()
@@ -141,25 +147,37 @@ class MariaDBCluster(Cluster):
         folder = instance.datadir.parent
         server_id = self.server_ids[instance.name] = next(self._server_ids)
         argv = [
-            self.bin.mariadbd, "--no-defaults",
+            self.bin.mariadbd,
+            "--no-defaults",
             f"--datadir={instance.datadir}",
             f"--socket={self._socket(instance)}",
+            f"--tmpdir={folder / 'tmp'}",
             f"--pid-file={folder / 'mysqld.pid'}",
             f"--bind-address={instance.direct_address}",
             f"--port={instance.direct_port}",
             f"--server-id={server_id}",
             f"--report-host={instance.name}",
             f"--report-port={instance.port}",
-            "--log-bin=binlog", "--log-slave-updates=ON", "--binlog-format=ROW",
+            "--log-bin=binlog",
+            "--log-slave-updates=ON",
+            "--binlog-format=ROW",
             "--log-bin-trust-function-creators=1",
             f"--read-only={'ON' if read_only else 'OFF'}",
-            "--skip-ssl", "--skip-name-resolve", "--skip-log-error",
-            "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
-            "--innodb-flush-log-at-trx-commit=0", "--sync-binlog=0",
-            "--max-connections=300", "--performance-schema=OFF",
-            "--slave-net-timeout=5", "--character-set-server=utf8mb4",
+            "--skip-ssl",
+            "--skip-name-resolve",
+            "--skip-log-error",
+            "--innodb-buffer-pool-size=32M",
+            "--innodb-log-file-size=16M",
+            "--innodb-flush-log-at-trx-commit=0",
+            "--sync-binlog=0",
+            "--max-connections=300",
+            "--performance-schema=OFF",
+            "--slave-net-timeout=5",
+            "--character-set-server=utf8mb4",
         ]
-        instance.process = ServerProcess(argv, self.os_user, folder / "server.log", {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        instance.process = ServerProcess(
+            argv, self.os_user, folder / "server.log", {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        )
         socket_path = self._socket(instance)
 
         def ready() -> bool:
@@ -179,12 +197,25 @@ class MariaDBCluster(Cluster):
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir()
+        (folder / "tmp").mkdir()
         self.os_user.chown(folder)
-        run_as(self.os_user, [
-            self.bin.install_db, "--no-defaults", f"--datadir={instance.datadir}",
-            "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve",
-            "--innodb-log-file-size=16M", "--innodb-buffer-pool-size=32M",
-        ], timeout=120)
+        self.os_user.chown(folder / "tmp")
+        # A private tmpdir: concurrent bootstraps sharing /tmp collide on temp-table names.
+        run_as(
+            self.os_user,
+            [
+                self.bin.install_db,
+                "--no-defaults",
+                f"--datadir={instance.datadir}",
+                f"--tmpdir={folder / 'tmp'}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--skip-name-resolve",
+                "--innodb-log-file-size=16M",
+                "--innodb-buffer-pool-size=32M",
+            ],
+            timeout=120,
+        )
 
     # ------------------------------------------------------------------ building
     def _create_primary(self, instance: Instance) -> None:

@@ -40,7 +40,9 @@ _MAX_PAYLOAD = 0xFFFFFF
 _TRIGGER = re.compile(rb"aurora|replica_host_status|innodb_read_only", re.IGNORECASE)
 _RULES: list[tuple[re.Pattern[bytes], bytes]] = [
     (
-        re.compile(rb"SHOW\s+(?:GLOBAL\s+|SESSION\s+)?VARIABLES\s+LIKE\s+(['\"])aurora_version\1", re.IGNORECASE),
+        re.compile(
+            rb"SHOW\s+(?:GLOBAL\s+|SESSION\s+)?VARIABLES\s+LIKE\s+(['\"])aurora_version\1", re.IGNORECASE
+        ),
         b"SELECT 'aurora_version' AS Variable_name, '" + AURORA_MYSQL_VERSION.encode() + b"' AS Value",
     ),
     (
@@ -49,7 +51,10 @@ _RULES: list[tuple[re.Pattern[bytes], bytes]] = [
     ),
     (re.compile(rb"@@(?:global\.|session\.)?aurora_server_id\b", re.IGNORECASE), b"@@global.report_host"),
     (re.compile(rb"@@(?:global\.|session\.)?innodb_read_only\b", re.IGNORECASE), b"@@global.read_only"),
-    (re.compile(rb"@@(?:global\.|session\.)?aurora_version\b", re.IGNORECASE), b"'" + AURORA_MYSQL_VERSION.encode() + b"'"),
+    (
+        re.compile(rb"@@(?:global\.|session\.)?aurora_version\b", re.IGNORECASE),
+        b"'" + AURORA_MYSQL_VERSION.encode() + b"'",
+    ),
 ]
 
 
@@ -94,7 +99,12 @@ class AuroraQueryRewriter:
                     buffer.clear()
                     self._passthrough = True
                     break
-            if sequence == 0 and payload and payload[0] in (_COM_QUERY, _COM_STMT_PREPARE) and length < _MAX_PAYLOAD:
+            if (
+                sequence == 0
+                and payload
+                and payload[0] in (_COM_QUERY, _COM_STMT_PREPARE)
+                and length < _MAX_PAYLOAD
+            ):
                 rewritten = rewrite_aurora_sql(payload[1:])
                 if len(rewritten) + 1 < _MAX_PAYLOAD:
                     payload = payload[:1] + rewritten

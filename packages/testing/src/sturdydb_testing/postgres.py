@@ -167,11 +167,17 @@ class PostgresCluster(Cluster):
     def _socket_dir(self, instance: Instance) -> str:
         return str(instance.datadir.parent)
 
-    def admin_connect(self, instance: Instance, dbname: str = "postgres", timeout: float = 5.0) -> psycopg.Connection[Any]:
+    def admin_connect(
+        self, instance: Instance, dbname: str = "postgres", timeout: float = 5.0
+    ) -> psycopg.Connection[Any]:
         """A superuser connection over the instance's Unix socket (autocommit)."""
         conn: psycopg.Connection[Any] = _psycopg().connect(
-            host=self._socket_dir(instance), port=instance.direct_port, user=_SUPERUSER, dbname=dbname,
-            autocommit=True, connect_timeout=max(1, int(timeout)),
+            host=self._socket_dir(instance),
+            port=instance.direct_port,
+            user=_SUPERUSER,
+            dbname=dbname,
+            autocommit=True,
+            connect_timeout=max(1, int(timeout)),
         )
         return conn
 
@@ -187,12 +193,19 @@ class PostgresCluster(Cluster):
     def _start_server(self, instance: Instance) -> None:
         sock_dir = self._socket_dir(instance)
         argv = [
-            self.bin["postgres"], "-D", str(instance.datadir),
-            "-c", f"listen_addresses={instance.direct_address}",
-            "-c", f"port={instance.direct_port}",
-            "-c", f"unix_socket_directories={sock_dir}",
-            "-c", f"sturdydb.instance_id={instance.name}",
-            "-c", f"cluster_name={self.name}-{instance.name}",
+            self.bin["postgres"],
+            "-D",
+            str(instance.datadir),
+            "-c",
+            f"listen_addresses={instance.direct_address}",
+            "-c",
+            f"port={instance.direct_port}",
+            "-c",
+            f"unix_socket_directories={sock_dir}",
+            "-c",
+            f"sturdydb.instance_id={instance.name}",
+            "-c",
+            f"cluster_name={self.name}-{instance.name}",
         ]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
         instance.process = ServerProcess(argv, self.os_user, instance.datadir.parent / "server.log", env)
@@ -214,17 +227,34 @@ class PostgresCluster(Cluster):
     def _create_primary(self, instance: Instance) -> None:
         user = self.os_user
         user.chown(instance.datadir.parent)
-        run_as(user, [
-            self.bin["initdb"], "-D", str(instance.datadir), "-U", _SUPERUSER, "-E", "UTF8", "--locale=C",
-            "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--no-instructions",
-        ])
+        run_as(
+            user,
+            [
+                self.bin["initdb"],
+                "-D",
+                str(instance.datadir),
+                "-U",
+                _SUPERUSER,
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--no-sync",
+                "--no-instructions",
+            ],
+        )
         with open(instance.datadir / "postgresql.conf", "a") as conf:
             conf.write(_COMMON_SETTINGS)
         (instance.datadir / "pg_hba.conf").write_text(_HBA)
         self._start_server(instance)
         with self.admin_connect(instance) as conn:
-            conn.execute(f"CREATE ROLE {_REPLICATION_USER} LOGIN REPLICATION PASSWORD '{self._replication_password}'")
-            conn.execute(f"CREATE ROLE {_quote_ident(self.user)} LOGIN PASSWORD {_quote_literal(self.password)}")
+            conn.execute(
+                f"CREATE ROLE {_REPLICATION_USER} LOGIN REPLICATION PASSWORD '{self._replication_password}'"
+            )
+            conn.execute(
+                f"CREATE ROLE {_quote_ident(self.user)} LOGIN PASSWORD {_quote_literal(self.password)}"
+            )
             if self.aurora:
                 # template1 first, so the application database inherits the emulation.
                 with self.admin_connect(instance, "template1") as template:
@@ -241,10 +271,27 @@ class PostgresCluster(Cluster):
         instance.datadir.parent.mkdir()
         user.chown(instance.datadir.parent)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSWORD": self._replication_password}
-        run_as(user, [
-            self.bin["pg_basebackup"], "-D", str(instance.datadir), "-h", primary.direct_address,
-            "-p", str(primary.direct_port), "-U", _REPLICATION_USER, "-X", "stream", "-c", "fast", "--no-sync",
-        ], env=env, timeout=120)
+        run_as(
+            user,
+            [
+                self.bin["pg_basebackup"],
+                "-D",
+                str(instance.datadir),
+                "-h",
+                primary.direct_address,
+                "-p",
+                str(primary.direct_port),
+                "-U",
+                _REPLICATION_USER,
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+            ],
+            env=env,
+            timeout=120,
+        )
         (instance.datadir / "standby.signal").touch()
         with open(instance.datadir / "postgresql.auto.conf", "a") as auto:
             auto.write(f"primary_conninfo = '{self._primary_conninfo(instance, primary)}'\n")
@@ -274,7 +321,9 @@ class PostgresCluster(Cluster):
 
     def _follow(self, instance: Instance, primary: Instance) -> None:
         with self.admin_connect(instance) as conn:
-            conn.execute(f"ALTER SYSTEM SET primary_conninfo = {_quote_literal(self._primary_conninfo(instance, primary))}")
+            conn.execute(
+                f"ALTER SYSTEM SET primary_conninfo = {_quote_literal(self._primary_conninfo(instance, primary))}"
+            )
             conn.execute("SELECT pg_catalog.pg_reload_conf()")
 
     # ------------------------------------------------------------------ emulation
@@ -291,7 +340,9 @@ class PostgresCluster(Cluster):
             with self.admin_connect(writer, dbname) as conn, conn.transaction():
                 self._upsert_topology(conn, rows)
 
-    def _upsert_topology(self, conn: psycopg.Connection[Any], rows: list[tuple[str, str, bool, bool]]) -> None:
+    def _upsert_topology(
+        self, conn: psycopg.Connection[Any], rows: list[tuple[str, str, bool, bool]]
+    ) -> None:
         for name, session, is_writer, alive in rows:
             conn.execute(
                 """
@@ -306,8 +357,13 @@ class PostgresCluster(Cluster):
                         WHEN t.alive THEN now()
                         ELSE t.last_seen END
                 """,
-                {"name": name, "session": session, "writer": is_writer, "alive": alive,
-                 "report_dead": self.report_dead_instances},
+                {
+                    "name": name,
+                    "session": session,
+                    "writer": is_writer,
+                    "alive": alive,
+                    "report_dead": self.report_dead_instances,
+                },
             )
 
     # ------------------------------------------------------------------ replication

@@ -32,11 +32,11 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 __all__ = [
+    "ScratchDir",
     "ServerProcess",
     "ServerUser",
-    "ScratchDir",
-    "server_user",
     "install_cleanup_handlers",
+    "server_user",
 ]
 
 _SCRATCH_PREFIX = "sturdydb-testing-"
@@ -85,35 +85,40 @@ def server_user(preferred: Sequence[str]) -> ServerUser:
     )
 
 
-def run_as(user: ServerUser, argv: Sequence[str], *, timeout: float = 60.0, env: dict[str, str] | None = None) -> str:
+def run_as(
+    user: ServerUser, argv: Sequence[str], *, timeout: float = 60.0, env: dict[str, str] | None = None
+) -> str:
     """Run a short helper program (``initdb``, ``pg_basebackup``) as ``user``; its output on success.
 
     Raises ``RuntimeError`` with the program's output when it fails.
     """
-    process = _spawn(lambda: subprocess.Popen(
-        list(argv),
-        user=user.uid,
-        group=user.gid,
-        extra_groups=[] if user.uid is not None else None,
-        start_new_session=True,
-        preexec_fn=_die_with_parent,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd="/",
-    ))
+    process = _spawn(
+        lambda: subprocess.Popen(
+            list(argv),
+            user=user.uid,
+            group=user.gid,
+            extra_groups=[] if user.uid is not None else None,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd="/",
+        )
+    )
     try:
         stdout, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         stdout, _ = process.communicate()
-        raise RuntimeError(f"{Path(argv[0]).name} did not finish within {timeout:.0f} s:\n{stdout.decode(errors='replace')}") from None
+        raise RuntimeError(
+            f"{Path(argv[0]).name} did not finish within {timeout:.0f} s:\n{stdout.decode(errors='replace')}"
+        ) from None
     output = stdout.decode(errors="replace")
     if process.returncode != 0:
         raise RuntimeError(f"{Path(argv[0]).name} failed with exit code {process.returncode}:\n{output}")
     return output
-
 
 
 class _Spawner:
@@ -125,7 +130,9 @@ class _Spawner:
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]]] = (
+            queue.SimpleQueue()
+        )
         self.thread = threading.Thread(target=self._run, name="sturdydb-testing-spawner", daemon=True)
         self.thread.start()
 
@@ -165,23 +172,27 @@ _registry_lock = threading.Lock()
 class ServerProcess:
     """One running server program in its own process group."""
 
-    def __init__(self, argv: Sequence[str], user: ServerUser, log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, argv: Sequence[str], user: ServerUser, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.argv = list(argv)
         self.log_path = log_path
         with open(log_path, "ab") as log:
-            self._popen = _spawn(lambda: subprocess.Popen(
-                self.argv,
-                user=user.uid,
-                group=user.gid,
-                extra_groups=[] if user.uid is not None else None,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd="/",
-            ))
+            self._popen = _spawn(
+                lambda: subprocess.Popen(
+                    self.argv,
+                    user=user.uid,
+                    group=user.gid,
+                    extra_groups=[] if user.uid is not None else None,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd="/",
+                )
+            )
         self.frozen = False
         with _registry_lock:
             _live_processes.add(self)
@@ -265,7 +276,9 @@ class ServerProcess:
             if ready():
                 return
             if not self.alive():
-                raise RuntimeError(f"{what}: the server exited with code {self._popen.returncode}\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"{what}: the server exited with code {self._popen.returncode}\n{self.log_tail()}"
+                )
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{what}: not ready after {timeout:.0f} s\n{self.log_tail()}")
             time.sleep(delay)

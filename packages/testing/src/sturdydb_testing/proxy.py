@@ -68,7 +68,9 @@ class ProxyLoop:
         self.loop.call_soon_threadsafe(invoke)
         return future.result(timeout)
 
-    def call_later(self, delay: float, fn: Callable[[], None]) -> concurrent.futures.Future[asyncio.TimerHandle]:
+    def call_later(
+        self, delay: float, fn: Callable[[], None]
+    ) -> concurrent.futures.Future[asyncio.TimerHandle]:
         """Schedule ``fn`` on the loop after ``delay`` seconds; the future yields a cancellable handle."""
         future: concurrent.futures.Future[asyncio.TimerHandle] = concurrent.futures.Future()
         self.loop.call_soon_threadsafe(lambda: future.set_result(self.loop.call_later(delay, fn)))

@@ -36,13 +36,19 @@ _ENGINE_FIXTURES = {"pg": "pg_cluster", "mysql": "mysql_cluster"}
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sturdydb-testing")
-    group.addoption("--sturdydb-replicas", type=int, default=2, help="replicas per session cluster (default 2)")
     group.addoption(
-        "--sturdydb-dns-delay", type=float, default=5.0,
+        "--sturdydb-replicas", type=int, default=2, help="replicas per session cluster (default 2)"
+    )
+    group.addoption(
+        "--sturdydb-dns-delay",
+        type=float,
+        default=5.0,
         help="seconds before the session clusters' endpoints follow a change (default 5)",
     )
     group.addoption(
-        "--sturdydb-promote-delay", type=float, default=1.0,
+        "--sturdydb-promote-delay",
+        type=float,
+        default=1.0,
         help="seconds between a failover's fault and the promotion (default 1)",
     )
 
@@ -102,7 +108,9 @@ def mysql_cluster(mysql_session_cluster: Cluster) -> Cluster:
     return mysql_session_cluster
 
 
-@pytest.fixture(params=[pytest.param("pg", marks=pytest.mark.pg), pytest.param("mysql", marks=pytest.mark.mysql)])
+@pytest.fixture(
+    params=[pytest.param("pg", marks=pytest.mark.pg), pytest.param("mysql", marks=pytest.mark.mysql)]
+)
 def aurora_cluster(request: pytest.FixtureRequest) -> Cluster:
     """Each engine's healthy cluster in turn (the test runs once per engine)."""
     cluster: Cluster = request.getfixturevalue(_ENGINE_FIXTURES[request.param])
