@@ -60,6 +60,7 @@ class MysqlConnectorDialect(DriverDialect):
 
         self.module = mysql.connector
         self._errors = mysql.connector.errors
+        self._names: frozenset[str] | None = None
 
 
     # -- errors -----------------------------------------------------------------
@@ -93,10 +94,13 @@ class MysqlConnectorDialect(DriverDialect):
 
     # -- connecting -------------------------------------------------------------
     def property_names(self) -> frozenset[str]:
-        from mysql.connector.constants import DEFAULT_CONFIGURATION
+        if self._names is None:
+            from mysql.connector.constants import DEFAULT_CONFIGURATION
 
-        return frozenset(DEFAULT_CONFIGURATION) | {"pool_name", "pool_size", "option_files",
-                                                   "option_groups", "failover", "database"}
+            self._names = frozenset(DEFAULT_CONFIGURATION) | {
+                "pool_name", "pool_size", "option_files", "option_groups", "failover", "database",
+            }
+        return self._names
 
     def connect(
         self, target: Callable[..., Any], host: HostInfo, kwargs: dict[str, Any], props: Properties
