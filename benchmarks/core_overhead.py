@@ -26,7 +26,7 @@ from sturdydb import Call, Plugin, hookimpl
 from sturdydb.discovery import register_plugin
 
 PG = "host=127.0.0.1 port=5432 dbname=test user=postgres"
-MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": "", "database": "test"}
+MYSQL: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": "", "database": "test"}
 
 
 class _PassThrough(Plugin):
@@ -99,7 +99,9 @@ def bench_pg(rounds: int, batch: int) -> dict[str, Any]:
     chained = sturdydb.connect(psycopg.Connection.connect, PG, plugins="bench_a,bench_b")
     pids = [os.getpid()]
     for conn in (raw, bare, chained):
-        pids.append(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        pids.append(int(row[0]))
     _pin(pids)
     execute = _interleaved({
         "raw psycopg": _exec_fetch(raw.cursor()),

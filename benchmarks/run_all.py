@@ -133,7 +133,7 @@ def main() -> int:
         if args.only and args.only not in str(rel):
             continue
         command = [sys.executable, str(script)]
-        helptext = subprocess.run(command + ["--help"], capture_output=True, text=True, timeout=60).stdout
+        helptext = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=60).stdout
         if args.quick and "--quick" in helptext:
             command.append("--quick")
         shown = "python " + " ".join([str(rel), *command[2:]])
