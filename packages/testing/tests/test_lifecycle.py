@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
+import pytest
 from conftest import query, raw_connect
 
 import sturdydb
@@ -53,3 +54,8 @@ def test_heal_rewires_a_replica_that_was_frozen_during_a_failover(aurora_cluster
         assert query(conn, "SELECT v FROM heal_probe") == [(3,)]
     finally:
         conn.close()
+
+
+def test_tests_using_an_engine_cluster_carry_its_marker(pg_cluster: Cluster, request: pytest.FixtureRequest) -> None:
+    assert request.node.get_closest_marker("pg") is not None
+    assert request.node.get_closest_marker("mysql") is None
