@@ -1,0 +1,211 @@
+"""The ``sturdydb`` command line. ``sturdydb doctor`` explains what a connection would do.
+
+``doctor`` connects exactly the way the application would (same string, same properties) and
+reports the driver and database dialects, the topology with roles, the plugin chain in order
+with weights and where each plugin comes from, every effective property with its source
+(secrets masked), and warnings about unknown properties and risky settings. ``--json`` prints
+the same as one JSON document. The exit code is 0 when it connected, 2 when it could not
+(with the reason), 1 for bad arguments or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["doctor_report", "main"]
+
+
+def _target(driver: str) -> Callable[..., Any]:
+    if driver == "psycopg":
+        import psycopg
+
+        return psycopg.Connection.connect
+    import mysql.connector
+
+    return mysql.connector.connect
+
+
+def _guess_driver(conninfo: str, props: dict[str, Any]) -> str:
+    lowered = conninfo.strip().lower()
+    if lowered.startswith("mysql"):
+        return "mysql"
+    if lowered.startswith(("postgres", "postgresql")):
+        return "psycopg"
+    from sturdydb.conninfo import parse_conninfo
+
+    parsed = {**parse_conninfo(conninfo), **props}
+    return "mysql" if str(parsed.get("port", "")).strip() == "3306" or ("database" in parsed and "dbname" not in parsed) else "psycopg"
+
+
+def _parse_value(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _risks(props: Any, codes: Sequence[str], host: str) -> list[str]:
+    from sturdydb.hosts import RdsUrlType, classify_host
+
+    risks: list[str] = []
+    if "failover" in codes and "host_monitoring" not in codes and not props.get("socket_timeout"):
+        risks.append("failover without host_monitoring or socket_timeout: a call on a frozen or "
+                      "partitioned host can wait for minutes before failover starts")
+    if not props.get("connect_timeout"):
+        risks.append("connect_timeout is not set: a connect to a silent host waits for the OS TCP timeout")
+    kind = classify_host(host)
+    if "failover" in codes and kind in (RdsUrlType.IP_ADDRESS, RdsUrlType.OTHER) \
+            and not props.get("cluster_instance_host_pattern"):
+        risks.append("the host is not an RDS name and cluster_instance_host_pattern is not set: "
+                     "failover cannot name the cluster's instances")
+    if kind is RdsUrlType.RDS_PROXY and "failover" in codes:
+        risks.append("the host is an RDS Proxy endpoint: the proxy handles failover, disable the failover plugin")
+    detection = props.get("failure_detection_time_ms")
+    if "host_monitoring" in codes and detection is not None and int(detection) >= 60000:
+        risks.append(f"failure_detection_time_ms={detection}: a dead host is noticed only after a minute or more")
+    return risks
+
+
+def doctor_report(driver: str, conninfo: str, props: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Connect like the application would and describe everything. Returns (exit code, report)."""
+    import sturdydb
+    from sturdydb.config import UnknownPropertyWarning
+    from sturdydb.discovery import catalog
+    from sturdydb.errors import ConfigurationError
+
+    report: dict[str, Any] = {"driver": driver, "connected": False, "warnings": []}
+    cat = catalog()
+    report["installed_plugins"] = {
+        code: {"weight": e.cls.weight, "distribution": e.distribution, "version": e.version}
+        for code, e in sorted(cat.entries.items())
+    }
+    report["warnings"].extend(cat.errors)
+    # Unknown properties are reported in the report's warnings; keep the log quiet about them.
+    logging.getLogger("sturdydb.config").setLevel(logging.ERROR)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            conn = sturdydb.connect(_target(driver), conninfo, **props)
+        except ConfigurationError as exc:
+            report["error"] = f"configuration: {exc}"
+            return 1, report
+        except Exception as exc:
+            report["error"] = f"cannot connect: {type(exc).__name__}: {exc}"
+            report["warnings"].extend(str(w.message) for w in caught if issubclass(w.category, UnknownPropertyWarning))
+            return 2, report
+    report["warnings"].extend(str(w.message) for w in caught if issubclass(w.category, UnknownPropertyWarning))
+    try:
+        ctx = conn.context
+        report["connected"] = True
+        report["host"] = ctx.host.url
+        report["driver_dialect"] = ctx.driver.name
+        dialect = ctx.dialect
+        report["database_dialect"] = dialect.code
+        report["cluster_id"] = ctx.cluster_id
+        entries = cat.entries
+        report["plugin_chain"] = [
+            {
+                "code": p.code,
+                "weight": p.weight,
+                "distribution": entries[p.code].distribution if p.code in entries else "sturdydb (built in)",
+                "version": entries[p.code].version if p.code in entries else sturdydb.__version__,
+            }
+            for p in ctx.pipeline.plugins
+        ]
+        masked = ctx.props.masked()
+        effective: dict[str, Any] = {}
+        chain_codes = {"core", *(p.code for p in ctx.pipeline.plugins)}
+        for spec in cat.registry:
+            if spec.name in masked:
+                effective[spec.name] = {"value": masked[spec.name], "source": ctx.props.sources.get(spec.name, "?")}
+            elif spec.default is not None and spec.owner in chain_codes:
+                effective[spec.name] = {"value": spec.default, "source": "default"}
+        for key, value in masked.items():
+            if key not in effective:
+                effective[key] = {"value": value, "source": ctx.props.sources.get(key, "?") + " (driver)"}
+        report["properties"] = effective
+        topology: list[dict[str, Any]] = []
+        if dialect.has_topology:
+            pattern = ctx.instance_host_pattern() or "?"
+            try:
+                hosts = dialect.topology(ctx.driver, ctx.connection, pattern, ctx.host.port)
+                topology = [{"host": h.host, "port": h.port, "role": h.role.value, "id": h.host_id} for h in hosts]
+            except Exception as exc:
+                report["warnings"].append(f"could not read the topology: {type(exc).__name__}: {exc}")
+        else:
+            is_reader = dialect.is_reader(ctx.driver, ctx.connection)
+            topology = [{"host": ctx.host.host, "port": ctx.host.port, "role": "reader" if is_reader else "writer",
+                         "id": None}]
+        report["topology"] = topology
+        report["warnings"].extend(_risks(ctx.props, [p.code for p in ctx.pipeline.plugins], ctx.initial_host.host))
+    finally:
+        conn.close()
+        sturdydb.release_resources()
+    return 0, report
+
+
+def _print_human(report: dict[str, Any]) -> None:
+    out = sys.stdout.write
+    if not report.get("connected"):
+        out(f"sturdydb doctor: {report.get('error', 'failed')}\n")
+        for warning in report["warnings"]:
+            out(f"  warning: {warning}\n")
+        return
+    out(f"connected to {report['host']}\n")
+    out(f"driver dialect:   {report['driver_dialect']}\n")
+    out(f"database dialect: {report['database_dialect']}   (cluster id {report['cluster_id']})\n")
+    out("topology:\n")
+    for host in report["topology"]:
+        port = f":{host['port']}" if host["port"] else ""
+        out(f"  {host['role']:<7} {host['host']}{port}\n")
+    out("plugin chain (outermost first):\n")
+    if not report["plugin_chain"]:
+        out("  (none: sturdydb is a transparent pass-through)\n")
+    for plugin in report["plugin_chain"]:
+        out(f"  {plugin['weight']:>6}  {plugin['code']:<28} {plugin['distribution']} {plugin['version']}\n")
+    out("properties (value, source):\n")
+    for name, item in report["properties"].items():
+        out(f"  {name:<45} {item['value']!s:<24} {item['source']}\n")
+    for warning in report["warnings"]:
+        out(f"warning: {warning}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sturdydb", description="sturdydb tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    doctor = sub.add_parser("doctor", help="connect like the application would and explain the setup")
+    doctor.add_argument("conninfo", help="connection string (key=value pairs or a postgresql:// / mysql:// URL)")
+    doctor.add_argument("properties", nargs="*", metavar="KEY=VALUE", help="more properties, as keywords")
+    doctor.add_argument("--driver", choices=("psycopg", "mysql"), help="default: guessed from the string")
+    doctor.add_argument("--json", action="store_true", help="print one JSON document")
+    args, extra = parser.parse_known_args(argv)
+    props: dict[str, Any] = {}
+    for item in [*args.properties, *extra]:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"property {item!r} must be written KEY=VALUE")
+        props[key] = _parse_value(value)
+    driver = args.driver or _guess_driver(args.conninfo, props)
+    code, report = doctor_report(driver, args.conninfo, props)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        _print_human(report)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
