@@ -1,0 +1,105 @@
+"""An expiring, single-flight credential cache.
+
+Connects are the hot path of an auth plugin: a connect that finds a valid credential here
+takes one dict lookup and one clock read, no lock and no AWS call. When the credential is
+missing or expired, exactly one thread per key produces a new one while the others wait for
+it (single flight), so a burst of connects after expiry costs one AWS request, not one each.
+
+Values are never shown: an entry's repr names the key's shape and the expiry only.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+__all__ = ["CacheEntry", "CredentialCache"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class CacheEntry(Generic[V]):
+    """One cached credential and the monotonic time after which it must not be used."""
+
+    __slots__ = ("expires_at", "value")
+
+    def __init__(self, value: V, expires_at: float) -> None:
+        self.value = value
+        self.expires_at = expires_at
+
+    def __repr__(self) -> str:
+        return f"<CacheEntry value=*** expires_at={self.expires_at:.1f}>"
+
+
+class CredentialCache(Generic[K, V]):
+    """Credentials by key, each valid for the time-to-live given when it was fetched."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: dict[K, CacheEntry[V]] = {}
+        self._key_locks: dict[K, threading.Lock] = {}
+        self._lock = threading.Lock()
+        # A lock held by another thread at fork() would stay held forever in the child.
+        os.register_at_fork(after_in_child=self._reset_locks)
+
+    def _reset_locks(self) -> None:
+        self._lock = threading.Lock()
+        self._key_locks = {}
+
+    def _key_lock(self, key: K) -> threading.Lock:
+        lock = self._key_locks.get(key)
+        if lock is None:
+            with self._lock:
+                lock = self._key_locks.setdefault(key, threading.Lock())
+        return lock
+
+    def lookup(self, key: K) -> CacheEntry[V] | None:
+        """The valid entry for ``key``, or ``None`` (lock-free)."""
+        entry = self._entries.get(key)
+        if entry is not None and self._clock() < entry.expires_at:
+            return entry
+        return None
+
+    def get(self, key: K, fetch: Callable[[], V], ttl: float) -> tuple[CacheEntry[V], bool]:
+        """The valid entry for ``key``, fetching it when needed; ``True`` when fetched now."""
+        entry = self.lookup(key)
+        if entry is not None:
+            return entry, False
+        with self._key_lock(key):
+            entry = self.lookup(key)  # another thread may have fetched it while we waited
+            if entry is not None:
+                return entry, False
+            return self._store(key, fetch(), ttl), True
+
+    def refresh(self, key: K, stale: CacheEntry[V], fetch: Callable[[], V], ttl: float) -> CacheEntry[V]:
+        """Replace ``stale`` (a credential the server refused) unless another thread already did."""
+        with self._key_lock(key):
+            current = self._entries.get(key)
+            if current is not None and current is not stale and self._clock() < current.expires_at:
+                return current
+            return self._store(key, fetch(), ttl)
+
+    def invalidate(self, key: K, entry: CacheEntry[V] | None = None) -> None:
+        """Forget ``key`` (only if it still holds ``entry``, when given)."""
+        with self._lock:
+            if entry is None or self._entries.get(key) is entry:
+                self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _store(self, key: K, value: V, ttl: float) -> CacheEntry[V]:
+        entry = CacheEntry(value, self._clock() + ttl)
+        self._entries[key] = entry
+        return entry
+
+    def __repr__(self) -> str:
+        return f"<CredentialCache entries={len(self._entries)}>"

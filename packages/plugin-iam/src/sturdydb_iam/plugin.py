@@ -1,0 +1,252 @@
+"""The ``iam`` plugin: log in to RDS/Aurora with an IAM authentication token.
+
+For each physical connect it puts a token from boto3's RDS signer in place of the password.
+A token is a SigV4-presigned URL made locally from the AWS credentials (no AWS request); the
+costly parts are creating the boto3 client (about 100 ms, done once per configuration, see
+:mod:`sturdydb_iam.aws`) and, with temporary credentials, refreshing them. Tokens are cached
+per (region, host, port, user, profile) for ``iam_expiration`` minus a safety margin, so a
+token is never presented just as it expires; a cached token that the server refuses
+(for example after a clock jump or a credentials change) is replaced once and the inner
+connect retried. MySQL needs the clear-text password protocol: see :func:`_apply_mysql`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sturdydb import ConfigurationError, Plugin, PropertySpec, hookimpl
+from sturdydb.hosts import RdsUrlType, parse_rds_host
+from sturdydb_iam.aws import aws_client
+from sturdydb_iam.cache import CredentialCache
+from sturdydb_iam.redaction import install_redaction
+
+if TYPE_CHECKING:
+    from sturdydb import ConnectRequest
+
+__all__ = ["IamAuthPlugin", "IamTarget", "token_lifetime"]
+
+log = logging.getLogger("sturdydb.iam")
+
+#: boto3 signs RDS tokens for 15 minutes; caching one longer than that cannot work.
+TOKEN_VALIDITY_S = 900
+#: Never present a token in its last 30 s (clock skew, slow connects): the reference's
+#: "pam_authenticate failed every hour" bug was a token that expired between check and use.
+SAFETY_MARGIN_S = 30.0
+
+_PLAINTEXT_SSLMODES = frozenset({"disable", "allow", "prefer"})
+
+PROPERTIES: tuple[PropertySpec, ...] = (
+    PropertySpec("iam_host", str, None,
+                 "Host name the token is signed for. Unset means the host being connected to; "
+                 "set it when connecting through an IP address or a custom DNS name.",
+                 owner="iam"),
+    PropertySpec("iam_default_port", int, None,
+                 "Port the token is signed for. Unset means the connection's port, else the "
+                 "driver's default (5432/3306).", owner="iam", minimum=1),
+    PropertySpec("iam_region", str, None,
+                 "AWS region of the database. Unset means parsed from the RDS host name; "
+                 "required for IP addresses, custom names and global endpoints.", owner="iam"),
+    PropertySpec("iam_expiration", int, 900,
+                 "How long a token is reused, in seconds (at most 900, the token's validity). "
+                 "A safety margin of 10% (at most 30 s) is taken off so that a token is never "
+                 "presented as it expires.", owner="iam", unit="s", minimum=1),
+    PropertySpec("iam_require_tls", bool, True,
+                 "Refuse to send a token over an unencrypted connection: psycopg gets "
+                 "sslmode=require unless a stronger mode is set, and sslmode disable/allow/prefer "
+                 "or mysql-connector's ssl_disabled=true are rejected. Set false only for a "
+                 "trusted local test front.", owner="iam"),
+    PropertySpec("aws_profile", str, None,
+                 "Named profile of the AWS shared config/credentials files; unset means the "
+                 "default credential chain. Shared by the AWS plugins.", owner="iam"),
+)
+
+
+def token_lifetime(expiration_s: float) -> float:
+    """Seconds a token made now may be reused: ``iam_expiration`` capped and minus the margin."""
+    lifetime = min(float(expiration_s), TOKEN_VALIDITY_S)
+    return lifetime - min(SAFETY_MARGIN_S, lifetime * 0.1)
+
+
+@dataclass(frozen=True, slots=True)
+class IamTarget:
+    """What a token is signed for; also its cache key."""
+
+    region: str
+    host: str
+    port: int
+    user: str
+    profile: str | None
+
+    def describe(self) -> str:
+        return f"user {self.user!r} at {self.host}:{self.port} (region {self.region})"
+
+
+class IamAuthPlugin(Plugin):
+    """Authenticate every physical connection with an RDS IAM token."""
+
+    code: ClassVar[str] = "iam"
+    weight: ClassVar[int] = 700
+
+    def __init__(self) -> None:
+        self.tokens: CredentialCache[IamTarget, str] = CredentialCache()
+        install_redaction()
+
+    # -- the connect wrapper ---------------------------------------------------------
+    @hookimpl(wrapper=True)
+    def sturdydb_connect(self, request: ConnectRequest) -> Generator[None, Any, Any]:
+        target = self.target_for(request)
+        ttl = token_lifetime(request.props.get("iam_expiration"))
+        entry, fresh = self.tokens.get(target, lambda: self.generate_token(target), ttl)
+        self._apply(request, entry.value)
+        try:
+            return (yield)
+        except Exception as exc:
+            driver = request.context.driver
+            if not driver.is_login_error(exc):
+                raise
+            if fresh:
+                self.tokens.invalidate(target, entry)
+                _explain_refusal(exc, target)
+                raise
+            # A cached token was refused (expired early, credentials rotated, clock jump):
+            # one retry with a fresh token, through the plugins inside this one only.
+            log.info("the database refused a cached IAM token for %s; retrying once with a new token",
+                     target.describe())
+            entry = self.tokens.refresh(target, entry, lambda: self.generate_token(target), ttl)
+        self._apply(request, entry.value)
+        try:
+            return request.context.pipeline.connect_below(self, request)
+        except Exception as exc:
+            if request.context.driver.is_login_error(exc):
+                self.tokens.invalidate(target, entry)
+                _explain_refusal(exc, target)
+            raise
+
+    # -- pieces ----------------------------------------------------------------------
+    def target_for(self, request: ConnectRequest) -> IamTarget:
+        """Region, host, port and user the token must be signed for (validated)."""
+        props = request.props
+        host = props.get("iam_host") or request.host.host
+        port = props.get("iam_default_port") or request.host.port or request.context.driver.default_port
+        user = request.driver_kwargs.get("user") or props.get("user")
+        if not user:
+            raise ConfigurationError(
+                "the iam plugin needs the database user the token is for: set `user` in the "
+                "connection string or keyword arguments"
+            )
+        parsed = parse_rds_host(host)
+        region = props.get("iam_region")
+        if region is None:
+            region = parsed.region
+            if region is None:
+                kind = "an IP address" if parsed.url_type is RdsUrlType.IP_ADDRESS else "not an RDS host name"
+                raise ConfigurationError(
+                    f"the iam plugin cannot tell the AWS region from the host {host!r} ({kind}); "
+                    "set iam_region (and iam_host to the database's RDS host name if you connect "
+                    "through an IP address or another DNS name)"
+                )
+        elif parsed.region is not None and parsed.region != region.lower():
+            raise ConfigurationError(
+                f"iam_region={region!r} does not match the region {parsed.region!r} in the host "
+                f"name {host!r}; RDS only accepts tokens signed for the database's own region. "
+                "Remove iam_region or correct it"
+            )
+        return IamTarget(str(region), str(host), int(port), str(user), props.get("aws_profile"))
+
+    def generate_token(self, target: IamTarget) -> str:
+        """A new token from boto3's RDS signer (local signing, no AWS request)."""
+        client = aws_client("rds", profile=target.profile, region=target.region)
+        token: str = client.generate_db_auth_token(
+            DBHostname=target.host, Port=target.port, DBUsername=target.user, Region=target.region
+        )
+        log.debug("generated an IAM token for %s", target.describe())
+        return token
+
+    def _apply(self, request: ConnectRequest, token: str) -> None:
+        kwargs = request.driver_kwargs
+        kwargs["password"] = token
+        require_tls = bool(request.props.get("iam_require_tls"))
+        if request.context.driver.name == "psycopg":
+            _apply_psycopg(kwargs, require_tls)
+        else:
+            _apply_mysql(kwargs, require_tls)
+
+    def release_resources(self) -> None:
+        self.tokens.clear()
+
+    @staticmethod
+    @hookimpl
+    def sturdydb_add_properties() -> Sequence[PropertySpec]:
+        return PROPERTIES
+
+
+def _apply_psycopg(kwargs: dict[str, Any], require_tls: bool) -> None:
+    if not require_tls:
+        return
+    mode = kwargs.get("sslmode")
+    if mode is None:
+        kwargs["sslmode"] = "require"
+    elif str(mode).lower() in _PLAINTEXT_SSLMODES:
+        raise ConfigurationError(
+            f"sslmode={mode!r} may send the IAM token unencrypted; use sslmode=require, "
+            "verify-ca or verify-full, or set iam_require_tls=false (trusted local networks only)"
+        )
+
+
+def _apply_mysql(kwargs: dict[str, Any], require_tls: bool) -> None:
+    """Make mysql-connector send the token with ``mysql_clear_password``.
+
+    Pure-Python mode: the plugin lets the server ask for ``mysql_clear_password`` (RDS and the
+    test front send an AuthSwitchRequest, because the account's plugin is the IAM one). The
+    answer to a switch is a bare packet with no length byte, so it carries tokens of any size;
+    old connectors that set ``auth_plugin=mysql_clear_password`` up front put the token in the
+    handshake response behind a one-byte length (``int1store``), which is the reference's
+    255-byte limit. The driver's own clear-text plugin refuses to run without TLS.
+
+    C extension: libmysqlclient only enables its clear-text plugin when asked, so
+    ``auth_plugin=mysql_clear_password`` is set (it has no length limit).
+    """
+    if require_tls and _truthy(kwargs.get("ssl_disabled")):
+        raise ConfigurationError(
+            "ssl_disabled=true would send the IAM token unencrypted; remove it, or set "
+            "iam_require_tls=false (trusted local networks only)"
+        )
+    if "auth_plugin" in kwargs:
+        return  # the user chose; respect it
+    if not _uses_pure_python(kwargs):
+        kwargs["auth_plugin"] = "mysql_clear_password"
+
+
+def _uses_pure_python(kwargs: dict[str, Any]) -> bool:
+    use_pure = kwargs.get("use_pure")
+    if use_pure is not None:
+        return _truthy(use_pure)
+    try:
+        from mysql.connector import HAVE_CEXT
+    except ImportError:  # pragma: no cover - the driver is what we are connecting with
+        return True
+    return not HAVE_CEXT
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _explain_refusal(exc: BaseException, target: IamTarget) -> None:
+    """Add what to check to the driver's own authentication error (its type is kept)."""
+    note = (
+        f"sturdydb iam: the database refused the IAM token for {target.describe()}. Check that "
+        "the database user is enabled for IAM (PostgreSQL: GRANT rds_iam; MySQL: IDENTIFIED WITH "
+        "AWSAuthenticationPlugin), that the IAM policy allows rds-db:connect for this user, and "
+        "that iam_region, iam_host and iam_default_port describe the database."
+    )
+    add_note = getattr(exc, "add_note", None)
+    if add_note is not None:
+        add_note(note)
+    log.warning("%s", note)
+

@@ -1,0 +1,76 @@
+"""The credential cache: expiry, single flight, refresh after a refusal."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sturdydb_iam.cache import CredentialCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_valid_entry_is_reused_until_its_time_to_live_passes() -> None:
+    clock = Clock()
+    cache: CredentialCache[str, str] = CredentialCache(clock)
+    fetched: list[str] = []
+
+    def fetch() -> str:
+        fetched.append(f"v{len(fetched)}")
+        return fetched[-1]
+
+    first, fresh = cache.get("k", fetch, ttl=10)
+    assert (first.value, fresh) == ("v0", True)
+    clock.now += 9.9
+    again, fresh = cache.get("k", fetch, ttl=10)
+    assert (again.value, fresh) == ("v0", False)
+    clock.now += 0.2
+    later, fresh = cache.get("k", fetch, ttl=10)
+    assert (later.value, fresh) == ("v1", True)
+
+
+def test_concurrent_misses_fetch_once() -> None:
+    cache: CredentialCache[str, str] = CredentialCache()
+    calls = 0
+    gate = threading.Event()
+
+    def fetch() -> str:
+        nonlocal calls
+        calls += 1
+        gate.wait(5)
+        return "value"
+
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get("k", fetch, 60)[0].value))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert calls == 1
+    assert results == ["value"] * 8
+
+
+def test_refresh_reuses_a_value_another_thread_already_refreshed() -> None:
+    cache: CredentialCache[str, str] = CredentialCache()
+    stale, _ = cache.get("k", lambda: "old", 60)
+    new = cache.refresh("k", stale, lambda: "new", 60)
+    assert new.value == "new"
+    # A second thread that saw the same stale entry must not fetch again.
+    again = cache.refresh("k", stale, lambda: "newer", 60)
+    assert again is new
+
+
+def test_entries_never_show_their_value() -> None:
+    cache: CredentialCache[str, str] = CredentialCache()
+    entry, _ = cache.get("k", lambda: "top-secret-token", 60)
+    assert "top-secret-token" not in repr(entry)
+    assert "top-secret-token" not in repr(cache)
