@@ -14,15 +14,16 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sturdydb import selectors
+from sturdydb import profiles, selectors
 from sturdydb.config import build_properties
 from sturdydb.conninfo import split_hosts
 from sturdydb.context import Call, ConnectionContext
-from sturdydb.discovery import catalog
+from sturdydb.discovery import PluginCatalog, catalog
 from sturdydb.drivers import driver_dialect_for
 from sturdydb.errors import InterfaceError
 from sturdydb.hosts import HostInfo
-from sturdydb.pipeline import get_pipeline, select_plugins
+from sturdydb.pipeline import Pipeline, get_pipeline, select_plugins
+from sturdydb.properties import Properties
 
 __all__ = ["AwsWrapperConnection", "Connection", "Cursor", "connect"]
 
@@ -38,19 +39,8 @@ def connect(target_connect: Callable[..., Any], conninfo: str = "", **kwargs: An
     driver sees the rest.
     """
     cat = catalog()
-    forced = kwargs.get("wrapper_driver_dialect")
-    if forced is None and "wrapper_driver_dialect" in conninfo:
-        forced = _peek(conninfo, "wrapper_driver_dialect")
-    if forced is not None:
-        spec = cat.registry.get("wrapper_driver_dialect")
-        assert spec is not None
-        forced = spec.coerce(forced)
-    driver = driver_dialect_for(target_connect, forced)
-    props = build_properties(cat, driver, conninfo, kwargs)
-    pipeline = get_pipeline(select_plugins(cat, props))
-    hosts = [HostInfo(h, p) for h, p in split_hosts(props.get("host"), props.get("port"))]
-    if not hosts:
-        hosts = [HostInfo("localhost", None)]
+    plan = _plan(cat, target_connect, conninfo, kwargs)
+    driver, props, pipeline, hosts = plan
     ctx = ConnectionContext(
         pipeline=pipeline, driver=driver, props=props, target_connect=target_connect,
         hosts=hosts, catalog=cat,
@@ -77,6 +67,49 @@ def connect(target_connect: Callable[..., Any], conninfo: str = "", **kwargs: An
     if pipeline.requires_dialect:
         ctx.detect_dialect(raw, ctx.host)
     return Connection(ctx)
+
+
+_Plan = tuple[Any, Properties, Pipeline, list[HostInfo]]
+_plans: dict[Any, _Plan] = {}
+_PLAN_CACHE_SIZE = 256
+
+
+def _plan(cat: PluginCatalog, target: Callable[..., Any], conninfo: str, kwargs: dict[str, Any]) -> _Plan:
+    """Driver dialect, validated properties, plugin chain and hosts for these arguments.
+
+    Applications open many connections with identical arguments (pools), and resolving them
+    costs tens of microseconds, so the result is cached when every argument is hashable. The
+    key includes the catalog and the profiles' version, so registering a plugin or a profile
+    is seen at once. Nothing in a plan is mutated by a connection.
+    """
+    try:
+        key: Any = (id(cat), profiles.version, target, conninfo, tuple(sorted(kwargs.items())))
+        hash(key)
+    except TypeError:  # an unhashable value (a row factory instance, an SSL context...)
+        key = None
+    if key is not None:
+        found = _plans.get(key)
+        if found is not None:
+            return found
+    forced = kwargs.get("wrapper_driver_dialect")
+    if forced is None and "wrapper_driver_dialect" in conninfo:
+        forced = _peek(conninfo, "wrapper_driver_dialect")
+    if forced is not None:
+        spec = cat.registry.get("wrapper_driver_dialect")
+        assert spec is not None
+        forced = spec.coerce(forced)
+    driver = driver_dialect_for(target, forced)
+    props = build_properties(cat, driver, conninfo, kwargs)
+    pipeline = get_pipeline(select_plugins(cat, props))
+    hosts = [HostInfo(h, p) for h, p in split_hosts(props.get("host"), props.get("port"))]
+    if not hosts:
+        hosts = [HostInfo("localhost", None)]
+    plan: _Plan = (driver, props, pipeline, hosts)
+    if key is not None:
+        if len(_plans) >= _PLAN_CACHE_SIZE:
+            _plans.clear()  # simple and bounded; steady-state applications use a handful
+        _plans[key] = plan
+    return plan
 
 
 def _peek(conninfo: str, key: str) -> str | None:

@@ -106,7 +106,7 @@ class ConnectionContext:
         self.driver = driver
         self.props = props
         self.target_connect = target_connect
-        self.hosts = hosts
+        self.hosts = list(hosts)
         self.catalog = catalog
         self.initial_host = hosts[0]
         self.host = hosts[0]

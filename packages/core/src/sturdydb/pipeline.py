@@ -194,9 +194,12 @@ def all_pipelines() -> list[Pipeline]:
 
 
 def clear_pipelines() -> None:
+    from sturdydb import connection  # local: connection imports this module
+
     with _pipelines_lock:
         pipelines = list(_pipelines.values())
         _pipelines.clear()
+        connection._plans.clear()
     for p in pipelines:
         p.release_resources()
 

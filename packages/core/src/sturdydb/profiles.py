@@ -80,6 +80,8 @@ BUILTIN_PROFILES: tuple[Profile, ...] = (
 
 _user_profiles: dict[str, Profile] = {}
 _lock = threading.Lock()
+#: Bumped on every change, so caches of resolved configurations know they are stale.
+version = 0
 
 
 def register_profile(
@@ -90,16 +92,20 @@ def register_profile(
     doc: str = "",
 ) -> Profile:
     """Register (or replace) the application profile ``name`` and return it."""
+    global version
     profile = Profile(name, dict(properties or {}), plugins, doc, source="application")
     with _lock:
         _user_profiles[name] = profile
+        version += 1
     return profile
 
 
 def unregister_profile(name: str) -> None:
     """Remove an application profile (no error when there is none)."""
+    global version
     with _lock:
         _user_profiles.pop(name, None)
+        version += 1
 
 
 def user_profiles() -> dict[str, Profile]:
