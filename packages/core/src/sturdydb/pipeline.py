@@ -97,6 +97,7 @@ class Pipeline:
             pm.register(plugin, name=plugin.code)
         self.pm = pm
         self.hook = pm.hook
+        self._connect_direct = len(pm.hook.sturdydb_connect.get_hookimpls()) == 1
         self._chains: dict[tuple[str, bool], ChainFn | None] = {}
         self._lock = threading.Lock()
 
@@ -134,6 +135,10 @@ class Pipeline:
 
     def connect(self, request: ConnectRequest) -> Any:
         """Run the connect chain for ``request`` and return the driver connection."""
+        if self._connect_direct:
+            # No plugin wraps connect: skip pluggy's per-call bookkeeping.
+            ctx = request.context
+            return ctx.driver.connect(ctx.target_connect, request.host, request.driver_kwargs, request.props)
         return self.hook.sturdydb_connect(request=request)
 
     def connect_without(self, plugin: Plugin, request: ConnectRequest) -> Any:

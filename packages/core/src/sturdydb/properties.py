@@ -293,7 +293,8 @@ class Properties:
         self.values = values
         self.sources = sources
         self.registry = registry
-        self._cache: dict[str, Any] = {}
+        #: Values derived from these properties (driver keywords...); keys are any hashables.
+        self._cache: dict[Any, Any] = {}
 
     def get(self, name: str, default: Any = None) -> Any:
         """The value of ``name``: the user's, else the declared default, else ``default``."""
@@ -329,7 +330,13 @@ class Properties:
         return Properties(values, sources, self.registry)
 
     def driver_kwargs(self) -> dict[str, Any]:
-        """The properties the driver receives: everything that sturdydb does not own."""
+        """The properties the driver receives: everything that sturdydb does not own (a new dict)."""
+        cached = self._cache.get("driver_kwargs")
+        if cached is None:
+            cached = self._cache["driver_kwargs"] = self._driver_kwargs()
+        return dict(cached)
+
+    def _driver_kwargs(self) -> dict[str, Any]:
         registry = self.registry
         out: dict[str, Any] = {}
         for key, value in self.values.items():

@@ -105,16 +105,7 @@ class MysqlConnectorDialect(DriverDialect):
     def connect(
         self, target: Callable[..., Any], host: HostInfo, kwargs: dict[str, Any], props: Properties
     ) -> Any:
-        kw: dict[str, Any] = {}
-        for key, value in kwargs.items():
-            if isinstance(value, str):
-                if key in _INT_KEYS and value.strip().lstrip("-").isdigit():
-                    value = int(value)
-                elif key in _BOOL_KEYS and value.strip().lower() in ("true", "false", "1", "0"):
-                    value = value.strip().lower() in ("true", "1")
-            kw[key] = value
-        if "dbname" in kw:
-            kw["database"] = kw.pop("dbname")
+        kw = self._native_kwargs(kwargs, props)
         address = host.host
         port = host.port
         pin = resolve_host(host.host)
@@ -127,6 +118,37 @@ class MysqlConnectorDialect(DriverDialect):
             kw["port"] = port
         else:
             kw.pop("port", None)
+        conn = target(**kw)
+        if props.get("tcp_keepalive"):
+            try:
+                self.set_keepalive(conn, props)
+            except OSError:
+                pass
+        return conn
+
+    def _native_kwargs(self, kwargs: dict[str, Any], props: Properties) -> dict[str, Any]:
+        """The driver's keywords for ``kwargs``: typed values and native timeout options.
+
+        Computed once per distinct keyword set (connect plans share their Properties), since
+        a pool opens many connections with the same arguments.
+        """
+        key: tuple[Any, ...] | None = ("mysql_native", tuple(kwargs.items()))
+        try:
+            cached = props._cache.get(key)
+        except TypeError:  # unhashable values: compute every time
+            cached, key = None, None
+        if cached is not None:
+            return dict(cached)
+        kw: dict[str, Any] = {}
+        for name, value in kwargs.items():
+            if isinstance(value, str):
+                if name in _INT_KEYS and value.strip().lstrip("-").isdigit():
+                    value = int(value)
+                elif name in _BOOL_KEYS and value.strip().lower() in ("true", "false", "1", "0"):
+                    value = value.strip().lower() in ("true", "1")
+            kw[name] = value
+        if "dbname" in kw:
+            kw["database"] = kw.pop("dbname")
         timeout = props.get("connect_timeout")
         if timeout is not None and "connection_timeout" not in kw and "connect_timeout" not in kw:
             kw["connection_timeout"] = max(1, round(float(timeout)))
@@ -135,12 +157,9 @@ class MysqlConnectorDialect(DriverDialect):
             seconds = max(1, round(float(socket_timeout)))
             kw.setdefault("read_timeout", seconds)
             kw.setdefault("write_timeout", seconds)
-        conn = target(**kw)
-        try:
-            self.set_keepalive(conn, props)
-        except OSError:
-            pass
-        return conn
+        if key is not None:
+            props._cache[key] = dict(kw)
+        return kw
 
     # -- connection state -------------------------------------------------------
     def socket_fd(self, conn: Any) -> int | None:

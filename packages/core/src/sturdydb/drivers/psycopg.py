@@ -199,7 +199,13 @@ class PsycopgDialect(DriverDialect):
         if state.schema is not None:
             # The database itself is fixed per PostgreSQL connection (it is in the connect
             # properties); the schema search path is session state.
-            self.query(conn, "SELECT pg_catalog.set_config('search_path', %s, false)", [state.schema])
+            # Not through query(): it rolls back the transaction it opened, and a rollback
+            # also undoes a session-level set_config made inside it.
+            was_idle = conn.info.transaction_status == self._idle
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_catalog.set_config('search_path', %s, false)", [state.schema])
+            if was_idle and not conn.autocommit:
+                conn.commit()
 
     def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         was_idle = conn.info.transaction_status == self._idle
