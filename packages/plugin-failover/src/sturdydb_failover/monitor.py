@@ -1,0 +1,511 @@
+"""The shared cluster topology monitor: one per cluster, whatever the number of connections.
+
+A :class:`TopologyMonitor` keeps one connection to the cluster's *verified* writer and reads
+the topology through it every ``topology_refresh_ms`` (every
+``cluster_topology_high_refresh_rate_ms`` for 30 s after a new writer was found, or at once
+when a connection asks). Each read is published to the process-wide
+``sturdydb.topology.registry`` entry of the cluster, which every connection shares and which
+broadcasts ``sturdydb_host_list_changed`` to the chains that use the cluster.
+
+When the writer is unknown (at start, after the writer connection failed, or when a
+connection reports a failure of the writer: :meth:`TopologyMonitor.suspect`), the monitor is
+in *panic mode*: one probe thread per known host connects and asks, every high-rate interval,
+"are you the writer?"; the first probe that proves it hands its connection over and the
+others stop. Connections that fail over simply wait for a writer verified after their failure
+started (:meth:`TopologyMonitor.wait_for_writer`), so failover needs no topology query of its
+own and never trusts DNS.
+
+Threads are named daemons, started on first use, never joined; a monitor stops by itself
+when no connection of its cluster has been open for ``IDLE_STOP_SECONDS``. After ``fork()``
+the child starts with no monitor (the parent's connections are left untouched, never closed
+from the child, because closing would end the parent's sessions on the shared sockets).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sturdydb import on_release
+from sturdydb.dialects import remember_dialect
+from sturdydb.hosts import HostInfo, HostRole
+from sturdydb.watchdog import watchdog
+
+if TYPE_CHECKING:
+    from sturdydb.context import ConnectionContext
+    from sturdydb.dialects.base import DatabaseDialect
+    from sturdydb.drivers.base import DriverDialect
+    from sturdydb.pipeline import Pipeline
+    from sturdydb.topology import ClusterTopology, HostEvent
+    from sturdydb_failover.settings import FailoverSettings
+
+__all__ = ["IDLE_STOP_SECONDS", "MonitorRegistry", "TopologyMonitor", "bounded", "listen", "monitors"]
+
+log = logging.getLogger("sturdydb.failover.monitor")
+
+T = TypeVar("T")
+
+#: A monitor without any open connection of its cluster stops after this long.
+IDLE_STOP_SECONDS = 2.0
+#: How long the monitor polls at the high rate after it found a new writer (as the reference).
+HIGH_RATE_WINDOW_SECONDS = 30.0
+
+
+def bounded(driver: DriverDialect, conn: Any, seconds: float, fn: Callable[[], T]) -> T:
+    """Run ``fn`` (a query on ``conn``); abort ``conn`` if it takes longer than ``seconds``.
+
+    The watchdog shuts the socket down, so a call stuck on a frozen host returns at once with
+    a network error instead of hanging a thread forever.
+    """
+    deadline = watchdog.register(seconds, lambda: driver.abort_connection(conn))
+    try:
+        return fn()
+    finally:
+        watchdog.unregister(deadline)
+
+
+class TopologyMonitor:
+    """Watches one cluster's topology for every connection of this process to it."""
+
+    def __init__(
+        self,
+        cluster_id: str,
+        topology: ClusterTopology,
+        driver: DriverDialect,
+        dialect: DatabaseDialect,
+        pattern: str | None,
+        default_port: int | None,
+        settings: FailoverSettings,
+        seeds: list[HostInfo],
+    ) -> None:
+        self.cluster_id = cluster_id
+        self.topology = topology
+        self.driver = driver
+        self.dialect = dialect
+        self.pattern = pattern
+        self.default_port = default_port
+        self.settings = settings
+        self.seeds = seeds
+        self.aux_timeout = float(settings.monitor_props.get("socket_timeout") or 5.0)
+        self._cond = threading.Condition()
+        self._wake = threading.Event()
+        self._users: dict[int, weakref.ref[ConnectionContext]] = {}
+        self._idle_since: float | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.retired = False
+        # The verified writer: its connection (owned by the monitor thread), host and id.
+        self._writer_conn: Any = None
+        self._writer_host: HostInfo | None = None
+        self._writer_id: str | None = None
+        self._verified_at = 0.0
+        self._suspected = False
+        self._refresh_requested = False
+        self._high_until = 0.0
+        # Panic mode: the probes of one round share an epoch; a new round or a win ends it.
+        self._epoch = 0
+        self._probing: set[str] = set()
+        self._candidates: dict[str, HostInfo] = {}
+        self.probe_connects = 0  # how many probe connections were opened (diagnostics/tests)
+
+    def __repr__(self) -> str:
+        writer = self._writer_host.url if self._writer_host else None
+        return f"<TopologyMonitor {self.cluster_id} writer={writer} users={len(self._users)}>"
+
+    # -- users -------------------------------------------------------------------
+    def add_user(self, ctx: ConnectionContext) -> bool:
+        """Register ``ctx`` as a user; ``False`` when this monitor already retired."""
+        key = id(ctx)
+
+        def gone(_: object, key: int = key) -> None:
+            with self._cond:
+                self._users.pop(key, None)
+            self._wake.set()
+
+        with self._cond:
+            if self.retired:
+                return False
+            self._users[key] = weakref.ref(ctx, gone)
+            self._idle_since = None
+            started = self._thread is not None
+        listen(self.topology, ctx.pipeline)
+        if not started:
+            self._start()
+        return True
+
+    def remove_user(self, ctx: ConnectionContext) -> None:
+        with self._cond:
+            self._users.pop(id(ctx), None)
+        self._wake.set()
+
+    def _live_user(self) -> ConnectionContext | None:
+        with self._cond:
+            refs = list(self._users.values())
+        for ref in refs:
+            ctx = ref()
+            if ctx is not None and not ctx.closed:
+                return ctx
+        return None
+
+    def has_users(self) -> bool:
+        return self._live_user() is not None
+
+    # -- what connections ask ----------------------------------------------------------
+    @property
+    def writer(self) -> HostInfo | None:
+        """The verified writer, or ``None`` while the monitor looks for it."""
+        return self._writer_host
+
+    def wait_for_writer(self, timeout: float, since: float | None = None) -> HostInfo | None:
+        """The writer, once one is verified (at or after ``since``); ``None`` after ``timeout``."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._cond:
+            if since is not None and self._writer_host is not None and self._verified_at < since:
+                self._refresh_requested = True
+                self._wake.set()
+            while True:
+                host = self._writer_host
+                if host is not None and (since is None or self._verified_at >= since):
+                    return host
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stopping:
+                    return None
+                self._cond.wait(remaining)
+
+    def suspect(self, host: HostInfo) -> None:
+        """A connection to ``host`` failed: if it is (or may be) the writer, verify anew.
+
+        Aborting the monitor's own writer connection unblocks its thread if it is stuck in a
+        query on that host; the thread then drops it and probes every host.
+        """
+        with self._cond:
+            writer = self._writer_host
+            known = self.topology.find(host.host) is not None
+            if writer is not None and (host.url == writer.url or host.host == writer.host or not known):
+                self._writer_host = None
+                self._suspected = True
+                conn = self._writer_conn
+            else:
+                conn = None
+            self._refresh_requested = True
+        if conn is not None:
+            self.driver.abort_connection(conn)
+        self._wake.set()
+
+    def request_refresh(self) -> None:
+        with self._cond:
+            self._refresh_requested = True
+        self._wake.set()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def _start(self) -> None:
+        with self._cond:
+            if self._thread is not None or self.retired:
+                return
+            self._thread = threading.Thread(
+                target=self._run, name=f"sturdydb-topology-{self.cluster_id}", daemon=True
+            )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and its probes; never blocks (connections are aborted, not joined)."""
+        with self._cond:
+            self._stopping = True
+            self.retired = True
+            self._epoch += 1
+            conn = self._writer_conn
+            self._writer_host = None
+            self._cond.notify_all()
+        if conn is not None:
+            self.driver.abort_connection(conn)
+        self._wake.set()
+
+    # -- the monitor thread ------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                if not self._check_users():
+                    return
+                if self._writer_conn is None:
+                    self._panic()
+                    continue
+                self._poll_writer()
+                if self._writer_conn is None:
+                    continue
+                now = time.monotonic()
+                fast = now < self._high_until or self._refresh_requested
+                self._wake.wait(self.settings.high_refresh if fast else self.settings.refresh)
+        except Exception:  # the thread must end cleanly whatever happens
+            log.exception("topology monitor of %s failed; it will restart on next use", self.cluster_id)
+        finally:
+            with self._cond:
+                self.retired = True
+                self._stopping = True
+                self._epoch += 1
+                conn, self._writer_conn = self._writer_conn, None
+                self._writer_host = None
+                self._cond.notify_all()
+            if conn is not None:
+                self.driver.close_quietly(conn)
+            monitors.discard(self)
+
+    def _check_users(self) -> bool:
+        """False when the monitor has been unused long enough to stop."""
+        if self.has_users():
+            self._idle_since = None
+            return True
+        now = time.monotonic()
+        with self._cond:
+            if self._idle_since is None:
+                self._idle_since = now
+            if now - self._idle_since < IDLE_STOP_SECONDS:
+                wait = IDLE_STOP_SECONDS - (now - self._idle_since)
+            elif self._live_user() is None:  # re-checked under the lock add_user takes
+                self.retired = True
+                log.debug("topology monitor of %s stops: no connection uses it", self.cluster_id)
+                return False
+            else:
+                wait = IDLE_STOP_SECONDS
+        self._wake.wait(wait)
+        return not self._stopping
+
+    def _poll_writer(self) -> None:
+        conn = self._writer_conn
+        try:
+            if self._suspected:
+                raise ConnectionError("a connection reported a failure of this writer")
+            hosts = bounded(self.driver, conn, self.aux_timeout, lambda: self._read_topology(conn, None))
+            writer = next((h for h in hosts if h.role is HostRole.WRITER), None)
+            if writer is None or writer.host_id != self._writer_id:
+                raise ConnectionError(f"the topology now names {writer} as the writer")
+        except Exception as exc:
+            log.info("topology monitor of %s lost the writer %s (%s); probing every host",
+                     self.cluster_id, self._writer_host, exc)
+            with self._cond:
+                self._writer_conn = None
+                self._writer_host = None
+                self._suspected = False
+            self.driver.close_quietly(conn)
+            return
+        self._publish(hosts)
+        with self._cond:
+            if self._writer_conn is conn and not self._suspected:
+                self._writer_host = writer
+                self._verified_at = time.monotonic()
+                self._refresh_requested = False
+                self._cond.notify_all()
+
+    def _read_topology(self, conn: Any, fallback: HostInfo | None) -> list[HostInfo]:
+        """The topology through ``conn``; without a topology-capable dialect, just ``fallback``."""
+        if self.dialect.has_topology and self.pattern:
+            return self.dialect.topology(self.driver, conn, self.pattern, self.default_port)
+        if fallback is not None:
+            return [fallback.with_role(HostRole.WRITER)]
+        if self._writer_host is not None and self.dialect.is_writer(self.driver, conn):
+            return [self._writer_host]
+        return []
+
+    def _publish(self, hosts: list[HostInfo]) -> None:
+        if not hosts:
+            return
+        for host in hosts:
+            remember_dialect(host.url, self.dialect)
+        if self.pattern:
+            self.topology.instance_host_pattern = self.pattern
+        self.topology.update(hosts)
+
+    # -- panic mode ------------------------------------------------------------------------
+    def _panic(self) -> None:
+        with self._cond:
+            self._epoch += 1
+            epoch = self._epoch
+            self._probing = set()
+            self._candidates = {h.url: h for h in (self.topology.hosts or self.seeds)}
+        log.debug("topology monitor of %s probes %s", self.cluster_id, list(self._candidates))
+        while not self._stopping:
+            with self._cond:
+                if self._writer_conn is not None or self._epoch != epoch:
+                    return
+                new = [h for url, h in self._candidates.items() if url not in self._probing]
+                self._probing.update(h.url for h in new)
+            for host in new:
+                threading.Thread(
+                    target=self._probe, args=(host, epoch),
+                    name=f"sturdydb-topology-probe-{host.host}", daemon=True,
+                ).start()
+            self._wake.wait(self.settings.high_refresh)
+            self._wake.clear()
+            if not self.has_users():
+                with self._cond:
+                    self._epoch += 1
+                return
+
+    def _probe(self, host: HostInfo, epoch: int) -> None:
+        """Connect to ``host`` and ask whether it is the writer until a probe wins."""
+        interval = self.settings.high_refresh
+        conn: Any = None
+        next_topology_read = 0.0
+        failures = 0
+        try:
+            while self._epoch == epoch and not self._stopping:
+                if conn is None:
+                    try:
+                        conn = self._open(host)
+                        failures = 0
+                    except Exception as exc:
+                        if self.driver.is_login_error(exc):
+                            log.warning("topology probe of %s cannot log in (%s); it stops", host.url, exc)
+                            return
+                        failures += 1
+                        if not self.driver.is_network_error(exc):
+                            # Unexpected errors back off (capped) instead of hammering.
+                            time.sleep(min(10.0, interval * 2 ** min(failures, 6)))
+                        else:
+                            time.sleep(interval)
+                        continue
+                try:
+                    is_writer = bounded(self.driver, conn, self.aux_timeout,
+                                        partial(self.dialect.is_writer, self.driver, conn))
+                    if is_writer:
+                        hosts = bounded(self.driver, conn, self.aux_timeout,
+                                        partial(self._read_topology, conn, host))
+                        if self._claim(conn, host, hosts, epoch):
+                            conn = None  # the monitor owns it now
+                        return
+                    now = time.monotonic()
+                    if self.dialect.has_topology and self.pattern and now >= next_topology_read:
+                        # A reader may already know hosts we do not (a new instance): probe them too.
+                        next_topology_read = now + self.settings.reader_topology_refresh
+                        hosts = bounded(self.driver, conn, self.aux_timeout,
+                                        partial(self._read_topology, conn, None))
+                        with self._cond:
+                            for h in hosts:
+                                self._candidates.setdefault(h.url, h)
+                except Exception as exc:
+                    log.debug("topology probe of %s failed: %s", host.url, exc)
+                    self.driver.close_quietly(conn)
+                    conn = None
+                time.sleep(interval)
+        finally:
+            if conn is not None:
+                self.driver.close_quietly(conn)
+            with self._cond:
+                self._probing.discard(host.url)
+
+    def _claim(self, conn: Any, probed: HostInfo, hosts: list[HostInfo], epoch: int) -> bool:
+        """First proven writer wins: make ``conn`` the monitor's writer connection."""
+        writer = next((h for h in hosts if h.role is HostRole.WRITER), None)
+        if writer is None:
+            return False
+        with self._cond:
+            if self._epoch != epoch or self._writer_conn is not None or self._stopping:
+                return False
+            self._writer_conn = conn
+            self._writer_host = writer
+            self._writer_id = writer.host_id
+            self._suspected = False
+            self._refresh_requested = False
+            now = time.monotonic()
+            self._verified_at = now
+            self._high_until = now + HIGH_RATE_WINDOW_SECONDS
+            self._epoch += 1  # the other probes stop
+            self._cond.notify_all()
+        log.info("topology monitor of %s verified the writer %s (probed through %s)",
+                 self.cluster_id, writer.url, probed.url)
+        self._publish(hosts)
+        self._wake.set()
+        return True
+
+    def _open(self, host: HostInfo) -> Any:
+        ctx = self._live_user()
+        if ctx is None:
+            raise ConnectionError("no open connection of this cluster to borrow credentials from")
+        props = ctx.props.copy(**self.settings.monitor_props)
+        overrides = {"autocommit": True, **self.settings.monitor_kwargs}
+        self.probe_connects += 1
+        return ctx.open(host, purpose="auxiliary", props=props, overrides=overrides)
+
+
+# -- broadcasting topology changes to the chains that use a cluster -------------------------
+_listeners: dict[tuple[str, int], Callable[..., None]] = {}
+_listeners_lock = threading.Lock()
+
+
+def listen(topology: ClusterTopology, pipeline: Pipeline) -> None:
+    key = (topology.cluster_id, id(pipeline))
+    with _listeners_lock:
+        if key in _listeners:
+            return
+
+        def broadcast(topo: ClusterTopology, changes: dict[str, frozenset[HostEvent]]) -> None:
+            pipeline.hook.sturdydb_host_list_changed(topology=topo, changes=changes)
+
+        _listeners[key] = broadcast
+    topology.add_listener(broadcast)
+
+
+class MonitorRegistry:
+    """The process-wide map of cluster id to its running :class:`TopologyMonitor`."""
+
+    def __init__(self) -> None:
+        self._monitors: dict[str, TopologyMonitor] = {}
+        self._lock = threading.Lock()
+        self._release_registered = False
+        self._orphans: list[TopologyMonitor] = []
+
+    def get(self, cluster_id: str) -> TopologyMonitor | None:
+        found = self._monitors.get(cluster_id)
+        if found is not None and found.retired:
+            return None
+        return found
+
+    def attach(self, ctx: ConnectionContext, factory: Callable[[], TopologyMonitor]) -> TopologyMonitor:
+        """The cluster's monitor with ``ctx`` registered as a user (created when needed)."""
+        cluster_id = ctx.cluster_id
+        while True:
+            with self._lock:
+                monitor = self._monitors.get(cluster_id)
+                if monitor is None or monitor.retired:
+                    monitor = factory()
+                    self._monitors[cluster_id] = monitor
+                if not self._release_registered:
+                    on_release(self.release_all)
+                    self._release_registered = True
+            if monitor.add_user(ctx):
+                return monitor
+
+    def discard(self, monitor: TopologyMonitor) -> None:
+        with self._lock:
+            if self._monitors.get(monitor.cluster_id) is monitor:
+                del self._monitors[monitor.cluster_id]
+
+    def all(self) -> list[TopologyMonitor]:
+        with self._lock:
+            return list(self._monitors.values())
+
+    def release_all(self) -> None:
+        """Stop every monitor (``sturdydb.release_resources``); never blocks."""
+        with self._lock:
+            found = list(self._monitors.values())
+            self._monitors.clear()
+        for monitor in found:
+            monitor.stop()
+
+    def _after_fork(self) -> None:
+        # The parent's threads do not exist here and its connections must not be closed from
+        # the child (that would end the parent's sessions): keep the objects, forget them.
+        self._orphans.extend(self._monitors.values())
+        self._monitors = {}
+        self._lock = threading.Lock()
+
+
+monitors = MonitorRegistry()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=monitors._after_fork)

@@ -1,0 +1,444 @@
+"""The ``failover`` plugin: connect-time routing and failover on connection failures.
+
+At connect it reads the connection's failover settings once, joins the cluster's shared
+:class:`~sturdydb_failover.monitor.TopologyMonitor`, and routes: a cluster (writer) endpoint
+goes to the writer the monitor verified (DNS is never trusted: a connection that still lands
+on a reader is replaced), a reader endpoint goes to a reader chosen by
+``reader_host_selector_strategy``.
+
+Its execute wrapper sees only network-bound calls. It costs one dict read and, for psycopg,
+one read of the transaction status on success (needed because libpq forgets the status once
+the connection breaks); no query, no allocation. On a network error (or a read-only error in
+``strict_writer`` mode when the writer was demoted), it replaces the connection through the
+whole plugin chain (``purpose="reconnect"``, so auth plugins run again), verifies the role,
+carries the session state over (the core's ``set_connection``), and raises
+``FailoverSuccessError``, ``TransactionResolutionUnknownError`` when a transaction was open,
+or ``FailoverFailedError`` after ``failover_timeout_sec``, each chained to the driver's error.
+A statement is never replayed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sturdydb import (
+    FailoverError,
+    FailoverFailedError,
+    FailoverSuccessError,
+    Plugin,
+    PropertySpec,
+    TransactionResolutionUnknownError,
+    hookimpl,
+)
+from sturdydb.hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host
+from sturdydb.selectors import select_host
+from sturdydb_failover.monitor import TopologyMonitor, bounded, listen, monitors
+from sturdydb_failover.session import SESSION_PREFIXES, note_session_statement
+from sturdydb_failover.settings import FailoverMode, FailoverSettings, failover_properties
+
+if TYPE_CHECKING:
+    from sturdydb import Call, ConnectionContext, ConnectRequest
+    from sturdydb.properties import Properties
+
+__all__ = ["FailoverPlugin"]
+
+log = logging.getLogger("sturdydb.failover")
+
+CODE = "failover"
+_EXECUTES = frozenset({"Cursor.execute", "Connection.execute"})
+#: When no ``connect_timeout`` is set, reconnects during failover use at most this long.
+_RECONNECT_TIMEOUT_CAP = 30.0
+
+
+class _Unreachable(Exception):
+    """No suitable host could be reached before the failover deadline."""
+
+
+class ConnectionState:
+    """What the failover plugin keeps per application connection (``plugin_state['failover']``)."""
+
+    __slots__ = ("active", "failovers", "monitor", "pg_idle", "settings")
+
+    def __init__(self, settings: FailoverSettings) -> None:
+        self.settings = settings
+        self.monitor: TopologyMonitor | None = None
+        self.active = False
+        #: psycopg only: libpq's IDLE transaction status (None for other drivers).
+        self.pg_idle: Any = None
+        self.failovers = 0
+
+
+class FailoverPlugin(Plugin):
+    """Writer/reader failover for Aurora-style clusters (reference code ``failover``)."""
+
+    code: ClassVar[str] = CODE
+    weight: ClassVar[int] = 400
+    aliases: ClassVar[tuple[str, ...]] = ("failover_v2",)
+    requires_dialect: ClassVar[bool] = True
+
+    @classmethod
+    def enabled(cls, props: Properties) -> bool:
+        return bool(props.get("enable_failover", True))
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return network_bound
+
+    def release_resources(self) -> None:
+        monitors.release_all()
+
+    @staticmethod
+    @hookimpl
+    def sturdydb_add_properties() -> Sequence[PropertySpec]:
+        return failover_properties()
+
+    # -- connect ---------------------------------------------------------------------
+    @hookimpl(wrapper=True)
+    def sturdydb_connect(self, request: ConnectRequest) -> Generator[None, Any, Any]:
+        if request.purpose != "connect":
+            # Our own reconnects skip this plugin; other plugins' auxiliary connections
+            # (monitoring, topology) must pass untouched.
+            return (yield)
+        ctx = request.context
+        settings = FailoverSettings.from_props(request.props, ctx.initial_host.host)
+        state = ConnectionState(settings)
+        ctx.plugin_state[CODE] = state
+        kind = classify_host(request.host.host)
+        if kind is RdsUrlType.RDS_PROXY:
+            return (yield)  # RDS Proxy fails over by itself, as in the reference
+        wants_writer = kind in (RdsUrlType.RDS_WRITER_CLUSTER, RdsUrlType.RDS_GLOBAL_WRITER_CLUSTER)
+        wants_reader = kind is RdsUrlType.RDS_READER_CLUSTER
+        monitor = monitors.get(ctx.cluster_id)
+        routed: HostInfo | None = None
+        if monitor is not None and (wants_writer or wants_reader):
+            routed = self._route(ctx, state, monitor, wants_writer)
+            if routed is not None:
+                request.host = routed
+        try:
+            raw = yield
+        except Exception as exc:
+            if not ctx.driver.is_network_error(exc):
+                raise
+            if routed is None and not settings.connect_failover:
+                raise
+            if monitor is None:
+                raise  # nothing is known about the cluster yet: nowhere else to go
+            log.info("connect to %s failed (%s); connecting through the topology instead",
+                     request.host.url, exc)
+            monitor.suspect(request.host)
+            self._mark(ctx, request.host)
+            return self._connect_elsewhere(ctx, state, monitor, wants_reader, exc)
+        host = request.host
+        ctx.host = host
+        return self._after_connect(ctx, state, raw, host, wants_writer, routed is not None)
+
+    def _route(
+        self, ctx: ConnectionContext, state: ConnectionState, monitor: TopologyMonitor, writer: bool
+    ) -> HostInfo | None:
+        """The instance an endpoint connect should go to, by the shared topology."""
+        if writer:
+            found = monitor.writer
+            if found is None:
+                found = monitor.wait_for_writer(self._route_wait(ctx, state))
+            return found
+        readers = [h for h in monitor.topology.readers if h.availability is HostAvailability.AVAILABLE]
+        if not readers:
+            return None
+        return select_host(readers, str(ctx.props.get("reader_host_selector_strategy")))
+
+    @staticmethod
+    def _route_wait(ctx: ConnectionContext, state: ConnectionState) -> float:
+        if state.settings.connect_failover:
+            return state.settings.timeout
+        timeout = ctx.props.get("connect_timeout")
+        return min(state.settings.timeout, float(timeout) if timeout else _RECONNECT_TIMEOUT_CAP)
+
+    def _after_connect(
+        self, ctx: ConnectionContext, state: ConnectionState, raw: Any, host: HostInfo,
+        wants_writer: bool, routed: bool,
+    ) -> Any:
+        driver = ctx.driver
+        dialect = ctx.detect_dialect(raw, host)
+        if driver.name == "psycopg":
+            state.pg_idle = driver.module.pq.TransactionStatus.IDLE
+        pattern = ctx.instance_host_pattern()
+        has_topology = dialect.has_topology and pattern is not None
+        state.active = has_topology or len(ctx.hosts) > 1
+        if not state.active:
+            return raw  # a single plain server: nothing to fail over to
+        topology = ctx.topology
+        listen(topology, ctx.pipeline)  # before the first update, so the tracker sees it
+        aux = float(ctx.props.get("auxiliary_query_timeout_sec"))
+        if has_topology and not topology.hosts:
+            # First connection of this cluster in the process: seed the shared topology
+            # through it, so the monitor probes the instances rather than the endpoint.
+            try:
+                hosts = bounded(driver, raw, aux,
+                                lambda: dialect.topology(driver, raw, pattern or "", host.port or driver.default_port))
+                if hosts:
+                    topology.instance_host_pattern = pattern
+                    topology.update(hosts)
+            except Exception as exc:
+                if driver.is_network_error(exc):
+                    raise
+                log.debug("could not read the topology of %s at connect: %s", ctx.cluster_id, exc)
+        seeds = list(topology.hosts) or list(ctx.hosts)
+        state.monitor = monitors.attach(ctx, lambda: TopologyMonitor(
+            ctx.cluster_id, topology, driver, dialect, pattern,
+            host.port or driver.default_port, state.settings, seeds,
+        ))
+        if not wants_writer:
+            return raw
+        # A writer endpoint: verify, because DNS may still point at the old writer.
+        try:
+            is_writer = bounded(driver, raw, aux, lambda: dialect.is_writer(driver, raw))
+        except Exception as exc:
+            driver.close_quietly(raw)
+            raise exc
+        if is_writer:
+            if not routed:
+                found = topology.writer
+                if found is not None:
+                    ctx.host = found
+            return raw
+        log.info("%s is not the writer (stale DNS or a demoted writer); connecting to the verified writer",
+                 host.url)
+        driver.close_quietly(raw)
+        state.monitor.suspect(host)
+        return self._connect_elsewhere(ctx, state, state.monitor, False, None)
+
+    def _connect_elsewhere(
+        self, ctx: ConnectionContext, state: ConnectionState, monitor: TopologyMonitor,
+        reader: bool, cause: BaseException | None,
+    ) -> Any:
+        """Open the connection on the instance the topology names (connect-time failover)."""
+        start = time.monotonic()
+        timeout = self._route_wait(ctx, state)
+        mode = FailoverMode.READER_OR_WRITER if reader else FailoverMode.STRICT_WRITER
+        try:
+            new, host = self._replacement(ctx, state, mode, start, start + timeout, ctx.host, purpose="connect")
+        except _Unreachable as exc:
+            err = ctx.error(FailoverFailedError, f"could not connect to the cluster: {exc}")
+            raise err from (cause or exc)
+        ctx.host = host
+        if ctx.driver.name == "psycopg":
+            state.pg_idle = ctx.driver.module.pq.TransactionStatus.IDLE
+        state.active = True
+        return new
+
+    # -- execute ---------------------------------------------------------------------
+    @hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+        ctx = call.context
+        state: ConnectionState = ctx.plugin_state[CODE]
+        idle = state.pg_idle
+        # libpq reports UNKNOWN once the connection broke, so read the status before the call.
+        in_tx = idle is not None and ctx.connection.pgconn.transaction_status != idle
+        try:
+            result = yield
+        except Exception as exc:
+            if not state.active:
+                raise
+            err = self._on_error(call, state, exc, in_tx)
+            if err is None:
+                raise
+            raise err from exc
+        if call.method in _EXECUTES:
+            args = call.args
+            if args and args[0].__class__ is str and args[0].startswith(SESSION_PREFIXES):
+                note_session_statement(ctx, args[0].lstrip() if args[0][0].isspace() else args[0])
+        return result
+
+    def _on_error(self, call: Call, state: ConnectionState, exc: Exception, in_tx: bool) -> Exception | None:
+        ctx = call.context
+        driver = ctx.driver
+        if isinstance(exc, FailoverError):
+            return None
+        if not driver.is_network_error(exc) and not (
+            state.settings.mode is FailoverMode.STRICT_WRITER and not ctx.session.read_only
+            and driver.is_read_only_error(exc) and self._writer_moved(ctx, state)
+        ):
+            return None
+        if not in_tx and state.pg_idle is None:
+            # mysql-connector keeps the last server status, so it still knows.
+            try:
+                in_tx = driver.in_transaction(ctx.connection)
+            except Exception:
+                in_tx = False
+        return self._failover(ctx, state, exc, in_tx)
+
+    def _writer_moved(self, ctx: ConnectionContext, state: ConnectionState) -> bool:
+        """After a read-only error: is this connection really on a demoted writer?"""
+        monitor = state.monitor
+        if monitor is None:
+            return False
+        started = time.monotonic()
+        monitor.suspect(ctx.host)
+        writer = monitor.wait_for_writer(state.settings.timeout, since=started)
+        return writer is None or writer.url != ctx.host.url
+
+    # -- failover --------------------------------------------------------------------
+    def _failover(self, ctx: ConnectionContext, state: ConnectionState, exc: Exception, in_tx: bool) -> Exception:
+        settings = state.settings
+        start = time.monotonic()
+        old_host = ctx.host
+        driver = ctx.driver
+        old = ctx.connection
+        # Make sure nothing can block on the old connection again (a frozen host).
+        driver.abort_connection(old)
+        if state.monitor is not None:
+            state.monitor.suspect(old_host)
+        self._mark(ctx, old_host)
+        log.info("connection to %s failed (%s: %s); failing over (%s)",
+                 old_host.url, type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc) else "",
+                 settings.mode.value)
+        try:
+            _, host = self._replacement(ctx, state, settings.mode, start, start + settings.timeout, old_host,
+                                          purpose="reconnect")
+        except _Unreachable as why:
+            log.warning("failover from %s failed after %.3f s: %s", old_host.url, time.monotonic() - start, why)
+            return ctx.error(
+                FailoverFailedError,
+                f"the connection to {old_host.url} failed and no {settings.mode.value.replace('_', ' ')} "
+                f"host could be reached within failover_timeout_sec={settings.timeout:g}: {why}. "
+                "The connection is unusable until a later call fails over successfully.",
+            )
+        state.failovers += 1
+        elapsed = time.monotonic() - start
+        log.info("failed over from %s to %s in %.3f s", old_host.url, host.url, elapsed)
+        if in_tx:
+            return ctx.error(
+                TransactionResolutionUnknownError,
+                f"the connection to {old_host.url} failed inside a transaction and was replaced by one "
+                f"to {host.url}; the transaction's outcome is unknown: restart it",
+            )
+        return ctx.error(
+            FailoverSuccessError,
+            f"the connection to {old_host.url} failed and was replaced by one to {host.url}; "
+            "session state was carried over; re-run the statement",
+        )
+
+    def _replacement(
+        self, ctx: ConnectionContext, state: ConnectionState, mode: FailoverMode,
+        start: float, deadline: float, old_host: HostInfo, *, purpose: str,
+    ) -> tuple[Any, HostInfo]:
+        """A verified connection for ``mode``, installed in ``ctx`` when ``purpose`` is reconnect."""
+        if mode is FailoverMode.STRICT_WRITER:
+            return self._writer_connection(ctx, state, start, deadline, old_host, purpose)
+        return self._reader_connection(ctx, state, mode, deadline, old_host, purpose)
+
+    def _writer_connection(
+        self, ctx: ConnectionContext, state: ConnectionState, start: float, deadline: float,
+        old_host: HostInfo, purpose: str,
+    ) -> tuple[Any, HostInfo]:
+        monitor = state.monitor
+        settings = state.settings
+        last_problem = "no writer was verified"
+        since = start
+        plain_hosts = list(ctx.hosts)
+        while True:
+            remaining = deadline - time.monotonic()
+            if monitor is not None:
+                host = monitor.wait_for_writer(max(0.0, remaining), since=since)
+            else:
+                host = plain_hosts[0] if plain_hosts else None
+                plain_hosts = plain_hosts[1:] + plain_hosts[:1]
+            if host is None:
+                raise _Unreachable(last_problem)
+            outcome = self._try_host(ctx, state, host, deadline, purpose, want=HostRole.WRITER)
+            if isinstance(outcome, tuple):
+                return outcome
+            last_problem = f"{host.url}: {outcome}"
+            if time.monotonic() >= deadline:
+                raise _Unreachable(last_problem)
+            pause_from = time.monotonic()
+            if monitor is not None:
+                monitor.suspect(host)
+                # A writer verified after this attempt ends the pause early.
+                monitor.wait_for_writer(min(settings.writer_reconnect_interval, max(0.0, deadline - pause_from)),
+                                        since=pause_from)
+                since = pause_from
+            else:
+                time.sleep(min(settings.writer_reconnect_interval, max(0.0, deadline - pause_from)))
+
+    def _reader_connection(
+        self, ctx: ConnectionContext, state: ConnectionState, mode: FailoverMode, deadline: float,
+        old_host: HostInfo, purpose: str,
+    ) -> tuple[Any, HostInfo]:
+        settings = state.settings
+        monitor = state.monitor
+        last_problem = "no reader was reachable"
+        while True:
+            hosts = list(ctx.topology.hosts) or list(ctx.hosts)
+            readers = [h for h in hosts if h.role is not HostRole.WRITER and h.url != old_host.url]
+            up = [h for h in readers if h.availability is HostAvailability.AVAILABLE]
+            ordered: list[HostInfo] = []
+            pool = up or readers
+            while pool:
+                pick = select_host(pool, settings.reader_strategy)
+                ordered.append(pick)
+                pool = [h for h in pool if h is not pick]
+            ordered += [h for h in readers if h not in ordered]
+            if old_host.role is not HostRole.WRITER and old_host not in ordered:
+                ordered.append(old_host)  # the failed reader itself, last
+            if mode is not FailoverMode.STRICT_READER or not readers:
+                writer = (monitor.writer if monitor is not None else None) or ctx.topology.writer
+                if writer is not None and all(h.url != writer.url for h in ordered):
+                    ordered.append(writer)
+            for host in ordered:
+                if time.monotonic() >= deadline:
+                    raise _Unreachable(last_problem)
+                want = HostRole.READER if mode is FailoverMode.STRICT_READER else None
+                outcome = self._try_host(ctx, state, host, deadline, purpose, want=want,
+                                         connect_timeout=settings.reader_connect_timeout)
+                if isinstance(outcome, tuple):
+                    return outcome
+                last_problem = f"{host.url}: {outcome}"
+            if time.monotonic() >= deadline:
+                raise _Unreachable(last_problem)
+            if monitor is not None:
+                monitor.request_refresh()
+            time.sleep(min(settings.high_refresh, max(0.0, deadline - time.monotonic())))
+
+    def _try_host(
+        self, ctx: ConnectionContext, state: ConnectionState, host: HostInfo, deadline: float,
+        purpose: str, *, want: HostRole | None, connect_timeout: float | None = None,
+    ) -> tuple[Any, HostInfo] | str:
+        """Open, verify and (for reconnects) install a connection to ``host``; or say why not."""
+        driver = ctx.driver
+        remaining = max(0.1, deadline - time.monotonic())
+        configured = ctx.props.get("connect_timeout")
+        limit = connect_timeout if connect_timeout is not None else (
+            float(configured) if configured else _RECONNECT_TIMEOUT_CAP)
+        props = ctx.props.copy(connect_timeout=max(1.0, min(limit, remaining)))
+        try:
+            new = ctx.open(host, purpose=purpose, skip=self, props=props)
+        except Exception as exc:
+            if not driver.is_network_error(exc) and not driver.is_login_error(exc):
+                log.debug("connect to %s during failover failed: %r", host.url, exc)
+            self._mark(ctx, host)
+            return f"connect failed: {exc}"
+        try:
+            aux = float(ctx.props.get("auxiliary_query_timeout_sec"))
+            dialect = ctx.detect_dialect(new, host)
+            if want is not None:
+                is_writer = bounded(driver, new, aux, lambda: dialect.is_writer(driver, new))
+                if is_writer != (want is HostRole.WRITER):
+                    driver.close_quietly(new)
+                    return f"it is not a {want.value}"
+            if purpose == "reconnect":
+                ctx.set_connection(new, host)
+        except Exception as exc:
+            driver.abort_connection(new)
+            driver.close_quietly(new)
+            return f"verification failed: {exc}"
+        return new, host
+
+    @staticmethod
+    def _mark(ctx: ConnectionContext, host: HostInfo) -> None:
+        try:
+            ctx.topology.mark(host.host, HostAvailability.UNAVAILABLE)
+        except Exception:
+            pass

@@ -1,0 +1,48 @@
+"""Noticing session state that the application changes with SQL instead of attributes.
+
+Autocommit, read-only and isolation level go through the connection's attributes, which the
+core records. The current schema (PostgreSQL ``SET search_path``) and database (MySQL
+``USE``) are usually changed with a statement, so the failover wrapper looks at each
+successful ``execute``: a C-level ``startswith`` rejects ordinary statements without any
+allocation, and only a statement that really changes the schema or database costs more (for
+PostgreSQL one small query reads the resulting ``search_path``, which also covers ``DEFAULT``,
+quoting and parameters exactly).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sturdydb.context import ConnectionContext
+
+__all__ = ["SESSION_PREFIXES", "note_session_statement"]
+
+#: Statements that may change the schema/database start with one of these (no allocation).
+SESSION_PREFIXES = ("SET", "set", "Set", "USE", "use", "Use", " ", "\n", "\t")
+
+_PG_SCHEMA = re.compile(r"\s*set\s+(?:session\s+)?(?:search_path\b|schema\b)", re.IGNORECASE)
+_MYSQL_USE = re.compile(r"\s*use\s+(`(?:[^`]|``)+`|[^\s;`]+)\s*;?\s*$", re.IGNORECASE)
+
+
+def note_session_statement(ctx: ConnectionContext, query: str) -> None:
+    """Record the schema/database that ``query`` (which just succeeded) switched to."""
+    driver = ctx.driver
+    if driver.name == "psycopg":
+        if _PG_SCHEMA.match(query):
+            rows = driver.query(ctx.connection, "SELECT pg_catalog.current_setting('search_path')")
+            if rows:
+                ctx.session.schema = str(rows[0][0])
+        return
+    match = _MYSQL_USE.match(query)
+    if match:
+        name = match.group(1)
+        if name.startswith("`"):
+            name = name[1:-1].replace("``", "`")
+        ctx.session.database = name
+
+
+def is_session_statement(query: Any) -> bool:
+    """Cheap pre-check used on the hot path."""
+    return query.__class__ is str and query.startswith(SESSION_PREFIXES)
