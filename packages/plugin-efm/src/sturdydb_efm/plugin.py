@@ -1,0 +1,235 @@
+"""The ``host_monitoring`` plugin: registers network-bound calls with their host's monitor.
+
+The execute wrapper is on the hot path of every network-bound call, so it does the least
+possible: one dict read for the connection's :class:`~sturdydb_efm.slots.CallSlot`, one clock
+read, two attribute stores and one attribute read (see :mod:`sturdydb_efm.slots`). Everything
+else happens once per connection: the connect wrapper builds the slot and, for a cluster
+endpoint, identifies the instance behind it (a monitor must probe the instance the connection
+reached, not whatever the endpoint points to later); the connection-changed broadcast moves
+the slot to the new host after a failover.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sturdydb import ConfigurationError, Plugin, hookimpl, on_release
+from sturdydb.hosts import classify_host
+from sturdydb.topology import host_from_topology_row
+from sturdydb.watchdog import watchdog
+from sturdydb_efm.monitor import HostMonitor, MonitorService, service
+from sturdydb_efm.settings import CODE, PROPERTIES, DetectionRule, monitoring_properties
+from sturdydb_efm.slots import CallSlot
+
+if TYPE_CHECKING:
+    from sturdydb import Call, ConnectionContext, ConnectRequest, HostInfo, PropertySpec
+    from sturdydb.properties import Properties
+
+__all__ = ["HostMonitoringPlugin", "identify_instance", "open_monitoring_connection"]
+
+log = logging.getLogger("sturdydb.efm")
+
+_now = time.monotonic
+
+
+class HostMonitoringPlugin(Plugin):
+    """Enhanced failure monitoring: abort calls blocked on a host that stopped answering."""
+
+    code: ClassVar[str] = CODE
+    aliases: ClassVar[tuple[str, ...]] = ("host_monitoring_v2", "efm")
+    # Inside failover (400), so failover sees the aborted call's network error; outside the
+    # auth plugins, as in the reference's default order.
+    weight: ClassVar[int] = 500
+    #: The service the plugin registers calls with (tests substitute their own).
+    service: ClassVar[MonitorService] = service
+
+    @classmethod
+    def enabled(cls, props: Properties) -> bool:
+        return bool(props.get("failure_detection_enabled"))
+
+    def __init__(self) -> None:
+        # Also stop the monitors at interpreter exit (never blocking: nothing is joined).
+        on_release(self.service.release)
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return network_bound
+
+    def release_resources(self) -> None:
+        self.service.release()
+
+    # -- hot path ----------------------------------------------------------------------------
+    @hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+        ctx = call.context
+        slot = ctx.plugin_state.get(CODE)
+        if slot is None:
+            slot = self._new_slot(ctx, ctx.connection, ctx.host)
+        started = _now()
+        slot.started = started
+        # Read after the store: a monitor being disposed either sees this call or we see the
+        # slot detached and attach it again (see MonitorService._dispose).
+        if slot.monitor is None:
+            self.service.attach(slot)
+        try:
+            return (yield)
+        finally:
+            # Another thread may have started a call on the same connection meanwhile; only
+            # the call that wrote ``started`` clears it.
+            if slot.started == started:
+                slot.started = -started
+
+    # -- once per connection -------------------------------------------------------------------
+    @hookimpl(wrapper=True)
+    def sturdydb_connect(self, request: ConnectRequest) -> Generator[None, Any, Any]:
+        if request.purpose == "connect":
+            # Fail on a bad setting now, not in the monitor thread later.
+            DetectionRule.from_props(request.props)
+            _validate_monitoring_props(request.props)
+        conn = yield
+        if request.purpose == "connect":
+            ctx = request.context
+            host = identify_instance(ctx, conn, request.host)
+            ctx.plugin_state[CODE] = self._make_slot(ctx, conn, host)
+        return conn
+
+    @hookimpl
+    def sturdydb_connection_changed(self, context: ConnectionContext, old: Any, new: Any) -> None:
+        slot = context.plugin_state.get(CODE)
+        if slot is None:
+            return
+        try:
+            host = identify_instance(context, new, context.host)
+        except Exception:  # a broadcast must not raise; the next call will report the failure
+            host = context.host
+        self.service.detach(slot)
+        slot.conn = new
+        slot.host = host
+        slot.started = 0.0
+
+    def _make_slot(self, ctx: ConnectionContext, conn: Any, host: HostInfo) -> CallSlot:
+        rule = DetectionRule.from_props(ctx.props)
+        slot = CallSlot(ctx, conn, host, rule, monitoring_properties(ctx.props))
+        _warn_if_unabortable(ctx, conn)
+        return slot
+
+    def _new_slot(self, ctx: ConnectionContext, conn: Any, host: HostInfo) -> CallSlot:
+        # A context that did not come through our connect wrapper (a plugin swapped the
+        # connection in some other way): monitor the host the context names.
+        slot = self._make_slot(ctx, conn, host)
+        ctx.plugin_state[CODE] = slot
+        return slot
+
+    # -- contributions --------------------------------------------------------------------------
+    @staticmethod
+    @hookimpl
+    def sturdydb_add_properties() -> Sequence[PropertySpec]:
+        return PROPERTIES
+
+
+_warned_unabortable: set[str] = set()
+
+
+def _warn_if_unabortable(ctx: ConnectionContext, conn: Any) -> None:
+    try:
+        fd = ctx.driver.socket_fd(conn)
+    except Exception:
+        fd = None
+    if fd is None and ctx.driver.name not in _warned_unabortable:
+        _warned_unabortable.add(ctx.driver.name)
+        hint = " (connect with use_pure=True)" if ctx.driver.name == "mysql-connector-python" else ""
+        log.warning(
+            "host_monitoring cannot abort %s connections whose socket it cannot reach%s; "
+            "a hung call will not be interrupted", ctx.driver.name, hint,
+        )
+
+
+def _validate_monitoring_props(props: Properties) -> None:
+    registry = props.registry
+    for name, value in monitoring_properties(props).items():
+        if not name:
+            raise ConfigurationError("property 'monitoring-' needs a name after the prefix, "
+                                     "for example monitoring-connect_timeout=2")
+        spec = registry.get(name)
+        if spec is not None:
+            try:
+                spec.coerce(value)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"monitoring-{name}: {exc}") from None
+
+
+def open_monitoring_connection(
+    context: ConnectionContext, host: HostInfo, rule: DetectionRule, monitoring_props: dict[str, Any]
+) -> Any:
+    """Open a monitoring connection to ``host`` through ``context``'s connect chain.
+
+    ``monitoring-`` properties override the application's: sturdydb properties (such as
+    ``connect_timeout``) through a copy of the properties, driver keywords directly. Without
+    ``monitoring-connect_timeout`` the connect timeout is the probe timeout (at least 1 s,
+    libpq's own floor is 2 s): a connect to a frozen host then frees the prober soon, while the
+    verdict never waits for it anyway. The connection is in autocommit so a probe is one
+    round trip.
+    """
+    registry = context.props.registry
+    known: dict[str, Any] = {}
+    overrides: dict[str, Any] = {"autocommit": True}
+    for name, value in monitoring_props.items():
+        spec = registry.get(name)
+        if spec is None:
+            overrides[name] = value
+            continue
+        known[name] = value
+        if spec.passthrough:
+            overrides[name] = spec.coerce(value)
+    if known.get("connect_timeout") is None:
+        known["connect_timeout"] = max(1.0, rule.probe_timeout)
+    props = context.props.copy(**known)
+    return context.open(host, purpose="auxiliary", overrides=overrides, props=props)
+
+
+def identify_instance(ctx: ConnectionContext, conn: Any, host: HostInfo) -> HostInfo:
+    """The instance ``conn`` reached when ``host`` is a cluster endpoint, else ``host``.
+
+    A monitor of a cluster endpoint would follow the endpoint to the new writer after a
+    failover while the connection stays on the old one, and call a dead host healthy. The
+    instance id query runs once per connection, bounded by ``auxiliary_query_timeout_sec``;
+    when it fails on a healthy connection the endpoint itself is monitored.
+    """
+    if not classify_host(host.host).is_rds_cluster:
+        return host
+    pattern = ctx.instance_host_pattern()
+    if not pattern:
+        return host
+    driver = ctx.driver
+    seconds = float(ctx.props.get("auxiliary_query_timeout_sec") or 5.0)
+    deadline = watchdog.register(seconds, lambda: driver.abort_connection(conn))
+    try:
+        dialect = ctx.detect_dialect(conn, host)
+        if not dialect.instance_id_query:
+            return host
+        instance_id = dialect.instance_id(driver, conn)
+    except Exception as exc:
+        if deadline.fired or driver.is_closed(conn):
+            raise
+        log.debug("could not identify the instance behind %s: %s", host.url, exc)
+        return host
+    finally:
+        watchdog.unregister(deadline)
+    if not instance_id:
+        return host
+    return host_from_topology_row(instance_id, False, pattern, host.port)
+
+
+def report_unhealthy(monitor: HostMonitor, reason: str) -> None:
+    """Broadcast ``sturdydb_host_state_changed`` through the chain of a connection to the host."""
+    for slot in list(monitor.slots):
+        context = slot.context_ref()
+        if context is not None:
+            context.pipeline.hook.sturdydb_host_state_changed(host=monitor.host, available=False, reason=reason)
+            return
+
+
+service.opener = open_monitoring_connection
+service.on_unhealthy = report_unhealthy

@@ -1,0 +1,40 @@
+"""Fixtures for sturdydb-efm's unit tests.
+
+The machine's own servers (PostgreSQL 127.0.0.1:5432 user postgres, MariaDB 127.0.0.1:3306 root,
+database ``test``) are reached through :class:`~efm_relay.Relay`, which can stop passing bytes
+(a silent host) or delay them (a slow host) without touching the shared servers.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import sturdydb
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from efm_relay import Relay
+
+
+@pytest.fixture
+def pg_relay() -> Iterator[Relay]:
+    relay = Relay(5432)
+    yield relay
+    relay.close()
+
+
+@pytest.fixture
+def mysql_relay() -> Iterator[Relay]:
+    relay = Relay(3306)
+    yield relay
+    relay.close()
+
+
+@pytest.fixture(autouse=True)
+def _release_after_test() -> Iterator[None]:
+    yield
+    sturdydb.release_resources()
