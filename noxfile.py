@@ -35,16 +35,19 @@ def _packages() -> dict[str, pathlib.Path]:
 PACKAGES = _packages()
 
 
-def _extras(path: pathlib.Path) -> set[str]:
+def _test_extra(path: pathlib.Path) -> list[str]:
+    """A package's ``test`` extra, without this repository's own distributions.
+
+    Sibling packages are installed from their folders (editable), never resolved from the
+    registry, so a ``sturdydb-*`` name in an extra must not reach the installer.
+    """
     data = tomllib.loads((path / "pyproject.toml").read_text())
-    return set(data.get("project", {}).get("optional-dependencies", {}))
+    extra = data.get("project", {}).get("optional-dependencies", {}).get("test", [])
+    return [req for req in extra if not req.lower().startswith("sturdydb")]
 
 
 def _editable(path: pathlib.Path) -> list[str]:
-    spec = str(path)
-    if "test" in _extras(path):
-        spec += "[test]"
-    return ["-e", spec]
+    return ["-e", str(path), *_test_extra(path)]
 
 
 def _install_all(session: nox.Session) -> None:
