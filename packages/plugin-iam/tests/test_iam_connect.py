@@ -14,8 +14,6 @@ import sturdydb
 from sturdydb import ConfigurationError, ConnectRequest, Plugin, hookimpl
 from sturdydb_iam import IamAuthPlugin, token_lifetime
 
-from .conftest import ACCESS_KEY, FakeDriver
-
 RDS_HOST = "orders.cluster-abc123def456.eu-west-1.rds.amazonaws.com"
 
 
@@ -40,7 +38,7 @@ def _outer() -> Iterator[None]:
     sturdydb.unregister_plugin(CountingOuterPlugin.code)
 
 
-def connect(driver: FakeDriver, **kwargs: Any) -> sturdydb.Connection:
+def connect(driver: Any, **kwargs: Any) -> sturdydb.Connection:
     options: dict[str, Any] = {"host": RDS_HOST, "user": "app_user", "dbname": "test",
                                "plugins": "iam,test_outer_counter", "wrapper_driver_dialect": "psycopg"}
     options.update(kwargs)
@@ -58,7 +56,7 @@ def parse_token(token: str) -> tuple[str, dict[str, str]]:
     return host_port, {k: v[0] for k, v in parse_qs(query).items()}
 
 
-def test_the_token_is_signed_for_host_port_user_and_the_hosts_region(fake_driver: FakeDriver) -> None:
+def test_the_token_is_signed_for_host_port_user_and_the_hosts_region(fake_driver: Any) -> None:
     with connect(fake_driver):
         pass
     call = fake_driver.calls[0]
@@ -66,25 +64,25 @@ def test_the_token_is_signed_for_host_port_user_and_the_hosts_region(fake_driver
     assert host_port == f"{RDS_HOST}:5432"
     assert query["DBUser"] == "app_user"
     assert query["Action"] == "connect"
-    assert query["X-Amz-Credential"].split("/")[0] == ACCESS_KEY
+    assert query["X-Amz-Credential"].split("/")[0] == "AKIASTURDYDBTESTKEY1"  # the fake key from conftest
     assert query["X-Amz-Credential"].split("/")[2:4] == ["eu-west-1", "rds-db"]
     assert call["sslmode"] == "require"
 
 
-def test_iam_host_and_port_override_what_is_signed(fake_driver: FakeDriver) -> None:
+def test_iam_host_and_port_override_what_is_signed(fake_driver: Any) -> None:
     with connect(fake_driver, host="127.0.0.1", iam_host=RDS_HOST, iam_default_port=6543):
         pass
     host_port, _ = parse_token(fake_driver.calls[0]["password"])
     assert host_port == f"{RDS_HOST}:6543"
 
 
-def test_a_cached_token_is_reused_by_later_connects(fake_driver: FakeDriver) -> None:
+def test_a_cached_token_is_reused_by_later_connects(fake_driver: Any) -> None:
     for _ in range(3):
         connect(fake_driver).close()
     assert len(set(fake_driver.passwords)) == 1
 
 
-def test_an_expired_token_is_replaced(fake_driver: FakeDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_expired_token_is_replaced(fake_driver: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     conn = connect(fake_driver, iam_expiration=1)
     conn.close()
     cache = iam_plugin(conn).tokens
@@ -101,7 +99,7 @@ def test_an_expired_token_is_replaced(fake_driver: FakeDriver, monkeypatch: pyte
 
 
 def test_a_refused_cached_token_is_replaced_and_retried_once_inside_the_chain(
-    fake_driver: FakeDriver, monkeypatch: pytest.MonkeyPatch
+    fake_driver: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     connect(fake_driver).close()
     generated: list[str] = []
@@ -118,7 +116,7 @@ def test_a_refused_cached_token_is_replaced_and_retried_once_inside_the_chain(
     assert CountingOuterPlugin.seen == 2
 
 
-def test_a_refused_fresh_token_is_not_retried_and_says_what_to_check(fake_driver: FakeDriver) -> None:
+def test_a_refused_fresh_token_is_not_retried_and_says_what_to_check(fake_driver: Any) -> None:
     fake_driver.refuse_all = True
     with pytest.raises(psycopg.OperationalError) as info:
         connect(fake_driver)
@@ -128,7 +126,7 @@ def test_a_refused_fresh_token_is_not_retried_and_says_what_to_check(fake_driver
     assert fake_driver.passwords[0] not in str(info.value) + notes
 
 
-def test_a_token_refused_even_after_the_retry_is_forgotten(fake_driver: FakeDriver) -> None:
+def test_a_token_refused_even_after_the_retry_is_forgotten(fake_driver: Any) -> None:
     conn = connect(fake_driver)
     conn.close()
     fake_driver.refuse_all = True
@@ -138,35 +136,35 @@ def test_a_token_refused_even_after_the_retry_is_forgotten(fake_driver: FakeDriv
     assert len(iam_plugin(conn).tokens) == 0
 
 
-def test_the_region_cannot_be_guessed_from_an_ip_address(fake_driver: FakeDriver) -> None:
+def test_the_region_cannot_be_guessed_from_an_ip_address(fake_driver: Any) -> None:
     with pytest.raises(ConfigurationError, match="set iam_region"):
         connect(fake_driver, host="127.0.0.1")
     assert fake_driver.calls == []
 
 
-def test_a_region_that_contradicts_the_host_name_is_rejected(fake_driver: FakeDriver) -> None:
+def test_a_region_that_contradicts_the_host_name_is_rejected(fake_driver: Any) -> None:
     with pytest.raises(ConfigurationError, match="does not match the region 'eu-west-1'"):
         connect(fake_driver, iam_region="us-east-1")
 
 
-def test_a_user_is_required(fake_driver: FakeDriver) -> None:
+def test_a_user_is_required(fake_driver: Any) -> None:
     with pytest.raises(ConfigurationError, match="needs the database user"):
         connect(fake_driver, user=None)
 
 
 @pytest.mark.parametrize("mode", ["disable", "allow", "prefer"])
-def test_sslmodes_that_allow_plain_text_are_refused(fake_driver: FakeDriver, mode: str) -> None:
+def test_sslmodes_that_allow_plain_text_are_refused(fake_driver: Any, mode: str) -> None:
     with pytest.raises(ConfigurationError, match="unencrypted"):
         connect(fake_driver, sslmode=mode)
     assert fake_driver.calls == []
 
 
-def test_plain_text_can_be_allowed_explicitly(fake_driver: FakeDriver) -> None:
+def test_plain_text_can_be_allowed_explicitly(fake_driver: Any) -> None:
     connect(fake_driver, sslmode="disable", iam_require_tls=False).close()
     assert fake_driver.calls[0]["sslmode"] == "disable"
 
 
-def test_a_stronger_sslmode_is_kept(fake_driver: FakeDriver) -> None:
+def test_a_stronger_sslmode_is_kept(fake_driver: Any) -> None:
     connect(fake_driver, sslmode="verify-full").close()
     assert fake_driver.calls[0]["sslmode"] == "verify-full"
 

@@ -73,3 +73,9 @@ class PasswordCheckingDriver:
                 f'connection failed: FATAL:  password authentication failed for user "{kwargs.get("user")}"'
             )
         return psycopg.connect(PG_CONNINFO)
+
+
+@pytest.fixture
+def make_driver() -> type[PasswordCheckingDriver]:
+    """The class of a fake psycopg connect function that checks user and password."""
+    return PasswordCheckingDriver

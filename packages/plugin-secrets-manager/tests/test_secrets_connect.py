@@ -12,21 +12,19 @@ import sturdydb
 from sturdydb import ConfigurationError
 from sturdydb_secrets_manager import AwsSecretsManagerPlugin, DatabaseCredentials, parse_secret
 
-from .conftest import FakeSecretsClient, PasswordCheckingDriver
-
 ARN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:db-creds-AbCdEf"
 
 
-def connect(driver: PasswordCheckingDriver, **kwargs: Any) -> sturdydb.Connection:
+def connect(driver: Any, **kwargs: Any) -> sturdydb.Connection:
     options: dict[str, Any] = {"host": "127.0.0.1", "dbname": "test", "plugins": "aws_secrets_manager",
                                "secrets_manager_secret_id": ARN, "wrapper_driver_dialect": "psycopg"}
     options.update(kwargs)
     return sturdydb.connect(driver, **options)
 
 
-def test_user_and_password_come_from_the_secret_and_are_cached(secrets_client: FakeSecretsClient) -> None:
+def test_user_and_password_come_from_the_secret_and_are_cached(make_driver: Any, secrets_client: Any) -> None:
     secrets_client.put(ARN, username="svc", password="pw-1")
-    driver = PasswordCheckingDriver("svc", "pw-1")
+    driver = make_driver("svc", "pw-1")
     for _ in range(3):
         connect(driver).close()
     assert len(secrets_client.requests) == 1
@@ -35,9 +33,9 @@ def test_user_and_password_come_from_the_secret_and_are_cached(secrets_client: F
     assert secrets_client.used[0] == ("secretsmanager", "eu-central-1", None)  # type: ignore[attr-defined]
 
 
-def test_a_rotated_secret_is_fetched_again_once_and_the_connect_retried(secrets_client: FakeSecretsClient) -> None:
+def test_a_rotated_secret_is_fetched_again_once_and_the_connect_retried(make_driver: Any, secrets_client: Any) -> None:
     secrets_client.put(ARN, username="svc", password="pw-1")
-    driver = PasswordCheckingDriver("svc", "pw-1")
+    driver = make_driver("svc", "pw-1")
     connect(driver).close()
     secrets_client.put(ARN, username="svc", password="pw-2")
     driver.password = "pw-2"
@@ -48,9 +46,9 @@ def test_a_rotated_secret_is_fetched_again_once_and_the_connect_retried(secrets_
     assert [c["password"] for c in driver.calls] == ["pw-1", "pw-1", "pw-2"]
 
 
-def test_an_unchanged_secret_is_not_retried(secrets_client: FakeSecretsClient) -> None:
+def test_an_unchanged_secret_is_not_retried(make_driver: Any, secrets_client: Any) -> None:
     secrets_client.put(ARN, username="svc", password="pw-1")
-    driver = PasswordCheckingDriver("svc", "pw-1")
+    driver = make_driver("svc", "pw-1")
     connect(driver).close()
     driver.password = "changed-on-the-server-only"
     with pytest.raises(psycopg.OperationalError) as info:
@@ -61,10 +59,10 @@ def test_an_unchanged_secret_is_not_retried(secrets_client: FakeSecretsClient) -
     assert "db-creds" in notes and "pw-1" not in notes
 
 
-def test_concurrent_connects_that_miss_the_cache_make_one_request(secrets_client: FakeSecretsClient) -> None:
+def test_concurrent_connects_that_miss_the_cache_make_one_request(make_driver: Any, secrets_client: Any) -> None:
     secrets_client.put(ARN, username="svc", password="pw-1")
     secrets_client.delay = 0.3
-    driver = PasswordCheckingDriver("svc", "pw-1")
+    driver = make_driver("svc", "pw-1")
     errors: list[BaseException] = []
 
     def one() -> None:
@@ -82,24 +80,24 @@ def test_concurrent_connects_that_miss_the_cache_make_one_request(secrets_client
     assert len(secrets_client.requests) == 1
 
 
-def test_custom_key_names(secrets_client: FakeSecretsClient) -> None:
+def test_custom_key_names(make_driver: Any, secrets_client: Any) -> None:
     secrets_client.put(ARN, login="svc", secret="pw-1")
-    driver = PasswordCheckingDriver("svc", "pw-1")
+    driver = make_driver("svc", "pw-1")
     connect(driver, secrets_manager_secret_username_key="login",
             secrets_manager_secret_password_key="secret").close()
     assert driver.calls[0]["user"] == "svc"
 
 
-def test_explicit_region_and_endpoint_are_used(secrets_client: FakeSecretsClient) -> None:
+def test_explicit_region_and_endpoint_are_used(make_driver: Any, secrets_client: Any) -> None:
     secrets_client.put("plain-name", username="svc", password="pw-1")
-    driver = PasswordCheckingDriver("svc", "pw-1")
+    driver = make_driver("svc", "pw-1")
     connect(driver, secrets_manager_secret_id="plain-name", secrets_manager_region="ap-south-1",
             secrets_manager_endpoint="http://127.0.0.1:1").close()
     assert secrets_client.used[0] == ("secretsmanager", "ap-south-1", "http://127.0.0.1:1")  # type: ignore[attr-defined]
 
 
-def test_a_missing_secret_is_an_operational_error_of_the_driver(secrets_client: FakeSecretsClient) -> None:
-    driver = PasswordCheckingDriver("svc", "pw-1")
+def test_a_missing_secret_is_an_operational_error_of_the_driver(make_driver: Any, secrets_client: Any) -> None:
+    driver = make_driver("svc", "pw-1")
     with pytest.raises(psycopg.OperationalError, match="could not read secret") as info:
         connect(driver)
     assert isinstance(info.value, sturdydb.OperationalError)
@@ -120,9 +118,9 @@ def test_credentials_never_show_the_password() -> None:
     assert "hunter2" not in repr(DatabaseCredentials("svc", "hunter2"))
 
 
-def test_the_secret_id_is_required(secrets_client: FakeSecretsClient) -> None:
+def test_the_secret_id_is_required(make_driver: Any, secrets_client: Any) -> None:
     with pytest.raises(ConfigurationError, match="secrets_manager_secret_id"):
-        connect(PasswordCheckingDriver("a", "b"), secrets_manager_secret_id=None)
+        connect(make_driver("a", "b"), secrets_manager_secret_id=None)
 
 
 def test_the_plugin_is_published_under_its_code() -> None:
