@@ -16,10 +16,14 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-__all__ = ["CacheEntry", "CredentialCache"]
+__all__ = ["CacheEntry", "CredentialCache", "TimeToLive"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+#: Seconds a fetched value stays valid: a number, or a function of the value itself for
+#: credentials that carry their own expiry (STS temporary credentials).
+TimeToLive = float | Callable[[V], float]
 
 
 class CacheEntry(Generic[V]):
@@ -64,7 +68,7 @@ class CredentialCache(Generic[K, V]):
             return entry
         return None
 
-    def get(self, key: K, fetch: Callable[[], V], ttl: float) -> tuple[CacheEntry[V], bool]:
+    def get(self, key: K, fetch: Callable[[], V], ttl: TimeToLive[V]) -> tuple[CacheEntry[V], bool]:
         """The valid entry for ``key``, fetching it when needed; ``True`` when fetched now."""
         entry = self.lookup(key)
         if entry is not None:
@@ -75,7 +79,7 @@ class CredentialCache(Generic[K, V]):
                 return entry, False
             return self._store(key, fetch(), ttl), True
 
-    def refresh(self, key: K, stale: CacheEntry[V], fetch: Callable[[], V], ttl: float) -> CacheEntry[V]:
+    def refresh(self, key: K, stale: CacheEntry[V], fetch: Callable[[], V], ttl: TimeToLive[V]) -> CacheEntry[V]:
         """Replace ``stale`` (a credential the server refused) unless another thread already did."""
         with self._key_lock(key):
             current = self._entries.get(key)
@@ -96,8 +100,9 @@ class CredentialCache(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _store(self, key: K, value: V, ttl: float) -> CacheEntry[V]:
-        entry = CacheEntry(value, self._clock() + ttl)
+    def _store(self, key: K, value: V, ttl: TimeToLive[V]) -> CacheEntry[V]:
+        seconds = ttl(value) if callable(ttl) else ttl
+        entry = CacheEntry(value, self._clock() + seconds)
         self._entries[key] = entry
         return entry
 

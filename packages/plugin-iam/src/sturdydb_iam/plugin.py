@@ -98,7 +98,7 @@ class IamAuthPlugin(Plugin):
     @hookimpl(wrapper=True)
     def sturdydb_connect(self, request: ConnectRequest) -> Generator[None, Any, Any]:
         target = self.target_for(request)
-        ttl = token_lifetime(request.props.get("iam_expiration"))
+        ttl = self.token_ttl(request)
         entry, fresh = self.tokens.get(target, lambda: self.generate_token(target), ttl)
         self._apply(request, entry.value)
         try:
@@ -155,6 +155,10 @@ class IamAuthPlugin(Plugin):
                 "Remove iam_region or correct it"
             )
         return IamTarget(str(region), str(host), int(port), str(user), props.get("aws_profile"))
+
+    def token_ttl(self, request: ConnectRequest) -> float:
+        """Seconds a token made now is reused (subclasses read their own expiration property)."""
+        return token_lifetime(request.props.get("iam_expiration"))
 
     def generate_token(self, target: IamTarget) -> str:
         """A new token from boto3's RDS signer (local signing, no AWS request)."""
