@@ -3,19 +3,31 @@
 :class:`FederatedIdentity` is the key of the temporary-credentials cache, so it holds what
 makes credentials different (identity provider, user, role, region, profile) and compares
 on nothing else; the password and the transport options ride along without taking part in
-equality, hashing or the repr. All required properties are checked together, before any
+equality, hashing or the repr. A keyed digest of the password (the key is random per
+process) does take part, so that a connect with a wrong password never reuses credentials
+obtained with the right one. All required properties are checked together, before any
 request is made, and a missing one is an error: there is no placeholder fallback.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from sturdydb import ConfigurationError
 from sturdydb.properties import Properties
 
-__all__ = ["FederatedIdentity", "identity_from"]
+__all__ = ["FederatedIdentity", "identity_from", "password_digest"]
+
+_DIGEST_KEY = secrets.token_bytes(32)
+
+
+def password_digest(password: str) -> str:
+    """A keyed SHA-256 of ``password``: tells passwords apart, useless outside this process."""
+    return hmac.new(_DIGEST_KEY, password.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,7 @@ class FederatedIdentity:
     profile: str | None
     rp_identifier: str | None = None
     app_id: str | None = None
+    password_digest: str = field(default="", repr=False)
     password: str = field(default="", repr=False, compare=False)
     #: ``True``, ``False`` or the path of a CA bundle (requests' ``verify``).
     verify: bool | str = field(default=True, compare=False)
@@ -104,6 +117,7 @@ def identity_from(props: Properties, provider: str, region: str | None, db_user:
         profile=props.get("aws_profile"),
         rp_identifier=str(props.get("rp_identifier")) if provider == "adfs" else None,
         app_id=props.get("app_id") if provider == "okta" else None,
+        password_digest=password_digest(str(props.get("idp_password"))),
         password=str(props.get("idp_password")),
         verify=verify,
         timeout=float(props.get("http_request_connect_timeout")),
