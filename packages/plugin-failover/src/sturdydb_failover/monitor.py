@@ -434,20 +434,22 @@ class TopologyMonitor:
 
 
 # -- broadcasting topology changes to the chains that use a cluster -------------------------
-_listeners: dict[tuple[str, int], Callable[..., None]] = {}
+# topology -> ids of the pipelines already listening to it (weak: the registry may drop it).
+_listening: weakref.WeakKeyDictionary[ClusterTopology, set[int]] = weakref.WeakKeyDictionary()
 _listeners_lock = threading.Lock()
 
 
 def listen(topology: ClusterTopology, pipeline: Pipeline) -> None:
-    key = (topology.cluster_id, id(pipeline))
+    """Make ``topology``'s changes reach ``pipeline``'s ``sturdydb_host_list_changed`` (once)."""
     with _listeners_lock:
-        if key in _listeners:
+        ids = _listening.setdefault(topology, set())
+        if id(pipeline) in ids:
             return
+        ids.add(id(pipeline))
 
-        def broadcast(topo: ClusterTopology, changes: dict[str, frozenset[HostEvent]]) -> None:
-            pipeline.hook.sturdydb_host_list_changed(topology=topo, changes=changes)
+    def broadcast(topo: ClusterTopology, changes: dict[str, frozenset[HostEvent]]) -> None:
+        pipeline.hook.sturdydb_host_list_changed(topology=topo, changes=changes)
 
-        _listeners[key] = broadcast
     topology.add_listener(broadcast)
 
 

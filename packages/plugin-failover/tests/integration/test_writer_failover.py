@@ -1,0 +1,217 @@
+"""Writer failover scenarios on both engines: the application gets the documented error, its
+connection is usable and on the new writer, acknowledged writes survive, nothing is applied twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from conftest import (
+    BackgroundFault,
+    connect,
+    fail_over,
+    instance_id,
+    new_table,
+    verify_writes,
+    write_until_failover,
+)
+
+import sturdydb
+from sturdydb_testing import Cluster
+
+
+def _assert_on_new_writer(conn: sturdydb.Connection, cluster: Cluster, new_writer_name: str) -> None:
+    assert cluster.writer is not None and cluster.writer.name == new_writer_name
+    assert instance_id(conn, cluster) == new_writer_name
+    assert conn.host.host == cluster.writer.host
+
+
+def test_writer_killed_fails_over_to_the_promoted_replica(aurora_cluster: Cluster) -> None:
+    conn = connect(aurora_cluster, autocommit=True)
+    table = new_table(conn)
+    fault = BackgroundFault(aurora_cluster)
+    committed, attempted, errors = write_until_failover(conn, table, fault)
+    new = fault.new_writer()
+    assert len(errors) == 1
+    err = errors[0]
+    assert err.sqlstate == "08S02"  # type: ignore[attr-defined]
+    assert isinstance(err, conn.context.driver.operational_error)
+    assert conn.context.driver.is_network_error(err.__cause__)  # type: ignore[arg-type]
+    _assert_on_new_writer(conn, aurora_cluster, new.name)
+    verify_writes(aurora_cluster, table, committed, attempted)
+    conn.close()
+
+
+def test_writer_frozen_is_detected_by_socket_timeout(aurora_cluster: Cluster) -> None:
+    conn = connect(aurora_cluster, autocommit=True, socket_timeout=1)
+    table = new_table(conn)
+    fault = BackgroundFault(aurora_cluster, old_writer="freeze")
+    committed, attempted, errors = write_until_failover(conn, table, fault)
+    new = fault.new_writer()
+    assert [type(e).__name__ for e in errors] == ["FailoverSuccessError"]
+    assert isinstance(errors[0].__cause__, sturdydb.QueryTimeoutError) or conn.context.driver.is_network_error(
+        errors[0].__cause__)  # type: ignore[arg-type]
+    _assert_on_new_writer(conn, aurora_cluster, new.name)
+    verify_writes(aurora_cluster, table, committed, attempted)
+    conn.close()
+
+
+def test_writer_blackholed_fails_over_once_the_call_times_out(aurora_cluster: Cluster) -> None:
+    conn = connect(aurora_cluster, autocommit=True, socket_timeout=1)
+    table = new_table(conn)
+    fault = BackgroundFault(aurora_cluster, keep_blackhole=True)
+    committed, attempted, errors = write_until_failover(conn, table, fault)
+    new = fault.new_writer()
+    assert [e.sqlstate for e in errors] == ["08S02"]  # type: ignore[attr-defined]
+    _assert_on_new_writer(conn, aurora_cluster, new.name)
+    verify_writes(aurora_cluster, table, committed, attempted)
+    conn.close()
+
+
+def test_failover_inside_a_transaction_reports_an_unknown_outcome(aurora_cluster: Cluster) -> None:
+    conn = connect(aurora_cluster, autocommit=False)
+    table = new_table(conn)
+    cur = conn.cursor()
+    cur.execute(f"INSERT INTO {table} (id) VALUES (1)")
+    conn.commit()
+    cur.execute(f"INSERT INTO {table} (id) VALUES (2)")
+    cur.execute(f"INSERT INTO {table} (id) VALUES (3)")
+    future = fail_over(aurora_cluster)
+    with pytest.raises(sturdydb.TransactionResolutionUnknownError) as caught:
+        cur.execute(f"INSERT INTO {table} (id) VALUES (4)")
+    assert caught.value.sqlstate == "08007"
+    assert isinstance(caught.value, conn.context.driver.operational_error)
+    new = future.result(60)
+    assert conn.autocommit is False  # session state carried over
+    # Restart the transaction: it commits on the new writer.
+    cur.execute(f"INSERT INTO {table} (id) VALUES (2)")
+    cur.execute(f"INSERT INTO {table} (id) VALUES (3)")
+    cur.execute(f"INSERT INTO {table} (id) VALUES (4)")
+    conn.commit()
+    _assert_on_new_writer(conn, aurora_cluster, new.name)
+    verify_writes(aurora_cluster, table, [(0, 1), (0, 2), (0, 3), (0, 4)], {(0, i) for i in range(1, 5)})
+    conn.close()
+
+
+def test_failover_during_executemany(aurora_cluster: Cluster) -> None:
+    conn = connect(aurora_cluster, autocommit=False, socket_timeout=5)
+    table = new_table(conn)
+    cur = conn.cursor()
+    rows = [(i, 0, "x" * 30) for i in range(1, 20001)]
+    fault = BackgroundFault(aurora_cluster)
+    timer = threading.Timer(0.05, fault)
+    timer.start()
+    with pytest.raises(sturdydb.FailoverError) as caught:
+        for _ in range(50):  # until the fault hits one of them
+            cur.executemany(f"INSERT INTO {table} (id, worker, pad) VALUES (%s, %s, %s)", rows)
+            conn.rollback()
+    assert isinstance(caught.value, (sturdydb.TransactionResolutionUnknownError, sturdydb.FailoverSuccessError))
+    new = fault.new_writer()
+    # The application re-runs its transaction once: every row exactly once.
+    cur.executemany(f"INSERT INTO {table} (id, worker, pad) VALUES (%s, %s, %s)", rows)
+    conn.commit()
+    _assert_on_new_writer(conn, aurora_cluster, new.name)
+    verify_writes(aurora_cluster, table, [(0, i) for i in range(1, 20001)], {(0, i) for i in range(1, 20001)})
+    conn.close()
+
+
+def test_failover_during_the_fetch_of_a_large_result(aurora_cluster: Cluster) -> None:
+    pg = aurora_cluster.engine == "pg"
+    conn = connect(aurora_cluster, autocommit=not pg)
+    n = 300000
+    if pg:
+        sql = f"SELECT g, repeat('x', 50) FROM generate_series(1, {n}) g"
+        cur = conn.cursor("big")  # a server-side cursor: fetches go to the server
+    else:
+        # The server produces rows slowly (a short sleep every 1000 rows), so the result is
+        # really still streaming when the writer dies, not already buffered on this machine.
+        sql = f"SELECT seq, REPEAT('x', 50), IF(seq % 1000 = 0, SLEEP(0.01), 0) FROM seq_1_to_{n}"
+        cur = conn.cursor()  # mysql-connector's default cursor is unbuffered
+    cur.execute(sql)
+    assert len(cur.fetchmany(100)) == 100
+    future = fail_over(aurora_cluster)
+    with pytest.raises(sturdydb.FailoverError) as caught:
+        while cur.fetchmany(1000):
+            pass
+    expected = sturdydb.TransactionResolutionUnknownError if pg else sturdydb.FailoverSuccessError
+    assert isinstance(caught.value, expected)
+    new = future.result(60)
+    if pg:
+        conn.rollback()
+        cur = conn.cursor("big2")
+    cur.execute(sql)
+    total = 0
+    while batch := cur.fetchmany(5000):
+        total += len(batch)
+    assert total == n
+    if pg:
+        conn.rollback()
+    _assert_on_new_writer(conn, aurora_cluster, new.name)
+    conn.close()
+
+
+def test_twenty_threads_each_with_a_connection_write_through_a_failover(aurora_cluster: Cluster) -> None:
+    setup = connect(aurora_cluster, autocommit=True)
+    table = new_table(setup)
+    conns = [connect(aurora_cluster, autocommit=True) for _ in range(20)]
+    results: dict[int, tuple[list[tuple[int, int]], set[tuple[int, int]], list[BaseException]]] = {}
+    failures: list[BaseException] = []
+    fault = BackgroundFault(aurora_cluster)
+    go = threading.Barrier(21)
+    fired = threading.Event()
+
+    def start_once() -> None:
+        if not fired.is_set():
+            fired.set()
+            fault()
+
+    def worker(w: int) -> None:
+        try:
+            go.wait()
+            results[w] = write_until_failover(conns[w], table, start_once if w == 0 else (lambda: None),
+                                              worker=w, after=10, timeout=90)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(20)]
+    for t in threads:
+        t.start()
+    go.wait()
+    for t in threads:
+        t.join(120)
+    assert not failures, failures
+    new = fault.new_writer()
+    committed = [k for c, _, _ in results.values() for k in c]
+    attempted = {k for _, a, _ in results.values() for k in a}
+    for w, (_, _, errors) in results.items():
+        assert errors, f"worker {w} never saw the failover"
+        assert all(isinstance(e, sturdydb.FailoverSuccessError) for e in errors)
+    for conn in conns:
+        _assert_on_new_writer(conn, aurora_cluster, new.name)
+        conn.close()
+    verify_writes(aurora_cluster, table, committed, attempted)
+    setup.close()
+
+
+def test_idle_connections_to_the_old_writer_are_invalidated_by_the_tracker(aurora_cluster: Cluster) -> None:
+    from sturdydb_failover import tracked_connections
+
+    active = connect(aurora_cluster, autocommit=True, socket_timeout=1)
+    # Without the tracker, this idle connection's next call would wait on the frozen old writer
+    # until its 30 s socket timeout; aborted by the tracker, it fails over at once.
+    idle = connect(aurora_cluster, autocommit=True, socket_timeout=30)
+    old_host = idle.host.host
+    assert idle.target_connection in tracked_connections(old_host)
+    future = fail_over(aurora_cluster, old_writer="freeze")
+    with pytest.raises(sturdydb.FailoverSuccessError):
+        active.cursor().execute("SELECT 1")
+    new = future.result(60)
+    started = time.monotonic()
+    with pytest.raises(sturdydb.FailoverSuccessError) as caught:
+        idle.cursor().execute("SELECT 1")
+    assert time.monotonic() - started < 10
+    assert not isinstance(caught.value.__cause__, sturdydb.QueryTimeoutError)
+    _assert_on_new_writer(idle, aurora_cluster, new.name)
+    active.close()
+    idle.close()
