@@ -177,6 +177,7 @@ def test_many_connections_share_one_monitor_thread_and_connection(pg_relay: Rela
     assert stats["threads"] == 1
     assert stats["monitoring_connections"] == 1
     assert stats["slots"] == 40
-    assert len([t for t in threading.enumerate() if t.name.startswith("sturdydb-efm")]) == 1
+    assert [t.name for t in threading.enumerate() if t.name.startswith("sturdydb-efm-")
+            and t.name.endswith(f":{pg_relay.port}")] == [f"sturdydb-efm-127.0.0.1:{pg_relay.port}"]
     for c in conns:
         c.close()

@@ -62,7 +62,17 @@ Prober = Callable[["DriverDialect", Any], None]
 
 
 def default_probe(driver: DriverDialect, conn: Any) -> None:
-    """``SELECT 1`` on the (autocommit) monitoring connection: one round trip."""
+    """``SELECT 1`` on the (autocommit) monitoring connection, in exactly one round trip.
+
+    mysql-connector's ``cursor()`` pings the server first (a second round trip, which would
+    make a probe of a slow host take twice its latency), so there the query goes through
+    ``cmd_query`` directly.
+    """
+    cmd_query = getattr(conn, "cmd_query", None)
+    if cmd_query is not None and driver.name == "mysql-connector-python":
+        cmd_query("SELECT 1")
+        conn.get_rows()
+        return
     cur = conn.cursor()
     try:
         cur.execute("SELECT 1")
@@ -106,6 +116,9 @@ class HostMonitor:
         self.conn: Any = None
         self._attempt: tuple[int, int] | None = None
         self._timer: Deadline | None = None
+        #: While the prober is blocked in a connect, a watchdog timer scans for it.
+        self._connecting = False
+        self._scan_timer: Deadline | None = None
         self.last_activity = _now()
         self.created = self.last_activity
         # Counters for diagnostics, tests and the benchmark.
@@ -153,9 +166,10 @@ class HostMonitor:
         with self._cond:
             self.stopping = True
             self.schedule.stop()
-            if self._timer is not None:
-                watchdog.unregister(self._timer)
-                self._timer = None
+            for timer in (self._timer, self._scan_timer):
+                if timer is not None:
+                    watchdog.unregister(timer)
+            self._timer = self._scan_timer = None
             if self._attempt is not None and self.conn is not None:
                 self.driver.abort_connection(self.conn)  # unblock a probe stuck on a silent host
             for slot in self.slots:
@@ -219,6 +233,7 @@ class HostMonitor:
 
     def _loop(self) -> None:
         schedule = self.schedule
+        self._warm_up()
         while True:
             with self._cond:
                 if self.stopping:
@@ -307,12 +322,43 @@ class HostMonitor:
                     return False
                 retried = True
 
+    def _warm_up(self) -> None:
+        """Open the monitoring connection before any call needs probing.
+
+        Connection setup takes several round trips; done ahead, a probe of a slow host is a
+        single round trip and fits its timeout. A failure here is not judged: only scheduled
+        probes count.
+        """
+        if self.conn is not None:
+            return
+        try:
+            conn = self._connect()
+        except Exception as exc:
+            log.debug("could not open the monitoring connection to %s yet: %s", self.host.url, exc)
+            return
+        if conn is None:
+            return
+        with self._cond:
+            schedule = self.schedule
+            if schedule.running:  # a schedule began meanwhile: the connect answers its probe
+                now = _now()
+                k = schedule.due_slot(now)
+                schedule.attempted_slot = max(schedule.attempted_slot, k)
+                schedule.answered(k, schedule.generation, now)
+
     def _connect(self) -> Any:
         context = self._context()
         if context is None:
             return None
         self.connects += 1
-        conn = self._opener(context, self.host, self.rule, self._monitoring_props())
+        with self._cond:
+            self._connecting = True
+            self._arm_scan(_now())
+        try:
+            conn = self._opener(context, self.host, self.rule, self._monitoring_props())
+        finally:
+            with self._cond:
+                self._connecting = False
         with self._cond:
             if self.stopping:
                 stale = conn
@@ -323,6 +369,30 @@ class HostMonitor:
         if stale is not None:
             self.driver.close_quietly(stale)
         return conn
+
+    def _arm_scan(self, now: float) -> None:
+        """Scan for overdue calls from the watchdog while the prober is stuck in a connect.
+
+        libpq cannot give up a connect in under 2 s, and a call must not wait for that before
+        its host's probing begins. Lock held.
+        """
+        overdue, earliest, shortest = self._scan(now)
+        if overdue and not self.schedule.running:
+            self._arm(1, self.schedule.begin(now), now)
+        wake = now + min(max(shortest, _MIN_SCAN), _MAX_SCAN)
+        if earliest is not None and earliest < wake:
+            wake = earliest
+        if self._scan_timer is not None:
+            watchdog.unregister(self._scan_timer)
+        self._scan_timer = watchdog.register(max(0.0, wake - now), self._scan_while_connecting)
+
+    def _scan_while_connecting(self) -> None:
+        with self._cond:
+            self._scan_timer = None
+            if self.stopping or not self._connecting:
+                return
+            self._arm_scan(_now())
+            self._cond.notify_all()
 
     def _context(self) -> ConnectionContext | None:
         with self._cond:
@@ -362,12 +432,14 @@ class HostMonitor:
             if verdict is Verdict.STALE:
                 return
             self._timer = None
-            failed = schedule.answered_slot < k
-            if failed:
+            if schedule.answered_slot < k:
                 self.failed_probes += 1
-                if self._attempt is not None and self.conn is not None:
-                    # The probe is stuck on a silent host: free the prober for the next one.
-                    self.driver.abort_connection(self.conn)
+            if verdict is not Verdict.CONTINUE and self._attempt is not None and self.conn is not None:
+                # A probe still waiting when probing ends is stuck on a silent host: free the
+                # prober. While probing goes on it keeps waiting instead: a slow host's late
+                # answer keeps the monitoring connection, whose re-opening (several round
+                # trips) would not fit in a probe timeout on that host.
+                self.driver.abort_connection(self.conn)
             if verdict is Verdict.CONTINUE:
                 self._arm(k + 1, generation, now)
             elif verdict is Verdict.UNHEALTHY:
