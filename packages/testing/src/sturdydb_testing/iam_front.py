@@ -398,6 +398,7 @@ class AuthFront:
 
     def _serve(self, client: socket.socket) -> None:
         backend: socket.socket | None = None
+        session: _PgSession | _MysqlSession | None = None
         try:
             client.settimeout(30)
             session = _PgSession(self, client) if self.engine == "pg" else _MysqlSession(self, client)
@@ -410,9 +411,15 @@ class AuthFront:
         except Exception:
             log.exception("%s: session failed", self)
         finally:
+            # After a TLS upgrade the session holds the socket (the original is detached):
+            # close that one, or the client would never see the backend go away.
+            if session is not None:
+                _shut(session.client)
             _shut(client)
             if backend is not None:
                 _shut(backend)
+            with self._lock:
+                self._sockets.difference_update({client, backend} | ({session.client} if session else set()))
 
     def _record(self, user: str, reason: str | None, tls: bool, credential: bytes = b"") -> None:
         digest = hashlib.sha256(credential).hexdigest()[:16] if credential else ""

@@ -1,0 +1,66 @@
+"""Secrets Manager with failover on real clusters: the connection opened after failover takes
+its credentials from the (cached) secret again, and the password is checked by the server.
+
+Every instance host name and the cluster endpoint are pinned to a front that accepts only
+the secret's user and password and then logs in to the instance as the cluster's app user.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import mysql.connector
+import psycopg
+import pytest
+
+import sturdydb
+from sturdydb_secrets_manager import aws
+from sturdydb_testing import Cluster
+from sturdydb_testing.iam_front import AuthFront, PasswordCheck
+
+
+def instance_name(conn: sturdydb.Connection, engine: str) -> str:
+    cur = conn.cursor()
+    cur.execute("SELECT pg_catalog.aurora_db_instance_identifier()" if engine == "pg" else "SELECT @@aurora_server_id")
+    return str(cur.fetchall()[0][0])
+
+
+@pytest.mark.slow
+def test_the_connection_after_failover_uses_the_secret_again(
+    aurora_cluster: Cluster, aws_env: Any, auth_fronts: Any
+) -> None:
+    cluster = aurora_cluster
+    aws.clear_clients()
+    passwords = PasswordCheck({"vault_user": "from-the-vault-0001"})
+    fronts: dict[str, AuthFront] = {}
+    targets = [(i.host, (i.address, i.port)) for i in cluster.instances]
+    targets.append((cluster.cluster_host, (cluster.cluster_endpoint.address, cluster.cluster_endpoint.port)))
+    for host, backend in targets:
+        fronts[host] = auth_fronts(cluster.engine, backend, passwords, names=[host], backend_user=cluster.user,
+                                   backend_password=cluster.password, name=f"sm-{host.split('.')[0]}")
+    arn = aws_env.client("secretsmanager").create_secret(
+        Name=f"failover/{cluster.engine}",
+        SecretString=json.dumps({"username": "vault_user", "password": "from-the-vault-0001"}))["ARN"]
+    aws_env.clear_record()
+
+    target: Any = psycopg.Connection.connect if cluster.engine == "pg" else mysql.connector.connect
+    kwargs = cluster.connect_kwargs()
+    kwargs.pop("password")
+    kwargs.pop("user")
+    extra: dict[str, Any] = {"use_pure": True} if cluster.engine == "mysql" else {"sslmode": "require"}
+    conn = sturdydb.connect(target, plugins="failover,aws_secrets_manager", secrets_manager_secret_id=arn,
+                            failover_timeout_sec=60, connect_timeout=3, autocommit=True, **kwargs, **extra)
+    assert cluster.writer is not None
+    assert instance_name(conn, cluster.engine) == cluster.writer.name
+
+    new_writer = cluster.failover()
+    with pytest.raises(sturdydb.FailoverSuccessError):
+        instance_name(conn, cluster.engine)
+    assert instance_name(conn, cluster.engine) == new_writer.name
+    writer_front = fronts[new_writer.host]
+    assert any(a.accepted and a.user == "vault_user" for a in writer_front.attempts)
+    assert all(a.accepted for f in fronts.values() for a in f.attempts)
+    assert aws_env.count("GetSecretValue") == 1  # the new connections used the cached secret
+    conn.close()
+    sturdydb.release_resources()
