@@ -122,8 +122,8 @@ def test_the_token_never_travels_unencrypted(iam_db: Any, auth_fronts: Any) -> N
 
 @pytest.mark.parametrize("iam_db", ["mysql"], indirect=True)
 def test_mysql_pure_python_accepts_the_clear_text_plugin_up_front_too(iam_db: Any, token_spy: list[str]) -> None:
-    # Connector/Python 8.1+ sends the first auth response with a length-encoded size, so a
-    # token longer than 255 bytes also fits when the plugin is named in the handshake.
+    # Current Connector/Python (26.x) sends the first auth response with a length-encoded
+    # size, so a token longer than 255 bytes also fits when the plugin is named up front.
     conn = iam_db.connect(auth_plugin="mysql_clear_password")
     conn.close()
     assert len(token_spy[0]) > 255
