@@ -121,3 +121,27 @@ def test_connect_timeout_maps_to_native_options(pg_conninfo: str) -> None:
         assert "connect_timeout=3" in dsn and "keepalives=1" in dsn and "keepalives_idle=30" in dsn
         assert "tcp_user_timeout=4000" in dsn
         assert params is not None
+
+
+def test_abort_leaves_a_reused_descriptor_alone(pg_conninfo: str) -> None:
+    # Simulate the race: the connection's socket is closed and its descriptor number is
+    # reused by another socket before the abort runs. The recorded identity must not match.
+
+
+    from sturdydb.drivers.base import shutdown_fd, socket_identity
+
+    conn = sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="")
+    fd = conn.context.driver.socket_fd(conn.target_connection)
+    assert fd is not None
+    identity = conn.context.driver._identities.get(conn.target_connection)
+    assert identity == socket_identity(fd)
+    other = psycopg.connect(pg_conninfo)
+    other_fd = other.pgconn.socket
+    assert shutdown_fd(other_fd, identity) is False  # a different socket: left alone
+    assert other.execute("SELECT 1").fetchone() == (1,)
+    assert shutdown_fd(fd, identity) is True
+    with pytest.raises(psycopg.OperationalError):
+        conn.cursor().execute("SELECT 1")
+    other.close()
+    conn.close()
+

@@ -102,10 +102,10 @@ def test_prefixed_families_are_stripped_once_declared() -> None:
 
 def test_secrets_are_masked_in_repr_and_masked_views() -> None:
     with pytest.warns(UnknownPropertyWarning):
-        props = _props("user=app password=hunter2 idp_password=s3cret")
+        props = _props("user=app password=hunter2 my_api_password=s3cret")
     assert "hunter2" not in repr(props)
     assert props.masked()["password"] == "***"
-    assert props.masked()["idp_password"] == "***"
+    assert props.masked()["my_api_password"] == "***"
     assert mask_secrets({"password": "x", "user": "y"}) == {"password": "***", "user": "y"}
 
 

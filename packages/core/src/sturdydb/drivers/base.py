@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from types import ModuleType
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from sturdydb.hosts import HostInfo
     from sturdydb.properties import Properties
 
-__all__ = ["DriverDialect", "SessionState", "shutdown_fd"]
+__all__ = ["DriverDialect", "SessionState", "shutdown_fd", "socket_identity"]
 
 
 @dataclass
@@ -37,19 +38,48 @@ class SessionState:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
-def shutdown_fd(fd: int) -> None:
+def socket_identity(fd: int) -> tuple[Any, Any] | None:
+    """``(local address, peer address)`` of the socket behind ``fd``, or ``None``."""
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return None
+    try:
+        return sock.getsockname(), sock.getpeername()
+    except OSError:
+        return None
+    finally:
+        sock.close()
+
+
+def shutdown_fd(fd: int, identity: tuple[Any, Any] | None = None) -> bool:
     """Shut a connected socket down in both directions, given any descriptor of it.
 
     ``shutdown`` acts on the socket, not on the descriptor, so shutting down a duplicate makes
     every blocked ``recv``/``send`` on the original return at once (with EOF or EPIPE), while
     the driver still owns and later closes its own descriptor: no use-after-free.
+
+    With ``identity`` (recorded when the connection was opened), the socket is shut down only
+    if it is still that one: between reading a connection's descriptor and shutting it down,
+    another thread may close the connection and a new socket may reuse the number. Returns
+    whether the socket was shut down.
     """
-    dup = os.dup(fd)
+    try:
+        dup = os.dup(fd)
+    except OSError:
+        return False
     sock = socket.socket(fileno=dup)
     try:
+        if identity is not None:
+            try:
+                if (sock.getsockname(), sock.getpeername()) != identity:
+                    return False  # the descriptor now belongs to another socket
+            except OSError:
+                return False
         sock.shutdown(socket.SHUT_RDWR)
+        return True
     except OSError:
-        pass  # already shut down or reset: the goal is reached
+        return True  # already shut down or reset: the goal is reached
     finally:
         sock.close()
 
@@ -62,6 +92,13 @@ class DriverDialect:
     #: Methods that may wait on the network; plugins such as failover wrap only these.
     network_bound_methods: ClassVar[frozenset[str]] = frozenset()
     default_port: ClassVar[int] = 0
+
+    @property
+    def _identities(self) -> weakref.WeakKeyDictionary[Any, tuple[Any, Any]]:
+        found: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] | None = self.__dict__.get("_socket_ids")
+        if found is None:
+            found = self.__dict__.setdefault("_socket_ids", weakref.WeakKeyDictionary())
+        return found
 
 
     # -- errors -----------------------------------------------------------------
@@ -92,10 +129,26 @@ class DriverDialect:
     def socket_fd(self, conn: Any) -> int | None:
         raise NotImplementedError
 
+    def remember_socket(self, conn: Any) -> None:
+        """Record the identity of ``conn``'s socket right after connecting (see abort)."""
+        try:
+            fd = self.socket_fd(conn)
+        except Exception:
+            return
+        if fd is None or fd < 0:
+            return
+        identity = socket_identity(fd)
+        if identity is not None:
+            try:
+                self._identities[conn] = identity
+            except TypeError:  # the driver's connection class has no weak references
+                pass
+
     def abort_connection(self, conn: Any) -> None:
         """Make any call blocked on ``conn`` return at once with a network error.
 
-        Safe to call from any thread, any number of times, on a closed connection too.
+        Safe to call from any thread, any number of times, on a closed connection too. A
+        socket whose identity no longer matches the one recorded at connect is left alone.
         """
         try:
             fd = self.socket_fd(conn)
@@ -103,9 +156,10 @@ class DriverDialect:
             return
         if fd is not None and fd >= 0:
             try:
-                shutdown_fd(fd)
-            except OSError:
-                pass
+                identity = self._identities.get(conn)
+            except TypeError:
+                identity = None
+            shutdown_fd(fd, identity)
 
     def is_closed(self, conn: Any) -> bool:
         raise NotImplementedError
