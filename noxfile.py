@@ -11,6 +11,7 @@ local clusters of ``sturdydb-testing``). The README's two commands are ``./dev d
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
 import nox
 import tomllib
@@ -35,14 +36,38 @@ def _packages() -> dict[str, pathlib.Path]:
 PACKAGES = _packages()
 
 
+def _project(path: pathlib.Path) -> dict[str, Any]:
+    return tomllib.loads((path / "pyproject.toml").read_text()).get("project", {})  # type: ignore[no-any-return]
+
+
+#: distribution name -> folder, for the repository's own distributions.
+DISTRIBUTIONS = {_project(p)["name"]: p for p in PACKAGES.values()}
+
+
+def _local_closure(path: pathlib.Path) -> list[pathlib.Path]:
+    """``path`` and every repository package it depends on, dependencies first."""
+    ordered: list[pathlib.Path] = []
+
+    def visit(p: pathlib.Path) -> None:
+        if p in ordered:
+            return
+        for req in _project(p).get("dependencies", []):
+            name = req.split(";")[0].split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip()
+            if name in DISTRIBUTIONS:
+                visit(DISTRIBUTIONS[name])
+        ordered.append(p)
+
+    visit(path)
+    return ordered
+
+
 def _test_extra(path: pathlib.Path) -> list[str]:
     """A package's ``test`` extra, without this repository's own distributions.
 
     Sibling packages are installed from their folders (editable), never resolved from the
     registry, so a ``sturdydb-*`` name in an extra must not reach the installer.
     """
-    data = tomllib.loads((path / "pyproject.toml").read_text())
-    extra = data.get("project", {}).get("optional-dependencies", {}).get("test", [])
+    extra = _project(path).get("optional-dependencies", {}).get("test", [])
     return [req for req in extra if not req.lower().startswith("sturdydb")]
 
 
@@ -54,6 +79,7 @@ def _install_all(session: nox.Session) -> None:
     args: list[str] = []
     for path in PACKAGES.values():
         args += _editable(path)
+    args.append(f"{PACKAGES['testing']}[all]")  # the AWS emulation's extras too
     for example in sorted(ROOT.glob("examples/*/pyproject.toml")):
         args += ["-e", str(example.parent)]
     session.install(*TEST_TOOLS, *DRIVERS, *args)
@@ -81,11 +107,15 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 @nox.parametrize("package", list(PACKAGES))
 def tests(session: nox.Session, package: str) -> None:
-    """One package's own tests, with only the core and that package installed."""
+    """One package's own tests, with only that package and what it declares it needs.
+
+    That is the core plus the package (and, for plugins built on shared repository packages,
+    those packages): a hidden dependency on anything else fails here.
+    """
     path = PACKAGES[package]
-    args = _editable(PACKAGES["core"])
-    if package != "core":
-        args += _editable(path)
+    args: list[str] = []
+    for dep in _local_closure(path):
+        args += _editable(dep)
     session.install(*TEST_TOOLS, *DRIVERS, *args)
     if package == "core":
         # The example third-party plugin is part of the core's contract tests.

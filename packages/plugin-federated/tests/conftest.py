@@ -21,9 +21,9 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 import sturdydb
+import sturdydb_aws as aws
 from sturdydb_federated import FederatedAuthPlugin, OktaAuthPlugin
 from sturdydb_federated import sts as federated_sts
-from sturdydb_iam import aws
 
 PG_CONNINFO = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 ROLE_ARN = "arn:aws:iam::123456789012:role/app-db"

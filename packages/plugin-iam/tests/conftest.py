@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb_iam import aws
+import sturdydb_aws as aws
 
 ACCESS_KEY = "AKIASTURDYDBTESTKEY1"
 SECRET_KEY = "sturdydb-test-secret-key-not-real-0000000"

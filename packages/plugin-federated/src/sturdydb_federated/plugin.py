@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import PropertySpec, hookimpl
+from sturdydb_aws import CredentialCache
 from sturdydb_federated import sts
 from sturdydb_federated.adfs import adfs_saml_response
 from sturdydb_federated.errors import FederatedAuthError
@@ -33,7 +34,7 @@ from sturdydb_federated.redaction import install_redaction
 from sturdydb_federated.saml import choose_role, roles_in_response
 from sturdydb_federated.sts import TemporaryCredentials
 from sturdydb_federated.transport import IdpTransport
-from sturdydb_iam import CredentialCache, IamAuthPlugin, IamTarget, token_lifetime
+from sturdydb_iam import IamAuthPlugin, IamTarget, token_lifetime
 from sturdydb_iam.plugin import SAFETY_MARGIN_S
 
 if TYPE_CHECKING:

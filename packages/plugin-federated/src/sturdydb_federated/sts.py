@@ -18,8 +18,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import sturdydb_aws as aws
 from sturdydb_federated.errors import federation_error
-from sturdydb_iam import aws
 
 if TYPE_CHECKING:
     from sturdydb_federated.saml import SamlRole

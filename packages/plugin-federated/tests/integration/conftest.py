@@ -19,8 +19,8 @@ import psycopg
 import pytest
 
 import sturdydb
+import sturdydb_aws as aws
 from sturdydb_federated import sts as federated_sts
-from sturdydb_iam import aws
 from sturdydb_testing.aws import REGION
 from sturdydb_testing.aws_pytest import auth_fronts, aws_env, moto_server, secret_log  # noqa: F401
 from sturdydb_testing.iam_front import AuthFront, IamTokenValidator

@@ -7,7 +7,6 @@ by boto3's RDS signer and cached, so a connect with a cached token costs no AWS 
 
 from __future__ import annotations
 
-from sturdydb_iam.cache import CredentialCache
 from sturdydb_iam.plugin import IamAuthPlugin, IamTarget, token_lifetime
 
-__all__ = ["CredentialCache", "IamAuthPlugin", "IamTarget", "token_lifetime"]
+__all__ = ["IamAuthPlugin", "IamTarget", "token_lifetime"]

@@ -3,7 +3,7 @@
 For each physical connect it puts a token from boto3's RDS signer in place of the password.
 A token is a SigV4-presigned URL made locally from the AWS credentials (no AWS request); the
 costly parts are creating the boto3 client (about 100 ms, done once per configuration, see
-:mod:`sturdydb_iam.aws`) and, with temporary credentials, refreshing them. Tokens are cached
+:mod:`sturdydb_aws.clients`) and, with temporary credentials, refreshing them. Tokens are cached
 per (region, host, port, user, profile) for ``iam_expiration`` minus a safety margin, so a
 token is never presented just as it expires; a cached token that the server refuses
 (for example after a clock jump or a credentials change) is replaced once and the inner
@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, Plugin, PropertySpec, hookimpl
 from sturdydb.hosts import RdsUrlType, parse_rds_host
-from sturdydb_iam.aws import aws_client
-from sturdydb_iam.cache import CredentialCache
+from sturdydb_aws import CredentialCache, aws_client
 from sturdydb_iam.redaction import install_redaction
 
 if TYPE_CHECKING:

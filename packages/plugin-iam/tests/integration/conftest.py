@@ -17,7 +17,8 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb_iam import IamAuthPlugin, aws
+import sturdydb_aws as aws
+from sturdydb_iam import IamAuthPlugin
 from sturdydb_testing.aws import ACCESS_KEY, REGION, SECRET_KEY
 from sturdydb_testing.aws_pytest import auth_fronts, aws_env, moto_server, secret_log  # noqa: F401
 from sturdydb_testing.iam_front import AuthFront, IamTokenValidator

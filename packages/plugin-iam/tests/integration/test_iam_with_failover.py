@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb_iam import aws
+import sturdydb_aws as aws
 from sturdydb_testing import Cluster
 from sturdydb_testing.aws import ACCESS_KEY, REGION, SECRET_KEY
 from sturdydb_testing.iam_front import AuthFront, IamTokenValidator

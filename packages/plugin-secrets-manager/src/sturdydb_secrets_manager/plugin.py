@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, OperationalError, Plugin, PropertySpec, hookimpl
-from sturdydb_secrets_manager.aws import aws_client, aws_session
-from sturdydb_secrets_manager.cache import CredentialCache
+from sturdydb_aws import CredentialCache, aws_client, aws_session
 from sturdydb_secrets_manager.redaction import install_redaction
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb_secrets_manager import aws
+import sturdydb_aws as aws
 from sturdydb_testing.aws import MotoServer
 from sturdydb_testing.aws_pytest import SecretLog, auth_fronts, aws_env, moto_server, secret_log  # noqa: F401
 from sturdydb_testing.iam_front import AuthFront, PasswordCheck

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb_secrets_manager import aws
+import sturdydb_aws as aws
 from sturdydb_testing import Cluster
 from sturdydb_testing.iam_front import AuthFront, PasswordCheck
 

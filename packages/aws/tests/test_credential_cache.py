@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from sturdydb_iam.cache import CredentialCache
+from sturdydb_aws import CredentialCache
 
 
 class Clock:
