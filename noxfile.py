@@ -79,7 +79,8 @@ def _install_all(session: nox.Session) -> None:
     args: list[str] = []
     for path in PACKAGES.values():
         args += _editable(path)
-    args.append(f"{PACKAGES['testing']}[all]")  # the AWS emulation's extras too
+    # The testing package's extras bring the AWS emulation (moto, cryptography) too.
+    args += ["-e", f"{PACKAGES['testing']}[all]"]
     for example in sorted(ROOT.glob("examples/*/pyproject.toml")):
         args += ["-e", str(example.parent)]
     session.install(*TEST_TOOLS, *DRIVERS, *args)
