@@ -14,18 +14,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import mysql.connector
-import psycopg
 import pytest
+from local_servers import ENGINES
 
 import sturdydb
 from sturdydb.dialects import clear_dialect_cache
 from sturdydb.topology import registry
-
-ENGINES = {
-    "pg": (psycopg.Connection.connect, 5432, {"dbname": "test", "user": "postgres"}),
-    "mysql": (mysql.connector.connect, 3306, {"database": "test", "user": "root", "password": "", "use_pure": True}),
-}
 
 
 @pytest.fixture(autouse=True)
@@ -73,18 +67,3 @@ def open_conn(engine: str, names: tuple[str, str]) -> Callable[..., sturdydb.Con
             conn.close()
         except Exception:
             pass
-
-
-def break_connection(conn: sturdydb.Connection) -> None:
-    """Cut the physical connection the way a dead host does (socket shut down)."""
-    ctx = conn.context
-    ctx.driver.abort_connection(ctx.connection)
-
-
-def table(conn: sturdydb.Connection) -> str:
-    name = f"fo_{uuid.uuid4().hex[:10]}"
-    cur = conn.cursor()
-    cur.execute(f"CREATE TABLE {name} (id INT PRIMARY KEY, v VARCHAR(20))")
-    if not conn.autocommit:
-        conn.commit()
-    return name

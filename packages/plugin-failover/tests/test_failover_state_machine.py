@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import break_connection, table
+from local_servers import break_connection, table
 
 import sturdydb
 
@@ -118,7 +118,7 @@ def test_non_network_errors_pass_through_unchanged(open_conn: Open) -> None:
 
 
 def test_a_single_plain_server_is_left_alone(engine: str) -> None:
-    from conftest import ENGINES
+    from local_servers import ENGINES
 
     target, port, base = ENGINES[engine]
     conn = sturdydb.connect(target, host="127.0.0.1", port=port, plugins="failover", **base)

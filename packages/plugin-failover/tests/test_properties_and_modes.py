@@ -28,6 +28,7 @@ def test_defaults_follow_the_reference() -> None:
         "failover_writer_reconnect_interval_sec": 2.0,
         "failover_reader_host_selector_strategy": "random",
         "cluster_topology_high_refresh_rate_ms": 100,
+        "failover_probe_interval_ms": 20,
         "enable_connect_failover": False,
         "topology_refresh_ms": 30000,
     }

@@ -9,9 +9,9 @@ broadcasts ``sturdydb_host_list_changed`` to the chains that use the cluster.
 
 When the writer is unknown (at start, after the writer connection failed, or when a
 connection reports a failure of the writer: :meth:`TopologyMonitor.suspect`), the monitor is
-in *panic mode*: one probe thread per known host connects and asks, every high-rate interval,
-"are you the writer?"; the first probe that proves it hands its connection over and the
-others stop. Connections that fail over simply wait for a writer verified after their failure
+in *panic mode*: one probe thread per known host connects and asks, every
+``failover_probe_interval_ms``, "are you the writer?"; the first probe that proves it hands
+its connection over and the others stop. Connections that fail over simply wait for a writer verified after their failure
 started (:meth:`TopologyMonitor.wait_for_writer`), so failover needs no topology query of its
 own and never trusts DNS.
 
@@ -349,7 +349,7 @@ class TopologyMonitor:
 
     def _probe(self, host: HostInfo, epoch: int) -> None:
         """Connect to ``host`` and ask whether it is the writer until a probe wins."""
-        interval = self.settings.high_refresh
+        interval = self.settings.probe_interval
         conn: Any = None
         next_topology_read = 0.0
         failures = 0

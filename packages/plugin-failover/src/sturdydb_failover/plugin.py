@@ -41,6 +41,7 @@ from sturdydb_failover.settings import FailoverMode, FailoverSettings, failover_
 
 if TYPE_CHECKING:
     from sturdydb import Call, ConnectionContext, ConnectRequest
+    from sturdydb.dialects.base import DatabaseDialect
     from sturdydb.properties import Properties
 
 __all__ = ["FailoverPlugin"]
@@ -51,6 +52,10 @@ CODE = "failover"
 _EXECUTES = frozenset({"Cursor.execute", "Connection.execute"})
 #: When no ``connect_timeout`` is set, reconnects during failover use at most this long.
 _RECONNECT_TIMEOUT_CAP = 30.0
+
+
+#: cluster id -> (dialect, instance host pattern, port): enough to restart a stopped monitor.
+_cluster_dialects: dict[str, tuple[DatabaseDialect, str | None, int | None]] = {}
 
 
 class _Unreachable(Exception):
@@ -110,7 +115,11 @@ class FailoverPlugin(Plugin):
             return (yield)  # RDS Proxy fails over by itself, as in the reference
         wants_writer = kind in (RdsUrlType.RDS_WRITER_CLUSTER, RdsUrlType.RDS_GLOBAL_WRITER_CLUSTER)
         wants_reader = kind is RdsUrlType.RDS_READER_CLUSTER
-        monitor = monitors.get(ctx.cluster_id)
+        monitor: TopologyMonitor | None = None
+        if wants_writer or wants_reader:
+            # Join the cluster's monitor now (so it keeps running for us while we wait), or
+            # restart it from the topology this process already knows instead of trusting DNS.
+            monitor = self._join_monitor(ctx, state)
         routed: HostInfo | None = None
         if monitor is not None and (wants_writer or wants_reader):
             routed = self._route(ctx, state, monitor, wants_writer)
@@ -133,6 +142,19 @@ class FailoverPlugin(Plugin):
         host = request.host
         ctx.host = host
         return self._after_connect(ctx, state, raw, host, wants_writer, routed is not None)
+
+    @staticmethod
+    def _join_monitor(ctx: ConnectionContext, state: ConnectionState) -> TopologyMonitor | None:
+        known = _cluster_dialects.get(ctx.cluster_id)
+        topology = ctx.topology
+        if known is None or not topology.hosts:
+            return None
+        dialect, pattern, port = known
+        monitor = monitors.attach(ctx, lambda: TopologyMonitor(
+            ctx.cluster_id, topology, ctx.driver, dialect, pattern, port, state.settings, list(topology.hosts),
+        ))
+        state.monitor = monitor
+        return monitor
 
     def _route(
         self, ctx: ConnectionContext, state: ConnectionState, monitor: TopologyMonitor, writer: bool
@@ -185,6 +207,8 @@ class FailoverPlugin(Plugin):
                     raise
                 log.debug("could not read the topology of %s at connect: %s", ctx.cluster_id, exc)
         seeds = list(topology.hosts) or list(ctx.hosts)
+        if has_topology:
+            _cluster_dialects[ctx.cluster_id] = (dialect, pattern, host.port or driver.default_port)
         state.monitor = monitors.attach(ctx, lambda: TopologyMonitor(
             ctx.cluster_id, topology, driver, dialect, pattern,
             host.port or driver.default_port, state.settings, seeds,

@@ -75,8 +75,12 @@ def failover_properties() -> list[PropertySpec]:
                      "How reader failover picks among the readers.",
                      owner=OWNER, choices=SELECTOR_STRATEGIES, normalize=_lower_underscore),
         PropertySpec("cluster_topology_high_refresh_rate_ms", int, 100,
-                     "Topology poll and host probe interval while a writer change is suspected or "
-                     "for 30 s after a new writer was found.",
+                     "Topology poll interval on the verified writer while a refresh is requested "
+                     "or for 30 s after a new writer was found.",
+                     owner=OWNER, unit="ms", minimum=1),
+        PropertySpec("failover_probe_interval_ms", int, 20,
+                     "sturdydb only: while the writer is unknown, how often each host probe asks "
+                     "its host whether it is the writer (the first proven writer wins).",
                      owner=OWNER, unit="ms", minimum=1),
         PropertySpec("enable_connect_failover", bool, False,
                      "Fail over when the first connect of a connection gets a network error.",
@@ -100,6 +104,7 @@ class FailoverSettings:
     reader_strategy: str
     refresh: float
     high_refresh: float
+    probe_interval: float
     connect_failover: bool
     monitor_props: dict[str, Any]
     monitor_kwargs: dict[str, Any]
@@ -147,6 +152,7 @@ class FailoverSettings:
             reader_strategy=str(props.get("failover_reader_host_selector_strategy")),
             refresh=refresh,
             high_refresh=high,
+            probe_interval=float(props.get("failover_probe_interval_ms")) / 1000.0,
             connect_failover=bool(props.get("enable_connect_failover")),
             monitor_props=monitor_props,
             monitor_kwargs=monitor_kwargs,

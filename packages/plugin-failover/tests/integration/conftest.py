@@ -1,28 +1,17 @@
-"""Helpers for the failover scenarios on the real clusters of ``sturdydb-testing``.
+"""Fixtures for the failover scenarios on the real clusters of ``sturdydb-testing``.
 
-Durability note: the test clusters replicate asynchronously, while Aurora's storage is shared,
-so a commit acknowledged just before a kill could be lost by the *cluster*, not by sturdydb.
-:func:`fail_over` therefore cuts the writer off first (blackhole), lets the replicas catch up,
-and only then kills it and promotes a replica: from the application's side that is exactly a
-crashed writer, and every acknowledged commit survives as on Aurora.
+The helpers the scenarios share are in ``scenario_helpers.py``.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 import sturdydb
 from sturdydb.dialects import clear_dialect_cache
 from sturdydb.topology import registry
-from sturdydb_testing import Cluster, Instance
-
-PLUGINS = "aurora_connection_tracker,failover"
 
 
 @pytest.fixture(autouse=True)
@@ -36,141 +25,3 @@ def _fresh_sturdydb_state() -> Iterator[None]:
     registry.clear()
 
 
-def driver_connect(cluster: Cluster) -> Callable[..., Any]:
-    if cluster.engine == "pg":
-        import psycopg
-
-        return psycopg.Connection.connect
-    import mysql.connector
-
-    return mysql.connector.connect
-
-
-def connect(cluster: Cluster, host: Instance | str | None = None, **props: Any) -> sturdydb.Connection:
-    """A sturdydb connection with failover to ``host`` (default: the cluster endpoint)."""
-    options: dict[str, Any] = {"plugins": PLUGINS, "failover_timeout_sec": 60, "connect_timeout": 3}
-    if cluster.engine == "mysql":
-        options["use_pure"] = True
-    options.update(props)
-    return sturdydb.connect(driver_connect(cluster), cluster.conninfo(host), **options)
-
-
-def instance_id(conn: sturdydb.Connection, cluster: Cluster) -> str:
-    cur = conn.cursor()
-    if cluster.engine == "pg":
-        cur.execute("SELECT pg_catalog.aurora_db_instance_identifier()")
-    else:
-        cur.execute("SELECT @@aurora_server_id")
-    row = cur.fetchone()
-    cur.fetchall()
-    return str(row[0])
-
-
-def new_table(conn: sturdydb.Connection) -> str:
-    name = f"fo_{uuid.uuid4().hex[:10]}"
-    cur = conn.cursor()
-    cur.execute(f"CREATE TABLE {name} (id INT NOT NULL, worker INT NOT NULL DEFAULT 0, pad VARCHAR(40))")
-    if not conn.autocommit:
-        conn.commit()
-    return name
-
-
-def fail_over(
-    cluster: Cluster, old_writer: str = "kill", *, keep_blackhole: bool = False
-) -> concurrent.futures.Future[Instance]:
-    """Start a failover (see the module docstring); returns once the old writer is gone."""
-    old = cluster.writer
-    assert old is not None
-    before = len(cluster.events)
-    cluster.blackhole(old)
-    cluster.wait_for_replication(timeout=20)
-    future = cluster.failover_in_background(old_writer=old_writer)  # type: ignore[arg-type]
-    fate = {"kill": "kill", "freeze": "freeze", "demote": "stop"}[old_writer]
-    deadline = time.monotonic() + 20
-    while not any(e.kind == fate and e.instance_name == old.name for e in cluster.events[before:]):
-        assert time.monotonic() < deadline, "the failover did not start"
-        time.sleep(0.005)
-    if not keep_blackhole:
-        cluster.restore(old)
-    return future
-
-
-def verify_writes(cluster: Cluster, table: str, committed: list[tuple[int, int]], attempted: set[tuple[int, int]]) -> None:
-    """Every acknowledged write is on the new writer, and no write is there twice."""
-    conn = sturdydb.connect(driver_connect(cluster), cluster.conninfo(cluster.writer), plugins="",
-                            **({"use_pure": True} if cluster.engine == "mysql" else {}))
-    try:
-        cur = conn.cursor()
-        cur.execute(f"SELECT worker, id, count(*) FROM {table} GROUP BY worker, id")
-        rows = cur.fetchall()
-    finally:
-        conn.close()
-    present = {(int(w), int(i)): int(n) for w, i, n in rows}
-    twice = {k: n for k, n in present.items() if n > 1}
-    assert not twice, f"writes applied more than once: {twice}"
-    missing = [k for k in committed if k not in present]
-    assert not missing, f"acknowledged writes missing after failover: {missing[:10]}"
-    unexpected = set(present) - attempted
-    assert not unexpected, f"rows nobody wrote: {sorted(unexpected)[:10]}"
-
-
-def write_until_failover(
-    conn: sturdydb.Connection,
-    table: str,
-    start_fault: Callable[[], Any],
-    *,
-    worker: int = 0,
-    after: int = 20,
-    timeout: float = 60.0,
-) -> tuple[list[tuple[int, int]], set[tuple[int, int]], list[BaseException]]:
-    """Insert rows one by one (autocommit), start the fault after a few, handle failover errors.
-
-    Returns the acknowledged rows, every attempted row, and the failover errors seen.
-    """
-    committed: list[tuple[int, int]] = []
-    attempted: set[tuple[int, int]] = set()
-    errors: list[BaseException] = []
-    cur = conn.cursor()
-    deadline = time.monotonic() + timeout
-    i = 0
-    after_error = 0
-    while time.monotonic() < deadline:
-        i += 1
-        if i == 5:
-            start_fault()
-        attempted.add((worker, i))
-        try:
-            cur.execute(f"INSERT INTO {table} (id, worker) VALUES (%s, %s)", (i, worker))
-        except sturdydb.FailoverSuccessError as exc:
-            errors.append(exc)
-            continue
-        committed.append((worker, i))
-        if errors:
-            after_error += 1
-            if after_error >= after:
-                return committed, attempted, errors
-    raise AssertionError(f"no failover within {timeout} s; errors: {errors}")
-
-
-class BackgroundFault:
-    """Run :func:`fail_over` on a helper thread, so the application is mid-statement when it hits."""
-
-    def __init__(self, cluster: Cluster, old_writer: str = "kill", *, keep_blackhole: bool = False) -> None:
-        self.cluster = cluster
-        self.old_writer = old_writer
-        self.keep_blackhole = keep_blackhole
-        self._started: concurrent.futures.Future[concurrent.futures.Future[Instance]] = concurrent.futures.Future()
-
-    def __call__(self) -> None:
-        import threading
-
-        def run() -> None:
-            try:
-                self._started.set_result(fail_over(self.cluster, self.old_writer, keep_blackhole=self.keep_blackhole))
-            except BaseException as exc:
-                self._started.set_exception(exc)
-
-        threading.Thread(target=run, name="test-fault", daemon=True).start()
-
-    def new_writer(self, timeout: float = 60) -> Instance:
-        return self._started.result(timeout).result(timeout)

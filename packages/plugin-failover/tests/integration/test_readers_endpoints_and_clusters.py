@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import connect, driver_connect, fail_over, instance_id, new_table, verify_writes
+from scenario_helpers import connect, driver_connect, fail_over, instance_id, new_table, verify_writes
 
 import sturdydb
 from sturdydb_testing import Cluster, MariaDBCluster, PostgresCluster
@@ -35,17 +35,18 @@ def test_reader_killed_fails_over_by_mode(aurora_cluster: Cluster, mode: str) ->
 
 
 def test_a_new_connection_through_a_stale_cluster_endpoint_reaches_the_true_writer(aurora_cluster: Cluster) -> None:
-    """DNS still points at the old writer, demoted to a reader: sturdydb verifies and reroutes."""
-    future = fail_over(aurora_cluster, old_writer="demote")
-    new = future.result(120)
-    assert aurora_cluster.cluster_endpoint.has_pending_change  # DNS has not followed yet
-    conn = connect(aurora_cluster, autocommit=True)
-    assert instance_id(conn, aurora_cluster) == new.name
-    table = new_table(conn)
-    conn.cursor().execute(f"INSERT INTO {table} (id) VALUES (1)")
-    assert aurora_cluster.cluster_endpoint.has_pending_change  # it did not wait for DNS
-    verify_writes(aurora_cluster, table, [(0, 1)], {(0, 1)})
-    conn.close()
+    """DNS points the cluster endpoint at a reader: sturdydb verifies the role and reroutes."""
+    reader = aurora_cluster.readers[0]
+    aurora_cluster.cluster_endpoint.follow([reader], 0, aurora_cluster.event_log)  # stale "DNS"
+    try:
+        conn = connect(aurora_cluster, autocommit=True)
+        assert instance_id(conn, aurora_cluster) == aurora_cluster.writer.name  # type: ignore[union-attr]
+        table = new_table(conn)
+        conn.cursor().execute(f"INSERT INTO {table} (id) VALUES (1)")
+        verify_writes(aurora_cluster, table, [(0, 1)], {(0, 1)})
+        conn.close()
+    finally:
+        aurora_cluster.cluster_endpoint.follow([aurora_cluster.writer], 0, aurora_cluster.event_log)  # type: ignore[list-item]
 
 
 def test_reconnecting_through_a_dead_cluster_endpoint_uses_the_shared_topology(aurora_cluster: Cluster) -> None:

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from conftest import (
+from scenario_helpers import (
     BackgroundFault,
     connect,
     fail_over,
