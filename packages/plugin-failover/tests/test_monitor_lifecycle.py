@@ -1,0 +1,89 @@
+"""The shared monitor's lifecycle: one per cluster, stops when unused, fresh after fork, no exit hang."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+import sturdydb
+from sturdydb_failover import monitors
+
+Open = Callable[..., sturdydb.Connection]
+
+
+def _monitor_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("sturdydb-topology-") and t.is_alive()]
+
+
+def test_connections_of_one_cluster_share_one_monitor(open_conn: Open) -> None:
+    a = open_conn(autocommit=True)
+    b = open_conn(autocommit=True)
+    assert a.context.plugin_state["failover"].monitor is b.context.plugin_state["failover"].monitor
+    assert len(monitors.all()) == 1
+    assert all(t.daemon for t in _monitor_threads())
+
+
+def test_the_monitor_stops_once_no_connection_uses_it(open_conn: Open) -> None:
+    conn = open_conn(autocommit=True)
+    monitor = conn.context.plugin_state["failover"].monitor
+    assert monitor is not None
+    assert monitor.wait_for_writer(10) is not None  # running and found the (only) writer
+    conn.close()
+    deadline = time.monotonic() + 15
+    while not monitor.retired and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert monitor.retired
+    assert monitor not in monitors.all()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_starts_without_the_parents_monitor(open_conn: Open) -> None:
+    conn = open_conn(autocommit=True)
+    assert monitors.all()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what it sees, never run pytest machinery
+        os.close(read)
+        os.write(write, str(len(monitors.all())).encode())
+        os._exit(0)
+    os.close(write)
+    seen = os.read(read, 16).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert seen == "0"
+    # The parent's monitor and connection are untouched by the child's exit.
+    assert monitors.all()
+    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    assert cur.fetchall() == [(1,)]
+
+
+def test_an_open_connection_with_a_running_monitor_does_not_block_interpreter_exit(
+    engine: str, names: tuple[str, str]
+) -> None:
+    from local_servers import ENGINES
+
+    _, port, base = ENGINES[engine]
+    target = "psycopg.Connection.connect" if engine == "pg" else "mysql.connector.connect"
+    module = "psycopg" if engine == "pg" else "mysql.connector"
+    script = textwrap.dedent(f"""
+        import {module}, sturdydb
+        from sturdydb_failover import monitors
+        for name in {list(names)!r}:
+            sturdydb.map_host(name, "127.0.0.1", {port})
+        conn = sturdydb.connect({target}, host={",".join(names)!r}, port={port}, plugins="failover", **{base!r})
+        assert monitors.all()[0].wait_for_writer(10) is not None
+        print("ready", flush=True)
+    """)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ready"
+    assert time.monotonic() - started < 30
