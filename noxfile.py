@@ -130,12 +130,14 @@ def tests(session: nox.Session, package: str) -> None:
 def integration(session: nox.Session) -> None:
     """Tests that combine packages on real local clusters (``tests/integration/`` folders)."""
     _install_all(session)
-    paths = [str(p / "tests" / "integration") for p in PACKAGES.values()
-             if (p / "tests" / "integration").is_dir()]
+    paths = [p / "tests" / "integration" for p in PACKAGES.values() if (p / "tests" / "integration").is_dir()]
     if not paths:
         session.log("no integration tests yet")
         return
-    session.run("pytest", *paths, *session.posargs)
+    # One pytest process per package: test helpers and conftest modules of different
+    # packages share names, and separate processes keep them from shadowing each other.
+    for path in paths:
+        session.run("pytest", str(path), *session.posargs)
 
 
 @nox.session(python=PYTHON)
