@@ -40,7 +40,7 @@ class SocketTimeoutPlugin(Plugin):
         conn = ctx.connection
         driver = ctx.driver
         seconds = float(ctx.props.get("socket_timeout"))
-        deadline = watchdog.register(seconds, lambda: driver.abort_connection(conn))
+        deadline = watchdog.register(seconds, lambda: driver.abort_connection(conn), exclusive=True)
         try:
             return (yield)
         except BaseException as exc:

@@ -1,14 +1,25 @@
-"""One process-wide watchdog that enforces ``socket_timeout`` without helper threads per call.
+"""One process-wide watchdog that enforces deadlines without a helper thread per call.
 
 Python cannot cancel a thread, and a frozen host keeps acknowledging TCP, so neither libpq's
 ``tcp_user_timeout`` nor a driver-side timer can end a call blocked on it. Instead the call
 registers a deadline here before it starts and unregisters when it returns; if the deadline
 passes first, the watchdog thread aborts the connection (shuts its socket down), the blocked
-call returns at once with a network error, and the socket-timeout wrapper turns that into
-``QueryTimeoutError``, which failover treats as a network failure.
+call returns at once with a network error, and the caller turns that into
+``QueryTimeoutError``. ``socket_timeout`` (the built-in plugin), the failover topology
+monitor and host monitoring all use it through :meth:`Watchdog.register` or :func:`bounded`.
 
-The thread is a named daemon started on first use (never at import), stops when
-:func:`stop` is called, and is recreated fresh in a forked child.
+Guarantees:
+
+- with ``exclusive=True`` (connection aborts: ``socket_timeout``, :func:`bounded`) an abort
+  never happens after ``unregister`` returned: both take the deadline's own lock, so a deadline
+  that passes just as its call finishes cannot abort the *next* call on the same connection
+  (aborting a call that finished in that same instant is possible and harmless: it was at its
+  deadline). Timers whose callback takes other locks (host monitoring's schedule) must not be
+  exclusive, since holding the deadline's lock there could invert lock order;
+- finished entries do not pile up: the heap is compacted when more than half of it is done;
+- the thread is a named daemon started on first use (never at import), stops when
+  :meth:`Watchdog.stop` is called (a later ``register`` starts a fresh one, never a second
+  one beside a still-running old one), and is recreated fresh in a forked child.
 """
 
 from __future__ import annotations
@@ -20,22 +31,31 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["Deadline", "Watchdog", "watchdog"]
+if TYPE_CHECKING:
+    from sturdydb.drivers.base import DriverDialect
+
+__all__ = ["Deadline", "Watchdog", "bounded", "watchdog"]
 
 log = logging.getLogger("sturdydb.watchdog")
+
+T = TypeVar("T")
+_COMPACT_MIN = 64
 
 
 class Deadline:
     """One registered call. ``fired`` tells the caller that the watchdog aborted it."""
 
-    __slots__ = ("abort", "at", "done", "fired")
+    __slots__ = ("abort", "at", "done", "fired", "lock", "queued")
 
-    def __init__(self, at: float, abort: Callable[[], None]) -> None:
+    def __init__(self, at: float, abort: Callable[[], None], lock: threading.Lock | None) -> None:
         self.at = at
         self.abort = abort
-        self.done = False
+        self.lock = lock
+        self.done = False  # unregistered: must not fire any more
         self.fired = False
+        self.queued = True  # still in the heap
 
 
 class Watchdog:
@@ -44,65 +64,123 @@ class Watchdog:
         self._seq = itertools.count()
         self._cond = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
-        self._stopping = False
+        self._generation = 0
+        self._done = 0  # finished entries still in the heap
 
-    def register(self, seconds: float, abort: Callable[[], None]) -> Deadline:
-        deadline = Deadline(time.monotonic() + seconds, abort)
+    def register(self, seconds: float, abort: Callable[[], None], *, exclusive: bool = False) -> Deadline:
+        """Call ``abort`` (on the watchdog thread) unless unregistered within ``seconds``.
+
+        ``exclusive``: ``abort`` can never run once :meth:`unregister` has returned (see the
+        module documentation for when that is safe to ask for).
+        """
+        deadline = Deadline(time.monotonic() + seconds, abort, threading.Lock() if exclusive else None)
         with self._cond:
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._start()
             heapq.heappush(self._heap, (deadline.at, next(self._seq), deadline))
             if self._heap[0][2] is deadline:
                 self._cond.notify()
         return deadline
 
-    @staticmethod
-    def unregister(deadline: Deadline) -> None:
-        # Lazy deletion: the thread drops finished entries when they reach the top.
-        deadline.done = True
+    def unregister(self, deadline: Deadline) -> None:
+        """The call ended: its deadline will not fire (exclusive ones: not even in progress)."""
+        lock = deadline.lock
+        if lock is not None:
+            with lock:  # waits for an abort under way, so none happens after we return
+                deadline.done = True
+        else:
+            deadline.done = True
+        with self._cond:
+            if not deadline.queued:
+                return
+            self._done += 1
+            if self._done > _COMPACT_MIN and self._done * 2 > len(self._heap):
+                kept = []
+                for entry in self._heap:
+                    if entry[2].done:
+                        entry[2].queued = False
+                    else:
+                        kept.append(entry)
+                heapq.heapify(kept)
+                self._heap = kept
+                self._done = 0
 
     def _start(self) -> None:
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="sturdydb-watchdog", daemon=True)
+        generation = self._generation
+        self._thread = threading.Thread(
+            target=self._run, args=(generation,), name="sturdydb-watchdog", daemon=True
+        )
         self._thread.start()
 
-    def _run(self) -> None:
+    def _run(self, generation: int) -> None:
+        cond = self._cond
         while True:
-            fire: list[Deadline] = []
-            with self._cond:
-                if self._stopping:
-                    return
+            with cond:
+                if self._generation != generation:
+                    return  # stopped (or forked): a newer thread, if any, owns the heap
                 now = time.monotonic()
-                while self._heap and (self._heap[0][2].done or self._heap[0][0] <= now):
-                    _, _, entry = heapq.heappop(self._heap)
-                    if not entry.done:
-                        entry.fired = True
-                        fire.append(entry)
-                if not fire:
-                    timeout = self._heap[0][0] - now if self._heap else None
-                    self._cond.wait(timeout)
+                heap = self._heap
+                while heap and heap[0][2].done:
+                    heapq.heappop(heap)[2].queued = False
+                    self._done -= 1
+                if not heap or heap[0][0] > now:
+                    cond.wait(heap[0][0] - now if heap else None)
                     continue
-            for entry in fire:
-                try:
-                    entry.abort()
-                except Exception:
-                    log.exception("aborting a timed-out connection failed")
+                entry = heapq.heappop(heap)[2]
+                entry.queued = False
+            # Outside the watchdog's lock: callbacks may register new deadlines.
+            lock = entry.lock
+            if lock is not None:
+                with lock:
+                    if not entry.done:
+                        self._fire(entry)
+            elif not entry.done:
+                self._fire(entry)
+
+    @staticmethod
+    def _fire(entry: Deadline) -> None:
+        entry.fired = True
+        try:
+            entry.abort()
+        except Exception:
+            log.exception("a watchdog callback failed")
 
     def stop(self) -> None:
+        """Stop the thread and forget every deadline (``sturdydb.release_resources``)."""
         with self._cond:
-            self._stopping = True
+            self._generation += 1
             self._heap.clear()
+            self._done = 0
+            self._thread = None
             self._cond.notify_all()
-        self._thread = None
+
+    def pending(self) -> int:
+        """Deadlines not yet finished (for tests and diagnostics)."""
+        with self._cond:
+            return sum(1 for entry in self._heap if not entry[2].done)
 
     def _after_fork(self) -> None:
         # The parent's thread does not exist in the child; start clean on next use.
         self._heap = []
+        self._done = 0
         self._cond = threading.Condition(threading.Lock())
         self._thread = None
-        self._stopping = False
+        self._generation += 1
 
 
 watchdog = Watchdog()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=watchdog._after_fork)
+
+
+def bounded(driver: DriverDialect, conn: Any, seconds: float, fn: Callable[[], T]) -> T:
+    """Run ``fn`` (a call on ``conn``); abort ``conn`` if it takes longer than ``seconds``.
+
+    The watchdog shuts the socket down, so a call stuck on a frozen host returns at once with
+    a network error instead of hanging its thread forever.
+    """
+    deadline = watchdog.register(seconds, lambda: driver.abort_connection(conn), exclusive=True)
+    try:
+        return fn()
+    finally:
+        watchdog.unregister(deadline)
