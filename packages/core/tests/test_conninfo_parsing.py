@@ -47,7 +47,7 @@ def test_empty_string_gives_no_properties() -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("host", "has no '=value'"),
+        ("host", "without '=value'"),
         ("=x", "expected a property name"),
         ("password='open", "not closed"),
         ("host=a host=b", "appears twice"),
@@ -83,3 +83,14 @@ def test_ports_pair_with_hosts() -> None:
 def test_bad_host_lists_are_rejected(hosts: str, ports: str, fragment: str) -> None:
     with pytest.raises(ConfigurationError, match=fragment):
         split_hosts(hosts, ports)
+
+
+def test_errors_never_quote_the_text_of_a_value() -> None:
+    # An unquoted password with a space: the tail must not appear in the message.
+    with pytest.raises(ConfigurationError) as info:
+        parse_conninfo("user=app password=abc hunter2 dbname=x")
+    assert "hunter2" not in str(info.value)
+    assert "after property 'password'" in str(info.value)
+    with pytest.raises(ConfigurationError) as info:
+        parse_conninfo("password=abc =hunter2")
+    assert "hunter2" not in str(info.value)

@@ -44,18 +44,6 @@ def test_wrapper_dialect_skips_detection(pg_conninfo: str) -> None:
         assert conn.context.dialect.code == "aurora-pg"
 
 
-@pytest.mark.parametrize(("host", "driver", "code"), [
-    ("c.cluster-x.us-east-1.rds.amazonaws.com", "psycopg", "aurora-pg"),
-    ("i.x.us-east-1.rds.amazonaws.com", "psycopg", "rds-pg"),
-    ("db.local", "psycopg", "pg"),
-    ("c.cluster-ro-x.us-east-1.rds.amazonaws.com", "mysql", "aurora-mysql"),
-    ("db.local", "mysql", "mysql"),
-])
-def test_initial_guess_uses_driver_and_host_kind(host: str, driver: str, code: str) -> None:
-    target: Any = psycopg.Connection.connect if driver == "psycopg" else mysql.connector.connect
-    assert dialects.initial_guess(driver_dialect_for(target), host).code == code
-
-
 def test_driver_dialects_are_detected_from_the_connect_function() -> None:
     assert driver_dialect_for(psycopg.Connection.connect).name == "psycopg"
     assert driver_dialect_for(psycopg.connect).name == "psycopg"
@@ -96,3 +84,35 @@ def test_mysql_errors_are_classified(mysql_wrapped: sturdydb.Connection) -> None
     with pytest.raises(mysql.connector.Error) as refused:
         mysql.connector.connect(host="127.0.0.1", port=1, user="root", connection_timeout=2)
     assert driver.is_network_error(refused.value)
+
+
+def test_a_broken_connection_during_detection_is_not_cached_as_plain(pg_conninfo: str) -> None:
+    dialects.clear_dialect_cache()
+    conn = sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="")
+    ctx = conn.context
+    ctx.driver.abort_connection(ctx.connection)
+    with pytest.raises(psycopg.OperationalError) as info:
+        dialects.detect_dialect(ctx.driver, ctx.connection, "broken-host:1")
+    assert ctx.driver.is_network_error(info.value)
+    assert "broken-host:1" not in dialects._cache
+    conn.close()
+
+
+def test_mysql_keyword_cache_holds_no_password() -> None:
+    from sturdydb.config import build_properties
+    from sturdydb.discovery import catalog
+    from sturdydb.hosts import HostInfo
+
+    driver = driver_dialect_for(mysql.connector.connect)
+    props = build_properties(catalog(), driver, "", {"plugins": "", "user": "root"})
+    seen: list[dict[str, Any]] = []
+
+    def fake_connect(**kw: Any) -> object:
+        seen.append(kw)
+        return object()
+
+    for token in ("token-one", "token-two"):
+        driver.connect(fake_connect, HostInfo("127.0.0.1", 3306), {"user": "root", "password": token}, props)
+    assert [kw["password"] for kw in seen] == ["token-one", "token-two"]
+    assert "token-one" not in repr(props._cache) and "token-two" not in repr(props._cache)
+    assert len([k for k in props._cache if k and k[0] == "mysql_native"]) == 1

@@ -51,6 +51,8 @@ def test_cluster_ids_are_shared_within_a_cluster_and_distinct_across() -> None:
     assert a != b
     assert derive_cluster_id(_props(cluster_id="mine"), "anything") == "mine"
     assert derive_cluster_id(_props(), "10.0.0.1") != derive_cluster_id(_props(), "10.0.0.2")
+    # Two clusters behind one address (tunnels) differ by port.
+    assert derive_cluster_id(_props(), "127.0.0.1", 5433) != derive_cluster_id(_props(), "127.0.0.1", 6543)
 
 
 def test_topology_updates_report_what_changed() -> None:

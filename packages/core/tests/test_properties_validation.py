@@ -115,3 +115,15 @@ def test_secrets_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
         _props("password=hunter2 pasword=hunter3")
     assert "hunter2" not in caplog.text
     assert "hunter3" not in caplog.text
+
+
+@pytest.mark.parametrize(("name", "value"), [("password", 123456789), ("my_api_token", True), ("x_secret", 3)])
+def test_bad_secret_values_are_not_echoed(name: str, value: object) -> None:
+    registry = PropertyRegistry(CORE_PROPERTIES)
+    registry.add([PropertySpec("my_api_token", str, None, "t"), PropertySpec("x_secret", str, None, "s")])
+    spec = registry.get(name)
+    assert spec is not None
+    with pytest.raises(ConfigurationError) as info:
+        spec.coerce(value)
+    assert str(value) not in str(info.value)
+    assert "not shown" in str(info.value)

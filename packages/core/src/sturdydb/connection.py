@@ -63,9 +63,13 @@ def connect(target_connect: Callable[..., Any], conninfo: str = "", **kwargs: An
         assert last_error is not None
         raise last_error
     ctx.connection = raw
-    selectors.connection_opened(ctx.host)
     if pipeline.requires_dialect:
-        ctx.detect_dialect(raw, ctx.host)
+        try:
+            ctx.detect_dialect(raw, ctx.host)
+        except BaseException:
+            driver.close_quietly(raw)
+            raise
+    selectors.connection_opened(ctx.host)
     return Connection(ctx)
 
 

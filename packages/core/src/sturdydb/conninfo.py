@@ -57,18 +57,23 @@ def _parse_pairs(text: str) -> dict[str, str]:
             return out
         key_match = _KEY.match(text, pos)
         if not key_match:
+            # The text itself is never quoted: it may be the tail of an unquoted password.
+            after = f" after property {list(out)[-1]!r}" if out else ""
             raise ConfigurationError(
-                f"malformed connection string at position {pos}: expected a property name, "
-                f"found {text[pos:pos + 20]!r}; write key=value pairs separated by spaces"
+                f"malformed connection string at position {pos}{after}: expected a property "
+                "name; write key=value pairs separated by spaces and quote values that contain "
+                "spaces (key='a b')"
             )
         key = key_match.group()
         pos = key_match.end()
         while pos < n and text[pos].isspace():
             pos += 1
         if pos >= n or text[pos] != "=":
+            after = f" after property {list(out)[-1]!r}" if out else ""
             raise ConfigurationError(
-                f"malformed connection string: property {key!r} has no '=value'; "
-                "write key=value pairs separated by spaces"
+                f"malformed connection string at position {key_match.start()}{after}: a word "
+                "without '=value'; write key=value pairs separated by spaces and quote values "
+                "that contain spaces (key='a b')"
             )
         pos += 1
         while pos < n and text[pos].isspace():

@@ -15,6 +15,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from sturdydb import dialects as _dialects
+from sturdydb import selectors
 from sturdydb.drivers.base import SessionState
 from sturdydb.errors import E, make_error
 from sturdydb.hosts import HostInfo, parse_rds_host
@@ -178,11 +179,16 @@ class ConnectionContext:
         """
         with self._lock:
             old = self.connection
+            old_host = self.host
             if self.props.get("transfer_session_state_on_switch", True):
                 self.driver.apply_session_state(new, self.session)
             self.connection = new
             self.host = host
             self.generation += 1
+        if old_host is not host and not self.closed:
+            # least_connections counts connections per host: move this one.
+            selectors.connection_closed(old_host)
+            selectors.connection_opened(host)
         if old is not None and old is not new:
             if self.props.get("rollback_on_switch", True):
                 try:
@@ -217,7 +223,7 @@ class ConnectionContext:
     def cluster_id(self) -> str:
         found = self.plugin_state.get("_cluster_id")
         if found is None:
-            found = derive_cluster_id(self.props, self.initial_host.host)
+            found = derive_cluster_id(self.props, self.initial_host.host, self.initial_host.port)
             self.plugin_state["_cluster_id"] = found
         return str(found)
 

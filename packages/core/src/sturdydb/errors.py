@@ -86,7 +86,11 @@ class OperationalError(DatabaseError):
 
 
 class QueryTimeoutError(OperationalError):
-    """A sturdydb-internal query (topology, role check) did not answer in time."""
+    """A call did not complete in time and its connection was aborted.
+
+    Raised for the application's own calls when ``socket_timeout`` passes, and for sturdydb's
+    internal queries (topology, role checks). Failover treats it as a network error.
+    """
 
 
 class FailoverError(OperationalError):

@@ -48,8 +48,9 @@ BUILTIN_PROFILES: tuple[Profile, ...] = (
             "failover_timeout_sec": 60,
             "connect_timeout": 3,
         },
-        doc="Fast detection for latency-sensitive OLTP: a silent host is declared dead about "
-            "1.5 s after a call starts waiting on it (1000 ms grace + 2 probes 500 ms apart).",
+        doc="Fast detection for latency-sensitive OLTP: a call waiting on a silent host is "
+            "aborted at most 1.75 s after it started (1000 ms grace, then 2 probes 500 ms apart, "
+            "each given 250 ms to answer).",
     ),
     Profile(
         "aurora-relaxed",

@@ -29,8 +29,21 @@ __all__ = [
 
 log = logging.getLogger("sturdydb.properties")
 
+# Names whose value is always masked in logs, reprs and diagnostics, whoever owns them.
+_ALWAYS_SECRET = frozenset({"password", "passwd", "idp_password", "sslpassword", "token"})
 _TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
+
+
+def looks_secret(name: str) -> bool:
+    """Whether a property name denotes a secret, whoever declares it."""
+    lowered = name.lower()
+    return lowered in _ALWAYS_SECRET or lowered.endswith(("password", "secret", "token", "passwd"))
+
+
+def shown(name: str, value: object, secret: bool = False) -> str:
+    """``value`` as an error message may show it: masked for secrets."""
+    return "*** (a secret, not shown)" if secret or looks_secret(name) else repr(value)
 
 
 def coerce_bool(name: str, value: object) -> bool:
@@ -46,7 +59,7 @@ def coerce_bool(name: str, value: object) -> bool:
         if lowered in _FALSE:
             return False
     raise ConfigurationError(
-        f"property {name!r} expects a boolean (true/false, 1/0, yes/no, on/off), got {value!r}"
+        f"property {name!r} expects a boolean (true/false, 1/0, yes/no, on/off), got {shown(name, value)}"
     )
 
 
@@ -86,7 +99,7 @@ class PropertySpec:
         elif self.type in (int, float):
             if isinstance(value, bool):
                 raise ConfigurationError(
-                    f"property {name!r} expects a number{self._unit_hint()}, got {value!r}"
+                    f"property {name!r} expects a number{self._unit_hint()}, got {shown(name, value, self.secret)}"
                 )
             try:
                 result = self.type(value.strip() if isinstance(value, str) else value)  # type: ignore[call-overload,arg-type]
@@ -100,7 +113,8 @@ class PropertySpec:
                 else:
                     kind = "a whole number" if self.type is int else "a number"
                     raise ConfigurationError(
-                        f"property {name!r} expects {kind}{self._unit_hint()}, got {value!r}"
+                        f"property {name!r} expects {kind}{self._unit_hint()}, "
+                        f"got {shown(name, value, self.secret)}"
                     ) from None
             if self.minimum is not None and result < self.minimum:
                 raise ConfigurationError(
@@ -109,7 +123,9 @@ class PropertySpec:
                 )
         elif self.type is str:
             if not isinstance(value, str):
-                raise ConfigurationError(f"property {name!r} expects a string, got {value!r}")
+                raise ConfigurationError(
+                    f"property {name!r} expects a string, got {shown(name, value, self.secret)}"
+                )
             result = value.strip()
             if self.normalize is not None:
                 result = self.normalize(result)
@@ -118,7 +134,7 @@ class PropertySpec:
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ConfigurationError(
                     f"property {name!r} accepts {', '.join(map(repr, self.choices))}, "
-                    f"got {value!r}{hint}"
+                    f"got {shown(name, value, self.secret)}{hint}"
                 )
         else:
             result = value
@@ -201,9 +217,6 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
                  passthrough=True),
 )
 
-# Names whose value is always masked in logs, reprs and diagnostics, whoever owns them.
-_ALWAYS_SECRET = frozenset({"password", "passwd", "idp_password", "sslpassword", "token"})
-
 
 class PropertyRegistry:
     """Every declared property of the core and the installed plugins, by name and prefix."""
@@ -254,7 +267,7 @@ class PropertyRegistry:
         prefix = self.prefix_of(name)
         if prefix is not None:
             base = name[len(prefix.name):]
-        return base in _ALWAYS_SECRET or base.endswith("password") or base.endswith("secret")
+        return looks_secret(base)
 
     def nearest(self, name: str, extra: Iterable[str] = ()) -> str | None:
         """The known name closest to ``name`` (for "did you mean" hints)."""
@@ -267,9 +280,7 @@ def mask_secrets(values: Mapping[str, Any], registry: PropertyRegistry | None = 
     """A copy of ``values`` with every secret replaced by ``"***"``."""
     out: dict[str, Any] = {}
     for key, value in values.items():
-        secret = registry.is_secret(key) if registry is not None else (
-            key in _ALWAYS_SECRET or key.endswith("password")
-        )
+        secret = registry.is_secret(key) if registry is not None else looks_secret(key)
         out[key] = "***" if secret and value not in (None, "") else value
     return out
 

@@ -4,7 +4,7 @@
 release callbacks that plugin packages registered with :func:`on_release`, and stops the
 watchdog. It never joins a thread that could be blocked (all our threads are daemons), so it
 is safe to run from ``atexit``, where it is registered the first time a plugin registers a
-callback or a chain is built.
+release callback (plugins that start threads do so when they first start one).
 """
 
 from __future__ import annotations

@@ -157,12 +157,13 @@ def _diff(old: tuple[HostInfo, ...], new: tuple[HostInfo, ...]) -> dict[str, fro
     return changes
 
 
-def derive_cluster_id(props: Properties, first_host: str | None) -> str:
+def derive_cluster_id(props: Properties, first_host: str | None, port: int | None = None) -> str:
     """``cluster_id`` if given, else a stable id of the cluster that ``first_host`` belongs to.
 
     Cluster, reader and instance endpoints of one Aurora cluster share the cluster hash and
     region, so they derive the same id; other names use the explicit instance host pattern,
-    and failing that the host itself.
+    and failing that the host and port themselves (two clusters behind one address, such as
+    tunnels, differ by port).
     """
     explicit = props.get("cluster_id")
     if explicit:
@@ -175,7 +176,7 @@ def derive_cluster_id(props: Properties, first_host: str | None) -> str:
         if parsed.url_type.is_rds and parsed.cluster_hash and parsed.url_type is not RdsUrlType.RDS_PROXY:
             basis = f"rds:{parsed.cluster_hash}.{parsed.region}.{parsed.domain}"
         else:
-            basis = f"host:{first_host.lower()}"
+            basis = f"host:{first_host.lower()}:{port if port is not None else ''}"
     else:
         basis = "unknown"
     return "auto-" + hashlib.sha1(basis.encode()).hexdigest()[:12]

@@ -1,8 +1,9 @@
 """Database dialects and their detection.
 
-Detection starts from a guess made without any query (driver family plus the kind of host
-name: an Aurora cluster endpoint suggests ``aurora-*``), then asks the server with each
-refinement's own probe, first match wins. Results are cached per host for 30 minutes, so a
+Detection starts from the driver's family (``pg`` or ``mysql``) and asks the server with each
+refinement's own probe (Aurora first, then Multi-AZ, then RDS), first match wins; a server
+that matches none is the plain family dialect. A probe that fails because the connection broke
+aborts detection (nothing is cached), so a network blip is never remembered as "plain". Results are cached per host for 30 minutes, so a
 connect pays for detection once, not every time. ``wrapper_dialect`` skips all of this.
 """
 
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from sturdydb.dialects.base import DatabaseDialect
 from sturdydb.dialects.mysql import AuroraMysqlDialect, MultiAzMysqlDialect, MysqlDialect, RdsMysqlDialect
 from sturdydb.dialects.pg import AuroraPgDialect, MultiAzPgDialect, PgDialect, RdsPgDialect
-from sturdydb.hosts import RdsUrlType, classify_host
 
 if TYPE_CHECKING:
     from sturdydb.drivers.base import DriverDialect
@@ -26,7 +26,6 @@ __all__ = [
     "clear_dialect_cache",
     "detect_dialect",
     "dialect_by_code",
-    "initial_guess",
 ]
 
 DIALECTS: dict[str, DatabaseDialect] = {
@@ -41,17 +40,6 @@ _lock = threading.Lock()
 
 def dialect_by_code(code: str) -> DatabaseDialect:
     return DIALECTS[code]
-
-
-def initial_guess(driver: DriverDialect, host: str | None) -> DatabaseDialect:
-    """The dialect suggested by the driver and the host name alone."""
-    family = "pg" if driver.name == "psycopg" else "mysql"
-    kind = classify_host(host) if host else RdsUrlType.OTHER
-    if kind.is_rds_cluster:
-        return DIALECTS[f"aurora-{family}"]
-    if kind.is_rds:
-        return DIALECTS[f"rds-{family}"]
-    return DIALECTS[family]
 
 
 def detect_dialect(

@@ -42,7 +42,11 @@ class DatabaseDialect:
     def _first(self, driver: DriverDialect, conn: Any, sql: str) -> tuple[Any, ...] | None:
         try:
             rows = driver.query(conn, sql)
-        except Exception:
+        except Exception as exc:
+            if driver.is_network_error(exc):
+                # The connection broke: "not my kind of server" would be a lie that detection
+                # then caches for half an hour.
+                raise
             # A probe for another kind of server fails with "no such function/table";
             # the connection stays usable because query() rolled its transaction back.
             return None

@@ -29,7 +29,9 @@ class MysqlDialect(DatabaseDialect):
     def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
         try:
             rows = driver.query(conn, _VERSION_COMMENT)
-        except Exception:
+        except Exception as exc:
+            if driver.is_network_error(exc):
+                raise
             return False
         # MariaDB answers e.g. "Debian n/a" or "mariadb.org binary distribution": any server
         # that understands this MySQL statement is of the MySQL family.

@@ -26,6 +26,7 @@ __all__ = ["MysqlConnectorDialect"]
 
 _NETWORK_ERRNOS = frozenset({2001, 2002, 2003, 2004, 2005, 2006, 2012, 2013, 2026, 2055, 4031})
 _READ_ONLY_ERRNOS = frozenset({1290, 1836})
+_SECRET_KEYS = ("password", "passwd", "password1", "password2", "password3")
 _BOOL_KEYS = frozenset({"autocommit", "use_pure", "ssl_disabled", "buffered", "raw", "compress",
                         "get_warnings", "raise_on_warnings", "consume_results", "use_unicode",
                         "allow_local_infile", "ssl_verify_cert", "ssl_verify_identity"})
@@ -133,13 +134,18 @@ class MysqlConnectorDialect(DriverDialect):
         Computed once per distinct keyword set (connect plans share their Properties), since
         a pool opens many connections with the same arguments.
         """
-        key: tuple[Any, ...] | None = ("mysql_native", tuple(kwargs.items()))
+        # Credentials change per connect with IAM tokens: they are neither part of the key nor
+        # kept in the cache, so the cache stays small and holds no secret.
+        secrets = {k: kwargs[k] for k in _SECRET_KEYS if k in kwargs}
+        key: tuple[Any, ...] | None = (
+            "mysql_native", tuple(item for item in kwargs.items() if item[0] not in secrets)
+        )
         try:
             cached = props._cache.get(key)
         except TypeError:  # unhashable values: compute every time
             cached, key = None, None
         if cached is not None:
-            return dict(cached)
+            return {**cached, **secrets}
         kw: dict[str, Any] = {}
         for name, value in kwargs.items():
             if isinstance(value, str):
@@ -159,7 +165,7 @@ class MysqlConnectorDialect(DriverDialect):
             kw.setdefault("read_timeout", seconds)
             kw.setdefault("write_timeout", seconds)
         if key is not None:
-            props._cache[key] = dict(kw)
+            props._cache[key] = {k: v for k, v in kw.items() if k not in secrets}
         return kw
 
     # -- connection state -------------------------------------------------------
