@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import signal
 import threading
 import time
+import weakref
+
+import pytest
 
 from sturdydb_aws import CredentialCache
 
@@ -74,3 +80,40 @@ def test_entries_never_show_their_value() -> None:
     entry, _ = cache.get("k", lambda: "top-secret-token", 60)
     assert "top-secret-token" not in repr(entry)
     assert "top-secret-token" not in repr(cache)
+
+
+def test_a_dropped_cache_is_freed_not_kept_alive_by_the_fork_hook() -> None:
+    cache: CredentialCache[str, str] = CredentialCache()
+    cache.get("k", lambda: "v", 60)
+    ref = weakref.ref(cache)
+    del cache
+    gc.collect()
+    assert ref() is None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX only")
+@pytest.mark.timeout(30)
+def test_a_lock_held_by_another_thread_at_fork_is_fresh_in_the_child() -> None:
+    caches: list[CredentialCache[str, str]] = [CredentialCache() for _ in range(3)]
+    holding, release = threading.Event(), threading.Event()
+
+    def fetch_slowly() -> str:
+        holding.set()
+        release.wait(10)
+        return "v"
+
+    # Another thread is inside a fetch (holding the key's lock) and the registry lock when we fork.
+    worker = threading.Thread(target=caches[1].get, args=("k", fetch_slowly, 60), daemon=True)
+    worker.start()
+    assert holding.wait(5)
+    with caches[2]._lock:
+        pid = os.fork()
+        if pid == 0:  # the child: both locks must be free, or get() would hang here
+            signal.alarm(10)  # a hung child ends itself (and fails the test) instead of lingering
+            ok = caches[1].get("k", lambda: "child", 60)[0].value == "child"
+            ok = ok and caches[2].get("k", lambda: "child", 60)[0].value == "child"
+            os._exit(0 if ok else 1)
+    release.set()
+    worker.join(5)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

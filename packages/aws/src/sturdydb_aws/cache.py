@@ -13,13 +13,27 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__ = ["CacheEntry", "CredentialCache", "TimeToLive"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+# Every live cache, for the one fork hook below. Weak, so a dropped cache (a plugin instance
+# released by reload_catalog) is freed rather than kept alive by the hook.
+_caches: weakref.WeakSet[CredentialCache[Any, Any]] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    # A lock held by another thread at fork() would stay held forever in the child.
+    for cache in list(_caches):
+        cache._reset_locks()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 #: Seconds a fetched value stays valid: a number, or a function of the value itself for
 #: credentials that carry their own expiry (STS temporary credentials).
@@ -47,8 +61,7 @@ class CredentialCache(Generic[K, V]):
         self._entries: dict[K, CacheEntry[V]] = {}
         self._key_locks: dict[K, threading.Lock] = {}
         self._lock = threading.Lock()
-        # A lock held by another thread at fork() would stay held forever in the child.
-        os.register_at_fork(after_in_child=self._reset_locks)
+        _caches.add(self)
 
     def _reset_locks(self) -> None:
         self._lock = threading.Lock()
