@@ -10,6 +10,7 @@ import pytest
 
 import sturdydb
 from sturdydb import ConfigurationError
+from sturdydb_aws import AWS_PROFILE_PROPERTY
 from sturdydb_federated import FederatedAuthError, FederatedAuthPlugin, OktaAuthPlugin
 from sturdydb_federated import sts as federated_sts
 
@@ -210,3 +211,10 @@ def test_the_properties_are_registered_and_the_password_is_secret() -> None:
     assert registry.is_secret("idp_password")
     defaults = {name: getattr(registry.get(name), "default", None) for name in ("iam_token_expiration", "idp_port")}
     assert defaults == {"iam_token_expiration": 870, "idp_port": 443}
+
+
+def test_aws_profile_is_the_one_shared_spec_with_a_stable_owner() -> None:
+    for plugin in [FederatedAuthPlugin, OktaAuthPlugin]:
+        assert any(spec is AWS_PROFILE_PROPERTY for spec in plugin.sturdydb_add_properties())
+    assert sturdydb.catalog().registry.get("aws_profile") is AWS_PROFILE_PROPERTY
+    assert AWS_PROFILE_PROPERTY.owner == "aws"

@@ -12,6 +12,7 @@ import pytest
 
 import sturdydb
 from sturdydb import ConfigurationError, ConnectRequest, Plugin, hookimpl
+from sturdydb_aws import AWS_PROFILE_PROPERTY
 from sturdydb_iam import IamAuthPlugin, token_lifetime
 
 RDS_HOST = "orders.cluster-abc123def456.eu-west-1.rds.amazonaws.com"
@@ -184,8 +185,10 @@ class RecordingMysql:
         raise mysql.connector.errors.InterfaceError("recorded", errno=2003)
 
 
-@pytest.mark.parametrize(("use_pure", "expected"), [(True, None), (False, "mysql_clear_password")])
-def test_mysql_gets_the_clear_text_plugin_the_way_each_implementation_needs(use_pure: bool, expected: str | None) -> None:
+@pytest.mark.parametrize(("use_pure", "expected"), [(True, None), (False, "mysql_clear_password"),
+                                                    ("yes", None), ("off", "mysql_clear_password")])
+def test_mysql_gets_the_clear_text_plugin_the_way_each_implementation_needs(use_pure: bool | str,
+                                                                           expected: str | None) -> None:
     target = RecordingMysql()
     with pytest.raises(mysql.connector.errors.InterfaceError):
         sturdydb.connect(target, host=RDS_HOST, user="app_user", plugins="iam", use_pure=use_pure,
@@ -194,10 +197,19 @@ def test_mysql_gets_the_clear_text_plugin_the_way_each_implementation_needs(use_
     assert target.kwargs["password"].startswith(f"{RDS_HOST}:3306/?Action=connect")
 
 
-def test_mysql_refuses_ssl_disabled() -> None:
+@pytest.mark.parametrize("disabled", [True, "true", "1", "on"])
+def test_mysql_refuses_ssl_disabled(disabled: bool | str) -> None:
     target = RecordingMysql()
     with pytest.raises(ConfigurationError, match="unencrypted"):
-        sturdydb.connect(target, host=RDS_HOST, user="app_user", plugins="iam", ssl_disabled=True,
+        sturdydb.connect(target, host=RDS_HOST, user="app_user", plugins="iam", ssl_disabled=disabled,
+                         wrapper_driver_dialect="mysql-connector-python")
+    assert target.kwargs == {}
+
+
+def test_an_unreadable_ssl_disabled_is_an_error_not_a_silent_false() -> None:
+    target = RecordingMysql()
+    with pytest.raises(ConfigurationError, match="ssl_disabled"):
+        sturdydb.connect(target, host=RDS_HOST, user="app_user", plugins="iam", ssl_disabled="maybe",
                          wrapper_driver_dialect="mysql-connector-python")
     assert target.kwargs == {}
 
@@ -206,3 +218,8 @@ def test_the_plugin_is_published_under_its_code() -> None:
     entry = sturdydb.catalog().resolve("iam")
     assert entry.cls is IamAuthPlugin
     assert IamAuthPlugin.weight == 700
+
+
+def test_aws_profile_is_the_one_shared_spec() -> None:
+    assert any(spec is AWS_PROFILE_PROPERTY for spec in IamAuthPlugin.sturdydb_add_properties())
+    assert sturdydb.catalog().registry.get("aws_profile") is AWS_PROFILE_PROPERTY

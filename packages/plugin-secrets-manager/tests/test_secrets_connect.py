@@ -10,6 +10,7 @@ import pytest
 
 import sturdydb
 from sturdydb import ConfigurationError
+from sturdydb_aws import AWS_PROFILE_PROPERTY
 from sturdydb_secrets_manager import AwsSecretsManagerPlugin, DatabaseCredentials, parse_secret
 
 ARN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:db-creds-AbCdEf"
@@ -126,3 +127,8 @@ def test_the_secret_id_is_required(make_driver: Any, secrets_client: Any) -> Non
 def test_the_plugin_is_published_under_its_code() -> None:
     assert sturdydb.catalog().resolve("aws_secrets_manager").cls is AwsSecretsManagerPlugin
     assert AwsSecretsManagerPlugin.weight == 800
+
+
+def test_aws_profile_is_the_one_shared_spec() -> None:
+    assert any(spec is AWS_PROFILE_PROPERTY for spec in AwsSecretsManagerPlugin.sturdydb_add_properties())
+    assert sturdydb.catalog().registry.get("aws_profile") is AWS_PROFILE_PROPERTY

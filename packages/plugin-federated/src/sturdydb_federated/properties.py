@@ -1,14 +1,16 @@
 """The properties of the ``federated_auth`` and ``okta`` plugins.
 
 Names and defaults are the reference wrapper's. ``iam_host``, ``iam_default_port``,
-``iam_region``, ``iam_require_tls`` and ``aws_profile`` are declared by ``sturdydb-iam`` (a
-dependency) and read from there, so one value serves both plugins. ``idp_ca_bundle`` is ours:
+``iam_region`` and ``iam_require_tls`` are declared by ``sturdydb-iam`` (a dependency) and
+read from there, so one value serves both plugins. ``aws_profile`` is the one spec every AWS
+plugin contributes (:data:`sturdydb_aws.AWS_PROFILE_PROPERTY`, owner ``aws``). ``idp_ca_bundle`` is ours:
 the reference could only verify an identity provider whose certificate the system trusts.
 """
 
 from __future__ import annotations
 
 from sturdydb import PropertySpec
+from sturdydb_aws import AWS_PROFILE_PROPERTY
 
 __all__ = ["PROPERTIES", "TOKEN_EXPIRATION_S"]
 
@@ -60,4 +62,5 @@ PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("app_id", str, None,
                  "Okta: id of the Amazon Web Services app (the part after `/amazon_aws/` in its "
                  "embed link). Required by the okta plugin.", owner="okta"),
+    AWS_PROFILE_PROPERTY,
 )

@@ -7,19 +7,18 @@ a token signed with temporary credentials (``X-Amz-Security-Token``), and urllib
 request line (Okta's ``onetimetoken`` is in the query string). A filter on each of those
 loggers masks these values by their shape; records are kept so the debug trail stays
 readable. ``sturdydb-iam`` installs its own filters for the token signature and
-mysql-connector's clear-text password; these add to them. Filters run only for records
-that pass the logger's level, so they cost nothing unless DEBUG logging is on.
+mysql-connector's clear-text password; these add to them. The filter machinery is
+:mod:`sturdydb_aws.redaction`'s; this module holds the patterns. Filters run only for
+records that pass the logger's level, so they cost nothing unless DEBUG logging is on.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
+
+from sturdydb_aws.redaction import MASK, MessageRedactor, install_filters
 
 __all__ = ["LOGGERS", "MASK", "install_redaction", "redact"]
-
-MASK = "***"
 
 #: The loggers that write request parameters, answers or URLs.
 LOGGERS = (
@@ -54,30 +53,7 @@ def redact(text: str) -> str:
     return text
 
 
-class _RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:
-            return True  # the handler reports the broken record itself
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg = cleaned
-            record.args = None
-        return True
-
-
-_installed = False
-_lock = threading.Lock()
-
-
 def install_redaction() -> None:
     """Attach the masking filter to :data:`LOGGERS` (idempotent, thread-safe)."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        shared = _RedactingFilter()
-        for name in LOGGERS:
-            logging.getLogger(name).addFilter(shared)
-        _installed = True
+    shared = MessageRedactor(redact)
+    install_filters("federated", {name: lambda: shared for name in LOGGERS})

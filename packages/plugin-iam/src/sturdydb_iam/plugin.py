@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, Plugin, PropertySpec, hookimpl
 from sturdydb.hosts import RdsUrlType, parse_rds_host
-from sturdydb_aws import CredentialCache, aws_client
+from sturdydb.properties import coerce_bool
+from sturdydb_aws import AWS_PROFILE_PROPERTY, CredentialCache, aws_client, explain_refusal
 from sturdydb_iam.redaction import install_redaction
 
 if TYPE_CHECKING:
@@ -57,9 +58,7 @@ PROPERTIES: tuple[PropertySpec, ...] = (
                  "sslmode=require unless a stronger mode is set, and sslmode disable/allow/prefer "
                  "or mysql-connector's ssl_disabled=true are rejected. Set false only for a "
                  "trusted local test front.", owner="iam"),
-    PropertySpec("aws_profile", str, None,
-                 "Named profile of the AWS shared config/credentials files; unset means the "
-                 "default credential chain. Shared by the AWS plugins.", owner="iam"),
+    AWS_PROFILE_PROPERTY,
 )
 
 
@@ -212,7 +211,7 @@ def _apply_mysql(kwargs: dict[str, Any], require_tls: bool) -> None:
     C extension: libmysqlclient only enables its clear-text plugin when asked, so
     ``auth_plugin=mysql_clear_password`` is set (it has no length limit).
     """
-    if require_tls and _truthy(kwargs.get("ssl_disabled")):
+    if require_tls and coerce_bool("ssl_disabled", kwargs.get("ssl_disabled") or False):
         raise ConfigurationError(
             "ssl_disabled=true would send the IAM token unencrypted; remove it, or set "
             "iam_require_tls=false (trusted local networks only)"
@@ -226,18 +225,12 @@ def _apply_mysql(kwargs: dict[str, Any], require_tls: bool) -> None:
 def _uses_pure_python(kwargs: dict[str, Any]) -> bool:
     use_pure = kwargs.get("use_pure")
     if use_pure is not None:
-        return _truthy(use_pure)
+        return coerce_bool("use_pure", use_pure)
     try:
         from mysql.connector import HAVE_CEXT
     except ImportError:  # pragma: no cover - the driver is what we are connecting with
         return True
     return not HAVE_CEXT
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 def _explain_refusal(exc: BaseException, target: IamTarget) -> None:
@@ -248,8 +241,5 @@ def _explain_refusal(exc: BaseException, target: IamTarget) -> None:
         "AWSAuthenticationPlugin), that the IAM policy allows rds-db:connect for this user, and "
         "that iam_region, iam_host and iam_default_port describe the database."
     )
-    add_note = getattr(exc, "add_note", None)
-    if add_note is not None:
-        add_note(note)
-    log.warning("%s", note)
+    explain_refusal(exc, note, log)
 

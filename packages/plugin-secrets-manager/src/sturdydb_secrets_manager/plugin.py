@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, OperationalError, Plugin, PropertySpec, hookimpl
-from sturdydb_aws import CredentialCache, aws_client, aws_session
+from sturdydb_aws import AWS_PROFILE_PROPERTY, CredentialCache, aws_client, aws_session, explain_refusal
 from sturdydb_secrets_manager.redaction import install_redaction
 
 if TYPE_CHECKING:
@@ -51,9 +51,7 @@ PROPERTIES: tuple[PropertySpec, ...] = (
                  "How long a fetched secret is reused; a negative value means one year. A "
                  "rotated secret is picked up earlier anyway: a refused login refetches it.",
                  owner="aws_secrets_manager", unit="s"),
-    PropertySpec("aws_profile", str, None,
-                 "Named profile of the AWS shared config/credentials files; unset means the "
-                 "default credential chain. Shared by the AWS plugins.", owner="aws_secrets_manager"),
+    AWS_PROFILE_PROPERTY,
 )
 
 
@@ -221,7 +219,4 @@ def _explain_refusal(exc: BaseException, ref: SecretRef, credentials: DatabaseCr
         f"from secret {ref.secret_id!r} (fetched again just now). Check that the secret holds the "
         "database's current credentials."
     )
-    add_note = getattr(exc, "add_note", None)
-    if add_note is not None:
-        add_note(note)
-    log.warning("%s", note)
+    explain_refusal(exc, note, log)

@@ -1,7 +1,8 @@
 """No password or secret content appears in any log line, repr or error message.
 
 Every logger is captured at DEBUG, including botocore's response-body log, which holds the
-secret value unless sturdydb-secrets-manager masks it.
+secret value, and mysql-connector's authentication log, which holds the password, unless
+sturdydb-secrets-manager masks them.
 """
 
 from __future__ import annotations
@@ -31,5 +32,8 @@ def test_secret_values_stay_out_of_logs_reprs_and_errors(secret_db: Any) -> None
     for text in texts:
         for secret in secrets:
             assert secret not in text
-    # The capture saw botocore's response bodies, so the check above means something.
+    # The capture saw botocore's response bodies (and mysql-connector's auth requests), so the
+    # check above means something.
     assert any(line.startswith("botocore.parsers: Response body") for line in log.lines)
+    if secret_db.engine == "mysql":
+        assert any("# request: ***" in line for line in log.lines)
