@@ -212,8 +212,12 @@ def properties_markdown() -> str:
     for owner in order:
         specs = owners[owner]
         entry = cat.entries.get(owner)
-        title = "Core (`sturdydb`)" if owner == "core" else (
-            f"Plugin `{owner}` (`{entry.distribution}`)" if entry else f"Plugin `{owner}`")
+        if owner == "core":
+            title = "Core (`sturdydb`)"
+        elif entry is not None:
+            title = f"Plugin `{owner}` (`{entry.distribution}`)"
+        else:  # a family of properties that several plugins share (for example `aws`)
+            title = f"Shared by several plugins (`{owner}`)"
         lines += [f"## {title}", "", "| property | type | default | unit | description |", "|---|---|---|---|---|"]
         for spec in specs:
             kind = "prefix" if spec.prefix else getattr(spec.type, "__name__", str(spec.type))
