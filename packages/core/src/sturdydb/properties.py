@@ -25,6 +25,7 @@ __all__ = [
     "PropertySpec",
     "coerce_bool",
     "mask_secrets",
+    "normalize_choice",
 ]
 
 log = logging.getLogger("sturdydb.properties")
@@ -144,8 +145,12 @@ class PropertySpec:
         return f" (in {self.unit})" if self.unit else ""
 
 
-def _lower_underscore(value: str) -> str:
+def normalize_choice(value: str) -> str:
+    """The canonical spelling of a choice value: trimmed, lower case, ``-`` as ``_``."""
     return value.strip().lower().replace("-", "_")
+
+
+_lower_underscore = normalize_choice  # the old private name, kept for existing callers
 
 
 SELECTOR_STRATEGIES = ("random", "round_robin", "weighted_random", "highest_weight", "least_connections")
