@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -9,11 +10,19 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 import sturdydb
+from sturdydb.hosts import HostInfo, HostRole
+from sturdydb.topology import ClusterTopology
 from sturdydb_failover import monitors
+from sturdydb_failover.monitor import listen
+from sturdydb_failover.plugin import FailoverPlugin
+
+if TYPE_CHECKING:
+    from sturdydb.pipeline import Pipeline
 
 Open = Callable[..., sturdydb.Connection]
 
@@ -87,3 +96,42 @@ def test_an_open_connection_with_a_running_monitor_does_not_block_interpreter_ex
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ready"
     assert time.monotonic() - started < 30
+
+
+def test_a_pipeline_that_is_gone_stops_receiving_topology_changes() -> None:
+    received: list[object] = []
+
+    class Hook:
+        def sturdydb_host_list_changed(self, topology: object, changes: object) -> None:
+            received.append(changes)
+
+    class FakePipeline:
+        hook = Hook()
+
+    topology = ClusterTopology("weak-listener-test")
+    pipeline = FakePipeline()
+    listen(topology, cast("Pipeline", pipeline))
+    topology.update([HostInfo("h1", 5432, HostRole.WRITER)])
+    assert len(received) == 1
+    del pipeline
+    gc.collect()
+    assert topology._listeners == []  # not kept alive by the listener, and unregistered
+    topology.update([HostInfo("h2", 5432, HostRole.WRITER)])
+    assert len(received) == 1
+
+
+def test_a_failure_after_the_driver_connected_closes_the_connection(
+    open_conn: Open, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[Any] = []
+
+    def fail(self: FailoverPlugin, ctx: Any, state: Any, raw: Any, *args: Any) -> Any:
+        seen.append(raw)
+        raise RuntimeError("the topology read failed")
+
+    monkeypatch.setattr(FailoverPlugin, "_after_connect", fail)
+    with pytest.raises(RuntimeError, match="topology read failed"):
+        open_conn(autocommit=True)
+    assert len(seen) == 1
+    raw = seen[0]
+    assert raw.closed if hasattr(raw, "pgconn") else not raw.is_connected()

@@ -30,12 +30,12 @@ import time
 import weakref
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sturdydb import on_release
 from sturdydb.dialects import remember_dialect
-from sturdydb.hosts import HostInfo, HostRole
-from sturdydb.watchdog import watchdog
+from sturdydb.hosts import HostAvailability, HostInfo, HostRole
+from sturdydb.watchdog import bounded
 
 if TYPE_CHECKING:
     from sturdydb.context import ConnectionContext
@@ -45,29 +45,17 @@ if TYPE_CHECKING:
     from sturdydb.topology import ClusterTopology, HostEvent
     from sturdydb_failover.settings import FailoverSettings
 
-__all__ = ["IDLE_STOP_SECONDS", "MonitorRegistry", "TopologyMonitor", "bounded", "listen", "monitors"]
+__all__ = ["IDLE_STOP_SECONDS", "LOGIN_RETRY_SECONDS", "MonitorRegistry", "TopologyMonitor", "listen", "monitors"]
 
 log = logging.getLogger("sturdydb.failover.monitor")
-
-T = TypeVar("T")
 
 #: A monitor without any open connection of its cluster stops after this long.
 IDLE_STOP_SECONDS = 2.0
 #: How long the monitor polls at the high rate after it found a new writer (as the reference).
 HIGH_RATE_WINDOW_SECONDS = 30.0
-
-
-def bounded(driver: DriverDialect, conn: Any, seconds: float, fn: Callable[[], T]) -> T:
-    """Run ``fn`` (a query on ``conn``); abort ``conn`` if it takes longer than ``seconds``.
-
-    The watchdog shuts the socket down, so a call stuck on a frozen host returns at once with
-    a network error instead of hanging a thread forever.
-    """
-    deadline = watchdog.register(seconds, lambda: driver.abort_connection(conn))
-    try:
-        return fn()
-    finally:
-        watchdog.unregister(deadline)
+#: A host whose probe could not log in is probed again only after this long: a wrong password
+#: or an expired token must not become a stream of failed logins (account lockout, log flood).
+LOGIN_RETRY_SECONDS = 30.0
 
 
 class TopologyMonitor:
@@ -112,6 +100,8 @@ class TopologyMonitor:
         self._epoch = 0
         self._probing: set[str] = set()
         self._candidates: dict[str, HostInfo] = {}
+        #: This round's hosts whose probe could not log in: url -> when it gave up.
+        self._gave_up: dict[str, float] = {}
         self.probe_connects = 0  # how many probe connections were opened (diagnostics/tests)
 
     def __repr__(self) -> str:
@@ -303,14 +293,30 @@ class TopologyMonitor:
                 self._cond.notify_all()
 
     def _read_topology(self, conn: Any, fallback: HostInfo | None) -> list[HostInfo]:
-        """The topology through ``conn``; without a topology-capable dialect, just ``fallback``."""
+        """The topology through ``conn``.
+
+        Without a topology-capable dialect (plain hosts) the host proven to be the writer
+        (``fallback``, or the verified writer if ``conn`` still is one) is the writer and every
+        other known host a reader, so the next failover still knows every host.
+        """
         if self.dialect.has_topology and self.pattern:
             return self.dialect.topology(self.driver, conn, self.pattern, self.default_port)
         if fallback is not None:
-            return [fallback.with_role(HostRole.WRITER)]
-        if self._writer_host is not None and self.dialect.is_writer(self.driver, conn):
-            return [self._writer_host]
-        return []
+            writer = fallback
+        elif self._writer_host is not None and self.dialect.is_writer(self.driver, conn):
+            writer = self._writer_host
+        else:
+            return []
+        others = [h.with_role(HostRole.READER) for h in self._probe_targets() if h.url != writer.url]
+        return [writer.with_role(HostRole.WRITER).with_availability(HostAvailability.AVAILABLE), *others]
+
+    def _probe_targets(self) -> list[HostInfo]:
+        """The hosts a probe round tries: the topology, plus every seed for plain hosts."""
+        known = list(self.topology.hosts)
+        if self.dialect.has_topology and self.pattern:
+            return known or list(self.seeds)
+        urls = {h.url for h in known}
+        return known + [h for h in self.seeds if h.url not in urls]
 
     def _publish(self, hosts: list[HostInfo]) -> None:
         if not hosts:
@@ -327,13 +333,16 @@ class TopologyMonitor:
             self._epoch += 1
             epoch = self._epoch
             self._probing = set()
-            self._candidates = {h.url: h for h in (self.topology.hosts or self.seeds)}
+            self._gave_up = {}
+            self._candidates = {h.url: h for h in self._probe_targets()}
         log.debug("topology monitor of %s probes %s", self.cluster_id, list(self._candidates))
         while not self._stopping:
             with self._cond:
                 if self._writer_conn is not None or self._epoch != epoch:
                     return
-                new = [h for url, h in self._candidates.items() if url not in self._probing]
+                now = time.monotonic()
+                new = [h for url, h in self._candidates.items() if url not in self._probing
+                       and now - self._gave_up.get(url, -LOGIN_RETRY_SECONDS) >= LOGIN_RETRY_SECONDS]
                 self._probing.update(h.url for h in new)
             for host in new:
                 threading.Thread(
@@ -361,7 +370,7 @@ class TopologyMonitor:
                         failures = 0
                     except Exception as exc:
                         if self.driver.is_login_error(exc):
-                            log.warning("topology probe of %s cannot log in (%s); it stops", host.url, exc)
+                            self._give_up(host, epoch, exc)
                             return
                         failures += 1
                         if not self.driver.is_network_error(exc):
@@ -399,6 +408,17 @@ class TopologyMonitor:
             with self._cond:
                 self._probing.discard(host.url)
 
+    def _give_up(self, host: HostInfo, epoch: int, exc: BaseException) -> None:
+        """Stop probing ``host`` for :data:`LOGIN_RETRY_SECONDS`; warn once per round."""
+        with self._cond:
+            if self._epoch != epoch:
+                return
+            first = host.url not in self._gave_up
+            self._gave_up[host.url] = time.monotonic()
+        log.log(logging.WARNING if first else logging.DEBUG,
+                "topology probe of %s cannot log in (%s); not retried for %g s (check the "
+                "credentials or topology-monitoring- properties)", host.url, exc, LOGIN_RETRY_SECONDS)
+
     def _claim(self, conn: Any, probed: HostInfo, hosts: list[HostInfo], epoch: int) -> bool:
         """First proven writer wins: make ``conn`` the monitor's writer connection."""
         writer = next((h for h in hosts if h.role is HostRole.WRITER), None)
@@ -428,28 +448,51 @@ class TopologyMonitor:
         if ctx is None:
             raise ConnectionError("no open connection of this cluster to borrow credentials from")
         props = ctx.props.copy(**self.settings.monitor_props)
-        overrides = {"autocommit": True, **self.settings.monitor_kwargs}
+        # ctx.open takes driver keywords from the connection's own properties: a prefixed
+        # user/password/database (passthrough properties) must be passed on explicitly.
+        registry = props.registry
+        passthrough = {key: value for key, value in self.settings.monitor_props.items()
+                       if value is not None and (spec := registry.get(key)) is not None and spec.passthrough}
+        overrides = {"autocommit": True, **passthrough, **self.settings.monitor_kwargs}
         self.probe_connects += 1
         return ctx.open(host, purpose="auxiliary", props=props, overrides=overrides)
 
 
 # -- broadcasting topology changes to the chains that use a cluster -------------------------
-# topology -> ids of the pipelines already listening to it (weak: the registry may drop it).
-_listening: weakref.WeakKeyDictionary[ClusterTopology, set[int]] = weakref.WeakKeyDictionary()
+# topology -> the pipelines already listening to it. Both weak: the registry may drop a
+# topology, and a pipeline released by a catalog reload must stop receiving (and be freed)
+# once the last connection that uses it is gone.
+_listening: weakref.WeakKeyDictionary[ClusterTopology, weakref.WeakSet[Pipeline]] = weakref.WeakKeyDictionary()
 _listeners_lock = threading.Lock()
 
 
 def listen(topology: ClusterTopology, pipeline: Pipeline) -> None:
     """Make ``topology``'s changes reach ``pipeline``'s ``sturdydb_host_list_changed`` (once)."""
     with _listeners_lock:
-        ids = _listening.setdefault(topology, set())
-        if id(pipeline) in ids:
+        pipelines = _listening.get(topology)
+        if pipelines is None:
+            pipelines = _listening[topology] = weakref.WeakSet()
+        if pipeline in pipelines:
             return
-        ids.add(id(pipeline))
+        pipelines.add(pipeline)
+    pipeline_ref = weakref.ref(pipeline)
+    topology_ref = weakref.ref(topology)
 
     def broadcast(topo: ClusterTopology, changes: dict[str, frozenset[HostEvent]]) -> None:
-        pipeline.hook.sturdydb_host_list_changed(topology=topo, changes=changes)
+        target = pipeline_ref()
+        if target is None:
+            topo.remove_listener(broadcast)
+            return
+        target.hook.sturdydb_host_list_changed(topology=topo, changes=changes)
 
+    def forget(_: object) -> None:
+        # The pipeline was freed: drop the listener now rather than at the next broadcast.
+        found = topology_ref()
+        if found is not None:
+            found.remove_listener(broadcast)
+
+    # The finalizer keeps ``forget`` alive as long as the pipeline lives (nothing to do at exit).
+    weakref.finalize(pipeline, forget, None).atexit = False
     topology.add_listener(broadcast)
 
 

@@ -35,8 +35,9 @@ from sturdydb import (
 )
 from sturdydb.hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host
 from sturdydb.selectors import select_host
-from sturdydb_failover.monitor import TopologyMonitor, bounded, listen, monitors
-from sturdydb_failover.session import SESSION_PREFIXES, note_session_statement
+from sturdydb.watchdog import bounded
+from sturdydb_failover.monitor import TopologyMonitor, listen, monitors
+from sturdydb_failover.session import is_session_statement, note_session_statement
 from sturdydb_failover.settings import FailoverMode, FailoverSettings, failover_properties
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ __all__ = ["FailoverPlugin"]
 log = logging.getLogger("sturdydb.failover")
 
 CODE = "failover"
-_EXECUTES = frozenset({"Cursor.execute", "Connection.execute"})
+#: The one call that carries SQL the application wrote (Connection.execute goes through a cursor).
+_EXECUTE = "Cursor.execute"
 #: When no ``connect_timeout`` is set, reconnects during failover use at most this long.
 _RECONNECT_TIMEOUT_CAP = 30.0
 
@@ -62,14 +64,27 @@ class _Unreachable(Exception):
     """No suitable host could be reached before the failover deadline."""
 
 
+class MonitorSpec:
+    """What a connection needs to (re)start its cluster's monitor; holds no reference to it."""
+
+    __slots__ = ("dialect", "pattern", "port", "seeds")
+
+    def __init__(self, dialect: DatabaseDialect, pattern: str | None, port: int | None, seeds: list[HostInfo]) -> None:
+        self.dialect = dialect
+        self.pattern = pattern
+        self.port = port
+        self.seeds = seeds
+
+
 class ConnectionState:
     """What the failover plugin keeps per application connection (``plugin_state['failover']``)."""
 
-    __slots__ = ("active", "failovers", "monitor", "pg_idle", "settings")
+    __slots__ = ("active", "failovers", "monitor", "monitor_spec", "pg_idle", "settings")
 
     def __init__(self, settings: FailoverSettings) -> None:
         self.settings = settings
         self.monitor: TopologyMonitor | None = None
+        self.monitor_spec: MonitorSpec | None = None
         self.active = False
         #: psycopg only: libpq's IDLE transaction status (None for other drivers).
         self.pg_idle: Any = None
@@ -141,7 +156,11 @@ class FailoverPlugin(Plugin):
             return self._connect_elsewhere(ctx, state, monitor, wants_reader, exc)
         host = request.host
         ctx.host = host
-        return self._after_connect(ctx, state, raw, host, wants_writer, routed is not None)
+        try:
+            return self._after_connect(ctx, state, raw, host, wants_writer, routed is not None)
+        except BaseException:
+            ctx.driver.close_quietly(raw)  # nobody else would close it
+            raise
 
     @staticmethod
     def _join_monitor(ctx: ConnectionContext, state: ConnectionState) -> TopologyMonitor | None:
@@ -150,11 +169,33 @@ class FailoverPlugin(Plugin):
         if known is None or not topology.hosts:
             return None
         dialect, pattern, port = known
-        monitor = monitors.attach(ctx, lambda: TopologyMonitor(
-            ctx.cluster_id, topology, ctx.driver, dialect, pattern, port, state.settings, list(topology.hosts),
+        state.monitor_spec = MonitorSpec(dialect, pattern, port, list(topology.hosts))
+        return FailoverPlugin._attach(ctx, state)
+
+    @staticmethod
+    def _attach(ctx: ConnectionContext, state: ConnectionState) -> TopologyMonitor | None:
+        """Join the cluster's running monitor, or start one from ``state.monitor_spec``."""
+        spec = state.monitor_spec
+        if spec is None:
+            return None
+        cluster_id, topology, driver, settings = ctx.cluster_id, ctx.topology, ctx.driver, state.settings
+        state.monitor = monitors.attach(ctx, lambda: TopologyMonitor(
+            cluster_id, topology, driver, spec.dialect, spec.pattern, spec.port, settings, spec.seeds,
         ))
-        state.monitor = monitor
-        return monitor
+        return state.monitor
+
+    @classmethod
+    def _live_monitor(cls, ctx: ConnectionContext, state: ConnectionState) -> TopologyMonitor | None:
+        """This connection's monitor, re-attached if it stopped meanwhile.
+
+        A monitor stops for good when it was released (``sturdydb.release_resources()``, a
+        catalog reload), after an unexpected error, or when idle; a long-lived (pooled)
+        connection must then join a fresh one, or every later failover would find no writer.
+        """
+        monitor = state.monitor
+        if monitor is not None and not monitor.retired:
+            return monitor
+        return cls._attach(ctx, state)
 
     def _route(
         self, ctx: ConnectionContext, state: ConnectionState, monitor: TopologyMonitor, writer: bool
@@ -207,20 +248,16 @@ class FailoverPlugin(Plugin):
                     raise
                 log.debug("could not read the topology of %s at connect: %s", ctx.cluster_id, exc)
         seeds = list(topology.hosts) or list(ctx.hosts)
+        port = host.port or driver.default_port
         if has_topology:
-            _cluster_dialects[ctx.cluster_id] = (dialect, pattern, host.port or driver.default_port)
-        state.monitor = monitors.attach(ctx, lambda: TopologyMonitor(
-            ctx.cluster_id, topology, driver, dialect, pattern,
-            host.port or driver.default_port, state.settings, seeds,
-        ))
+            _cluster_dialects[ctx.cluster_id] = (dialect, pattern, port)
+        state.monitor_spec = MonitorSpec(dialect, pattern, port, seeds)
+        monitor = self._attach(ctx, state)
+        assert monitor is not None
         if not wants_writer:
             return raw
         # A writer endpoint: verify, because DNS may still point at the old writer.
-        try:
-            is_writer = bounded(driver, raw, aux, lambda: dialect.is_writer(driver, raw))
-        except Exception as exc:
-            driver.close_quietly(raw)
-            raise exc
+        is_writer = bounded(driver, raw, aux, lambda: dialect.is_writer(driver, raw))
         if is_writer:
             if not routed:
                 found = topology.writer
@@ -230,8 +267,8 @@ class FailoverPlugin(Plugin):
         log.info("%s is not the writer (stale DNS or a demoted writer); connecting to the verified writer",
                  host.url)
         driver.close_quietly(raw)
-        state.monitor.suspect(host)
-        return self._connect_elsewhere(ctx, state, state.monitor, False, None)
+        monitor.suspect(host)
+        return self._connect_elsewhere(ctx, state, monitor, False, None)
 
     def _connect_elsewhere(
         self, ctx: ConnectionContext, state: ConnectionState, monitor: TopologyMonitor,
@@ -269,10 +306,10 @@ class FailoverPlugin(Plugin):
             if err is None:
                 raise
             raise err from exc
-        if call.method in _EXECUTES:
+        if call.method == _EXECUTE:
             args = call.args
-            if args and args[0].__class__ is str and args[0].startswith(SESSION_PREFIXES):
-                note_session_statement(ctx, args[0].lstrip() if args[0][0].isspace() else args[0])
+            if args and is_session_statement(args[0]):
+                note_session_statement(ctx, args[0].lstrip())
         return result
 
     def _on_error(self, call: Call, state: ConnectionState, exc: Exception, in_tx: bool) -> Exception | None:
@@ -294,13 +331,22 @@ class FailoverPlugin(Plugin):
         return self._failover(ctx, state, exc, in_tx)
 
     def _writer_moved(self, ctx: ConnectionContext, state: ConnectionState) -> bool:
-        """After a read-only error: is this connection really on a demoted writer?"""
-        monitor = state.monitor
+        """After a read-only error: does the topology say this host is no longer the writer?
+
+        The application may have made its own transaction read only (``SET TRANSACTION READ
+        ONLY`` sent as SQL), so the host is not suspected: that would drop the monitor's
+        verified writer, probe every host and keep this thread waiting. Instead the monitor
+        re-reads the topology on its writer connection now, and this thread waits at most
+        for one bounded topology query. Without a verified answer by then, only a monitor
+        that lost the writer as well counts as a move.
+        """
+        monitor = self._live_monitor(ctx, state)
         if monitor is None:
             return False
         started = time.monotonic()
-        monitor.suspect(ctx.host)
-        writer = monitor.wait_for_writer(state.settings.timeout, since=started)
+        monitor.request_refresh()
+        wait = monitor.aux_timeout + 2 * state.settings.high_refresh
+        writer = monitor.wait_for_writer(wait, since=started) or monitor.writer
         return writer is None or writer.url != ctx.host.url
 
     # -- failover --------------------------------------------------------------------
@@ -312,8 +358,9 @@ class FailoverPlugin(Plugin):
         old = ctx.connection
         # Make sure nothing can block on the old connection again (a frozen host).
         driver.abort_connection(old)
-        if state.monitor is not None:
-            state.monitor.suspect(old_host)
+        monitor = self._live_monitor(ctx, state)
+        if monitor is not None:
+            monitor.suspect(old_host)
         self._mark(ctx, old_host)
         log.info("connection to %s failed (%s: %s); failing over (%s)",
                  old_host.url, type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc) else "",
@@ -362,15 +409,21 @@ class FailoverPlugin(Plugin):
         last_problem = "no writer was verified"
         since = start
         plain_hosts = list(ctx.hosts)
+        # failover_timeout_sec=0 means exactly one attempt, at the best writer known right now.
+        one_shot = deadline <= start
+        attempted = False
         while True:
             remaining = deadline - time.monotonic()
             if monitor is not None:
                 host = monitor.wait_for_writer(max(0.0, remaining), since=since)
+                if host is None and one_shot and not attempted:
+                    host = monitor.writer or ctx.topology.writer or (plain_hosts[0] if plain_hosts else None)
             else:
                 host = plain_hosts[0] if plain_hosts else None
                 plain_hosts = plain_hosts[1:] + plain_hosts[:1]
-            if host is None:
+            if host is None or (one_shot and attempted):
                 raise _Unreachable(last_problem)
+            attempted = True
             outcome = self._try_host(ctx, state, host, deadline, purpose, want=HostRole.WRITER)
             if isinstance(outcome, tuple):
                 return outcome
@@ -394,6 +447,7 @@ class FailoverPlugin(Plugin):
         settings = state.settings
         monitor = state.monitor
         last_problem = "no reader was reachable"
+        attempted = False  # failover_timeout_sec=0 still makes one attempt
         while True:
             hosts = list(ctx.topology.hosts) or list(ctx.hosts)
             readers = [h for h in hosts if h.role is not HostRole.WRITER and h.url != old_host.url]
@@ -412,8 +466,9 @@ class FailoverPlugin(Plugin):
                 if writer is not None and all(h.url != writer.url for h in ordered):
                     ordered.append(writer)
             for host in ordered:
-                if time.monotonic() >= deadline:
+                if attempted and time.monotonic() >= deadline:
                     raise _Unreachable(last_problem)
+                attempted = True
                 want = HostRole.READER if mode is FailoverMode.STRICT_READER else None
                 outcome = self._try_host(ctx, state, host, deadline, purpose, want=want,
                                          connect_timeout=settings.reader_connect_timeout)

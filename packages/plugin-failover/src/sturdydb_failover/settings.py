@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sturdydb import ConfigurationError, PropertySpec
 from sturdydb.hosts import RdsUrlType, classify_host
-from sturdydb.properties import SELECTOR_STRATEGIES
+from sturdydb.properties import SELECTOR_STRATEGIES, normalize_choice
 
 if TYPE_CHECKING:
     from sturdydb.properties import Properties
@@ -38,14 +38,6 @@ class FailoverMode(enum.Enum):
     READER_OR_WRITER = "reader_or_writer"
 
 
-def _normalize_mode(value: str) -> str:
-    return value.strip().lower().replace("-", "_")
-
-
-def _lower_underscore(value: str) -> str:
-    return value.strip().lower().replace("-", "_")
-
-
 def failover_properties() -> list[PropertySpec]:
     """Every property the ``failover`` plugin owns (core owns the shared topology ones)."""
     return [
@@ -56,9 +48,10 @@ def failover_properties() -> list[PropertySpec]:
                      "strict_writer, strict_reader or reader_or_writer (hyphens accepted). Unset: "
                      "reader_or_writer for a reader cluster endpoint (cluster-ro-), else strict_writer.",
                      owner=OWNER, choices=tuple(m.value for m in FailoverMode),
-                     normalize=_normalize_mode),
+                     normalize=normalize_choice),
         PropertySpec("failover_timeout_sec", float, 300.0,
-                     "How long one failover may take before FailoverFailedError. 0 means one attempt.",
+                     "How long one failover may take before FailoverFailedError. 0 means exactly one "
+                     "connect attempt, to the best host known at that moment.",
                      owner=OWNER, unit="s", minimum=0),
         PropertySpec("failover_cluster_topology_refresh_rate_sec", float, 2.0,
                      "While the writer is unknown, how often a probe connected to a reader re-reads "
@@ -73,7 +66,7 @@ def failover_properties() -> list[PropertySpec]:
                      owner=OWNER, unit="s", minimum=0),
         PropertySpec("failover_reader_host_selector_strategy", str, "random",
                      "How reader failover picks among the readers.",
-                     owner=OWNER, choices=SELECTOR_STRATEGIES, normalize=_lower_underscore),
+                     owner=OWNER, choices=SELECTOR_STRATEGIES, normalize=normalize_choice),
         PropertySpec("cluster_topology_high_refresh_rate_ms", int, 100,
                      "Topology poll interval on the verified writer while a refresh is requested "
                      "or for 30 s after a new writer was found.",
