@@ -181,3 +181,22 @@ def test_many_connections_share_one_monitor_thread_and_connection(pg_relay: Rela
             and t.name.endswith(f":{pg_relay.port}")] == [f"sturdydb-efm-127.0.0.1:{pg_relay.port}"]
     for c in conns:
         c.close()
+
+
+def test_a_connection_that_fails_after_the_driver_connected_is_closed(
+    engine: tuple[Relay, Callable[..., sturdydb.Connection], str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    relay, connect, _ = engine
+    seen: list[Any] = []
+
+    def fail(ctx: Any, conn: Any, host: Any) -> Any:
+        seen.append(conn)
+        raise RuntimeError("identification failed")
+
+    monkeypatch.setattr("sturdydb_efm.plugin.identify_instance", fail)
+    with pytest.raises(RuntimeError, match="identification failed"):
+        connect(relay)
+    assert len(seen) == 1
+    raw = seen[0]
+    # Nobody else holds the raw connection, so the plugin must have closed it.
+    assert raw.closed if isinstance(raw, psycopg.Connection) else not raw.is_connected()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sturdydb import ConfigurationError, Plugin, hookimpl, on_release
 from sturdydb.hosts import classify_host
 from sturdydb.topology import host_from_topology_row
-from sturdydb.watchdog import watchdog
+from sturdydb.watchdog import bounded
 from sturdydb_efm.monitor import HostMonitor, MonitorService, service
 from sturdydb_efm.settings import CODE, PROPERTIES, DetectionRule, monitoring_properties
 from sturdydb_efm.slots import CallSlot
@@ -91,8 +91,12 @@ class HostMonitoringPlugin(Plugin):
         conn = yield
         if request.purpose == "connect":
             ctx = request.context
-            host = identify_instance(ctx, conn, request.host)
-            ctx.plugin_state[CODE] = self._make_slot(ctx, conn, host)
+            try:
+                host = identify_instance(ctx, conn, request.host)
+                ctx.plugin_state[CODE] = self._make_slot(ctx, conn, host)
+            except BaseException:
+                ctx.driver.close_quietly(conn)  # the caller never receives it: close it here
+                raise
         return conn
 
     @hookimpl
@@ -204,19 +208,22 @@ def identify_instance(ctx: ConnectionContext, conn: Any, host: HostInfo) -> Host
         return host
     driver = ctx.driver
     seconds = float(ctx.props.get("auxiliary_query_timeout_sec") or 5.0)
-    deadline = watchdog.register(seconds, lambda: driver.abort_connection(conn))
-    try:
+
+    def ask() -> str | None:
         dialect = ctx.detect_dialect(conn, host)
         if not dialect.instance_id_query:
-            return host
-        instance_id = dialect.instance_id(driver, conn)
+            return None
+        return dialect.instance_id(driver, conn)
+
+    try:
+        instance_id = bounded(driver, conn, seconds, ask)
     except Exception as exc:
-        if deadline.fired or driver.is_closed(conn):
+        # A broken connection (the deadline aborted it, or the host went away) is the
+        # caller's to handle; any other failure leaves the endpoint monitored instead.
+        if driver.is_network_error(exc) or driver.is_closed(conn):
             raise
         log.debug("could not identify the instance behind %s: %s", host.url, exc)
         return host
-    finally:
-        watchdog.unregister(deadline)
     if not instance_id:
         return host
     return host_from_topology_row(instance_id, False, pattern, host.port)
