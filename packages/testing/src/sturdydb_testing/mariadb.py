@@ -264,6 +264,10 @@ class MariaDBCluster(Cluster):
         conn = self.admin_connect(writer)
         try:
             cursor = conn.cursor()
+            # Logged as the statement, not as row images: a replica whose copy of this table
+            # diverged (it published rows itself while it was the writer) replays the upsert
+            # instead of stopping replication on "Duplicate entry" for a row image.
+            cursor.execute("SET SESSION binlog_format = 'STATEMENT'")
             for instance in self.instances:
                 session = self._session_ids.setdefault(instance.name, str(uuid.uuid4()))
                 alive = instance.state in (InstanceState.RUNNING, InstanceState.FROZEN) and not (
