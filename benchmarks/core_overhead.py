@@ -117,10 +117,28 @@ def bench_pg(rounds: int, batch: int) -> dict[str, Any]:
     return {"execute+fetchone": execute, "connect": connect}
 
 
+def _mysql_thread_ids(conns: list[Any]) -> list[int]:
+    """The OS thread ids of the MariaDB threads serving ``conns`` (MariaDB 10.5+ shows them)."""
+    ids = []
+    for conn in conns:
+        cur = conn.cursor(buffered=True)
+        try:
+            cur.execute("SELECT TID FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()")
+            row = cur.fetchone()
+            if row and row[0]:
+                ids.append(int(row[0]))
+        except Exception:
+            pass  # MySQL has no TID column: unpinned, noisier
+        finally:
+            cur.close()
+    return ids
+
+
 def bench_mysql(rounds: int, batch: int) -> dict[str, Any]:
     raw = mysql.connector.connect(**MYSQL)
     bare = sturdydb.connect(mysql.connector.connect, plugins="", **MYSQL)
     chained = sturdydb.connect(mysql.connector.connect, plugins="bench_a,bench_b", **MYSQL)
+    _pin([os.getpid(), *_mysql_thread_ids([raw, bare, chained])])
     execute = _interleaved({
         "raw mysql-connector": _exec_fetch(raw.cursor(buffered=True)),
         "sturdydb, no plugins": _exec_fetch(bare.cursor(buffered=True)),

@@ -105,14 +105,23 @@ def test_highest_weight_and_weighted_random_use_weights() -> None:
     assert counts["b"] > counts["c"] > counts["a"]
 
 
-def test_least_connections_prefers_the_emptiest_host() -> None:
-    selectors.connection_opened(HOSTS[0])
-    selectors.connection_opened(HOSTS[1])
+def test_least_connections_prefers_the_emptiest_host_and_follows_failover() -> None:
+    class Ctx:
+        def __init__(self, host: HostInfo) -> None:
+            self.host = host
+            self.closed = False
+
+    a, b = Ctx(HOSTS[0]), Ctx(HOSTS[1])
+    selectors.track(a)
+    selectors.track(b)
     try:
         assert selectors.select_host(HOSTS, "least_connections").host == "c"
+        b.host = HOSTS[2]  # a failover moved b's connection to c
+        assert selectors.select_host(HOSTS, "least_connections").host == "b"
+        assert selectors.open_connections()["c:1"] == 1
     finally:
-        selectors.connection_closed(HOSTS[0])
-        selectors.connection_closed(HOSTS[1])
+        selectors.untrack(a)
+        selectors.untrack(b)
 
 
 def test_unavailable_hosts_are_avoided_when_others_exist() -> None:

@@ -74,7 +74,10 @@ class Writer(threading.Thread):
         self.style = style
         self.table = table
         self.stop = threading.Event()
-        self.successes: list[float] = []
+        #: (started, finished) of every successful write. A write counts for the downtime only
+        #: if it *started* after the kill: one that began on the old writer just before the
+        #: kill can return just after it, and is not a write on the new writer.
+        self.successes: list[tuple[float, float]] = []
         self.errors = 0
         self.conn: Any = None
 
@@ -87,8 +90,9 @@ class Writer(threading.Thread):
                     self.conn = _open(self.cluster, self.style)
                     cur = self.conn.cursor()
                 i += 1
+                started = time.monotonic()
                 cur.execute(f"INSERT INTO {self.table} (id) VALUES (%s)", (i,))
-                self.successes.append(time.monotonic())
+                self.successes.append((started, time.monotonic()))
             except sturdydb.FailoverError:
                 self.errors += 1
                 if self.style != "sturdydb_keep":
@@ -163,7 +167,7 @@ def one_run(cluster: Cluster, style: str) -> dict[str, float]:
         raise RuntimeError("the failover left no kill/promote events")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        after = [t for t in writer.successes if t > kill.monotonic]
+        after = [done for started, done in writer.successes if started > kill.monotonic]
         if after:
             break
         time.sleep(0.01)
@@ -171,7 +175,7 @@ def one_run(cluster: Cluster, style: str) -> dict[str, float]:
     writer.join(10)
     probe.stop.set()
     probe.join(10)
-    first = next((t for t in writer.successes if t > kill.monotonic), None)
+    first = next((done for started, done in writer.successes if started > kill.monotonic), None)
     if first is None:
         raise RuntimeError(f"{style}: no successful write within 60 s of the kill")
     if probe.accepting_at is None:

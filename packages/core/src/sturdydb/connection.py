@@ -69,7 +69,7 @@ def connect(target_connect: Callable[..., Any], conninfo: str = "", **kwargs: An
         except BaseException:
             driver.close_quietly(raw)
             raise
-    selectors.connection_opened(ctx.host)
+    selectors.track(ctx)
     return Connection(ctx)
 
 
@@ -182,7 +182,7 @@ class Connection:
             self._call("Connection.close", ctx.connection.close)
         finally:
             ctx.closed = True
-            selectors.connection_closed(ctx.host)
+            selectors.untrack(ctx)
 
     @property
     def closed(self) -> Any:

@@ -15,7 +15,6 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from sturdydb import dialects as _dialects
-from sturdydb import selectors
 from sturdydb.drivers.base import SessionState
 from sturdydb.errors import E, make_error
 from sturdydb.hosts import HostInfo, parse_rds_host
@@ -179,16 +178,11 @@ class ConnectionContext:
         """
         with self._lock:
             old = self.connection
-            old_host = self.host
             if self.props.get("transfer_session_state_on_switch", True):
                 self.driver.apply_session_state(new, self.session)
             self.connection = new
             self.host = host
             self.generation += 1
-        if old_host is not host and not self.closed:
-            # least_connections counts connections per host: move this one.
-            selectors.connection_closed(old_host)
-            selectors.connection_opened(host)
         if old is not None and old is not new:
             if self.props.get("rollback_on_switch", True):
                 try:

@@ -3,7 +3,7 @@
 ``random``, ``round_robin`` (per cluster, thread-safe), ``weighted_random`` and
 ``highest_weight`` use the hosts' weights (``HostInfo.weight``); ``least_connections`` picks
 the host with the fewest connections this process has open to it, as counted by
-:data:`open_connections`.
+:func:`open_connections` over the tracked connections.
 """
 
 from __future__ import annotations
@@ -11,31 +11,40 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from sturdydb.errors import ConfigurationError
 from sturdydb.hosts import HostAvailability, HostInfo
 
-__all__ = ["STRATEGIES", "open_connections", "select_host"]
+__all__ = ["STRATEGIES", "open_connections", "select_host", "track", "untrack"]
 
-#: host url -> number of sturdydb connections this process has open to it.
-open_connections: Counter[str] = Counter()
-_open_lock = threading.Lock()
-_round_robin: dict[tuple[str, ...], itertools.cycle[int]] = {}
+#: Every open sturdydb connection's context (weakly): ``least_connections`` counts them per
+#: host when it picks, so the connect/close path only adds to and discards from a set, and a
+#: connection that failed over is counted on its new host without any bookkeeping.
+_open: weakref.WeakSet[Any] = weakref.WeakSet()
 _rr_lock = threading.Lock()
+_round_robin: dict[tuple[str, ...], itertools.cycle[int]] = {}
 
 
-def connection_opened(host: HostInfo) -> None:
-    with _open_lock:
-        open_connections[host.url] += 1
+def track(context: Any) -> None:
+    """Count ``context`` (a ``ConnectionContext``) as open until :func:`untrack`."""
+    _open.add(context)
 
 
-def connection_closed(host: HostInfo) -> None:
-    with _open_lock:
-        open_connections[host.url] -= 1
-        if open_connections[host.url] <= 0:
-            del open_connections[host.url]
+def untrack(context: Any) -> None:
+    _open.discard(context)
+
+
+def open_connections() -> Counter[str]:
+    """``host:port`` -> how many sturdydb connections of this process are open to it."""
+    counts: Counter[str] = Counter()
+    for context in list(_open):
+        if not context.closed:
+            counts[context.host.url] += 1
+    return counts
 
 
 def _usable(hosts: Sequence[HostInfo]) -> list[HostInfo]:
@@ -68,7 +77,8 @@ def _highest_weight(hosts: list[HostInfo]) -> HostInfo:
 
 
 def _least_connections(hosts: list[HostInfo]) -> HostInfo:
-    return min(hosts, key=lambda h: (open_connections.get(h.url, 0), random.random()))
+    counts = open_connections()
+    return min(hosts, key=lambda h: (counts.get(h.url, 0), random.random()))
 
 
 STRATEGIES = {

@@ -41,7 +41,9 @@ class SessionState:
 def socket_identity(fd: int) -> tuple[Any, Any] | None:
     """``(local address, peer address)`` of the socket behind ``fd``, or ``None``."""
     try:
-        sock = socket.socket(fileno=os.dup(fd))
+        # A socket object over the driver's own descriptor, detached afterwards so that it is
+        # never closed here: two system calls, no dup/close (this runs on every connect).
+        sock = socket.socket(fileno=fd)
     except OSError:
         return None
     try:
@@ -49,7 +51,7 @@ def socket_identity(fd: int) -> tuple[Any, Any] | None:
     except OSError:
         return None
     finally:
-        sock.close()
+        sock.detach()
 
 
 def shutdown_fd(fd: int, identity: tuple[Any, Any] | None = None) -> bool:
