@@ -100,7 +100,8 @@ def typecheck(session: nox.Session) -> None:
     session.install("mypy>=1.11", "types-requests", "boto3-stubs[rds,sts,secretsmanager]")
     sources = [str(p / "src") for p in PACKAGES.values()]
     sources += [str(p / "src") for p in sorted(ROOT.glob("examples/*")) if (p / "src").is_dir()]
-    scripts = [str(p) for p in sorted(ROOT.glob("benchmarks/*.py")) + sorted(ROOT.glob("demo/*.py"))]
+    scripts = [str(p) for p in sorted(ROOT.glob("benchmarks/*.py")) + sorted(ROOT.glob("demo/*.py"))
+               + sorted(ROOT.glob("packages/*/benchmarks/*.py"))]
     session.run("mypy", *sources)
     session.run("mypy", *scripts)
 

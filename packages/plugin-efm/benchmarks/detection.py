@@ -195,7 +195,7 @@ def resources(clusters: dict[str, Any]) -> list[dict[str, Any]]:
 
 # -- overhead -------------------------------------------------------------------------------
 PG = "host=127.0.0.1 port=5432 dbname=test user=postgres"
-MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": "", "database": "test", "use_pure": True}
+MYSQL: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": "", "database": "test", "use_pure": True}
 
 
 def _pin_pg_backend(raw: Any) -> None:

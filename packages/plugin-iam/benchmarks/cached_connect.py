@@ -56,7 +56,7 @@ def _variants(engine: str, front: Any, secret_arn: str) -> dict[str, Callable[[]
     if engine == "pg":
         raw_kwargs: dict[str, Any] = {**common, "dbname": "test", "sslmode": "disable"}
         target: Callable[..., Any] = psycopg.Connection.connect
-        raw = lambda: psycopg.connect(**raw_kwargs)  # noqa: E731
+        raw: Callable[[], Any] = lambda: psycopg.connect(**raw_kwargs)  # noqa: E731
     else:
         # mysql-connector sends a clear-text password only over TLS, so this front speaks TLS.
         raw_kwargs = {**common, "database": "test", "use_pure": True}
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             # differ only by what sturdydb and the plugins do on the client.
             backend, backend_user = (("127.0.0.1", 5432), "postgres") if engine == "pg" else (
                 ("127.0.0.1", 3306), "root")
-            front = AuthFront(engine, backend, _AcceptAll(), backend_user=backend_user,
+            front = AuthFront("pg" if engine == "pg" else "mysql", backend, _AcceptAll(), backend_user=backend_user,
                               tls=engine == "mysql", name=f"bench-{engine}").start()
             stack.callback(front.close)
             arn = moto.client("secretsmanager").create_secret(
