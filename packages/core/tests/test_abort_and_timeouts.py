@@ -130,7 +130,8 @@ def test_abort_leaves_a_reused_descriptor_alone(pg_conninfo: str) -> None:
 
     from sturdydb.drivers.base import shutdown_fd, socket_identity
 
-    conn = sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="")
+    # A chain that may abort (socket_timeout) records the socket's identity at connect.
+    conn = sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="", socket_timeout=30)
     fd = conn.context.driver.socket_fd(conn.target_connection)
     assert fd is not None
     identity = conn.context.driver._identities.get(conn.target_connection)

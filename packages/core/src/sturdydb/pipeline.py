@@ -45,9 +45,12 @@ class _Terminal:
 
     @hookimpl
     def sturdydb_connect(self, request: ConnectRequest) -> Any:
-        return request.context.driver.connect(
-            request.context.target_connect, request.host, request.driver_kwargs, request.props
-        )
+        driver = request.context.driver
+        conn = driver.connect(request.context.target_connect, request.host, request.driver_kwargs, request.props)
+        # Plugins may abort this connection from another thread: record its socket's identity
+        # so that an abort can never hit a descriptor number reused by another socket.
+        driver.remember_socket(conn)
+        return conn
 
     @hookimpl
     def sturdydb_execute(self, call: Call) -> Any:
@@ -138,7 +141,10 @@ class Pipeline:
         if self._connect_direct:
             # No plugin wraps connect: skip pluggy's per-call bookkeeping.
             ctx = request.context
-            return ctx.driver.connect(ctx.target_connect, request.host, request.driver_kwargs, request.props)
+            conn = ctx.driver.connect(ctx.target_connect, request.host, request.driver_kwargs, request.props)
+            if self.plugins:  # someone may abort it (socket_timeout, monitoring): see _Terminal
+                ctx.driver.remember_socket(conn)
+            return conn
         return self.hook.sturdydb_connect(request=request)
 
     def connect_without(self, plugin: Plugin, request: ConnectRequest) -> Any:

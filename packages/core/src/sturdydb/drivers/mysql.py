@@ -120,7 +120,6 @@ class MysqlConnectorDialect(DriverDialect):
         else:
             kw.pop("port", None)
         conn = target(**kw)
-        self.remember_socket(conn)
         if props.get("tcp_keepalive"):
             try:
                 self.set_keepalive(conn, props)

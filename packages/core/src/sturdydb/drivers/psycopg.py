@@ -159,9 +159,7 @@ class PsycopgDialect(DriverDialect):
         socket_timeout = props.get("socket_timeout")
         if socket_timeout and "tcp_user_timeout" not in kw:
             kw["tcp_user_timeout"] = int(float(socket_timeout) * 1000)
-        conn = target(**kw)
-        self.remember_socket(conn)
-        return conn
+        return target(**kw)
 
     # -- connection state -------------------------------------------------------
     def socket_fd(self, conn: Any) -> int | None:
