@@ -23,6 +23,7 @@ Threads: one named daemon accept thread per front, one per connection (handshake
 
 from __future__ import annotations
 
+import atexit
 import base64
 import datetime
 import hashlib
@@ -32,6 +33,7 @@ import logging
 import os
 import secrets
 import select
+import shutil
 import socket
 import ssl
 import struct
@@ -238,6 +240,8 @@ def _certificate() -> tuple[str, str]:
             .sign(key, hashes.SHA256())
         )
         folder = Path(tempfile.mkdtemp(prefix="sturdydb-front-tls-"))
+        # Created once per process; removed when the process exits (no leftover folders).
+        atexit.register(shutil.rmtree, folder, True)
         cert_path, key_path = folder / "cert.pem", folder / "key.pem"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -22,6 +22,7 @@ to end without any real endpoint:
 
 from __future__ import annotations
 
+import atexit
 import base64
 import datetime
 import hashlib
@@ -31,6 +32,7 @@ import json
 import logging
 import re
 import secrets
+import shutil
 import ssl
 import tempfile
 import threading
@@ -73,6 +75,8 @@ class CertificateAuthority:
         from cryptography.x509.oid import NameOID
 
         self.folder = Path(tempfile.mkdtemp(prefix="sturdydb-idp-ca-"))
+        # Removed when the process exits (no leftover folders).
+        atexit.register(shutil.rmtree, self.folder, True)
         self._key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         now = datetime.datetime.now(datetime.timezone.utc)
