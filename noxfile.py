@@ -83,7 +83,8 @@ def _install_all(session: nox.Session) -> None:
     args += ["-e", f"{PACKAGES['testing']}[all]"]
     for example in sorted(ROOT.glob("examples/*/pyproject.toml")):
         args += ["-e", str(example.parent)]
-    session.install(*TEST_TOOLS, *DRIVERS, *args)
+    # matplotlib draws the demo's timeline (the demo also runs as an integration test).
+    session.install(*TEST_TOOLS, *DRIVERS, "matplotlib>=3.8", *args)
 
 
 @nox.session(python=PYTHON)
@@ -145,7 +146,6 @@ def integration(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The README's first command: the demo (pass options after --)."""
     _install_all(session)
-    session.install("matplotlib>=3.8")
     session.run("python", str(ROOT / "demo" / "run_demo.py"), *session.posargs)
 
 
