@@ -92,21 +92,7 @@ def run_as(
 
     Raises ``RuntimeError`` with the program's output when it fails.
     """
-    process = _spawn(
-        lambda: subprocess.Popen(
-            list(argv),
-            user=user.uid,
-            group=user.gid,
-            extra_groups=[] if user.uid is not None else None,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd="/",
-        )
-    )
+    process = _popen_as(user, argv, subprocess.PIPE, env)
     try:
         stdout, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -164,6 +150,28 @@ def _spawn(job: Callable[[], T]) -> T:
     return _spawner.run(job)
 
 
+def _popen_as(user: ServerUser, argv: Sequence[str], stdout: Any, env: dict[str, str] | None) -> subprocess.Popen[bytes]:
+    """Start ``argv`` as ``user`` in its own session, dying with this process, on the spawner thread.
+
+    One place for the settings every server and helper program needs, so they cannot drift.
+    """
+    return _spawn(
+        lambda: subprocess.Popen(
+            list(argv),
+            user=user.uid,
+            group=user.gid,
+            extra_groups=[] if user.uid is not None else None,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd="/",
+        )
+    )
+
+
 _live_processes: weakref.WeakSet[ServerProcess] = weakref.WeakSet()
 _live_dirs: weakref.WeakSet[ScratchDir] = weakref.WeakSet()
 _registry_lock = threading.Lock()
@@ -178,21 +186,7 @@ class ServerProcess:
         self.argv = list(argv)
         self.log_path = log_path
         with open(log_path, "ab") as log:
-            self._popen = _spawn(
-                lambda: subprocess.Popen(
-                    self.argv,
-                    user=user.uid,
-                    group=user.gid,
-                    extra_groups=[] if user.uid is not None else None,
-                    start_new_session=True,
-                    preexec_fn=_die_with_parent,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    cwd="/",
-                )
-            )
+            self._popen = _popen_as(user, self.argv, log, env)
         self.frozen = False
         with _registry_lock:
             _live_processes.add(self)
