@@ -27,15 +27,9 @@ class MysqlDialect(DatabaseDialect):
     is_reader_query: ClassVar[str] = "SELECT @@read_only"
 
     def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
-        try:
-            rows = driver.query(conn, _VERSION_COMMENT)
-        except Exception as exc:
-            if driver.is_network_error(exc):
-                raise
-            return False
         # MariaDB answers e.g. "Debian n/a" or "mariadb.org binary distribution": any server
         # that understands this MySQL statement is of the MySQL family.
-        return bool(rows)
+        return self._first(driver, conn, _VERSION_COMMENT) is not None
 
 
 class RdsMysqlDialect(MysqlDialect):
