@@ -48,10 +48,12 @@ def test_a_cached_token_the_server_considers_expired_is_replaced_by_one_retry(
     iam_db: Any, token_spy: list[str]
 ) -> None:
     iam_db.connect().close()
-    time.sleep(1.1)
-    # The server's clock runs 899 s ahead: a token older than a second is expired for it,
-    # while the client still trusts its cached copy.
-    iam_db.validator.clock = lambda: time.time() + 899
+    time.sleep(5.1)
+    # The server's clock runs 895 s ahead: the cached token (over 5 s old) is expired for it,
+    # while the client still trusts its copy. The fresh token of the retry has 4 s of slack:
+    # a SigV4 date has whole seconds, so a 1 s window (899 s ahead) made the retry's own
+    # token expire too on a loaded machine.
+    iam_db.validator.clock = lambda: time.time() + 895
     conn = iam_db.connect()
     conn.close()
     reasons = [a.reason for a in iam_db.front.attempts]
