@@ -75,4 +75,12 @@ def _release_after_test() -> Iterator[None]:
     sturdydb.release_resources()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "hookspec(name): a contract test of the hook `name` (test_every_hookspec_is_tested.py "
+        "fails when a hook has none)",
+    )
+
+
 pytest_plugins = ["fix_relay"]

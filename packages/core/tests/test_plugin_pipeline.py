@@ -170,11 +170,16 @@ def test_unknown_code_lists_installed_and_suggests(pg_conninfo: str) -> None:
     assert "t_inner" in message and "installed plugins" in message
 
 
-def test_our_own_codes_name_the_distribution_to_install() -> None:
+def test_an_unknown_code_says_where_plugins_come_from_without_guessing_a_distribution() -> None:
+    # The core knows no plugin by name: it cannot (and does not guess) which distribution an
+    # uninstalled code comes from; it says how plugins are found and where ours are listed.
     empty = PluginCatalog()  # as if only the core were installed
-    with pytest.raises(ConfigurationError, match="pip install sturdydb-efm") as info:
+    with pytest.raises(ConfigurationError, match="unknown plugin code 'host_monitoring'") as info:
         empty.resolve("host_monitoring")
-    assert "installed plugins: none" in str(info.value)
+    message = str(info.value)
+    assert "installed plugins: none" in message
+    assert "'sturdydb.plugins' entry-point group" in message
+    assert "pip install" not in message
 
 
 def test_empty_plugins_means_none(pg_conninfo: str) -> None:

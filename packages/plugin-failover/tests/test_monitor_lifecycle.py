@@ -18,7 +18,6 @@ import sturdydb
 from sturdydb.hosts import HostInfo, HostRole
 from sturdydb.topology import ClusterTopology
 from sturdydb_failover import monitors
-from sturdydb_failover.monitor import listen
 from sturdydb_failover.plugin import FailoverPlugin
 
 if TYPE_CHECKING:
@@ -107,10 +106,11 @@ def test_a_pipeline_that_is_gone_stops_receiving_topology_changes() -> None:
 
     class FakePipeline:
         hook = Hook()
+        codes = ("fake",)
 
     topology = ClusterTopology("weak-listener-test")
     pipeline = FakePipeline()
-    listen(topology, cast("Pipeline", pipeline))
+    topology.subscribe(cast("Pipeline", pipeline))  # what the core does at connect
     topology.update([HostInfo("h1", 5432, HostRole.WRITER)])
     assert len(received) == 1
     del pipeline

@@ -52,6 +52,7 @@ def build_properties(
     if profile_name:
         profile = cat.profile(str(profile_name))
         if profile.plugins is not None and "plugins" not in raw:
+            cat.check_profile_plugins(profile)  # every plugin it names must be installed
             raw["plugins"] = profile.plugins
             sources["plugins"] = f"profile:{profile.name}"
         for key, value in profile.properties.items():

@@ -3,7 +3,22 @@
 The catalog lists the entry-point group ``sturdydb.plugins`` once per process (and again after
 :func:`reload_catalog`), calls the contribution hooks on every installed plugin class, and
 answers "which class is code X" with errors that help: the installed codes, the closest one,
-and the distribution to ``pip install`` when the code belongs to one of ours.
+and, for a code whose distribution is installed but broken, what is broken.
+
+The core knows no plugin by name. Codes, properties and presets come from the installed
+distributions themselves (their entry points and contribution hooks). A plugin that is *not*
+installed cannot contribute anything, so for an unknown code the error cannot honestly name the
+distribution to install: it names the closest installed code and says where plugins come from
+(a distribution that publishes the code in the ``sturdydb.plugins`` entry-point group; sturdydb's
+own are listed in its documentation). It deliberately does not guess a ``pip install`` name
+from the code: a guessed name is wrong for many codes (``host_monitoring`` ships in
+sturdydb-efm) and could point at a look-alike package on the index.
+
+A broken third-party distribution never breaks every connect: an entry point that fails to
+load, a class that is not a plugin, an unknown (misspelled) hook implementation, or a
+contribution hook that raises is logged at ERROR, recorded in :attr:`PluginCatalog.errors`
+(``sturdydb doctor`` shows them), and leaves that plugin out; selecting its code then raises an
+error that says it is installed but broken, and why.
 """
 
 from __future__ import annotations
@@ -11,7 +26,8 @@ from __future__ import annotations
 import difflib
 import logging
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -26,25 +42,55 @@ from sturdydb.properties import CORE_PROPERTIES, PropertyRegistry
 if TYPE_CHECKING:
     from sturdydb.dialects.base import DatabaseDialect
 
-__all__ = ["OUR_DISTRIBUTIONS", "PluginCatalog", "catalog", "register_plugin", "reload_catalog"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginCatalog",
+    "catalog",
+    "check_hook_names",
+    "register_plugin",
+    "reload_catalog",
+    "unregister_plugin",
+]
 
 log = logging.getLogger("sturdydb.discovery")
 
 ENTRY_POINT_GROUP = "sturdydb.plugins"
 
-#: Plugin codes published by sturdydb's own distributions, for "pip install X" hints.
-OUR_DISTRIBUTIONS: dict[str, str] = {
-    "failover": "sturdydb-failover",
-    "failover_v2": "sturdydb-failover",
-    "aurora_connection_tracker": "sturdydb-failover",
-    "host_monitoring": "sturdydb-efm",
-    "host_monitoring_v2": "sturdydb-efm",
-    "efm": "sturdydb-efm",
-    "iam": "sturdydb-iam",
-    "aws_secrets_manager": "sturdydb-secrets-manager",
-    "federated_auth": "sturdydb-federated",
-    "okta": "sturdydb-federated",
-}
+#: How an unknown code's error says where plugins come from (no distribution is guessed).
+WHERE_PLUGINS_COME_FROM = (
+    "a plugin code is provided by an installed distribution that publishes it in the "
+    f"{ENTRY_POINT_GROUP!r} entry-point group (sturdydb's own plugins and the distribution of "
+    "each are listed in the sturdydb documentation, docs/getting-started.md), or by "
+    "sturdydb.register_plugin() in the application"
+)
+
+
+def hook_names() -> frozenset[str]:
+    """The names of every hook specification (what a plugin may implement)."""
+    return frozenset(
+        name for name in dir(hookspecs)
+        if name.startswith(f"{hookspecs.PROJECT}_") and callable(getattr(hookspecs, name))
+    )
+
+
+def check_hook_names(cls: type[Plugin]) -> None:
+    """Raise :class:`ConfigurationError` when ``cls`` has a ``sturdydb_*`` attribute that is no hook.
+
+    pluggy itself only sees attributes marked with ``@hookimpl`` (an unmarked misspelling would
+    be ignored in silence) and reports a marked one without a spec only on ``check_pending``;
+    this check covers both, naming the plugin, the attribute and the closest hook name.
+    """
+    known = hook_names()
+    for name in dir(cls):
+        if not name.startswith(f"{hookspecs.PROJECT}_") or name in known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigurationError(
+            f"plugin class {cls.__module__}.{cls.__qualname__} (code {cls.code!r}) implements "
+            f"{name!r}, which is not a sturdydb hook{hint}; rename it to one of the hooks in "
+            f"sturdydb.hookspecs: {', '.join(sorted(known))}"
+        )
 
 
 @dataclass
@@ -67,6 +113,9 @@ class PluginCatalog:
     contributed_profiles: dict[str, Profile] = field(default_factory=dict)
     dialects: list[DatabaseDialect] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Codes published by an installed distribution whose plugin could not be used: code ->
+    #: why (failed import, not a plugin class, unknown hook, a contribution hook that raised).
+    broken: dict[str, str] = field(default_factory=dict)
 
     def codes(self) -> list[str]:
         return sorted(self.entries)
@@ -77,20 +126,36 @@ class PluginCatalog:
         entry = self.entries.get(canonical)
         if entry is not None:
             return entry
+        broken = self.broken.get(code)
+        if broken is not None:
+            raise ConfigurationError(
+                f"plugin code {code!r} is installed but cannot be used: {broken}. Fix or "
+                "reinstall that distribution, or leave the code out of 'plugins'"
+            )
         installed = self.codes()
-        known = installed + list(self.aliases) + list(OUR_DISTRIBUTIONS)
         parts = [f"unknown plugin code {code!r}"]
-        dist = OUR_DISTRIBUTIONS.get(code)
-        if dist is not None:
-            parts.append(f"it is provided by the distribution {dist!r}: pip install {dist}")
-        else:
-            close = difflib.get_close_matches(code, known, n=1, cutoff=0.6)
-            if close:
-                parts.append(f"did you mean {close[0]!r}?")
-        parts.append(
-            "installed plugins: " + (", ".join(installed) if installed else "none")
-        )
+        close = difflib.get_close_matches(code, installed + list(self.aliases), n=1, cutoff=0.6)
+        if close:
+            parts.append(f"did you mean {close[0]!r}?")
+        parts.append("installed plugins: " + (", ".join(installed) if installed else "none"))
+        parts.append(WHERE_PLUGINS_COME_FROM)
         raise ConfigurationError("; ".join(parts))
+
+    def check_profile_plugins(self, profile: Profile) -> None:
+        """Raise when ``profile`` names a plugin code that is not installed (or is broken)."""
+        if not profile.plugins:
+            return
+        codes = [c.strip() for c in profile.plugins.split(",") if c.strip()]
+        missing = [c for c in codes if self.aliases.get(c, c) not in self.entries]
+        if not missing:
+            return
+        why = [f"{c!r} ({self.broken[c]})" if c in self.broken else repr(c) for c in missing]
+        raise ConfigurationError(
+            f"profile {profile.name!r} (from {profile.source}) uses the plugin code(s) "
+            f"{', '.join(why)}, which are not installed or not usable; install the distribution "
+            f"that provides each ({WHERE_PLUGINS_COME_FROM}), or set 'plugins' explicitly to "
+            "override the profile's plugin list"
+        )
 
     def profile(self, name: str) -> Profile:
         """The profile called ``name``: application ones first, then plugins', then built-in."""
@@ -127,6 +192,36 @@ def _contribution_manager() -> pluggy.PluginManager:
     return pm
 
 
+def _broken(cat: PluginCatalog, code: str, message: str) -> None:
+    """Record a plugin that is installed but unusable (logged at ERROR, shown by doctor)."""
+    log.error("%s; the plugin is left out", message)
+    cat.errors.append(message)
+    if code:
+        cat.broken.setdefault(code, message)
+
+
+def _contribute(
+    cat: PluginCatalog, pm: pluggy.PluginManager, hook: str, codes: dict[str, str],
+    take: Callable[[str, Sequence[Any]], None],
+) -> None:
+    """Call contribution ``hook`` on each plugin class on its own: one that raises is isolated.
+
+    pluggy would stop at the first exception and lose every other plugin's contribution, so
+    each implementation is called here. A plugin whose contribution failed is left out of the
+    catalog (its properties would be unknown, its presets missing: using it would mislead).
+    """
+    caller = getattr(pm.hook, hook)
+    for impl in reversed(caller.get_hookimpls()):  # registration order
+        try:
+            contributed = impl.function()
+            take(impl.plugin_name, list(contributed or ()))
+        except Exception as exc:
+            code = codes.get(impl.plugin_name, "")
+            _broken(cat, code, f"plugin {code!r} ({impl.plugin_name}) raised in {hook}: "
+                               f"{type(exc).__name__}: {exc}")
+            cat.entries.pop(code, None)
+
+
 def _build() -> PluginCatalog:
     cat = PluginCatalog()
     found: list[tuple[type[Plugin], str, str]] = []
@@ -136,14 +231,12 @@ def _build() -> PluginCatalog:
         try:
             cls = ep.load()
         except Exception as exc:  # a broken third-party plugin must not break every connect
-            msg = f"plugin {ep.name!r} from {dist} failed to load: {type(exc).__name__}: {exc}"
-            log.warning(msg)
-            cat.errors.append(msg)
+            _broken(cat, ep.name, f"plugin {ep.name!r} from the distribution {dist} failed to "
+                                  f"load ({ep.value}): {type(exc).__name__}: {exc}")
             continue
         if not (isinstance(cls, type) and issubclass(cls, Plugin)):
-            msg = f"entry point {ep.name!r} of {dist} is not a sturdydb.Plugin subclass"
-            log.warning(msg)
-            cat.errors.append(msg)
+            _broken(cat, ep.name, f"entry point {ep.name!r} of the distribution {dist} names "
+                                  f"{ep.value}, which is not a sturdydb.Plugin subclass")
             continue
         if cls.code and cls.code != ep.name:
             log.debug("entry point %s names class with code %s", ep.name, cls.code)
@@ -152,25 +245,62 @@ def _build() -> PluginCatalog:
         found.append((cls, dist, "local"))
 
     pm = _contribution_manager()
+    codes: dict[str, str] = {}  # plugin name in pm -> code
+    dists: dict[str, str] = {}  # plugin name in pm -> distribution
     for cls, dist, version in found:
         code = cls.code
         if not code:
             cat.errors.append(f"plugin class {cls.__qualname__} from {dist} has no code")
             continue
+        try:
+            check_hook_names(cls)
+        except ConfigurationError as exc:
+            _broken(cat, code, f"plugin {code!r} from the distribution {dist} is invalid: {exc}")
+            continue
+        name = f"{dist}:{code}"
+        try:
+            pm.register(cls, name=name)
+        except ValueError:  # the same class registered under two entry points
+            pass
+        except pluggy.PluginValidationError as exc:  # a hook with arguments its spec lacks
+            _broken(cat, code, f"plugin {code!r} from the distribution {dist} is invalid: {exc}")
+            continue
+        codes[name] = code
+        dists[name] = dist
         cat.entries[code] = PluginEntry(code, cls, dist, version)
         for alias in cls.aliases:
             cat.aliases[alias] = code
-        try:
-            pm.register(cls, name=f"{dist}:{code}")
-        except ValueError:  # the same class registered under two entry points
+    pm.check_pending()  # check_hook_names already refused every hook without a spec
+
+    properties: list[tuple[str, Sequence[Any]]] = []
+    profiles: list[tuple[str, Sequence[Any]]] = []
+    dialects: list[tuple[str, Sequence[Any]]] = []
+    _contribute(cat, pm, "sturdydb_add_properties", codes, lambda n, got: properties.append((n, got)))
+    _contribute(cat, pm, "sturdydb_add_profiles", codes, lambda n, got: profiles.append((n, got)))
+    _contribute(cat, pm, "sturdydb_add_dialects", codes, lambda n, got: dialects.append((n, got)))
+    usable = set(cat.entries)
+    for name, specs in properties:
+        if codes[name] not in usable:
             continue
-    for specs in pm.hook.sturdydb_add_properties():
-        cat.registry.add(specs or ())
-    for profiles in pm.hook.sturdydb_add_profiles():
-        for profile in profiles or ():
+        try:
+            cat.registry.add(specs)
+        except Exception as exc:  # a property clashing with another plugin's, say
+            _broken(cat, codes[name], f"plugin {codes[name]!r} ({name}) contributed unusable "
+                                      f"properties: {type(exc).__name__}: {exc}")
+            cat.entries.pop(codes[name], None)
+    for name, contributed in profiles:
+        if codes[name] not in cat.entries:
+            continue
+        for profile in contributed:
+            if profile.source == "core":  # the dataclass default: say where it comes from
+                profile = replace(profile, source=dists[name])
             cat.contributed_profiles[profile.name] = profile
-    for dialects in pm.hook.sturdydb_add_dialects():
-        cat.dialects.extend(dialects or ())
+    for name, contributed in dialects:
+        if codes[name] in cat.entries:
+            cat.dialects.extend(contributed)
+    for alias, code in list(cat.aliases.items()):
+        if code not in cat.entries:
+            del cat.aliases[alias]
     return cat
 
 
@@ -204,6 +334,7 @@ def register_plugin(cls: type[Plugin], *, distribution: str = "application") -> 
     """
     if not (isinstance(cls, type) and issubclass(cls, Plugin)) or not cls.code:
         raise ConfigurationError("register_plugin() needs a sturdydb.Plugin subclass with a code")
+    check_hook_names(cls)  # the application's own code: fail here, not at the first connect
     with _lock:
         _manual[cls.code] = (cls, distribution)
     reload_catalog()

@@ -5,9 +5,12 @@ Order is decided by the plugins' declared ``weight`` (lower is outermost), never
 ``tryfirst``/``trylast``. Hooks may accept fewer arguments than the spec declares, so specs can
 grow without breaking plugins.
 
+Every hook has a contract test in the core's tests, marked ``@pytest.mark.hookspec("<name>")``;
+a meta-test fails when a hook has none (``tests/test_every_hookspec_is_tested.py``).
+
 Pipelines (implemented as ``@hookimpl(wrapper=True)`` one-``yield`` generators, ``return
-(yield)``): ``sturdydb_connect`` and ``sturdydb_execute``. Broadcasts (every implementation is
-called, must not raise or block): ``sturdydb_host_list_changed``,
+(yield)``): ``sturdydb_connect`` and ``sturdydb_execute``. Broadcasts (delivered by the core, every
+implementation is called, must not block): ``sturdydb_host_list_changed``,
 ``sturdydb_connection_changed``, ``sturdydb_host_state_changed``. Contributions (called on the
 plugin *classes* of every installed plugin, also when not selected): ``sturdydb_add_properties``,
 ``sturdydb_add_profiles``, ``sturdydb_add_dialects``.
@@ -37,6 +40,11 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def sturdydb_connect(request: ConnectRequest) -> Any:
     """Open one physical connection to ``request.host`` and return it.
 
+    When: for every physical connection opened through a chain: the application's connect
+    (``request.purpose == "connect"``), a failover's replacement (``"reconnect"``) and a
+    plugin's own connection (``"auxiliary"``, monitoring or topology), on the thread that asked.
+    May block (it connects) and may raise.
+
     Implement as a wrapper: change ``request.driver_kwargs`` before ``yield`` (auth plugins
     set the password there), inspect or replace the outcome after it. The core's terminal
     implementation calls the target driver's connect function. A wrapper may raise instead
@@ -49,6 +57,10 @@ def sturdydb_connect(request: ConnectRequest) -> Any:
 @hookspec(firstresult=True)
 def sturdydb_execute(call: Call) -> Any:
     """Perform one DB-API call (``call.method`` such as ``"Cursor.execute"``) and return its result.
+
+    When: for each call the application makes on a wrapped connection or cursor, on the
+    application's thread, before the driver sees it. May block (it runs the call) and may
+    raise. The hot path: keep the work before and after ``yield`` to a few microseconds.
 
     Implement as a wrapper. Only plugins whose ``wraps_method(method, network_bound=...)``
     returns true are in the chain for a method; a method that no plugin wraps goes straight
@@ -65,7 +77,13 @@ def sturdydb_host_list_changed(
 ) -> None:
     """The topology of a cluster changed: ``changes`` maps ``host:port`` to what happened.
 
-    Broadcast from whichever thread refreshed the topology. Must not raise or block.
+    When: right after :meth:`ClusterTopology.update <sturdydb.topology.ClusterTopology.update>`
+    stored a host list that differs from the previous one (``topology.hosts`` is already the
+    new list), whichever plugin or core code read it. Delivered by the core to every plugin
+    chain that opened a connection to this cluster (``topology.cluster_id``) and implements a
+    topology hook, once per chain. Thread: the one that called ``update`` (a monitor thread,
+    or the application's thread during a connect). Must not block (other chains wait); an
+    exception is logged and does not stop the broadcast, but do not rely on that.
     """
 
 
@@ -73,7 +91,11 @@ def sturdydb_host_list_changed(
 def sturdydb_connection_changed(context: ConnectionContext, old: Any, new: Any) -> None:
     """``context`` now uses the physical connection ``new`` instead of ``old`` (failover, switch).
 
-    Broadcast on the application's thread right after the switch. Must not raise or block.
+    When: at the end of :meth:`ConnectionContext.set_connection
+    <sturdydb.context.ConnectionContext.set_connection>`, after the session state was carried
+    over and ``old`` was rolled back and closed (``old`` may be ``None``). Delivered to the
+    chain of ``context`` only. Thread: the one that switched (usually the application's, inside
+    the call that failed over). Must not block; an exception is logged and swallowed.
     """
 
 
@@ -81,7 +103,13 @@ def sturdydb_connection_changed(context: ConnectionContext, old: Any, new: Any) 
 def sturdydb_host_state_changed(host: HostInfo, available: bool, reason: str) -> None:
     """A plugin concluded that ``host`` became (un)available (monitoring, failed connect).
 
-    Broadcast from the detecting thread. Must not raise or block.
+    When: a plugin reported it to the core through :meth:`ClusterTopology.report_host_state
+    <sturdydb.topology.ClusterTopology.report_host_state>` (or ``mark``), after the topology
+    recorded the availability. Every report is delivered, also a repeated one. ``host`` carries
+    the new availability; ``reason`` is a human-readable sentence. Delivered by the core to
+    every chain that opened a connection to that cluster and implements a topology hook.
+    Thread: the detecting one (a monitor thread, sturdydb's watchdog thread, or the
+    application's). Must not block; an exception is logged and does not stop the broadcast.
     """
 
 
@@ -89,19 +117,40 @@ def sturdydb_host_state_changed(host: HostInfo, available: bool, reason: str) ->
 def sturdydb_add_properties() -> Sequence[PropertySpec]:
     """The properties this plugin owns (name, type, default, doc).
 
-    Called on the plugin class, for every installed plugin, to build the property registry
-    used for validation, ``sturdydb doctor`` and the generated configuration docs.
+    When: once per catalog build (first use in the process, then after ``reload_catalog``,
+    ``register_plugin``), on the plugin *class* (implement it as a ``@staticmethod``), for every
+    installed plugin, selected or not. Builds the property registry used for validation,
+    ``sturdydb doctor`` and the generated configuration docs. Thread: whichever thread
+    first needs the catalog, with the catalog lock held. Must return quickly with no I/O. An
+    exception is logged at ERROR and leaves this plugin out of the catalog (its code then
+    reports why it is unusable); the other plugins are unaffected.
     """
     raise NotImplementedError
 
 
 @hookspec
 def sturdydb_add_profiles() -> Sequence[Profile]:
-    """Named presets of plugins and property values that this plugin contributes."""
+    """Named presets of plugins and property values that this plugin contributes.
+
+    When it is called, on which thread, and what happens if it raises: as
+    ``sturdydb_add_properties``. A preset that combines several
+    plugins belongs to the distribution of its first plugin code; applying a preset whose
+    plugins are not all installed raises ``ConfigurationError`` naming the missing codes.
+    Application profiles of the same name win over contributed ones.
+    """
     raise NotImplementedError
 
 
 @hookspec
 def sturdydb_add_dialects() -> Sequence[DatabaseDialect]:
-    """Extra database dialects (tried during detection before the built-in ones)."""
+    """Extra database dialects, tried during detection before the built-in ones.
+
+    When it is called, on which thread, and what happens if it raises: as
+    ``sturdydb_add_properties``. At connect time (when a plugin
+    requires the dialect) each contributed dialect of the driver's family is asked
+    ``is_dialect(driver, conn)`` in contribution order on the application's thread; the first
+    that answers true is the connection's dialect (and is cached for the host), otherwise the
+    built-in detection runs. ``is_dialect`` must answer false for a server of another kind
+    and may raise only when the connection broke (the connect then fails with that error).
+    """
     raise NotImplementedError

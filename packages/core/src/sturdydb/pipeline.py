@@ -101,6 +101,12 @@ class Pipeline:
         self.pm = pm
         self.hook = pm.hook
         self._connect_direct = len(pm.hook.sturdydb_connect.get_hookimpls()) == 1
+        #: Whether a plugin here implements a topology broadcast: such a pipeline subscribes
+        #: to the cluster of every connection it opens (see :mod:`sturdydb.topology`).
+        self.receives_topology = bool(
+            pm.hook.sturdydb_host_list_changed.get_hookimpls()
+            or pm.hook.sturdydb_host_state_changed.get_hookimpls()
+        )
         self._chains: dict[tuple[str, bool], ChainFn | None] = {}
         self._lock = threading.Lock()
 
@@ -138,6 +144,9 @@ class Pipeline:
 
     def connect(self, request: ConnectRequest) -> Any:
         """Run the connect chain for ``request`` and return the driver connection."""
+        if self.receives_topology and request.purpose == "connect":
+            # Before the chain runs: a plugin inside it may publish the first topology.
+            request.context.topology.subscribe(self)
         if self._connect_direct:
             # No plugin wraps connect: skip pluggy's per-call bookkeeping.
             ctx = request.context
@@ -215,15 +224,14 @@ def clear_pipelines() -> None:
         p.release_resources()
 
 
-DEFAULT_PLUGINS = ("aurora_connection_tracker", "failover", "host_monitoring")
-
-
 def select_plugins(cat: PluginCatalog, props: Properties) -> list[type[Plugin]]:
     """The ordered plugin classes for ``props`` (``plugins``, weights, ``enabled``)."""
     spec = props.values.get("plugins")
     if spec is None:
-        # The reference's default chain, limited to what is installed.
-        codes = [c for c in DEFAULT_PLUGINS if c in cat.entries]
+        # The default chain: the installed plugins that declare themselves part of it (the
+        # core names none), in weight order.
+        codes = [e.code for e in sorted(cat.entries.values(), key=lambda e: (e.cls.weight, e.code))
+                 if e.cls.in_default_chain]
     else:
         if not isinstance(spec, str):
             raise ConfigurationError(

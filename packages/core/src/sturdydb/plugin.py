@@ -22,12 +22,17 @@ class Plugin:
 
     ``aliases`` are other codes that select the same plugin (``failover_v2`` for ``failover``).
     ``requires_dialect`` asks the core to detect the database dialect at connect time.
+    ``in_default_chain`` puts the plugin in the chain of connections that do not set the
+    ``plugins`` property (sturdydb's failover, connection tracker and host monitoring do, as
+    the reference's default chain; a third-party plugin should leave it false unless being
+    active for every application that merely installs it is the point).
     """
 
     code: ClassVar[str] = ""
     weight: ClassVar[int] = 1000
     aliases: ClassVar[tuple[str, ...]] = ()
     requires_dialect: ClassVar[bool] = False
+    in_default_chain: ClassVar[bool] = False
 
     @classmethod
     def enabled(cls, props: Properties) -> bool:

@@ -1,9 +1,15 @@
 """Configuration profiles: named presets of plugins and property values.
 
 ``profile_name=<name>`` applies a preset; properties given explicitly (in the connection string
-or as keywords) override the preset's values. The core ships a few documented presets, plugin
-packages contribute more through ``sturdydb_add_profiles``, and applications register their
-own with :func:`register_profile`.
+or as keywords) override the preset's values. The core ships only ``passthrough`` (it names no
+plugin); plugin distributions contribute their presets through ``sturdydb_add_profiles``, and
+applications register their own with :func:`register_profile`.
+
+Where a preset that combines several plugins lives: in the distribution of the plugin it is
+built around, which is the first code of its ``plugins`` (``aurora-fast`` names
+``aurora_connection_tracker,failover,host_monitoring`` and ships with sturdydb-failover). A
+preset can only be applied when every plugin code it names is installed; otherwise applying it
+raises a :class:`~sturdydb.errors.ConfigurationError` naming the missing codes.
 """
 
 from __future__ import annotations
@@ -35,42 +41,10 @@ class Profile:
         object.__setattr__(self, "properties", MappingProxyType(dict(self.properties)))
 
 
+#: The presets of the core itself: only those that name no plugin. Presets built on plugins
+#: come from the plugins' distributions (``sturdydb_add_profiles``): the core knows no plugin
+#: by name.
 BUILTIN_PROFILES: tuple[Profile, ...] = (
-    Profile(
-        "aurora-fast",
-        plugins="aurora_connection_tracker,failover,host_monitoring",
-        properties={
-            "failure_detection_time_ms": 1000,
-            "failure_detection_interval_ms": 500,
-            "failure_detection_count": 2,
-            "cluster_topology_high_refresh_rate_ms": 100,
-            "topology_refresh_ms": 10000,
-            "failover_timeout_sec": 60,
-            "connect_timeout": 3,
-        },
-        doc="Fast detection for latency-sensitive OLTP: a call waiting on a silent host is "
-            "aborted at most 1.75 s after it started (1000 ms grace, then 2 probes 500 ms apart, "
-            "each given 250 ms to answer).",
-    ),
-    Profile(
-        "aurora-relaxed",
-        plugins="aurora_connection_tracker,failover,host_monitoring",
-        properties={
-            "failure_detection_time_ms": 60000,
-            "failure_detection_interval_ms": 15000,
-            "failure_detection_count": 5,
-            "failover_timeout_sec": 300,
-        },
-        doc="Relaxed monitoring for long-running analytical queries on busy hosts: monitoring "
-            "starts after 60 s and needs five failed probes 15 s apart.",
-    ),
-    Profile(
-        "failover-only",
-        plugins="failover",
-        properties={},
-        doc="Failover without host monitoring: failures are detected by network errors and "
-            "the driver's own timeouts (set `socket_timeout`).",
-    ),
     Profile(
         "passthrough",
         plugins="",

@@ -158,8 +158,9 @@ SELECTOR_STRATEGIES = ("random", "round_robin", "weighted_random", "highest_weig
 CORE_PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("plugins", str, None,
                  "Comma-separated plugin codes, outermost first unless sorted by weight. "
-                 "\"\" means no plugins. Unset means the installed subset of "
-                 "aurora_connection_tracker,failover,host_monitoring."),
+                 "\"\" means no plugins. Unset means the default chain: the installed plugins "
+                 "that declare themselves part of it (with sturdydb-failover and sturdydb-efm "
+                 "installed: aurora_connection_tracker,failover,host_monitoring)."),
     PropertySpec("auto_sort_wrapper_plugin_order", bool, True,
                  "Order plugins by their declared weight; false keeps the order given in `plugins`."),
     PropertySpec("profile_name", str, None,

@@ -5,24 +5,40 @@ by ``cluster_id``; when ``cluster_id`` is not given it is derived from the clust
 the instance host pattern, so two clusters in one process never share topology by accident.
 Whoever reads a fresher topology (the failover plugin's monitor, a connect-time check) calls
 :meth:`ClusterTopology.update`, which computes what changed and broadcasts it through the
-``sturdydb_host_list_changed`` hook of every pipeline that uses the cluster.
+``sturdydb_host_list_changed`` hook of every pipeline that uses the cluster; whoever concludes
+that a host became (un)available (a failed connect, a monitor's verdict) calls
+:meth:`ClusterTopology.report_host_state` (or :meth:`~ClusterTopology.mark`), which records it
+and broadcasts ``sturdydb_host_state_changed`` the same way. The core delivers both hooks
+itself, whichever plugin detected the change.
+
+Which pipelines receive them: every plugin chain (:class:`~sturdydb.pipeline.Pipeline`) that
+opened a connection to the cluster and has at least one implementation of either hook; the
+pipeline subscribes itself at connect time (:meth:`ClusterTopology.subscribe`), held weakly, so
+a pipeline dropped by a catalog reload stops receiving once it is freed. The contribution
+managers of :mod:`~sturdydb.discovery` hold plugin *classes*, not instances: they never receive
+broadcasts.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from sturdydb.hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, parse_rds_host
 
 if TYPE_CHECKING:
+    from sturdydb.pipeline import Pipeline
     from sturdydb.properties import Properties
 
 __all__ = ["ClusterTopology", "HostEvent", "TopologyRegistry", "derive_cluster_id", "registry"]
+
+log = logging.getLogger("sturdydb.topology")
 
 
 class HostEvent(enum.Enum):
@@ -52,6 +68,8 @@ class ClusterTopology:
         self.instance_host_pattern: str | None = None
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        #: The pipelines that receive this cluster's broadcasts (see the module docstring).
+        self._subscribers: weakref.WeakSet[Pipeline] = weakref.WeakSet()
         self.changed = threading.Condition(self._lock)
         self.version = 0
 
@@ -87,8 +105,24 @@ class ClusterTopology:
             if listener in self._listeners:
                 self._listeners.remove(listener)
 
+    def subscribe(self, pipeline: Pipeline) -> None:
+        """Deliver this cluster's broadcasts to ``pipeline`` from now on (idempotent, weak)."""
+        if pipeline in self._subscribers:  # the common case, without the lock
+            return
+        with self._lock:
+            self._subscribers.add(pipeline)
+
+    def subscribers(self) -> list[Pipeline]:
+        with self._lock:
+            return list(self._subscribers)
+
     def update(self, hosts: Iterable[HostInfo]) -> dict[str, frozenset[HostEvent]]:
-        """Replace the host list; notify listeners of what changed; return the changes."""
+        """Replace the host list; broadcast what changed; return the changes.
+
+        ``sturdydb_host_list_changed`` reaches every subscribed pipeline, on this thread,
+        after the new hosts are visible; an implementation that raises is logged and the
+        broadcast goes on.
+        """
         new = tuple(hosts)
         with self._lock:
             old = self.hosts
@@ -97,24 +131,54 @@ class ClusterTopology:
             self.updated_at = time.monotonic()
             self.version += 1
             listeners = list(self._listeners)
+            pipelines = list(self._subscribers)
             self.changed.notify_all()
         if changes:
             for listener in listeners:
                 try:
                     listener(self, changes)
                 except Exception:  # a broadcast must never break the updater
-                    import logging
-
-                    logging.getLogger("sturdydb.topology").exception("topology listener failed")
+                    log.exception("topology listener failed")
+            for pipeline in pipelines:
+                try:
+                    pipeline.hook.sturdydb_host_list_changed(topology=self, changes=changes)
+                except Exception:
+                    log.exception("a sturdydb_host_list_changed implementation of %s raised",
+                                  list(pipeline.codes))
         return changes
 
-    def mark(self, host: str, availability: HostAvailability) -> None:
-        """Record a host's availability without a topology query (a failed connect, say)."""
+    def mark(self, host: str, availability: HostAvailability, reason: str = "") -> None:
+        """Record a host's availability without a topology query (a failed connect, say).
+
+        Broadcasts ``sturdydb_host_state_changed`` like :meth:`report_host_state`.
+        """
+        found = self.find(host) or HostInfo(host, None)
+        self.report_host_state(found, availability is HostAvailability.AVAILABLE, reason)
+
+    def report_host_state(self, host: HostInfo, available: bool, reason: str) -> None:
+        """A plugin concluded that ``host`` became (un)available: record and broadcast it.
+
+        The availability is recorded on the topology's entry for the host (when it has one),
+        then ``sturdydb_host_state_changed(host, available, reason)`` reaches every subscribed
+        pipeline on this thread. Every report is broadcast, also a repeated one: the
+        implementations decide what a repeat means.
+        """
+        availability = HostAvailability.AVAILABLE if available else HostAvailability.UNAVAILABLE
+        key = host.host.lower()
         with self._lock:
             self.hosts = tuple(
-                h.with_availability(availability) if h.host.lower() == host.lower() else h
+                h.with_availability(availability) if h.host.lower() == key else h
                 for h in self.hosts
             )
+            pipelines = list(self._subscribers)
+        reported = host.with_availability(availability)
+        for pipeline in pipelines:
+            try:
+                pipeline.hook.sturdydb_host_state_changed(host=reported, available=available,
+                                                          reason=reason)
+            except Exception:
+                log.exception("a sturdydb_host_state_changed implementation of %s raised",
+                              list(pipeline.codes))
 
     def wait_for_change(self, version: int, timeout: float) -> bool:
         """Block until ``self.version`` differs from ``version`` or ``timeout`` passes."""

@@ -43,6 +43,7 @@ class HostMonitoringPlugin(Plugin):
     # Inside failover (400), so failover sees the aborted call's network error; outside the
     # auth plugins, as in the reference's default order.
     weight: ClassVar[int] = 500
+    in_default_chain: ClassVar[bool] = True
     #: The service the plugin registers calls with (tests substitute their own).
     service: ClassVar[MonitorService] = service
 
@@ -230,11 +231,15 @@ def identify_instance(ctx: ConnectionContext, conn: Any, host: HostInfo) -> Host
 
 
 def report_unhealthy(monitor: HostMonitor, reason: str) -> None:
-    """Broadcast ``sturdydb_host_state_changed`` through the chain of a connection to the host."""
+    """Report the host unavailable to the core, which broadcasts ``sturdydb_host_state_changed``.
+
+    Through the topology of the cluster of a connection to the host: the core delivers the
+    hook to every chain that uses that cluster.
+    """
     for slot in list(monitor.slots):
         context = slot.context_ref()
         if context is not None:
-            context.pipeline.hook.sturdydb_host_state_changed(host=monitor.host, available=False, reason=reason)
+            context.topology.report_host_state(monitor.host, False, reason)
             return
 
 

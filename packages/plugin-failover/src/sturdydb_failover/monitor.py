@@ -4,8 +4,8 @@ A :class:`TopologyMonitor` keeps one connection to the cluster's *verified* writ
 the topology through it every ``topology_refresh_ms`` (every
 ``cluster_topology_high_refresh_rate_ms`` for 30 s after a new writer was found, or at once
 when a connection asks). Each read is published to the process-wide
-``sturdydb.topology.registry`` entry of the cluster, which every connection shares and which
-broadcasts ``sturdydb_host_list_changed`` to the chains that use the cluster.
+``sturdydb.topology.registry`` entry of the cluster, which every connection shares; the core
+broadcasts ``sturdydb_host_list_changed`` from there to the chains that use the cluster.
 
 When the writer is unknown (at start, after the writer connection failed, or when a
 connection reports a failure of the writer: :meth:`TopologyMonitor.suspect`), the monitor is
@@ -41,11 +41,10 @@ if TYPE_CHECKING:
     from sturdydb.context import ConnectionContext
     from sturdydb.dialects.base import DatabaseDialect
     from sturdydb.drivers.base import DriverDialect
-    from sturdydb.pipeline import Pipeline
-    from sturdydb.topology import ClusterTopology, HostEvent
+    from sturdydb.topology import ClusterTopology
     from sturdydb_failover.settings import FailoverSettings
 
-__all__ = ["IDLE_STOP_SECONDS", "LOGIN_RETRY_SECONDS", "MonitorRegistry", "TopologyMonitor", "listen", "monitors"]
+__all__ = ["IDLE_STOP_SECONDS", "LOGIN_RETRY_SECONDS", "MonitorRegistry", "TopologyMonitor", "monitors"]
 
 log = logging.getLogger("sturdydb.failover.monitor")
 
@@ -124,7 +123,6 @@ class TopologyMonitor:
             self._users[key] = weakref.ref(ctx, gone)
             self._idle_since = None
             started = self._thread is not None
-        listen(self.topology, ctx.pipeline)
         if not started:
             self._start()
         return True
@@ -456,44 +454,6 @@ class TopologyMonitor:
         overrides = {"autocommit": True, **passthrough, **self.settings.monitor_kwargs}
         self.probe_connects += 1
         return ctx.open(host, purpose="auxiliary", props=props, overrides=overrides)
-
-
-# -- broadcasting topology changes to the chains that use a cluster -------------------------
-# topology -> the pipelines already listening to it. Both weak: the registry may drop a
-# topology, and a pipeline released by a catalog reload must stop receiving (and be freed)
-# once the last connection that uses it is gone.
-_listening: weakref.WeakKeyDictionary[ClusterTopology, weakref.WeakSet[Pipeline]] = weakref.WeakKeyDictionary()
-_listeners_lock = threading.Lock()
-
-
-def listen(topology: ClusterTopology, pipeline: Pipeline) -> None:
-    """Make ``topology``'s changes reach ``pipeline``'s ``sturdydb_host_list_changed`` (once)."""
-    with _listeners_lock:
-        pipelines = _listening.get(topology)
-        if pipelines is None:
-            pipelines = _listening[topology] = weakref.WeakSet()
-        if pipeline in pipelines:
-            return
-        pipelines.add(pipeline)
-    pipeline_ref = weakref.ref(pipeline)
-    topology_ref = weakref.ref(topology)
-
-    def broadcast(topo: ClusterTopology, changes: dict[str, frozenset[HostEvent]]) -> None:
-        target = pipeline_ref()
-        if target is None:
-            topo.remove_listener(broadcast)
-            return
-        target.hook.sturdydb_host_list_changed(topology=topo, changes=changes)
-
-    def forget(_: object) -> None:
-        # The pipeline was freed: drop the listener now rather than at the next broadcast.
-        found = topology_ref()
-        if found is not None:
-            found.remove_listener(broadcast)
-
-    # The finalizer keeps ``forget`` alive as long as the pipeline lives (nothing to do at exit).
-    weakref.finalize(pipeline, forget, None).atexit = False
-    topology.add_listener(broadcast)
 
 
 class MonitorRegistry:

@@ -36,12 +36,13 @@ from sturdydb import (
 from sturdydb.hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host
 from sturdydb.selectors import select_host
 from sturdydb.watchdog import bounded
-from sturdydb_failover.monitor import TopologyMonitor, listen, monitors
+from sturdydb_failover.monitor import TopologyMonitor, monitors
+from sturdydb_failover.presets import PRESETS
 from sturdydb_failover.session import is_session_statement, note_session_statement
 from sturdydb_failover.settings import FailoverMode, FailoverSettings, failover_properties
 
 if TYPE_CHECKING:
-    from sturdydb import Call, ConnectionContext, ConnectRequest
+    from sturdydb import Call, ConnectionContext, ConnectRequest, Profile
     from sturdydb.dialects.base import DatabaseDialect
     from sturdydb.properties import Properties
 
@@ -98,6 +99,7 @@ class FailoverPlugin(Plugin):
     weight: ClassVar[int] = 400
     aliases: ClassVar[tuple[str, ...]] = ("failover_v2",)
     requires_dialect: ClassVar[bool] = True
+    in_default_chain: ClassVar[bool] = True
 
     @classmethod
     def enabled(cls, props: Properties) -> bool:
@@ -113,6 +115,11 @@ class FailoverPlugin(Plugin):
     @hookimpl
     def sturdydb_add_properties() -> Sequence[PropertySpec]:
         return failover_properties()
+
+    @staticmethod
+    @hookimpl
+    def sturdydb_add_profiles() -> Sequence[Profile]:
+        return PRESETS
 
     # -- connect ---------------------------------------------------------------------
     @hookimpl(wrapper=True)
@@ -232,7 +239,6 @@ class FailoverPlugin(Plugin):
         if not state.active:
             return raw  # a single plain server: nothing to fail over to
         topology = ctx.topology
-        listen(topology, ctx.pipeline)  # before the first update, so the tracker sees it
         aux = float(ctx.props.get("auxiliary_query_timeout_sec"))
         if has_topology and not topology.hosts:
             # First connection of this cluster in the process: seed the shared topology
@@ -518,6 +524,8 @@ class FailoverPlugin(Plugin):
     @staticmethod
     def _mark(ctx: ConnectionContext, host: HostInfo) -> None:
         try:
-            ctx.topology.mark(host.host, HostAvailability.UNAVAILABLE)
+            # The core records it and broadcasts sturdydb_host_state_changed.
+            ctx.topology.mark(host.host, HostAvailability.UNAVAILABLE,
+                              reason=f"failover: a connection to {host.url} failed")
         except Exception:
             pass

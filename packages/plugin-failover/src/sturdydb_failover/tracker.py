@@ -90,6 +90,7 @@ class ConnectionTrackerPlugin(Plugin):
 
     code: ClassVar[str] = "aurora_connection_tracker"
     weight: ClassVar[int] = 100
+    in_default_chain: ClassVar[bool] = True
 
     def release_resources(self) -> None:
         _tracker.clear()

@@ -1,0 +1,301 @@
+"""Every hook is called with its documented arguments at its documented moment.
+
+One recording plugin implements every hook; each test drives the core (against the local
+PostgreSQL server) to the moment the hook's docstring names and checks what arrived. Each test
+is marked ``@pytest.mark.hookspec("<hook>")``: ``test_every_hookspec_is_tested.py`` fails when
+a hook in ``sturdydb.hookspecs`` has no marked test.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+import psycopg
+import pytest
+
+import sturdydb
+from sturdydb import (
+    Call,
+    ConnectionContext,
+    ConnectRequest,
+    HostAvailability,
+    HostInfo,
+    HostRole,
+    Plugin,
+    Profile,
+    PropertySpec,
+    hookimpl,
+)
+from sturdydb.dialects import clear_dialect_cache
+from sturdydb.dialects.base import DatabaseDialect
+from sturdydb.dialects.pg import PgDialect
+from sturdydb.discovery import catalog, register_plugin, reload_catalog, unregister_plugin
+from sturdydb.errors import ConfigurationError
+from sturdydb.topology import ClusterTopology, HostEvent, registry
+
+events: list[tuple[Any, ...]] = []
+contributions: list[str] = []
+dialect_probes: list[tuple[str, Any]] = []
+
+
+class TaggedPgDialect(PgDialect):
+    """A contributed dialect that recognises the local server with a real query."""
+
+    code: ClassVar[str] = "t-tagged-pg"
+    refinements: ClassVar[tuple[str, ...]] = ()
+
+    def is_dialect(self, driver: Any, conn: Any) -> bool:
+        row = self._first(driver, conn, "SELECT current_setting('server_version_num')")
+        dialect_probes.append((self.code, row))
+        return row is not None and int(row[0]) > 0
+
+
+class RefusingDialect(PgDialect):
+    code: ClassVar[str] = "t-refusing-pg"
+    refinements: ClassVar[tuple[str, ...]] = ()
+
+    def is_dialect(self, driver: Any, conn: Any) -> bool:
+        dialect_probes.append((self.code, None))
+        return False
+
+
+class Recorder(Plugin):
+    code: ClassVar[str] = "t_recorder"
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return method == "Cursor.execute"
+
+    @hookimpl(wrapper=True)
+    def sturdydb_connect(self, request: ConnectRequest) -> Generator[None, Any, Any]:
+        events.append(("connect:before", request.purpose, request.host.url, request.context))
+        conn = yield
+        events.append(("connect:after", request.purpose, conn))
+        return conn
+
+    @hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+        events.append(("execute:before", call.method, call.args))
+        result = yield
+        events.append(("execute:after", call.method))
+        return result
+
+    @hookimpl
+    def sturdydb_host_list_changed(
+        self, topology: ClusterTopology, changes: Mapping[str, frozenset[HostEvent]]
+    ) -> None:
+        events.append(("host_list_changed", topology, dict(changes), tuple(topology.hosts),
+                       threading.current_thread().name))
+
+    @hookimpl
+    def sturdydb_connection_changed(self, context: ConnectionContext, old: Any, new: Any) -> None:
+        events.append(("connection_changed", context, old, new, context.connection))
+
+    @hookimpl
+    def sturdydb_host_state_changed(self, host: HostInfo, available: bool, reason: str) -> None:
+        events.append(("host_state_changed", host, available, reason,
+                       threading.current_thread().name))
+
+    @staticmethod
+    @hookimpl
+    def sturdydb_add_properties() -> Sequence[PropertySpec]:
+        contributions.append("properties")
+        return [PropertySpec("t_recorder_level", int, 1, "A property of the recording plugin.",
+                             minimum=1)]
+
+    @staticmethod
+    @hookimpl
+    def sturdydb_add_profiles() -> Sequence[Profile]:
+        contributions.append("profiles")
+        return [Profile("t-recorder-preset", plugins="t_recorder",
+                        properties={"t_recorder_level": 7}, doc="Records every hook.")]
+
+
+class DialectContributor(Plugin):
+    code: ClassVar[str] = "t_dialects"
+    requires_dialect: ClassVar[bool] = True
+
+    @staticmethod
+    @hookimpl
+    def sturdydb_add_dialects() -> Sequence[DatabaseDialect]:
+        contributions.append("dialects")
+        return [RefusingDialect(), TaggedPgDialect()]
+
+
+@pytest.fixture(autouse=True)
+def _recorder() -> Iterator[None]:
+    events.clear()
+    contributions.clear()
+    dialect_probes.clear()
+    register_plugin(Recorder, distribution="t-recorder-dist")
+    yield
+    unregister_plugin("t_recorder")
+
+
+@pytest.fixture
+def cluster_id() -> Iterator[str]:
+    name = f"t-hooks-{uuid.uuid4().hex[:8]}"
+    yield name
+    registry.clear()
+
+
+def _named(kind: str) -> list[tuple[Any, ...]]:
+    return [e for e in events if e[0] == kind]
+
+
+@pytest.mark.hookspec("sturdydb_connect")
+def test_connect_wraps_the_driver_connect_with_the_request(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder") as conn:
+        before, after = _named("connect:before"), _named("connect:after")
+        assert [(e[1], e[2]) for e in before] == [("connect", "127.0.0.1:5432")]
+        assert before[0][3] is conn.context
+        assert after == [("connect:after", "connect", conn.context.connection)]
+        aux = conn.context.open(purpose="auxiliary")
+        try:
+            assert _named("connect:before")[-1][1] == "auxiliary"
+        finally:
+            aux.close()
+
+
+@pytest.mark.hookspec("sturdydb_execute")
+def test_execute_wraps_each_call_of_a_wrapped_method(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder") as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT %s", (41,))
+        assert cur.fetchone() == (41,)
+    executes = [e for e in events if e[0].startswith("execute")]
+    assert executes == [("execute:before", "Cursor.execute", ("SELECT %s", (41,))),
+                        ("execute:after", "Cursor.execute")]
+
+
+@pytest.mark.hookspec("sturdydb_host_list_changed")
+def test_core_broadcasts_topology_changes_to_the_chains_of_the_cluster(
+    pg_conninfo: str, cluster_id: str,
+) -> None:
+    # No plugin of this chain updates topologies: the core delivers the broadcast itself.
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder",
+                          cluster_id=cluster_id) as conn, \
+            sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="",
+                             cluster_id=cluster_id) as plain:
+        topology = conn.context.topology
+        assert conn.context.pipeline in topology.subscribers()
+        assert plain.context.pipeline not in topology.subscribers()  # no topology hook in it
+        writer = HostInfo("127.0.0.1", 5432, HostRole.WRITER)
+        changes = topology.update([writer])
+        assert changes == {"127.0.0.1:5432": frozenset({HostEvent.HOST_ADDED})}
+        received = _named("host_list_changed")
+        assert len(received) == 1
+        _, topo, got, hosts_then, thread = received[0]
+        assert topo is topology and topo.cluster_id == cluster_id
+        assert got == changes
+        assert hosts_then == (writer,)  # the new hosts are visible when the hook runs
+        assert thread == threading.current_thread().name
+        topology.update([writer])  # nothing changed: no broadcast
+        assert len(_named("host_list_changed")) == 1
+        registry.get(f"{cluster_id}-other").update([writer])  # another cluster: not ours
+        assert len(_named("host_list_changed")) == 1
+
+
+@pytest.mark.hookspec("sturdydb_host_list_changed")
+def test_a_raising_topology_hook_does_not_stop_the_update(
+    pg_conninfo: str, cluster_id: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Raising(Plugin):
+        code: ClassVar[str] = "t_raising_topology"
+
+        @hookimpl
+        def sturdydb_host_list_changed(self, topology: ClusterTopology, changes: Any) -> None:
+            raise RuntimeError("bug in a plugin")
+
+    register_plugin(Raising)
+    try:
+        with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_raising_topology",
+                              cluster_id=cluster_id) as bad, \
+                sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder",
+                                 cluster_id=cluster_id), \
+                caplog.at_level(logging.ERROR, "sturdydb.topology"):
+            bad.context.topology.update([HostInfo("127.0.0.1", 5432, HostRole.WRITER)])
+        assert len(_named("host_list_changed")) == 1
+        assert any("sturdydb_host_list_changed" in r.getMessage() for r in caplog.records)
+    finally:
+        unregister_plugin("t_raising_topology")
+
+
+@pytest.mark.hookspec("sturdydb_connection_changed")
+def test_connection_changed_follows_a_switch(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder") as conn:
+        ctx = conn.context
+        old = ctx.connection
+        new = ctx.open(ctx.host, purpose="reconnect")
+        ctx.set_connection(new, ctx.host)
+        assert _named("connection_changed") == [("connection_changed", ctx, old, new, new)]
+        assert old.closed  # closed before the hook ran
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+
+
+@pytest.mark.hookspec("sturdydb_host_state_changed")
+def test_core_broadcasts_a_reported_host_state(pg_conninfo: str, cluster_id: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder",
+                          cluster_id=cluster_id) as conn:
+        topology = conn.context.topology
+        topology.update([HostInfo("127.0.0.1", 5432, HostRole.WRITER)])
+        topology.report_host_state(HostInfo("127.0.0.1", 5432), False, "no answer to 3 probes")
+        (_, host, available, reason, thread), = _named("host_state_changed")
+        assert (host.url, host.availability, available) == ("127.0.0.1:5432",
+                                                            HostAvailability.UNAVAILABLE, False)
+        assert reason == "no answer to 3 probes"
+        assert thread == threading.current_thread().name
+        assert topology.find("127.0.0.1") is not None
+        assert topology.find("127.0.0.1").availability is HostAvailability.UNAVAILABLE  # type: ignore[union-attr]
+        # The path failover uses: mark() by host name, then back up.
+        topology.mark("127.0.0.1", HostAvailability.AVAILABLE, reason="answered again")
+        last = _named("host_state_changed")[-1]
+        assert (last[1].url, last[2], last[3]) == ("127.0.0.1:5432", True, "answered again")
+
+
+@pytest.mark.hookspec("sturdydb_add_properties")
+def test_contributed_properties_are_collected_once_per_catalog_and_validated(pg_conninfo: str) -> None:
+    assert contributions.count("properties") == 1  # register_plugin rebuilt the catalog once
+    spec = catalog().registry.get("t_recorder_level")
+    assert spec is not None and spec.default == 1
+    reload_catalog()
+    assert contributions.count("properties") == 2
+    with pytest.raises(ConfigurationError, match="t_recorder_level"):
+        sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder",
+                         t_recorder_level=0)
+
+
+@pytest.mark.hookspec("sturdydb_add_profiles")
+def test_contributed_profiles_apply_and_name_their_distribution(pg_conninfo: str) -> None:
+    assert contributions.count("profiles") == 1
+    profile = catalog().all_profiles()["t-recorder-preset"]
+    assert profile.source == "t-recorder-dist"
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo,
+                          profile_name="t-recorder-preset") as conn:
+        assert conn.context.pipeline.codes == ("t_recorder",)
+        assert conn.context.props.get("t_recorder_level") == 7
+        assert conn.context.props.sources["t_recorder_level"] == "profile:t-recorder-preset"
+
+
+@pytest.mark.hookspec("sturdydb_add_dialects")
+def test_contributed_dialects_are_tried_before_the_built_in_ones(pg_conninfo: str) -> None:
+    register_plugin(DialectContributor)
+    clear_dialect_cache()
+    try:
+        assert "dialects" in contributions
+        with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_dialects") as conn:
+            dialect = conn.context.dialect
+            assert isinstance(dialect, TaggedPgDialect)
+            # In contribution order, and the real query reached the server.
+            assert [code for code, _ in dialect_probes] == ["t-refusing-pg", "t-tagged-pg"]
+            assert int(dialect_probes[1][1][0]) >= 100000
+    finally:
+        unregister_plugin("t_dialects")
+        clear_dialect_cache()
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="") as conn:
+        assert conn.context.dialect.code == "pg"  # without the plugin: the built-in detection
