@@ -70,9 +70,10 @@ def mysql_wrapped() -> Iterator[sturdydb.Connection]:
 
 
 @pytest.fixture(autouse=True)
-def _release_after_test() -> Iterator[None]:
+def _fresh_process_state_after_test() -> Iterator[None]:
+    """Every test leaves sturdydb as fresh as a new process: threads, caches, topologies."""
     yield
-    sturdydb.release_resources()
+    sturdydb.reset_process_state()
 
 
 def pytest_configure(config: pytest.Config) -> None:

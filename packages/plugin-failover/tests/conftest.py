@@ -18,16 +18,12 @@ import pytest
 from local_servers import ENGINES
 
 import sturdydb
-from sturdydb.dialects import clear_dialect_cache
-from sturdydb.topology import registry
 
 
 @pytest.fixture(autouse=True)
 def _fresh_state() -> Iterator[None]:
     yield
-    sturdydb.release_resources()
-    registry.clear()
-    clear_dialect_cache()
+    sturdydb.reset_process_state()
 
 
 @pytest.fixture(params=["pg", "mysql"])

@@ -135,3 +135,28 @@ def test_a_failure_after_the_driver_connected_closes_the_connection(
     assert len(seen) == 1
     raw = seen[0]
     assert raw.closed if hasattr(raw, "pgconn") else not raw.is_connected()
+
+
+def test_the_monitor_restarts_after_an_unexpected_error_and_finds_the_writer_again(
+    open_conn: Open, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sturdydb_failover.monitor import TopologyMonitor
+
+    conn = open_conn(autocommit=True)
+    monitor = conn.context.plugin_state["failover"].monitor
+    assert monitor is not None
+    assert monitor.wait_for_writer(10) is not None
+    original = TopologyMonitor._poll_writer
+    failures = iter([True])
+
+    def broken_once(self: TopologyMonitor) -> None:
+        if next(failures, False):
+            raise RuntimeError("injected failure")
+        original(self)
+
+    monkeypatch.setattr(TopologyMonitor, "_poll_writer", broken_once)
+    since = time.monotonic()
+    monitor.request_refresh()
+    assert monitor.wait_for_writer(20, since=since) is not None  # verified again after the restart
+    assert monitor._runner.restarts == 1
+    assert not monitor.retired and monitor in monitors.all()

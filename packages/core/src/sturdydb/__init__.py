@@ -38,6 +38,7 @@ from sturdydb.hosts import HostAvailability, HostInfo, HostRole
 from sturdydb.plugin import Plugin
 from sturdydb.profiles import Profile, register_profile, unregister_profile
 from sturdydb.properties import PropertySpec
+from sturdydb.registry import register_process_state, reset_process_state
 from sturdydb.resources import on_release, release_resources
 
 __version__ = "0.1.0"
@@ -85,9 +86,11 @@ __all__ = [
     "on_release",
     "paramstyle",
     "register_plugin",
+    "register_process_state",
     "register_profile",
     "release_resources",
     "reload_catalog",
+    "reset_process_state",
     "resolve_host",
     "threadsafety",
     "unmap_host",

@@ -14,23 +14,25 @@ every call in flight to it through the driver dialect's ``abort_connection`` (a 
 shutdown, safe from any thread); the blocked calls return at once with the driver's own
 network error, which failover, outside this plugin, recognises.
 
-Lifecycle: a monitor starts on the first call to its host; stops after
-``monitor_disposal_time_ms`` without calls (its slots are detached and the next call starts a
-fresh monitor); its thread restarts its loop after an unexpected error; everything is dropped
-in a forked child (the parent's monitoring connections are left untouched there); and
+Lifecycle: the thread is a core :class:`~sturdydb.monitor_thread.BackgroundMonitor` (lazy
+start, restart with backoff after an unexpected error, stop without join, fork reset). A
+monitor starts on the first call to its host; stops after ``monitor_disposal_time_ms``
+without calls (its slots are detached and the next call starts a fresh monitor); everything is
+dropped in a forked child (the parent's monitoring connections are left untouched there), and
 nothing ever joins a thread, so interpreter exit is never delayed.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sturdydb.monitor_thread import BackgroundMonitor
+from sturdydb.registry import register_process_state
 from sturdydb.watchdog import Deadline, watchdog
 from sturdydb_efm.schedule import ProbeSchedule, Verdict
 
@@ -50,8 +52,10 @@ _now = time.monotonic
 _MIN_SCAN = 0.01
 #: Longest pause: bounds how stale ``last_activity`` and the pruning of dead slots can get.
 _MAX_SCAN = 30.0
-#: Pause before the prober's loop restarts after an unexpected error.
+#: Pause before the prober's loop restarts after an unexpected error (doubling while it
+#: keeps failing, up to ``_MAX_RESTART_PAUSE``).
 _RESTART_PAUSE = 0.2
+_MAX_RESTART_PAUSE = 10.0
 
 MonitorKey = tuple[str, str, tuple[float, int], tuple[tuple[str, str], ...]]
 
@@ -110,7 +114,11 @@ class HostMonitor:
         self.slots: list[CallSlot] = []
         self.schedule = ProbeSchedule(rule)
         self.stopping = False
-        self.thread: threading.Thread | None = None
+        self._runner = BackgroundMonitor(
+            f"sturdydb-efm-{host.url}", self._loop, on_error=self._after_error,
+            on_exit=self._on_thread_exit, backoff=_RESTART_PAUSE, max_backoff=_MAX_RESTART_PAUSE,
+            description=f"the monitor of {host.url}",
+        )
         #: The monitoring connection. Only the prober opens, uses and closes it; other threads
         #: may only abort it, and only while an attempt is in flight (see ``_attempt``).
         self.conn: Any = None
@@ -127,7 +135,6 @@ class HostMonitor:
         self.connects = 0
         self.detections = 0
         self.aborted_calls = 0
-        self.restarts = 0
 
     def __repr__(self) -> str:
         return f"<HostMonitor {self.host.url} slots={len(self.slots)} running={self.schedule.running}>"
@@ -151,15 +158,22 @@ class HostMonitor:
                 slot.monitor = None
 
     # -- thread -------------------------------------------------------------------------
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The prober thread (``None`` before the first start)."""
+        return self._runner.thread
+
+    @property
+    def restarts(self) -> int:
+        """How many times the prober's loop restarted after an unexpected error."""
+        return self._runner.restarts
+
     def start(self) -> None:
         """Start the prober thread (again, when it died)."""
         with self._cond:
-            if self.stopping or (self.thread is not None and self.thread.is_alive()):
+            if self.stopping:
                 return
-            self.thread = threading.Thread(
-                target=self._run, name=f"sturdydb-efm-{self.host.url}", daemon=True
-            )
-            self.thread.start()
+            self._runner.start()
 
     def stop(self) -> None:
         """Stop probing and let the thread exit; never waits for it."""
@@ -177,24 +191,16 @@ class HostMonitor:
                     slot.monitor = None
             self.slots.clear()
             self._cond.notify_all()
+        self._runner.stop()  # never joins: the thread ends when its loop sees ``stopping``
 
-    def _run(self) -> None:
-        while True:
-            try:
-                self._loop()
-                return
-            except Exception:
-                # A monitor that died silently would disable detection for its host.
-                self.restarts += 1
-                log.exception("the monitor of %s failed; restarting it", self.host.url)
-                self._drop_connection()
-                with self._cond:
-                    if self.stopping:
-                        return
-                    self._cond.wait(_RESTART_PAUSE)
-            finally:
-                if self.stopping:
-                    self._drop_connection()
+    def _after_error(self, exc: BaseException) -> None:
+        # A monitor that died silently would disable detection for its host: the runner
+        # restarts the loop; the monitoring connection may be in any state, so it goes.
+        self._drop_connection()
+
+    def _on_thread_exit(self) -> None:
+        if self.stopping:
+            self._drop_connection()
 
     # -- the prober's loop ----------------------------------------------------------------
     def _scan(self, now: float) -> tuple[bool, float | None, float]:
@@ -599,8 +605,14 @@ def _after_fork_in_child() -> None:
         svc._after_fork()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+def _reset() -> None:
+    for svc in list(_services):
+        svc.release()
+
+
+# One piece of sturdydb's process state: reset by sturdydb.reset_process_state() and, through
+# the core's single fork handler, in every forked child.
+register_process_state("sturdydb_efm.monitor", _reset, after_fork=_after_fork_in_child)
 
 
 def track(svc: MonitorService) -> MonitorService:

@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 
 import sturdydb
-from sturdydb.dialects import clear_dialect_cache
-from sturdydb.topology import registry
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -22,9 +20,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 @pytest.fixture(autouse=True)
 def _fresh_sturdydb_state() -> Iterator[None]:
     """Every scenario starts without monitors or cached topology, like a new process."""
-    sturdydb.release_resources()
-    registry.clear()
-    clear_dialect_cache()
+    sturdydb.reset_process_state()
     yield
-    sturdydb.release_resources()
-    registry.clear()
+    sturdydb.reset_process_state()

@@ -15,7 +15,9 @@ its connection over and the others stop. Connections that fail over simply wait 
 started (:meth:`TopologyMonitor.wait_for_writer`), so failover needs no topology query of its
 own and never trusts DNS.
 
-Threads are named daemons, started on first use, never joined; a monitor stops by itself
+The monitor's thread is a core :class:`~sturdydb.monitor_thread.BackgroundMonitor`: a named
+daemon started on first use, never joined, restarted with backoff after an unexpected error
+(the writer connection is dropped and the writer looked for again). A monitor stops by itself
 when no connection of its cluster has been open for ``IDLE_STOP_SECONDS``. After ``fork()``
 the child starts with no monitor (the parent's connections are left untouched, never closed
 from the child, because closing would end the parent's sessions on the shared sockets).
@@ -24,7 +26,6 @@ from the child, because closing would end the parent's sessions on the shared so
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import weakref
@@ -35,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 from sturdydb import on_release
 from sturdydb.dialects import remember_dialect
 from sturdydb.hosts import HostAvailability, HostInfo, HostRole
+from sturdydb.monitor_thread import BackgroundMonitor
+from sturdydb.registry import register_process_state
 from sturdydb.watchdog import bounded
 
 if TYPE_CHECKING:
@@ -84,7 +87,10 @@ class TopologyMonitor:
         self._wake = threading.Event()
         self._users: dict[int, weakref.ref[ConnectionContext]] = {}
         self._idle_since: float | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = BackgroundMonitor(
+            f"sturdydb-topology-{cluster_id}", self._loop, on_error=self._after_error,
+            on_exit=self._retire, description=f"the topology monitor of {cluster_id}",
+        )
         self._stopping = False
         self.retired = False
         # The verified writer: its connection (owned by the monitor thread), host and id.
@@ -122,7 +128,7 @@ class TopologyMonitor:
                 return False
             self._users[key] = weakref.ref(ctx, gone)
             self._idle_since = None
-            started = self._thread is not None
+            started = self._runner.thread is not None
         if not started:
             self._start()
         return True
@@ -194,12 +200,9 @@ class TopologyMonitor:
     # -- lifecycle -----------------------------------------------------------------------
     def _start(self) -> None:
         with self._cond:
-            if self._thread is not None or self.retired:
+            if self._runner.thread is not None or self.retired:
                 return
-            self._thread = threading.Thread(
-                target=self._run, name=f"sturdydb-topology-{self.cluster_id}", daemon=True
-            )
-        self._thread.start()
+        self._runner.start()
 
     def stop(self) -> None:
         """Stop the thread and its probes; never blocks (connections are aborted, not joined)."""
@@ -213,36 +216,47 @@ class TopologyMonitor:
         if conn is not None:
             self.driver.abort_connection(conn)
         self._wake.set()
+        self._runner.stop()  # never joins: the thread ends when its loop sees ``_stopping``
 
     # -- the monitor thread ------------------------------------------------------------
-    def _run(self) -> None:
-        try:
-            while not self._stopping:
-                self._wake.clear()
-                if not self._check_users():
-                    return
-                if self._writer_conn is None:
-                    self._panic()
-                    continue
-                self._poll_writer()
-                if self._writer_conn is None:
-                    continue
-                now = time.monotonic()
-                fast = now < self._high_until or self._refresh_requested
-                self._wake.wait(self.settings.high_refresh if fast else self.settings.refresh)
-        except Exception:  # the thread must end cleanly whatever happens
-            log.exception("topology monitor of %s failed; it will restart on next use", self.cluster_id)
-        finally:
-            with self._cond:
-                self.retired = True
-                self._stopping = True
-                self._epoch += 1
-                conn, self._writer_conn = self._writer_conn, None
-                self._writer_host = None
-                self._cond.notify_all()
-            if conn is not None:
-                self.driver.close_quietly(conn)
-            monitors.discard(self)
+    def _loop(self) -> None:
+        """The thread's body; returns when the monitor stops (unused, or ``stop``)."""
+        while not self._stopping:
+            self._wake.clear()
+            if not self._check_users():
+                return
+            if self._writer_conn is None:
+                self._panic()
+                continue
+            self._poll_writer()
+            if self._writer_conn is None:
+                continue
+            now = time.monotonic()
+            fast = now < self._high_until or self._refresh_requested
+            self._wake.wait(self.settings.high_refresh if fast else self.settings.refresh)
+
+    def _after_error(self, exc: BaseException) -> None:
+        """The loop raised: drop the writer connection (any state) and look for the writer anew."""
+        with self._cond:
+            self._epoch += 1  # this round's probes stop
+            conn, self._writer_conn = self._writer_conn, None
+            self._writer_host = None
+            self._cond.notify_all()
+        if conn is not None:
+            self.driver.close_quietly(conn)
+
+    def _retire(self) -> None:
+        """The thread ends: nothing of this monitor may be used again."""
+        with self._cond:
+            self.retired = True
+            self._stopping = True
+            self._epoch += 1
+            conn, self._writer_conn = self._writer_conn, None
+            self._writer_host = None
+            self._cond.notify_all()
+        if conn is not None:
+            self.driver.close_quietly(conn)
+        monitors.discard(self)
 
     def _check_users(self) -> bool:
         """False when the monitor has been unused long enough to stop."""
@@ -512,5 +526,6 @@ class MonitorRegistry:
 
 
 monitors = MonitorRegistry()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=monitors._after_fork)
+# One piece of sturdydb's process state: reset by sturdydb.reset_process_state() and, through
+# the core's single fork handler, in every forked child.
+register_process_state("sturdydb_failover.monitor", monitors.release_all, after_fork=monitors._after_fork)

@@ -34,6 +34,7 @@ from sturdydb import (
     hookimpl,
 )
 from sturdydb.hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host
+from sturdydb.registry import register_process_state
 from sturdydb.selectors import select_host
 from sturdydb.watchdog import bounded
 from sturdydb_failover.monitor import TopologyMonitor, monitors
@@ -59,6 +60,7 @@ _RECONNECT_TIMEOUT_CAP = 30.0
 
 #: cluster id -> (dialect, instance host pattern, port): enough to restart a stopped monitor.
 _cluster_dialects: dict[str, tuple[DatabaseDialect, str | None, int | None]] = {}
+register_process_state("sturdydb_failover.cluster_dialects", _cluster_dialects.clear)
 
 
 class _Unreachable(Exception):

@@ -21,6 +21,7 @@ from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import Plugin, hookimpl
+from sturdydb.registry import register_process_state
 
 if TYPE_CHECKING:
     from sturdydb import ConnectionContext, ConnectRequest
@@ -75,6 +76,15 @@ class _Tracker:
 
 
 _tracker = _Tracker()
+
+
+def _forget_after_fork() -> None:
+    # The tracked connections are the parent's: a child must never abort their sockets.
+    _tracker.lock = threading.Lock()
+    _tracker.clear()
+
+
+register_process_state("sturdydb_failover.tracker", _tracker.clear, after_fork=_forget_after_fork)
 
 
 def tracked_connections(host: str) -> list[Any]:

@@ -10,18 +10,13 @@ from collections.abc import Iterator
 import pytest
 
 import sturdydb
-from sturdydb.dialects import clear_dialect_cache
-from sturdydb.topology import registry
 
 
 @pytest.fixture(autouse=True)
 def _fresh_sturdydb_state() -> Iterator[None]:
     """Every scenario starts without monitors or cached topology, like a new process."""
-    sturdydb.release_resources()
-    registry.clear()
-    clear_dialect_cache()
+    sturdydb.reset_process_state()
     yield
-    sturdydb.release_resources()
-    registry.clear()
+    sturdydb.reset_process_state()
 
 
