@@ -71,6 +71,19 @@ def _test_extra(path: pathlib.Path) -> list[str]:
     return [req for req in extra if not req.lower().startswith("sturdydb")]
 
 
+def _test_extra_packages(path: pathlib.Path) -> list[pathlib.Path]:
+    """The repository packages that ``path``'s ``test`` extra names (``sturdydb-testing``, say).
+
+    They are test dependencies like any other, only installed from their folders: the tests
+    session installs them (and what they depend on) editable, so a package's tests still get
+    exactly what the package declares.
+    """
+    extra = _project(path).get("optional-dependencies", {}).get("test", [])
+    names = [req.split(";")[0].split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip()
+             for req in extra]
+    return [DISTRIBUTIONS[name] for name in names if name in DISTRIBUTIONS]
+
+
 def _editable(path: pathlib.Path) -> list[str]:
     return ["-e", str(path), *_test_extra(path)]
 
@@ -113,11 +126,15 @@ def tests(session: nox.Session, package: str) -> None:
     """One package's own tests, with only that package and what it declares it needs.
 
     That is the core plus the package (and, for plugins built on shared repository packages,
-    those packages): a hidden dependency on anything else fails here.
+    those packages), plus the repository packages its ``test`` extra names (installed from
+    their folders): a hidden dependency on anything else fails here.
     """
     path = PACKAGES[package]
     args: list[str] = []
-    for dep in _local_closure(path):
+    wanted = _local_closure(path)
+    for extra in _test_extra_packages(path):
+        wanted += [dep for dep in _local_closure(extra) if dep not in wanted]
+    for dep in wanted:
         args += _editable(dep)
     session.install(*TEST_TOOLS, *DRIVERS, *args)
     if package == "core":

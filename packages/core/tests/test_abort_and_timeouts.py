@@ -14,10 +14,10 @@ from typing import Any
 import mysql.connector
 import psycopg
 import pytest
-from fix_relay import Relay
 
 import sturdydb
 from sturdydb.errors import QueryTimeoutError
+from sturdydb_testing.relay import Relay
 
 
 def _abort_later(conn: sturdydb.Connection, delay: float) -> threading.Thread:

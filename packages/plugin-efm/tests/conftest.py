@@ -1,7 +1,7 @@
 """Fixtures for sturdydb-efm's unit tests.
 
 The machine's own servers (PostgreSQL 127.0.0.1:5432 user postgres, MariaDB 127.0.0.1:3306 root,
-database ``test``) are reached through :class:`~efm_relay.Relay`, which can stop passing bytes
+database ``test``) are reached through :class:`~sturdydb_testing.relay.Relay`, which can stop passing bytes
 (a silent host) or delay them (a slow host) without touching the shared servers.
 """
 
@@ -17,7 +17,7 @@ import sturdydb
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from efm_relay import Relay
+from sturdydb_testing.relay import Relay
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from typing import Any
 import mysql.connector
 import psycopg
 import pytest
-from efm_relay import Relay
 
 import sturdydb
 from sturdydb import ConfigurationError
 from sturdydb_efm import HostMonitoringPlugin, service
+from sturdydb_testing.relay import Relay
 
 FAST = {"failure_detection_time_ms": 300, "failure_detection_interval_ms": 200, "failure_detection_count": 2}
 
