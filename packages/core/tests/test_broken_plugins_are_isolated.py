@@ -54,6 +54,13 @@ def broken_distribution(tmp_path: Path) -> Iterator[Path]:
             def sturdydb_exceute(self, call):
                 return None
 
+        class Unprefixed(Plugin):
+            code = "t_unprefixed"
+
+            @hookimpl
+            def execute(self, call):
+                return None
+
         class Fine(Plugin):
             code = "t_fine"
 
@@ -70,6 +77,7 @@ def broken_distribution(tmp_path: Path) -> Iterator[Path]:
         t_broken_import = t_broken_dist_import:Plugin
         t_broken_props = t_broken_dist_plugins:RaisingContributions
         t_typo = t_broken_dist_plugins:Misspelled
+        t_unprefixed = t_broken_dist_plugins:Unprefixed
         t_fine = t_broken_dist_plugins:Fine
     """))
     sys.path.insert(0, str(tmp_path))
@@ -126,6 +134,14 @@ def test_a_misspelled_hook_in_an_installed_plugin_is_reported(broken_distributio
         cat.resolve("t_typo")
     message = str(info.value)
     assert "'sturdydb_exceute'" in message and "did you mean 'sturdydb_execute'" in message
+
+
+def test_a_hookimpl_marker_on_a_method_that_is_no_hook_is_reported(broken_distribution: Path) -> None:
+    cat = catalog()
+    assert "t_unprefixed" not in cat.entries and "t_fine" in cat.entries
+    with pytest.raises(ConfigurationError) as info:
+        cat.resolve("t_unprefixed")
+    assert "'execute'" in str(info.value) and "not sturdydb hooks" in str(info.value)
 
 
 def test_register_plugin_refuses_a_misspelled_hook_at_once() -> None:

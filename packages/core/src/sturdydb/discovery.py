@@ -265,12 +265,21 @@ def _build() -> PluginCatalog:
         except pluggy.PluginValidationError as exc:  # a hook with arguments its spec lacks
             _broken(cat, code, f"plugin {code!r} from the distribution {dist} is invalid: {exc}")
             continue
+        # What pluggy's check_pending() reports, per plugin: a @hookimpl-marked method whose
+        # name is no hook (one without the sturdydb_ prefix escapes check_hook_names).
+        unknown = sorted(c.name for c in pm.get_hookcallers(cls) or () if c.spec is None)
+        if unknown:
+            pm.unregister(cls)
+            _broken(cat, code, f"plugin {code!r} from the distribution {dist} is invalid: it "
+                               f"marks {', '.join(map(repr, unknown))} with @hookimpl, which "
+                               "are not sturdydb hooks; see sturdydb.hookspecs")
+            continue
         codes[name] = code
         dists[name] = dist
         cat.entries[code] = PluginEntry(code, cls, dist, version)
         for alias in cls.aliases:
             cat.aliases[alias] = code
-    pm.check_pending()  # check_hook_names already refused every hook without a spec
+    pm.check_pending()  # cannot raise: every plugin with an unknown hook was left out above
 
     properties: list[tuple[str, Sequence[Any]]] = []
     profiles: list[tuple[str, Sequence[Any]]] = []
