@@ -200,3 +200,33 @@ def test_a_connection_that_fails_after_the_driver_connected_is_closed(
     raw = seen[0]
     # Nobody else holds the raw connection, so the plugin must have closed it.
     assert raw.closed if isinstance(raw, psycopg.Connection) else not raw.is_connected()
+
+
+def test_a_detection_reaches_every_plugin_of_the_chain_as_host_state_changed(engine: Any) -> None:
+    # efm reports the verdict to the core, which broadcasts sturdydb_host_state_changed.
+    reports: list[tuple[str, bool, str]] = []
+    reported = threading.Event()
+
+    class Listener(sturdydb.Plugin):
+        code = "t_host_state_listener"
+
+        @sturdydb.hookimpl
+        def sturdydb_host_state_changed(self, host: sturdydb.HostInfo, available: bool, reason: str) -> None:
+            reports.append((host.url, available, reason))
+            reported.set()
+
+    sturdydb.register_plugin(Listener)
+    try:
+        relay, connect, sleep_sql = engine
+        conn = connect(relay, plugins="host_monitoring,t_host_state_listener")
+        thread, outcome = run_in_thread(lambda: query(conn, sleep_sql.format(60)))
+        time.sleep(0.1)
+        relay.pause()
+        thread.join(20)
+        assert not thread.is_alive(), "the blocked call was never aborted"
+        # The verdict is reported right after the abort, from the watchdog thread.
+        assert reported.wait(10)
+        assert [(url, available) for url, available, _ in reports] == [(f"127.0.0.1:{relay.port}", False)]
+        assert "consecutive probes" in reports[0][2]
+    finally:
+        sturdydb.unregister_plugin("t_host_state_listener")
