@@ -224,6 +224,7 @@ def test_a_detection_reaches_every_plugin_of_the_chain_as_host_state_changed(eng
         relay.pause()
         thread.join(20)
         assert not thread.is_alive(), "the blocked call was never aborted"
+        assert conn.context.driver.is_network_error(outcome["error"])
         # The verdict is reported right after the abort, from the watchdog thread.
         assert reported.wait(10)
         assert [(url, available) for url, available, _ in reports] == [(f"127.0.0.1:{relay.port}", False)]
