@@ -10,12 +10,13 @@ Values are never shown: an entry's repr names the key's shape and the expiry onl
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
+
+from sturdydb.registry import register_process_state
 
 __all__ = ["CacheEntry", "CredentialCache", "TimeToLive"]
 
@@ -33,7 +34,9 @@ def _reset_after_fork() -> None:
         cache._reset_locks()
 
 
-os.register_at_fork(after_in_child=_reset_after_fork)
+# The entries belong to plugin instances (dropped with their chains); only the locks are
+# process state, renewed in a forked child by the core's fork handler.
+register_process_state("sturdydb_aws.cache", lambda: None, after_fork=_reset_after_fork)
 
 #: Seconds a fetched value stays valid: a number, or a function of the value itself for
 #: credentials that carry their own expiry (STS temporary credentials).

@@ -9,9 +9,10 @@ so installing this plugin does not slow down ``import sturdydb``.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
+
+from sturdydb.registry import register_process_state
 
 __all__ = ["aws_client", "aws_session", "clear_clients"]
 
@@ -28,7 +29,9 @@ def _reset_after_fork() -> None:
     _clients.clear()
 
 
-os.register_at_fork(after_in_child=_reset_after_fork)
+# One piece of sturdydb's process state: the core's fork handler (and reset_process_state)
+# runs it.
+register_process_state("sturdydb_aws.clients", _reset_after_fork)
 
 
 def aws_session(profile: str | None) -> Any:

@@ -11,7 +11,6 @@ costs tens of milliseconds and credentials change only about once an hour.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sturdydb_aws as aws
+from sturdydb.registry import register_process_state
 from sturdydb_federated.errors import federation_error
 
 if TYPE_CHECKING:
@@ -87,7 +87,9 @@ def _reset_after_fork() -> None:
     _clients.clear()
 
 
-os.register_at_fork(after_in_child=_reset_after_fork)
+# One piece of sturdydb's process state: the core's fork handler (and reset_process_state)
+# runs it.
+register_process_state("sturdydb_federated.sts", _reset_after_fork)
 
 
 def _rds_client(credentials: TemporaryCredentials, region: str) -> Any:
