@@ -36,9 +36,12 @@ def recorders(tmp_path: Path) -> Path:
     return folder
 
 
-def _run(recorders: Path, bin_dirs: str, *args: str, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
+def _run(
+    recorders: Path, bin_dirs: str, *args: str, python: str = sys.executable, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        **(extra_env or {}),
         "PATH": f"{recorders}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
         "STURDYDB_SETUP_BIN_DIRS": bin_dirs,
         "STURDYDB_SETUP_PYTHON": python,
@@ -123,11 +126,15 @@ def test_dry_run_with_the_servers_present_plans_nothing(recorders: Path, present
     assert engines.stdout.split() == ["pg", "mysql"]
 
 
-def test_without_installing_the_demo_falls_back_to_the_engine_present(recorders: Path) -> None:
+@pytest.mark.parametrize("how", ["--no-install", "STURDYDB_SETUP_NO_INSTALL=1"])
+def test_without_installing_the_demo_falls_back_to_the_engine_present(recorders: Path, how: str) -> None:
     mariadb = find_mariadb()
     only_mariadb = os.pathsep.join([str(Path(mariadb.mariadbd).parent), str(Path(mariadb.install_db).parent)])
     assert _run(recorders, only_mariadb, "engines").stdout.split() == ["mysql"]
-    proc = _run(recorders, only_mariadb, "--no-install", "demo")
+    if how.startswith("--"):
+        proc = _run(recorders, only_mariadb, how, "demo")
+    else:
+        proc = _run(recorders, only_mariadb, "demo", extra_env={"STURDYDB_SETUP_NO_INSTALL": "1"})
     # Not fatal for the demo (./dev then runs it with --engine mysql), but says what to run.
     assert proc.returncode == 0, proc.stderr
     assert "missing PostgreSQL server programs" in proc.stderr
