@@ -100,6 +100,19 @@ def _install_all(session: nox.Session) -> None:
     session.install(*TEST_TOOLS, *DRIVERS, "matplotlib>=3.8", *args)
 
 
+#: What the demo runs on: the plugins it shows, the cluster package, the drivers and the chart
+#: library. No test extras and no AWS emulation (moto, cryptography), so that the first
+#: ``./dev demo`` on a fresh machine installs as little as it can.
+DEMO_PACKAGES = ("core", "plugin-failover", "plugin-efm", "testing")
+
+
+def _install_demo(session: nox.Session) -> None:
+    args: list[str] = []
+    for name in DEMO_PACKAGES:
+        args += ["-e", str(PACKAGES[name])]
+    session.install(*DRIVERS, "matplotlib>=3.8", *args)
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff over the whole tree."""
@@ -162,7 +175,7 @@ def integration(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """The README's first command: the demo (pass options after --)."""
-    _install_all(session)
+    _install_demo(session)
     session.run("python", str(ROOT / "demo" / "run_demo.py"), *session.posargs)
 
 
