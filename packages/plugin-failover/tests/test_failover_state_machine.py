@@ -35,10 +35,34 @@ def test_the_failed_statement_is_not_replayed(open_conn: Open) -> None:
     name = table(conn)
     cur = conn.cursor()
     break_connection(conn)
-    with pytest.raises(sturdydb.FailoverSuccessError):
+    # An autocommit INSERT that went out without a reply: its outcome is unknown (issue 12;
+    # this used to be FailoverSuccessError, which told the application to run it again).
+    with pytest.raises(sturdydb.StatementOutcomeUnknownError) as caught:
         cur.execute(f"INSERT INTO {name} VALUES (1, 'x')")
+    assert not isinstance(caught.value, sturdydb.FailoverSuccessError)
+    assert caught.value.sqlstate == "08007"
+    assert isinstance(caught.value, sturdydb.TransactionResolutionUnknownError)
+    assert isinstance(caught.value, conn.context.driver.operational_error)
     cur.execute(f"SELECT count(*) FROM {name}")
     assert cur.fetchall() == [(0,)]
+    cur.execute(f"DROP TABLE {name}")
+
+
+def test_a_write_on_a_connection_known_dead_before_sending_is_safe_to_rerun(open_conn: Open) -> None:
+    conn = open_conn(autocommit=True)
+    name = table(conn)
+    cur = conn.cursor()
+    # The driver itself knows the connection is gone, so it raises before sending anything.
+    conn.context.connection.close()
+    with pytest.raises(sturdydb.FailoverSuccessError) as caught:
+        cur.execute(f"INSERT INTO {name} VALUES (1, 'x')")
+    assert caught.value.sqlstate == "08S02"
+    assert not caught.value.retry_read
+    cur.execute(f"SELECT count(*) FROM {name}")
+    assert cur.fetchall() == [(0,)]
+    cur.execute(f"INSERT INTO {name} VALUES (1, 'x')")  # the re-run applies it exactly once
+    cur.execute(f"SELECT count(*) FROM {name}")
+    assert cur.fetchall() == [(1,)]
     cur.execute(f"DROP TABLE {name}")
 
 
