@@ -44,7 +44,7 @@ _DEFAULT_CANCEL_BOUND = 5.0
 class _Cancel:
     """The cancellation of one timed-out call; created per call, started by the watchdog."""
 
-    __slots__ = ("acknowledged", "aborted", "bound", "conn", "context", "give_up", "started", "thread")
+    __slots__ = ("aborted", "acknowledged", "bound", "conn", "context", "give_up", "started", "thread")
 
     def __init__(self, context: ConnectionContext, conn: Any, bound: float) -> None:
         self.context = context

@@ -97,6 +97,11 @@ def call_outcome(call: Call, exc: BaseException, autocommit: bool | None, read_o
     only on the error path.
     """
     driver = call.context.driver
+    if autocommit is True:
+        # psycopg applies read_only to the transactions it opens, so not in autocommit; for
+        # mysql-connector the driver only knows autocommit when the server reported it, and
+        # ignoring read_only there is merely conservative.
+        read_only = False
     if driver.is_unsent_error(exc):
         return Outcome.NOT_APPLIED  # the driver raised before writing anything
     method = call.method

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import errno
 import math
-
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -251,6 +250,11 @@ class MysqlConnectorDialect(DriverDialect):
 
     def cursor_statement(self, cursor: Any) -> Any:
         return getattr(cursor, "statement", None)
+
+    def cursor_is_server_side(self, cursor: Any) -> bool:
+        # Buffered cursors (MySQLCursorBuffered*, CMySQLCursorBuffered*) read the whole result
+        # in execute(); the default cursors stream it from the server.
+        return "Buffered" not in type(cursor).__name__
 
     def read_session_state(self, conn: Any) -> SessionState:
         try:  # MySQL 8 and MariaDB 11.1+
