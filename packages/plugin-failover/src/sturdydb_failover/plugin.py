@@ -7,8 +7,9 @@ on a reader is replaced), a reader endpoint goes to a reader chosen by
 ``reader_host_selector_strategy``.
 
 Its execute wrapper sees only network-bound calls. It costs one dict read and, for drivers
-that forget the transaction status once the connection breaks (libpq), one read of that status
-before the call (the dialect's ``transaction_open``); no query, no allocation. On a network
+that forget the transaction status once the connection breaks (libpq), one C-level read of
+that status before the call (the dialect's ``transaction_status_reader``), interpreted only
+if the call fails; no query, no allocation. On a network
 error (or a read-only error in ``strict_writer`` mode when the writer was demoted), it replaces
 the connection through the whole plugin chain (``purpose="reconnect"``, so auth plugins run
 again), verifies the role, carries the session state over (the core's ``set_connection``), and
@@ -153,16 +154,16 @@ class MonitorSpec:
 class ConnectionState:
     """What the failover plugin keeps per application connection (``plugin_state['failover']``)."""
 
-    __slots__ = ("active", "failovers", "monitor", "monitor_spec", "settings", "tx_before_call")
+    __slots__ = ("active", "failovers", "monitor", "monitor_spec", "settings", "tx_status")
 
     def __init__(self, settings: FailoverSettings) -> None:
         self.settings = settings
         self.monitor: TopologyMonitor | None = None
         self.monitor_spec: MonitorSpec | None = None
         self.active = False
-        #: The driver dialect's ``transaction_open``, read before each call, for drivers that
-        #: forget the transaction status once the connection breaks (None for the others).
-        self.tx_before_call: Callable[[Any], bool] | None = None
+        #: The driver dialect's transaction status reader, called before each call, for
+        #: drivers that forget the status once the connection breaks (None for the others).
+        self.tx_status: Callable[[Any], Any] | None = None
         self.failovers = 0
 
 
@@ -367,24 +368,22 @@ class FailoverPlugin(Plugin):
 
     @staticmethod
     def _watch_transactions(ctx: ConnectionContext, state: ConnectionState) -> None:
-        driver = ctx.driver
-        if not driver.transaction_status_survives_failure:
-            state.tx_before_call = driver.transaction_open
+        state.tx_status = ctx.driver.transaction_status_reader()
 
     # -- execute ---------------------------------------------------------------------
     @hookimpl(wrapper=True)
     def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
         ctx = call.context
         state: ConnectionState = ctx.plugin_state[CODE]
-        before = state.tx_before_call
+        read_status = state.tx_status
         # Some drivers (libpq) forget the status once the connection broke: read it before.
-        in_tx = before is not None and before(ctx.connection)
+        status = read_status(ctx.connection) if read_status is not None else None
         try:
             result = yield
         except Exception as exc:
             if not state.active:
                 raise
-            err = self._on_error(call, state, exc, in_tx)
+            err = self._on_error(call, state, exc, status)
             if err is None:
                 raise
             raise err from exc
@@ -394,7 +393,7 @@ class FailoverPlugin(Plugin):
                 note_session_statement(ctx, args[0].lstrip())
         return result
 
-    def _on_error(self, call: Call, state: ConnectionState, exc: Exception, in_tx: bool) -> Exception | None:
+    def _on_error(self, call: Call, state: ConnectionState, exc: Exception, status: Any) -> Exception | None:
         ctx = call.context
         driver = ctx.driver
         if isinstance(exc, FailoverError):
@@ -404,12 +403,14 @@ class FailoverPlugin(Plugin):
             and driver.is_read_only_error(exc) and self._writer_moved(ctx, state)
         ):
             return None
-        if not in_tx and state.tx_before_call is None:
-            # mysql-connector keeps the last server status, so it still knows.
-            try:
+        try:
+            if state.tx_status is not None:
+                in_tx = driver.in_transaction_before(ctx.connection, status)
+            else:
+                # mysql-connector keeps the last server status, so it still knows.
                 in_tx = driver.in_transaction(ctx.connection)
-            except Exception:
-                in_tx = False
+        except Exception:
+            in_tx = True  # unknown: the more careful answer
         outcome = Outcome.UNKNOWN
         if not driver.is_network_error(exc):
             outcome = Outcome.NOT_APPLIED  # the server answered with a read-only error

@@ -94,10 +94,6 @@ class DriverDialect:
     #: Methods that may wait on the network; plugins such as failover wrap only these.
     network_bound_methods: ClassVar[frozenset[str]] = frozenset()
     default_port: ClassVar[int] = 0
-    #: Whether :meth:`in_transaction` still answers correctly once the connection broke.
-    #: When false (libpq forgets the status), failover reads :meth:`transaction_open` before
-    #: each call instead, which must then be cheap.
-    transaction_status_survives_failure: ClassVar[bool] = True
     #: What the application switches with a statement rather than an attribute and failover
     #: must carry over: ``"schema"`` (PostgreSQL ``SET search_path``) or ``"database"``
     #: (MySQL ``USE``).
@@ -190,12 +186,19 @@ class DriverDialect:
     def in_transaction(self, conn: Any) -> bool:
         raise NotImplementedError
 
-    def transaction_open(self, conn: Any) -> bool:
-        """Whether a transaction is open (or the status is unknown), read before a call.
+    def transaction_status_reader(self) -> Callable[[Any], Any] | None:
+        """A cheap reader of the raw transaction status, for drivers that forget it.
 
-        On the hot path for drivers whose status does not survive a failure (see
-        :attr:`transaction_status_survives_failure`): one attribute read, no round trip.
+        ``None`` (the default) when :meth:`in_transaction` still answers correctly after the
+        connection broke (mysql-connector keeps the server's last status). Otherwise failover
+        calls the returned function before each call (the hot path: it must be a C-level
+        attribute read, no round trip) and, only when the call failed, interprets the value
+        with :meth:`in_transaction_before`.
         """
+        return None
+
+    def in_transaction_before(self, conn: Any, status: Any) -> bool:
+        """Whether a transaction was open, given ``status`` read before the failed call."""
         return self.in_transaction(conn)
 
     def autocommit_state(self, conn: Any) -> bool | None:

@@ -11,6 +11,7 @@ as ``hostaddr`` so libpq never resolves it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -52,8 +53,6 @@ _LOGIN_MESSAGES = (
 class PsycopgDialect(DriverDialect):
     name: ClassVar[str] = "psycopg"
     default_port: ClassVar[int] = 5432
-    # libpq reports UNKNOWN once the connection broke.
-    transaction_status_survives_failure: ClassVar[bool] = False
     session_namespace: ClassVar[str] = "schema"
     network_bound_methods: ClassVar[frozenset[str]] = frozenset({
         "Connection.commit",
@@ -82,6 +81,7 @@ class PsycopgDialect(DriverDialect):
         self._server_cursor = psycopg.ServerCursor
         self._idle = psycopg.pq.TransactionStatus.IDLE
         self._unknown = psycopg.pq.TransactionStatus.UNKNOWN
+        self._status_reader = operator.attrgetter("pgconn.transaction_status")
         self._names: frozenset[str] | None = None
 
 
@@ -191,9 +191,12 @@ class PsycopgDialect(DriverDialect):
         status = conn.info.transaction_status
         return bool(status != self._idle and status != self._unknown)
 
-    def transaction_open(self, conn: Any) -> bool:
-        # Read before every call by failover: one attribute read on libpq's status.
-        status = conn.pgconn.transaction_status
+    def transaction_status_reader(self) -> Callable[[Any], Any] | None:
+        # libpq reports UNKNOWN once the connection broke, so failover reads the status
+        # before every call: a C-level attribute chain, compared only if the call fails.
+        return self._status_reader
+
+    def in_transaction_before(self, conn: Any, status: Any) -> bool:
         if status == self._idle:
             return False
         if status == self._unknown:
