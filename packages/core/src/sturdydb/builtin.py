@@ -42,7 +42,7 @@ _DEFAULT_CANCEL_BOUND = 5.0
 
 
 class _Cancel:
-    """The cancellation of one timed-out call; created per call, started by the watchdog."""
+    """The cancellation of one timed-out call, created by the watchdog only when it fires."""
 
     __slots__ = ("aborted", "acknowledged", "bound", "conn", "context", "give_up", "started", "thread")
 
@@ -56,8 +56,20 @@ class _Cancel:
         self.acknowledged = False
         self.aborted = False
 
-    def fire(self) -> None:
+    @classmethod
+    def start(cls, context: ConnectionContext, conn: Any, found: list[_Cancel]) -> None:
         """On the watchdog thread, when the deadline passed: start the cancel, never block."""
+        try:
+            bound = float(context.props.get("auxiliary_query_timeout_sec") or _DEFAULT_CANCEL_BOUND)
+            cancel = cls(context, conn, bound)
+            found.append(cancel)
+            cancel.fire()
+        except BaseException:
+            # No cancel under way (no thread could start...): the call must still end.
+            context.driver.abort_connection(conn)
+            raise
+
+    def fire(self) -> None:
         self.started = time.monotonic()
         # If the call has not returned within the bound (the host took the cancel but the
         # statement goes on, or nothing answers at all), the host counts as failed.
@@ -111,17 +123,21 @@ class SocketTimeoutPlugin(Plugin):
         ctx = call.context
         conn = ctx.connection
         seconds = float(ctx.props.get("socket_timeout"))
-        cancel = _Cancel(ctx, conn, float(ctx.props.get("auxiliary_query_timeout_sec") or _DEFAULT_CANCEL_BOUND))
-        deadline = watchdog.register(seconds, cancel.fire, exclusive=True)
+        # The hot path allocates only this list and the closure; the cancel's own state is
+        # created by the watchdog if the deadline ever fires.
+        fired: list[_Cancel] = []
+        deadline = watchdog.register(seconds, lambda: _Cancel.start(ctx, conn, fired), exclusive=True)
         try:
             result = yield
         except BaseException as exc:
             watchdog.unregister(deadline)
             if not deadline.fired:
                 raise
-            cancel.finish()
+            cancel = fired[0] if fired else None
+            if cancel is not None:
+                cancel.finish()
             driver = ctx.driver
-            if not cancel.aborted and cancel.acknowledged and driver.is_cancel_error(exc):
+            if cancel is not None and not cancel.aborted and cancel.acknowledged and driver.is_cancel_error(exc):
                 err = ctx.error(
                     QueryTimeoutError,
                     f"{call.method} did not complete within socket_timeout={seconds:g}s and was "
@@ -130,17 +146,18 @@ class SocketTimeoutPlugin(Plugin):
                 )
                 err.cancelled = True
                 raise err from exc
-            if cancel.aborted or driver.is_network_error(exc) or driver.is_closed(conn):
+            if cancel is None or cancel.aborted or driver.is_network_error(exc) or driver.is_closed(conn):
+                bound = f"{cancel.bound:g}s " if cancel is not None else ""
                 raise ctx.error(
                     QueryTimeoutError,
                     f"{call.method} did not complete within socket_timeout={seconds:g}s and the host "
-                    f"did not answer a cancel request within {cancel.bound:g}s "
-                    "(auxiliary_query_timeout_sec); the connection was aborted",
+                    f"did not answer a cancel request within {bound}(auxiliary_query_timeout_sec); "
+                    "the connection was aborted",
                 ) from exc
             raise  # an ordinary error that came back just as the deadline passed
         watchdog.unregister(deadline)
-        if deadline.fired:
+        if fired:
             # The statement finished just as the cancel went out: keep its result, but do not
             # return before the cancel ended (it must not hit the next statement).
-            cancel.finish()
+            fired[0].finish()
         return result
