@@ -455,9 +455,13 @@ class Cursor:
         return self._call("Cursor.callproc", func, procname, params, *args)
 
     def nextset(self) -> Any:
+        if self._gen != self._ctx.generation:
+            self._stale()
         return self._call("Cursor.nextset", self._cursor.nextset)
 
     def scroll(self, value: int, mode: str = "relative") -> Any:
+        if self._gen != self._ctx.generation:
+            self._stale()
         return self._call("Cursor.scroll", self._cursor.scroll, value, mode)
 
     def close(self) -> None:
