@@ -223,8 +223,10 @@ class PsycopgDialect(DriverDialect):
         return True
 
     def fetch_result_is_complete(self, cursor: Any) -> bool:
-        # Client-side cursors fetch from memory; a server-side cursor's DECLARE completed
-        # before its first fetch, and fetching only reads what it produced.
+        # Client-side cursors fetch from memory. A server-side cursor outside a transaction
+        # (the only case this answers: inside one, failover reports the transaction) is WITH
+        # HOLD, whose result PostgreSQL materialised when its DECLARE committed; DECLARE also
+        # refuses data-modifying statements. So fetching only reads what is already done.
         return True
 
     def cursor_statement(self, cursor: Any) -> Any:
