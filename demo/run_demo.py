@@ -7,13 +7,16 @@ failover: a replica is promoted, the cluster endpoint follows after its DNS dela
 frozen old writer is only killed (as a host reboot would) much later.
 
 - **sturdydb** side: ``sturdydb.connect`` with ``failover`` and ``host_monitoring``; the
-  application catches ``FailoverSuccessError`` / ``TransactionResolutionUnknownError`` and
-  retries the row it was writing.
+  application catches ``FailoverSuccessError`` / ``StatementOutcomeUnknownError`` /
+  ``TransactionResolutionUnknownError`` and retries the row it was writing under the same
+  primary key (its idempotency key): a row that an "unknown" outcome did apply is rejected as
+  a duplicate key and counted once, so nothing is ever applied twice.
 - **raw** side: the plain driver on the cluster endpoint, reconnecting on any error, which
   is what an application without sturdydb does.
 
 Progress is shown live; at the end a summary table per side (time until writes resumed,
-errors seen, rows committed, rows lost after verifying every committed row on the new writer)
+errors seen, rows committed, rows lost and rows duplicated after verifying every committed row
+on the new writer)
 and a timeline chart (PNG, writes per 100 ms with the fault and the promotion marked).
 Everything started is cleaned up, also on Ctrl-C.
 """
@@ -93,6 +96,10 @@ def sturdy_worker(
             conn.commit()
             side.committed(time.monotonic() - t0, worker, seq)
             seq += 1
+        except sturdydb.StatementOutcomeUnknownError:
+            # The statement may or may not have been applied (and committed): the same
+            # primary key on the retry tells us, and can never apply it twice.
+            side.error(time.monotonic() - t0, worker, "StatementOutcomeUnknownError", "failing over")
         except sturdydb.TransactionResolutionUnknownError:
             # The commit may or may not have happened: the primary key tells us on retry.
             side.error(time.monotonic() - t0, worker, "TransactionResolutionUnknownError", "failing over")
@@ -178,17 +185,24 @@ def _resume_time(side: Side, fault_at: float) -> float | None:
 
 
 def _verify(cluster: Any, target: Callable[..., Any], side: Side) -> tuple[int, int, int]:
-    """(committed, present, duplicates) for the side, read on the current writer."""
+    """(committed, present, duplicated) for the side, read on the current writer.
+
+    Duplicated counts rows stored more than once (the table's primary key, the rows'
+    idempotency key, forbids that) and rows the application acknowledged twice.
+    """
     conn = target(**cluster.address_kwargs(cluster.writer))
     try:
         cur = conn.cursor()
-        cur.execute("SELECT worker, seq FROM demo_rows WHERE side = %s", (side.name,))
-        present = {(int(w), int(s)) for w, s in cur.fetchall()}
+        cur.execute("SELECT worker, seq, count(*) FROM demo_rows WHERE side = %s GROUP BY worker, seq",
+                    (side.name,))
+        rows = cur.fetchall()
     finally:
         conn.close()
+    present = {(int(w), int(s)) for w, s, _ in rows}
+    stored_twice = sum(int(n) - 1 for _, _, n in rows)
     committed = {(w, s) for _, w, s in side.commits}
     lost = committed - present
-    return len(committed), len(committed) - len(lost), len(side.commits) - len(committed)
+    return len(committed), len(committed) - len(lost), stored_twice + len(side.commits) - len(committed)
 
 
 def _chart(path: Path, sides: list[Side], fault_at: float, promoted_at: float | None, killed_at: float | None,
@@ -332,23 +346,27 @@ def main(argv: list[str] | None = None) -> int:
             promoted_at = promote_events[-1].monotonic - t0
 
         print()
-        print(f"{'side':<10} {'writes resumed after':>21} {'errors seen':>12} {'rows committed':>15} {'rows lost':>10}")
+        print(f"{'side':<10} {'writes resumed after':>21} {'errors seen':>12} {'rows committed':>15} "
+              f"{'rows lost':>10} {'rows duplicated':>16}")
         lost_sturdy = 0
+        dupes_sturdy = 0
         for side in sides:
             resumed = _resume_time(side, fault_at)
-            committed, present, _dupes = _verify(cluster, target, side)
+            committed, present, dupes = _verify(cluster, target, side)
             lost = committed - present
             if side.name == "sturdydb":
                 lost_sturdy = lost
+                dupes_sturdy = dupes
             resumed_text = "never" if resumed is None else f"{resumed:.2f} s"
-            print(f"{side.name:<10} {resumed_text:>21} {len(side.errors):>12} {committed:>15} {lost:>10}")
+            print(f"{side.name:<10} {resumed_text:>21} {len(side.errors):>12} {committed:>15} {lost:>10} {dupes:>16}")
         chart = out_dir / f"timeline-{args.engine}-{args.fault}.png"
         _chart(chart, sides, fault_at, promoted_at, killed_at, end)
         print(f"\ntimeline chart: {chart}")
         print("every committed row was checked on the new writer"
-              + (" - sturdydb lost none." if lost_sturdy == 0 else f" - sturdydb LOST {lost_sturdy}!"))
+              + (" - sturdydb lost none" if lost_sturdy == 0 else f" - sturdydb LOST {lost_sturdy}")
+              + (" and applied none twice." if dupes_sturdy == 0 else f" and applied {dupes_sturdy} TWICE!"))
     sturdydb.release_resources()
-    return 0 if lost_sturdy == 0 else 1
+    return 0 if lost_sturdy == 0 and dupes_sturdy == 0 else 1
 
 
 if __name__ == "__main__":

@@ -35,10 +35,34 @@ def test_the_failed_statement_is_not_replayed(open_conn: Open) -> None:
     name = table(conn)
     cur = conn.cursor()
     break_connection(conn)
-    with pytest.raises(sturdydb.FailoverSuccessError):
+    # An autocommit INSERT that went out without a reply: its outcome is unknown (issue 12;
+    # this used to be FailoverSuccessError, which told the application to run it again).
+    with pytest.raises(sturdydb.StatementOutcomeUnknownError) as caught:
         cur.execute(f"INSERT INTO {name} VALUES (1, 'x')")
+    assert not isinstance(caught.value, sturdydb.FailoverSuccessError)
+    assert caught.value.sqlstate == "08007"
+    assert isinstance(caught.value, sturdydb.TransactionResolutionUnknownError)
+    assert isinstance(caught.value, conn.context.driver.operational_error)
     cur.execute(f"SELECT count(*) FROM {name}")
     assert cur.fetchall() == [(0,)]
+    cur.execute(f"DROP TABLE {name}")
+
+
+def test_a_write_on_a_connection_known_dead_before_sending_is_safe_to_rerun(open_conn: Open) -> None:
+    conn = open_conn(autocommit=True)
+    name = table(conn)
+    cur = conn.cursor()
+    # The driver itself knows the connection is gone, so it raises before sending anything.
+    conn.context.connection.close()
+    with pytest.raises(sturdydb.FailoverSuccessError) as caught:
+        cur.execute(f"INSERT INTO {name} VALUES (1, 'x')")
+    assert caught.value.sqlstate == "08S02"
+    assert not caught.value.retry_read
+    cur.execute(f"SELECT count(*) FROM {name}")
+    assert cur.fetchall() == [(0,)]
+    cur.execute(f"INSERT INTO {name} VALUES (1, 'x')")  # the re-run applies it exactly once
+    cur.execute(f"SELECT count(*) FROM {name}")
+    assert cur.fetchall() == [(1,)]
     cur.execute(f"DROP TABLE {name}")
 
 
@@ -130,3 +154,27 @@ def test_a_single_plain_server_is_left_alone(engine: str) -> None:
         assert conn.context.driver.is_network_error(caught.value)
     finally:
         conn.close()
+
+
+def test_a_streaming_cursor_from_before_a_failover_raises_the_failover_error(open_conn: Open, engine: str) -> None:
+    conn = open_conn(autocommit=True)
+    # A result that lives on the server: psycopg's named cursor (WITH HOLD, so it survives
+    # autocommit), mysql-connector's default unbuffered cursor.
+    old = conn.cursor("held", withhold=True) if engine == "pg" else conn.cursor()
+    old.execute("SELECT 1 UNION ALL SELECT 2")
+    assert tuple(old.fetchone()) == (1,)
+    if engine == "mysql":
+        old.fetchall()  # mysql-connector allows no other statement while a result is unread
+    break_connection(conn)
+    with pytest.raises(sturdydb.FailoverSuccessError):
+        conn.cursor().execute("SELECT 1") if engine == "pg" else conn.commit()
+    new_conn = conn.target_connection
+    for fetch in (old.fetchall, old.fetchone, lambda: old.fetchmany(1), lambda: next(iter(old)), old.nextset):
+        with pytest.raises(sturdydb.FailoverSuccessError, match="execute the query again"):
+            fetch()
+    # The healthy new connection was not touched by the stale cursor.
+    assert conn.target_connection is new_conn
+    assert conn.context.plugin_state["failover"].failovers == 1
+    cur = conn.cursor()
+    cur.execute("SELECT 3")
+    assert cur.fetchall() == [(3,)]

@@ -101,3 +101,13 @@ def test_both_codes_and_the_tracker_are_published_with_the_reference_weights() -
     assert failover.weight == 400
     assert cat.resolve("aurora_connection_tracker").cls.weight == 100
     assert cat.entries["failover"].distribution == "sturdydb-failover"
+
+
+def test_failover_retry_reads_is_an_opt_in_failover_property() -> None:
+    spec = catalog().registry.get("failover_retry_reads")
+    assert spec is not None and spec.default is False and spec.owner == "failover"
+    assert "Writes are never re-run" in spec.doc
+    assert settings().retry_reads is False
+    assert settings(failover_retry_reads="true").retry_reads is True
+    with pytest.raises(sturdydb.ConfigurationError, match="failover_retry_reads"):
+        settings(failover_retry_reads="sometimes")

@@ -30,6 +30,7 @@ from sturdydb.errors import (
     OperationalError,
     ProgrammingError,
     QueryTimeoutError,
+    StatementOutcomeUnknownError,
     TransactionResolutionUnknownError,
     Warning,  # noqa: A004 - PEP 249 requires the module to export Warning
 )
@@ -74,6 +75,7 @@ __all__ = [
     "ProgrammingError",
     "PropertySpec",
     "QueryTimeoutError",
+    "StatementOutcomeUnknownError",
     "TransactionResolutionUnknownError",
     "Warning",
     "apilevel",

@@ -1,26 +1,110 @@
 """Plugins that the core itself adds to a chain when properties ask for them.
 
 ``socket_timeout``: when the property is set, every network-bound call registers a deadline
-with the process-wide :mod:`~sturdydb.watchdog`; a call still blocked when it passes has its
-connection aborted and raises ``QueryTimeoutError`` (chained to the driver's error). It is the
-innermost plugin, so failover and monitoring, outside it, see the timeout as a network error.
+with the process-wide :mod:`~sturdydb.watchdog`. A slow statement on a healthy host is not a
+failed host, so when the deadline passes the statement is *cancelled* on the server (the
+driver dialect's :meth:`~sturdydb.drivers.base.DriverDialect.cancel_statement`: libpq's cancel
+request, mysql-connector's ``KILL QUERY`` on a short-lived auxiliary connection) and the call
+raises ``QueryTimeoutError`` with ``cancelled=True``: the connection stays usable, the
+statement was not applied (the server rolled it back) and the topology is left alone.
+
+Only when the host does not answer within ``auxiliary_query_timeout_sec`` (the cancel is not
+acknowledged, or the call does not return after it) is the connection aborted (its socket
+shut down): the call then raises ``QueryTimeoutError`` with ``cancelled=False``, which
+failover and monitoring, outside this innermost plugin, handle as a lost connection.
+
+The cancel runs on its own short-lived daemon thread (``sturdydb-cancel``), so a host that
+does not answer never delays other connections' deadlines on the watchdog thread, and the
+call does not return to the application before the cancel finished: a late cancel request
+can never hit the connection's next statement.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb.errors import QueryTimeoutError
 from sturdydb.hookspecs import hookimpl
 from sturdydb.plugin import Plugin
-from sturdydb.watchdog import watchdog
+from sturdydb.watchdog import Deadline, watchdog
 
 if TYPE_CHECKING:
-    from sturdydb.context import Call
+    from sturdydb.context import Call, ConnectionContext
     from sturdydb.properties import Properties
 
 __all__ = ["SocketTimeoutPlugin"]
+
+#: Used when ``auxiliary_query_timeout_sec`` is 0 (unset): the cancel still needs some bound.
+_DEFAULT_CANCEL_BOUND = 5.0
+
+
+class _Cancel:
+    """The cancellation of one timed-out call, created by the watchdog only when it fires."""
+
+    __slots__ = ("aborted", "acknowledged", "bound", "conn", "context", "give_up", "started", "thread")
+
+    def __init__(self, context: ConnectionContext, conn: Any, bound: float) -> None:
+        self.context = context
+        self.conn = conn
+        self.bound = bound
+        self.started = 0.0
+        self.thread: threading.Thread | None = None
+        self.give_up: Deadline | None = None
+        self.acknowledged = False
+        self.aborted = False
+
+    @classmethod
+    def start(cls, context: ConnectionContext, conn: Any, found: list[_Cancel]) -> None:
+        """On the watchdog thread, when the deadline passed: start the cancel, never block."""
+        try:
+            bound = float(context.props.get("auxiliary_query_timeout_sec") or _DEFAULT_CANCEL_BOUND)
+            cancel = cls(context, conn, bound)
+            found.append(cancel)
+            cancel.fire()
+        except BaseException:
+            # No cancel under way (no thread could start...): the call must still end.
+            context.driver.abort_connection(conn)
+            raise
+
+    def fire(self) -> None:
+        self.started = time.monotonic()
+        # If the call has not returned within the bound (the host took the cancel but the
+        # statement goes on, or nothing answers at all), the host counts as failed.
+        self.give_up = watchdog.register(self.bound, self.abort, exclusive=True)
+        self.thread = threading.Thread(target=self._run, name="sturdydb-cancel", daemon=True)
+        self.thread.start()
+
+    def abort(self) -> None:
+        self.aborted = True
+        self.context.driver.abort_connection(self.conn)
+
+    def _run(self) -> None:
+        ctx = self.context
+        driver = ctx.driver
+        props = ctx.props.copy(connect_timeout=self.bound, socket_timeout=None)
+
+        def open_auxiliary() -> Any:
+            return ctx.open(ctx.host, purpose="auxiliary", props=props)
+
+        if driver.cancel_statement(self.conn, self.bound, open_auxiliary):
+            self.acknowledged = True
+        else:
+            self.abort()
+
+    def finish(self) -> None:
+        """In the calling thread, once the driver call returned: wait for the cancel to end."""
+        give_up = self.give_up
+        if give_up is not None:
+            watchdog.unregister(give_up)  # from now on only this thread may abort
+        thread = self.thread
+        if thread is not None:
+            thread.join(max(0.0, self.started + self.bound - time.monotonic()))
+            if thread.is_alive():
+                # The cancel request is still under way and could hit the next statement.
+                self.abort()
 
 
 class SocketTimeoutPlugin(Plugin):
@@ -38,18 +122,42 @@ class SocketTimeoutPlugin(Plugin):
     def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
         ctx = call.context
         conn = ctx.connection
-        driver = ctx.driver
         seconds = float(ctx.props.get("socket_timeout"))
-        deadline = watchdog.register(seconds, lambda: driver.abort_connection(conn), exclusive=True)
+        # The hot path allocates only this list and the closure; the cancel's own state is
+        # created by the watchdog if the deadline ever fires.
+        fired: list[_Cancel] = []
+        deadline = watchdog.register(seconds, lambda: _Cancel.start(ctx, conn, fired), exclusive=True)
         try:
-            return (yield)
+            result = yield
         except BaseException as exc:
-            if deadline.fired:
+            watchdog.unregister(deadline)
+            if not deadline.fired:
+                raise
+            cancel = fired[0] if fired else None
+            if cancel is not None:
+                cancel.finish()
+            driver = ctx.driver
+            if cancel is not None and not cancel.aborted and cancel.acknowledged and driver.is_cancel_error(exc):
+                err = ctx.error(
+                    QueryTimeoutError,
+                    f"{call.method} did not complete within socket_timeout={seconds:g}s and was "
+                    "cancelled on the server: it was not applied (inside a transaction, roll the "
+                    "transaction back); the connection is still usable",
+                )
+                err.cancelled = True
+                raise err from exc
+            if cancel is None or cancel.aborted or driver.is_network_error(exc) or driver.is_closed(conn):
+                bound = f"{cancel.bound:g}s " if cancel is not None else ""
                 raise ctx.error(
                     QueryTimeoutError,
-                    f"{call.method} did not complete within socket_timeout={seconds:g}s; "
+                    f"{call.method} did not complete within socket_timeout={seconds:g}s and the host "
+                    f"did not answer a cancel request within {bound}(auxiliary_query_timeout_sec); "
                     "the connection was aborted",
                 ) from exc
-            raise
-        finally:
-            watchdog.unregister(deadline)
+            raise  # an ordinary error that came back just as the deadline passed
+        watchdog.unregister(deadline)
+        if fired:
+            # The statement finished just as the cancel went out: keep its result, but do not
+            # return before the cancel ended (it must not hit the next statement).
+            fired[0].finish()
+        return result

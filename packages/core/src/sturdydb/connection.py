@@ -5,7 +5,12 @@ define is read from the current driver object, so driver-specific API keeps work
 that a plugin wraps go down the compiled execute chain; calls that no plugin wraps go straight
 to the driver (the hot path costs one generation check and one attribute read). After a
 failover the context holds a new physical connection; existing cursors notice the bumped
-``generation`` and transparently open a driver cursor on it for their next call.
+``generation`` and transparently open a driver cursor on it for their next ``execute``. A
+fetch on a cursor whose result lived on the old connection works when the driver holds the
+whole result in memory (psycopg's client-side cursors) and otherwise raises
+``FailoverSuccessError`` (execute the query again), never a bare driver error or a silent
+empty result. When failover marks its error ``retry_read`` (``failover_retry_reads``), the
+cursor runs the interrupted read once more, through the whole chain, on the new connection.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from sturdydb.conninfo import split_hosts
 from sturdydb.context import Call, ConnectionContext
 from sturdydb.discovery import PluginCatalog, catalog
 from sturdydb.drivers import driver_dialect_for
-from sturdydb.errors import InterfaceError
+from sturdydb.errors import FailoverSuccessError, InterfaceError
 from sturdydb.hosts import HostInfo
 from sturdydb.pipeline import Pipeline, get_pipeline, select_plugins
 from sturdydb.properties import Properties
@@ -362,7 +367,17 @@ class Cursor:
             self._cursor.execute(query, params, **kwargs)
         else:
             cur = self._cursor
-            chain(Call(self._ctx, "Cursor.execute", cur, cur.execute, (query, params), kwargs))
+            try:
+                chain(Call(self._ctx, "Cursor.execute", cur, cur.execute, (query, params), kwargs))
+            except FailoverSuccessError as exc:
+                if not exc.retry_read:
+                    raise
+                # A read interrupted by a failover, with failover_retry_reads: run it once
+                # more on the new connection (a second failover error is raised as it is).
+                log.info("re-running a read interrupted by a failover on %s", self._ctx.host.url)
+                self._rebind()
+                cur = self._cursor
+                chain(Call(self._ctx, "Cursor.execute", cur, cur.execute, (query, params), kwargs))
         return self
 
     def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> Cursor:
@@ -375,13 +390,28 @@ class Cursor:
             self._run("Cursor.executemany", chain, self._cursor.executemany, (query, params_seq), kwargs)
         return self
 
+    def _stale(self) -> None:
+        """A fetch after the connection failed over: fine if the result is in memory, else raise."""
+        if not self._server_side:
+            return  # psycopg's client-side cursors hold their whole result: it is still valid
+        ctx = self._ctx
+        raise ctx.error(
+            FailoverSuccessError,
+            f"this cursor's result was on a connection that failed over (now on {ctx.host.url}); "
+            "fetching did not change data: execute the query again",
+        )
+
     def fetchone(self) -> Any:
+        if self._gen != self._ctx.generation:
+            self._stale()
         chain = self._c_fetchone
         if chain is None:
             return self._cursor.fetchone()
         return self._run("Cursor.fetchone", chain, self._cursor.fetchone, (), {})
 
     def fetchmany(self, size: int | None = None) -> list[Any]:
+        if self._gen != self._ctx.generation:
+            self._stale()
         cur = self._cursor
         args: tuple[Any, ...] = () if size is None else (size,)
         chain = self._c_fetchmany
@@ -390,6 +420,8 @@ class Cursor:
         return self._run("Cursor.fetchmany", chain, cur.fetchmany, args, {})  # type: ignore[no-any-return]
 
     def fetchall(self) -> list[Any]:
+        if self._gen != self._ctx.generation:
+            self._stale()
         chain = self._c_fetchall
         if chain is None:
             return self._cursor.fetchall()  # type: ignore[no-any-return]
@@ -399,6 +431,8 @@ class Cursor:
         return self
 
     def __next__(self) -> Any:
+        if self._gen != self._ctx.generation:
+            self._stale()
         chain = self._c_next
         if chain is None:
             row = self._cursor.fetchone()
@@ -421,9 +455,13 @@ class Cursor:
         return self._call("Cursor.callproc", func, procname, params, *args)
 
     def nextset(self) -> Any:
+        if self._gen != self._ctx.generation:
+            self._stale()
         return self._call("Cursor.nextset", self._cursor.nextset)
 
     def scroll(self, value: int, mode: str = "relative") -> Any:
+        if self._gen != self._ctx.generation:
+            self._stale()
         return self._call("Cursor.scroll", self._cursor.scroll, value, mode)
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ still catch them, and each carries the SQLSTATE the reference wrapper uses::
                |    +-- FailoverError
                |         +-- FailoverSuccessError               08S02
                |         +-- TransactionResolutionUnknownError  08007
+               |         |    +-- StatementOutcomeUnknownError  08007
                |         +-- FailoverFailedError                08001
                +-- IntegrityError
                +-- InternalError
@@ -46,6 +47,7 @@ __all__ = [
     "OperationalError",
     "ProgrammingError",
     "QueryTimeoutError",
+    "StatementOutcomeUnknownError",
     "TransactionResolutionUnknownError",
     "Warning",
     "driver_flavoured",
@@ -86,11 +88,22 @@ class OperationalError(DatabaseError):
 
 
 class QueryTimeoutError(OperationalError):
-    """A call did not complete in time and its connection was aborted.
+    """A call did not complete in time.
 
     Raised for the application's own calls when ``socket_timeout`` passes, and for sturdydb's
-    internal queries (topology, role checks). Failover treats it as a network error.
+    internal queries (topology, role checks). Two cases, told apart by :attr:`cancelled`:
+
+    - ``cancelled`` is true: the host answered the cancel request, the statement was stopped
+      on the server (a cancelled statement is not applied: in autocommit it rolled back, in a
+      transaction the transaction is aborted and must be rolled back), and the connection is
+      still usable. This is not a failover: the topology is left alone.
+    - ``cancelled`` is false: the host did not answer the cancel within its bound (or the
+      driver cannot cancel), so the connection was aborted; failover treats that as a
+      network error.
     """
+
+    #: True when the statement was cancelled on a host that answered (see the class doc).
+    cancelled: bool = False
 
 
 class FailoverError(OperationalError):
@@ -98,17 +111,36 @@ class FailoverError(OperationalError):
 
 
 class FailoverSuccessError(FailoverError):
-    """The connection failed and was replaced by a working one; re-run the statement.
+    """The connection failed and was replaced by a working one; the interrupted call did not
+    change data, so it is safe to run it again.
 
-    Session state that the application set through sturdydb (autocommit, read_only, isolation
-    level, current database/schema) has been carried over. Nothing was replayed.
+    Raised only when nothing can have been applied (see the failover README's at-most-once
+    rule); otherwise failover raises :class:`StatementOutcomeUnknownError` or
+    :class:`TransactionResolutionUnknownError`. Session state that the application set through
+    sturdydb (autocommit, read_only, isolation level, current database/schema) has been
+    carried over. Nothing was replayed.
     """
 
     sqlstate = "08S02"
+    #: Set by failover (``failover_retry_reads``) on an interrupted read: the core cursor
+    #: runs the read once more on the new connection instead of raising.
+    retry_read: bool = False
 
 
 class TransactionResolutionUnknownError(FailoverError):
     """Failover succeeded, but a transaction was open: its outcome is unknown, restart it."""
+
+    sqlstate = "08007"
+
+
+class StatementOutcomeUnknownError(TransactionResolutionUnknownError):
+    """Failover succeeded, but an autocommit statement that may change data was interrupted.
+
+    The statement was sent and no reply came: the server may have applied it (and committed
+    it, in autocommit) or not. Running it again may apply it twice. Find out first (for
+    example by an idempotency key the statement wrote), or make the statement idempotent. The
+    connection itself now works on the new host.
+    """
 
     sqlstate = "08007"
 

@@ -179,7 +179,9 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
                                       "mysql_connector_python": "mysql-connector-python",
                                       "psycopg3": "psycopg"}.get(v.strip().lower(), v.strip().lower())),
     PropertySpec("auxiliary_query_timeout_sec", float, 5.0,
-                 "Timeout for sturdydb's own queries (dialect detection, topology, role checks).",
+                 "Timeout for sturdydb's own queries (dialect detection, topology, role checks), "
+                 "and how long a host may take to answer the cancel after socket_timeout before "
+                 "it is treated as failed.",
                  unit="s", minimum=0),
     PropertySpec("topology_refresh_ms", int, 30000,
                  "How often the cluster topology is refreshed in normal operation.",
@@ -195,9 +197,12 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("connect_timeout", float, None,
                  "Connect timeout passed to the driver's native option.", unit="s", minimum=0),
     PropertySpec("socket_timeout", float, None,
-                 "Read/write timeout for network calls, applied through the driver's native "
-                 "options (libpq tcp_user_timeout plus sturdydb's watchdog; "
-                 "mysql-connector's read/write timeout).", unit="s", minimum=0),
+                 "Read/write timeout for network calls, enforced by sturdydb's watchdog: a call "
+                 "still running then is cancelled on the server (QueryTimeoutError, connection "
+                 "kept, no failover); a host that does not answer the cancel within "
+                 "auxiliary_query_timeout_sec is treated as failed. Also sets libpq's "
+                 "tcp_user_timeout and, as a later backstop, mysql-connector's read/write timeout.",
+                 unit="s", minimum=0),
     PropertySpec("tcp_keepalive", bool, None, "Enable TCP keepalives on the driver's socket."),
     PropertySpec("tcp_keepalive_time", int, None, "Idle time before the first keepalive probe.",
                  unit="s", minimum=1),

@@ -6,22 +6,30 @@ goes to the writer the monitor verified (DNS is never trusted: a connection that
 on a reader is replaced), a reader endpoint goes to a reader chosen by
 ``reader_host_selector_strategy``.
 
-Its execute wrapper sees only network-bound calls. It costs one dict read and, for psycopg,
-one read of the transaction status on success (needed because libpq forgets the status once
-the connection breaks); no query, no allocation. On a network error (or a read-only error in
-``strict_writer`` mode when the writer was demoted), it replaces the connection through the
-whole plugin chain (``purpose="reconnect"``, so auth plugins run again), verifies the role,
-carries the session state over (the core's ``set_connection``), and raises
-``FailoverSuccessError``, ``TransactionResolutionUnknownError`` when a transaction was open,
-or ``FailoverFailedError`` after ``failover_timeout_sec``, each chained to the driver's error.
-A statement is never replayed.
+Its execute wrapper sees only network-bound calls. It costs one dict read and, for drivers
+that forget the transaction status once the connection breaks (libpq), one C-level read of
+that status before the call (the dialect's ``transaction_status_reader``), interpreted only
+if the call fails; no query, no allocation. On a network
+error (or a read-only error in ``strict_writer`` mode when the writer was demoted), it replaces
+the connection through the whole plugin chain (``purpose="reconnect"``, so auth plugins run
+again), verifies the role, carries the session state over (the core's ``set_connection``), and
+raises, chained to the driver's error, by the at-most-once rule (see the README):
+
+- ``TransactionResolutionUnknownError`` when a transaction was open;
+- ``FailoverSuccessError`` only when the interrupted call cannot have changed data
+  (:func:`call_outcome`);
+- ``StatementOutcomeUnknownError`` for any other statement (it may have been applied);
+- ``FailoverFailedError`` after ``failover_timeout_sec``.
+
+A statement is never replayed, except a read under ``failover_retry_reads``: then the
+``FailoverSuccessError`` is marked ``retry_read`` and the core cursor runs it again once.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import (
@@ -30,6 +38,7 @@ from sturdydb import (
     FailoverSuccessError,
     Plugin,
     PropertySpec,
+    StatementOutcomeUnknownError,
     TransactionResolutionUnknownError,
     hookimpl,
 )
@@ -41,13 +50,14 @@ from sturdydb_failover.monitor import TopologyMonitor, monitors
 from sturdydb_failover.presets import PRESETS
 from sturdydb_failover.session import is_session_statement, note_session_statement
 from sturdydb_failover.settings import FailoverMode, FailoverSettings, failover_properties
+from sturdydb_failover.statements import is_read_statement, is_transactional_dml
 
 if TYPE_CHECKING:
     from sturdydb import Call, ConnectionContext, ConnectRequest, Profile
     from sturdydb.dialects.base import DatabaseDialect
     from sturdydb.properties import Properties
 
-__all__ = ["FailoverPlugin"]
+__all__ = ["FailoverPlugin", "Outcome", "call_outcome"]
 
 log = logging.getLogger("sturdydb.failover")
 
@@ -56,6 +66,71 @@ CODE = "failover"
 _EXECUTE = "Cursor.execute"
 #: When no ``connect_timeout`` is set, reconnects during failover use at most this long.
 _RECONNECT_TIMEOUT_CAP = 30.0
+
+
+#: Calls that send one statement of the application's (its text is ``args[0]``).
+_STATEMENT_CALLS = frozenset({
+    "Cursor.execute", "Cursor.executemany", "Cursor.stream", "Connection.execute", "Connection.cmd_query",
+})
+#: Calls that read the result of a statement sent earlier on the same cursor.
+_FETCH_CALLS = frozenset({
+    "Cursor.fetchone", "Cursor.fetchmany", "Cursor.fetchall", "Cursor.__next__", "Cursor.scroll",
+    "Cursor.nextset",
+})
+#: Calls that may change data but carry no statement text to classify.
+_OPAQUE_CALLS = frozenset({"Cursor.callproc", "Cursor.copy"})
+
+
+class Outcome:
+    """What an interrupted call (outside a transaction) can have done to the data."""
+
+    #: Nothing can have been applied: safe to run again (``FailoverSuccessError``).
+    NOT_APPLIED = "not applied"
+    #: A read by the documented rule: nothing applied, and ``failover_retry_reads`` may re-run it.
+    READ = "read"
+    #: It may have been applied (``StatementOutcomeUnknownError``).
+    UNKNOWN = "unknown"
+
+
+def call_outcome(call: Call, exc: BaseException, autocommit: bool | None, read_only: bool) -> str:
+    """Classify an interrupted call that ran outside a transaction (see the README's rule).
+
+    ``autocommit`` is the connection's mode as the driver knew it (``None``: unknown) and
+    ``read_only`` whether the application made the session read only through sturdydb. Runs
+    only on the error path.
+    """
+    driver = call.context.driver
+    if autocommit is True:
+        # psycopg applies read_only to the transactions it opens, so not in autocommit; for
+        # mysql-connector the driver only knows autocommit when the server reported it, and
+        # ignoring read_only there is merely conservative.
+        read_only = False
+    if driver.is_unsent_error(exc):
+        return Outcome.NOT_APPLIED  # the driver raised before writing anything
+    method = call.method
+    if method in _STATEMENT_CALLS:
+        statement = call.args[0] if call.args else None
+        if method != "Cursor.executemany" and is_read_statement(statement):
+            return Outcome.READ
+        if read_only:
+            return Outcome.NOT_APPLIED
+        if autocommit is False and is_transactional_dml(statement):
+            # It ran in the transaction it opened, which died uncommitted with the connection.
+            return Outcome.NOT_APPLIED
+        return Outcome.UNKNOWN
+    if method in _FETCH_CALLS:
+        if driver.fetch_result_is_complete(call.target) or read_only:
+            return Outcome.NOT_APPLIED
+        try:
+            statement = driver.cursor_statement(call.target)
+        except Exception:
+            statement = None
+        return Outcome.NOT_APPLIED if is_read_statement(statement) else Outcome.UNKNOWN
+    if method in _OPAQUE_CALLS:
+        return Outcome.NOT_APPLIED if read_only else Outcome.UNKNOWN
+    # commit/rollback outside a transaction, session setters, cursor(), ping, close: these
+    # apply no data of their own.
+    return Outcome.NOT_APPLIED
 
 
 #: cluster id -> (dialect, instance host pattern, port): enough to restart a stopped monitor.
@@ -82,15 +157,16 @@ class MonitorSpec:
 class ConnectionState:
     """What the failover plugin keeps per application connection (``plugin_state['failover']``)."""
 
-    __slots__ = ("active", "failovers", "monitor", "monitor_spec", "pg_idle", "settings")
+    __slots__ = ("active", "failovers", "monitor", "monitor_spec", "settings", "tx_status")
 
     def __init__(self, settings: FailoverSettings) -> None:
         self.settings = settings
         self.monitor: TopologyMonitor | None = None
         self.monitor_spec: MonitorSpec | None = None
         self.active = False
-        #: psycopg only: libpq's IDLE transaction status (None for other drivers).
-        self.pg_idle: Any = None
+        #: The driver dialect's transaction status reader, called before each call, for
+        #: drivers that forget the status once the connection breaks (None for the others).
+        self.tx_status: Callable[[Any], Any] | None = None
         self.failovers = 0
 
 
@@ -233,8 +309,7 @@ class FailoverPlugin(Plugin):
     ) -> Any:
         driver = ctx.driver
         dialect = ctx.detect_dialect(raw, host)
-        if driver.name == "psycopg":
-            state.pg_idle = driver.module.pq.TransactionStatus.IDLE
+        self._watch_transactions(ctx, state)
         pattern = ctx.instance_host_pattern()
         has_topology = dialect.has_topology and pattern is not None
         state.active = has_topology or len(ctx.hosts) > 1
@@ -262,12 +337,15 @@ class FailoverPlugin(Plugin):
         state.monitor_spec = MonitorSpec(dialect, pattern, port, seeds)
         monitor = self._attach(ctx, state)
         assert monitor is not None
-        if not wants_writer:
+        # Several plain hosts in strict_writer mode (libpq-style host=a,b): the first host
+        # that accepts the connection may be a replica or a demoted writer, so verify too.
+        plain_writer = len(ctx.hosts) > 1 and state.settings.mode is FailoverMode.STRICT_WRITER
+        if not wants_writer and not plain_writer:
             return raw
         # A writer endpoint: verify, because DNS may still point at the old writer.
         is_writer = bounded(driver, raw, aux, lambda: dialect.is_writer(driver, raw))
         if is_writer:
-            if not routed:
+            if wants_writer and not routed:
                 found = topology.writer
                 if found is not None:
                     ctx.host = found
@@ -292,25 +370,28 @@ class FailoverPlugin(Plugin):
             err = ctx.error(FailoverFailedError, f"could not connect to the cluster: {exc}")
             raise err from (cause or exc)
         ctx.host = host
-        if ctx.driver.name == "psycopg":
-            state.pg_idle = ctx.driver.module.pq.TransactionStatus.IDLE
+        self._watch_transactions(ctx, state)
         state.active = True
         return new
+
+    @staticmethod
+    def _watch_transactions(ctx: ConnectionContext, state: ConnectionState) -> None:
+        state.tx_status = ctx.driver.transaction_status_reader()
 
     # -- execute ---------------------------------------------------------------------
     @hookimpl(wrapper=True)
     def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
         ctx = call.context
         state: ConnectionState = ctx.plugin_state[CODE]
-        idle = state.pg_idle
-        # libpq reports UNKNOWN once the connection broke, so read the status before the call.
-        in_tx = idle is not None and ctx.connection.pgconn.transaction_status != idle
+        read_status = state.tx_status
+        # Some drivers (libpq) forget the status once the connection broke: read it before.
+        status = read_status(ctx.connection) if read_status is not None else None
         try:
             result = yield
         except Exception as exc:
             if not state.active:
                 raise
-            err = self._on_error(call, state, exc, in_tx)
+            err = self._on_error(call, state, exc, status)
             if err is None:
                 raise
             raise err from exc
@@ -320,7 +401,7 @@ class FailoverPlugin(Plugin):
                 note_session_statement(ctx, args[0].lstrip())
         return result
 
-    def _on_error(self, call: Call, state: ConnectionState, exc: Exception, in_tx: bool) -> Exception | None:
+    def _on_error(self, call: Call, state: ConnectionState, exc: Exception, status: Any) -> Exception | None:
         ctx = call.context
         driver = ctx.driver
         if isinstance(exc, FailoverError):
@@ -330,13 +411,25 @@ class FailoverPlugin(Plugin):
             and driver.is_read_only_error(exc) and self._writer_moved(ctx, state)
         ):
             return None
-        if not in_tx and state.pg_idle is None:
-            # mysql-connector keeps the last server status, so it still knows.
-            try:
+        try:
+            if state.tx_status is not None:
+                in_tx = driver.in_transaction_before(ctx.connection, status)
+            else:
+                # mysql-connector keeps the last server status, so it still knows.
                 in_tx = driver.in_transaction(ctx.connection)
+        except Exception:
+            in_tx = True  # unknown: the more careful answer
+        outcome = Outcome.UNKNOWN
+        if not driver.is_network_error(exc):
+            outcome = Outcome.NOT_APPLIED  # the server answered with a read-only error
+        elif not in_tx:
+            # Classified before the failover replaces the connection: the old one's mode counts.
+            try:
+                autocommit = driver.autocommit_state(ctx.connection)
             except Exception:
-                in_tx = False
-        return self._failover(ctx, state, exc, in_tx)
+                autocommit = None
+            outcome = call_outcome(call, exc, autocommit, bool(ctx.session.read_only))
+        return self._failover(ctx, state, exc, in_tx, outcome, call.method)
 
     def _writer_moved(self, ctx: ConnectionContext, state: ConnectionState) -> bool:
         """After a read-only error: does the topology say this host is no longer the writer?
@@ -358,7 +451,10 @@ class FailoverPlugin(Plugin):
         return writer is None or writer.url != ctx.host.url
 
     # -- failover --------------------------------------------------------------------
-    def _failover(self, ctx: ConnectionContext, state: ConnectionState, exc: Exception, in_tx: bool) -> Exception:
+    def _failover(
+        self, ctx: ConnectionContext, state: ConnectionState, exc: Exception, in_tx: bool,
+        outcome: str = Outcome.UNKNOWN, method: str = "",
+    ) -> Exception:
         settings = state.settings
         start = time.monotonic()
         old_host = ctx.host
@@ -393,11 +489,23 @@ class FailoverPlugin(Plugin):
                 f"the connection to {old_host.url} failed inside a transaction and was replaced by one "
                 f"to {host.url}; the transaction's outcome is unknown: restart it",
             )
-        return ctx.error(
+        if outcome == Outcome.UNKNOWN:
+            return ctx.error(
+                StatementOutcomeUnknownError,
+                f"the connection to {old_host.url} failed after a statement that may change data "
+                f"was sent and before its reply came; the connection was replaced by one to "
+                f"{host.url}. The statement may or may not have been applied: check (for example "
+                "by the idempotency key it wrote) before doing anything that depends on it",
+            )
+        err = ctx.error(
             FailoverSuccessError,
             f"the connection to {old_host.url} failed and was replaced by one to {host.url}; "
-            "session state was carried over; re-run the statement",
+            "session state was carried over; the interrupted call did not change data "
+            f"({outcome}), so it is safe to run it again",
         )
+        if outcome == Outcome.READ and method == _EXECUTE and state.settings.retry_reads:
+            err.retry_read = True  # the core cursor runs the read once more, on the new connection
+        return err
 
     def _replacement(
         self, ctx: ConnectionContext, state: ConnectionState, mode: FailoverMode,

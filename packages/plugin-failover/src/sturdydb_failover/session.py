@@ -29,11 +29,13 @@ _MYSQL_USE = re.compile(r"\s*use\s+(`(?:[^`]|``)+`|[^\s;`]+)\s*;?\s*$", re.IGNOR
 def note_session_statement(ctx: ConnectionContext, query: str) -> None:
     """Record the schema/database that ``query`` (which just succeeded) switched to."""
     driver = ctx.driver
-    if driver.name == "psycopg":
+    if driver.session_namespace == "schema":
         if _PG_SCHEMA.match(query):
             rows = driver.query(ctx.connection, "SELECT pg_catalog.current_setting('search_path')")
             if rows:
                 ctx.session.schema = str(rows[0][0])
+        return
+    if driver.session_namespace != "database":
         return
     match = _MYSQL_USE.match(query)
     if match:

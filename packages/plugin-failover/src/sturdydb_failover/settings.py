@@ -78,6 +78,14 @@ def failover_properties() -> list[PropertySpec]:
         PropertySpec("enable_connect_failover", bool, False,
                      "Fail over when the first connect of a connection gets a network error.",
                      owner=OWNER),
+        PropertySpec("failover_retry_reads", bool, False,
+                     "sturdydb only: when a failover interrupts Cursor.execute of a read (outside a "
+                     "transaction; a read by the failover README's conservative rule: SELECT, SHOW, "
+                     "EXPLAIN, VALUES, TABLE, DESCRIBE, WITH without data-changing words, locking "
+                     "clauses or unknown functions), run it once more on the new connection instead "
+                     "of raising FailoverSuccessError. Writes are never re-run. With "
+                     "mysql-connector, use buffered cursors so a failover cannot interrupt a fetch.",
+                     owner=OWNER),
         PropertySpec(MONITOR_PREFIX, str, None,
                      "Properties of the topology monitor's own connections, e.g. "
                      "topology-monitoring-connect_timeout=3 (defaults: 5 s connect, 5 s socket).",
@@ -99,6 +107,7 @@ class FailoverSettings:
     high_refresh: float
     probe_interval: float
     connect_failover: bool
+    retry_reads: bool
     monitor_props: dict[str, Any]
     monitor_kwargs: dict[str, Any]
 
@@ -147,6 +156,7 @@ class FailoverSettings:
             high_refresh=high,
             probe_interval=float(props.get("failover_probe_interval_ms")) / 1000.0,
             connect_failover=bool(props.get("enable_connect_failover")),
+            retry_reads=bool(props.get("failover_retry_reads")),
             monitor_props=monitor_props,
             monitor_kwargs=monitor_kwargs,
         )

@@ -80,8 +80,12 @@ def fail_over(
     return future
 
 
-def verify_writes(cluster: Cluster, table: str, committed: list[tuple[int, int]], attempted: set[tuple[int, int]]) -> None:
-    """Every acknowledged write is on the new writer, and no write is there twice."""
+def verify_writes(
+    cluster: Cluster, table: str, committed: list[tuple[int, int]], attempted: set[tuple[int, int]],
+    not_applied: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
+) -> None:
+    """Every acknowledged write is on the new writer, no write is there twice, and no write
+    that sturdydb reported as not applied (``FailoverSuccessError``) is there at all."""
     conn = sturdydb.connect(driver_connect(cluster), cluster.conninfo(cluster.writer), plugins="",
                             **({"use_pure": True} if cluster.engine == "mysql" else {}))
     try:
@@ -97,6 +101,31 @@ def verify_writes(cluster: Cluster, table: str, committed: list[tuple[int, int]]
     assert not missing, f"acknowledged writes missing after failover: {missing[:10]}"
     unexpected = set(present) - attempted
     assert not unexpected, f"rows nobody wrote: {sorted(unexpected)[:10]}"
+    lied = set(present) & set(not_applied)
+    assert not lied, f"rows reported as not applied (FailoverSuccessError) are there: {sorted(lied)}"
+
+
+#: The errors an autocommit INSERT may get from a failover (issue 12's at-most-once rule).
+WRITE_ERRORS = (sturdydb.FailoverSuccessError, sturdydb.StatementOutcomeUnknownError)
+
+
+def not_applied_rows(errors: list[BaseException]) -> set[tuple[int, int]]:
+    """The rows whose INSERT got ``FailoverSuccessError``: sturdydb said they were not applied."""
+    return {e.row for e in errors if isinstance(e, sturdydb.FailoverSuccessError)}  # type: ignore[attr-defined]
+
+
+def assert_documented_write_error(err: BaseException, conn: sturdydb.Connection) -> None:
+    """An interrupted autocommit write reports an unknown outcome, or "not applied" only when
+    the driver proves it sent nothing (never a bare driver error, never plain 08007)."""
+    driver = conn.context.driver
+    assert isinstance(err, WRITE_ERRORS), repr(err)
+    assert isinstance(err, driver.operational_error)
+    if isinstance(err, sturdydb.FailoverSuccessError):
+        assert err.sqlstate == "08S02"
+        assert driver.is_unsent_error(err.__cause__), f"08S02 for a write that may have been sent: {err.__cause__!r}"  # type: ignore[arg-type]
+    else:
+        assert err.sqlstate == "08007"  # type: ignore[attr-defined]
+        assert "re-run" not in str(err) and "run it again" not in str(err)
 
 
 def write_until_failover(
@@ -110,7 +139,9 @@ def write_until_failover(
 ) -> tuple[list[tuple[int, int]], set[tuple[int, int]], list[BaseException]]:
     """Insert rows one by one (autocommit), start the fault after a few, handle failover errors.
 
-    Returns the acknowledged rows, every attempted row, and the failover errors seen.
+    Returns the acknowledged rows, every attempted row, and the failover errors seen (each
+    carrying the row it interrupted as ``.row``). A row whose outcome is unknown is never
+    written again: the next row has a new id, so nothing can be applied twice.
     """
     committed: list[tuple[int, int]] = []
     attempted: set[tuple[int, int]] = set()
@@ -126,7 +157,8 @@ def write_until_failover(
         attempted.add((worker, i))
         try:
             cur.execute(f"INSERT INTO {table} (id, worker) VALUES (%s, %s)", (i, worker))
-        except sturdydb.FailoverSuccessError as exc:
+        except WRITE_ERRORS as exc:
+            exc.row = (worker, i)  # type: ignore[union-attr]
             errors.append(exc)
             continue
         committed.append((worker, i))

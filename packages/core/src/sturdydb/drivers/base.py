@@ -94,6 +94,10 @@ class DriverDialect:
     #: Methods that may wait on the network; plugins such as failover wrap only these.
     network_bound_methods: ClassVar[frozenset[str]] = frozenset()
     default_port: ClassVar[int] = 0
+    #: What the application switches with a statement rather than an attribute and failover
+    #: must carry over: ``"schema"`` (PostgreSQL ``SET search_path``) or ``"database"``
+    #: (MySQL ``USE``).
+    session_namespace: ClassVar[str] = ""
 
     @property
     def _identities(self) -> weakref.WeakKeyDictionary[Any, tuple[Any, Any]]:
@@ -116,6 +120,19 @@ class DriverDialect:
 
     def is_read_only_error(self, exc: BaseException) -> bool:
         raise NotImplementedError
+
+    def is_unsent_error(self, exc: BaseException) -> bool:
+        """Whether ``exc`` proves the failed call sent nothing to the server.
+
+        True only for errors the driver raises *before* writing to the socket, for example
+        because it already knew the connection was dead. Used by failover to tell the
+        application that a statement was certainly not applied.
+        """
+        return False
+
+    def is_cancel_error(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the server's answer to a cancelled statement."""
+        return False
 
     # -- connecting -------------------------------------------------------------
     def property_names(self) -> frozenset[str]:
@@ -168,6 +185,51 @@ class DriverDialect:
 
     def in_transaction(self, conn: Any) -> bool:
         raise NotImplementedError
+
+    def transaction_status_reader(self) -> Callable[[Any], Any] | None:
+        """A cheap reader of the raw transaction status, for drivers that forget it.
+
+        ``None`` (the default) when :meth:`in_transaction` still answers correctly after the
+        connection broke (mysql-connector keeps the server's last status). Otherwise failover
+        calls the returned function before each call (the hot path: it must be a C-level
+        attribute read, no round trip) and, only when the call failed, interprets the value
+        with :meth:`in_transaction_before`.
+        """
+        return None
+
+    def in_transaction_before(self, conn: Any, status: Any) -> bool:
+        """Whether a transaction was open, given ``status`` read before the failed call."""
+        return self.in_transaction(conn)
+
+    def autocommit_state(self, conn: Any) -> bool | None:
+        """Whether ``conn`` is in autocommit mode, from what the driver already knows (no I/O).
+
+        ``None`` when the driver cannot tell without a round trip.
+        """
+        return None
+
+    def cancel_statement(self, conn: Any, timeout: float, open_auxiliary: Callable[[], Any]) -> bool:
+        """Ask the server to cancel the statement running on ``conn`` (from another thread).
+
+        Returns whether the server acknowledged the request within about ``timeout`` seconds.
+        ``open_auxiliary`` opens a separate connection to the same host, for drivers whose
+        cancel is an SQL statement. Never raises; ``False`` means "the host did not answer".
+        """
+        return False
+
+    def fetch_result_is_complete(self, cursor: Any) -> bool:
+        """Whether a fetch on ``cursor`` reads a result whose statement already finished.
+
+        True when the statement's whole effect is done before the first fetch (a PostgreSQL
+        cursor, declared by a statement that completed), so an interrupted fetch changed
+        nothing. False when rows stream while the statement still runs (mysql-connector's
+        unbuffered cursors).
+        """
+        return False
+
+    def cursor_statement(self, cursor: Any) -> Any:
+        """The statement text whose result ``cursor`` holds, or ``None`` when unknown."""
+        return None
 
     def close_quietly(self, conn: Any) -> None:
         try:

@@ -3,7 +3,10 @@
 Network-bound calls: mysql-connector's default cursors are unbuffered, so ``fetch*`` read from
 the server; ``Connection.cursor()`` pings the server first. Timeouts map onto the driver's
 own options: ``connect_timeout`` onto ``connection_timeout``, ``socket_timeout`` onto
-``read_timeout``/``write_timeout``; keepalives are set on the socket after connecting.
+``read_timeout``/``write_timeout`` as a backstop that expires only after the core's watchdog
+had its chance to cancel the statement (``socket_timeout + auxiliary_query_timeout_sec + 1``:
+a native read timeout leaves the connection unusable, a cancel does not); keepalives are set
+on the socket after connecting.
 A pinned host name is replaced by its address (the driver has no separate ``hostaddr``).
 Abort works for both implementations by shutting the socket down through a duplicate of its
 descriptor (the reference wrapper refuses monitoring on MySQL for lack of this).
@@ -11,6 +14,8 @@ descriptor (the reference wrapper refuses monitoring on MySQL for lack of this).
 
 from __future__ import annotations
 
+import errno
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,6 +42,7 @@ _INT_KEYS = frozenset({"port", "connection_timeout", "connect_timeout", "read_ti
 class MysqlConnectorDialect(DriverDialect):
     name: ClassVar[str] = "mysql-connector-python"
     default_port: ClassVar[int] = 3306
+    session_namespace: ClassVar[str] = "database"
     network_bound_methods: ClassVar[frozenset[str]] = frozenset({
         "Connection.commit",
         "Connection.rollback",
@@ -67,7 +73,8 @@ class MysqlConnectorDialect(DriverDialect):
     # -- errors -----------------------------------------------------------------
     def is_network_error(self, exc: BaseException) -> bool:
         if isinstance(exc, QueryTimeoutError):
-            return True
+            # A statement cancelled on a host that answered left the connection usable.
+            return not exc.cancelled
         errors = self._errors
         if isinstance(exc, (errors.ConnectionTimeoutError, errors.ReadTimeoutError, errors.WriteTimeoutError)):
             return True
@@ -92,6 +99,21 @@ class MysqlConnectorDialect(DriverDialect):
         if not isinstance(exc, errors.Error):
             return False
         return exc.errno in _READ_ONLY_ERRNOS and (exc.errno == 1836 or "read-only" in str(exc) or "read_only" in str(exc))
+
+    def is_unsent_error(self, exc: BaseException) -> bool:
+        # Raised (from an AttributeError) when the driver has no socket any more, or with
+        # EBADF when the connection was closed (its descriptor is gone): either way before
+        # anything of the call could be written.
+        if not isinstance(exc, self._errors.OperationalError):
+            return False
+        if str(exc).startswith("MySQL Connection not available"):
+            return True
+        cause = exc.__cause__
+        return isinstance(cause, OSError) and cause.errno == errno.EBADF
+
+    def is_cancel_error(self, exc: BaseException) -> bool:
+        # ER_QUERY_INTERRUPTED, the answer to KILL QUERY.
+        return isinstance(exc, self._errors.Error) and exc.errno == 1317
 
     # -- connecting -------------------------------------------------------------
     def property_names(self) -> frozenset[str]:
@@ -160,7 +182,10 @@ class MysqlConnectorDialect(DriverDialect):
             kw["connection_timeout"] = max(1, round(float(timeout)))
         socket_timeout = props.get("socket_timeout")
         if socket_timeout:
-            seconds = max(1, round(float(socket_timeout)))
+            # Later than the watchdog's cancel (socket_timeout, then up to the auxiliary
+            # timeout for the host to answer the cancel): see the module documentation.
+            aux = props.get("auxiliary_query_timeout_sec")
+            seconds = max(1, math.ceil(float(socket_timeout) + float(aux or 0) + 1))
             kw.setdefault("read_timeout", seconds)
             kw.setdefault("write_timeout", seconds)
         if key is not None:
@@ -193,6 +218,43 @@ class MysqlConnectorDialect(DriverDialect):
             return bool(conn.in_transaction)
         except Exception:
             return False
+
+    def autocommit_state(self, conn: Any) -> bool | None:
+        # The driver's ``autocommit`` property asks the server. The C extension keeps the
+        # server's last status flags (SERVER_STATUS_AUTOCOMMIT is 0x2), which also reflect
+        # ``SET autocommit=...`` sent as SQL; the pure-Python driver keeps only the value it
+        # set itself, which such SQL bypasses, so there the answer is "unknown".
+        status = getattr(conn, "_server_status", None)
+        return bool(status & 0x2) if isinstance(status, int) else None
+
+    def cancel_statement(self, conn: Any, timeout: float, open_auxiliary: Callable[[], Any]) -> bool:
+        from sturdydb.watchdog import bounded
+
+        try:
+            connection_id = int(conn.connection_id)
+        except Exception:
+            return False
+        try:
+            aux = open_auxiliary()
+        except Exception:
+            return False
+        try:
+            # KILL QUERY stops the statement and keeps the connection; the server answers
+            # once the kill flag is set.
+            bounded(self, aux, timeout, lambda: self.query(aux, f"KILL QUERY {connection_id}"))
+        except Exception:
+            return False
+        finally:
+            self.close_quietly(aux)
+        return True
+
+    def cursor_statement(self, cursor: Any) -> Any:
+        return getattr(cursor, "statement", None)
+
+    def cursor_is_server_side(self, cursor: Any) -> bool:
+        # Buffered cursors (MySQLCursorBuffered*, CMySQLCursorBuffered*) read the whole result
+        # in execute(); the default cursors stream it from the server.
+        return "Buffered" not in type(cursor).__name__
 
     def read_session_state(self, conn: Any) -> SessionState:
         try:  # MySQL 8 and MariaDB 11.1+

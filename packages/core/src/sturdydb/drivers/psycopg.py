@@ -11,6 +11,7 @@ as ``hostaddr`` so libpq never resolves it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -52,6 +53,7 @@ _LOGIN_MESSAGES = (
 class PsycopgDialect(DriverDialect):
     name: ClassVar[str] = "psycopg"
     default_port: ClassVar[int] = 5432
+    session_namespace: ClassVar[str] = "schema"
     network_bound_methods: ClassVar[frozenset[str]] = frozenset({
         "Connection.commit",
         "Connection.rollback",
@@ -79,13 +81,15 @@ class PsycopgDialect(DriverDialect):
         self._server_cursor = psycopg.ServerCursor
         self._idle = psycopg.pq.TransactionStatus.IDLE
         self._unknown = psycopg.pq.TransactionStatus.UNKNOWN
+        self._status_reader = operator.attrgetter("pgconn.transaction_status")
         self._names: frozenset[str] | None = None
 
 
     # -- errors -----------------------------------------------------------------
     def is_network_error(self, exc: BaseException) -> bool:
         if isinstance(exc, QueryTimeoutError):
-            return True
+            # A statement cancelled on a host that answered left the connection usable.
+            return not exc.cancelled
         psycopg = self.module
         if isinstance(exc, psycopg.errors.ConnectionTimeout):
             return True
@@ -117,6 +121,15 @@ class PsycopgDialect(DriverDialect):
         if not isinstance(exc, psycopg.Error):
             return False
         return exc.sqlstate == "25006" or "read-only transaction" in str(exc).lower()
+
+    def is_unsent_error(self, exc: BaseException) -> bool:
+        # psycopg raises exactly this before any I/O when libpq already knows the
+        # connection is dead (status BAD).
+        return isinstance(exc, self.module.OperationalError) and not exc.sqlstate and (
+            str(exc) == "the connection is closed")
+
+    def is_cancel_error(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.module.Error) and exc.sqlstate == "57014"
 
     # -- connecting -------------------------------------------------------------
     def property_names(self) -> frozenset[str]:
@@ -177,6 +190,48 @@ class PsycopgDialect(DriverDialect):
     def in_transaction(self, conn: Any) -> bool:
         status = conn.info.transaction_status
         return bool(status != self._idle and status != self._unknown)
+
+    def transaction_status_reader(self) -> Callable[[Any], Any] | None:
+        # libpq reports UNKNOWN once the connection broke, so failover reads the status
+        # before every call: a C-level attribute chain, compared only if the call fails.
+        return self._status_reader
+
+    def in_transaction_before(self, conn: Any, status: Any) -> bool:
+        if status == self._idle:
+            return False
+        if status == self._unknown:
+            # Already broken before this call: whatever it had open is lost. Outside
+            # autocommit a transaction may have been open; in autocommit none was (unless
+            # the application sent BEGIN itself, which the call that broke it reported).
+            return not conn.autocommit
+        return True
+
+    def autocommit_state(self, conn: Any) -> bool | None:
+        return bool(conn.autocommit)  # a local attribute in psycopg
+
+    def cancel_statement(self, conn: Any, timeout: float, open_auxiliary: Callable[[], Any]) -> bool:
+        try:
+            cancel_safe = getattr(conn, "cancel_safe", None)
+            if cancel_safe is not None:
+                # libpq 17+: a non-blocking cancel connection bounded by the timeout (older
+                # libpq falls back to the blocking PQcancel; callers bound their wait).
+                cancel_safe(timeout=max(0.1, timeout))
+            else:
+                conn.cancel()
+        except Exception:
+            return False
+        return True
+
+    def fetch_result_is_complete(self, cursor: Any) -> bool:
+        # Client-side cursors fetch from memory. A server-side cursor outside a transaction
+        # (the only case this answers: inside one, failover reports the transaction) is WITH
+        # HOLD, whose result PostgreSQL materialised when its DECLARE committed; DECLARE also
+        # refuses data-modifying statements. So fetching only reads what is already done.
+        return True
+
+    def cursor_statement(self, cursor: Any) -> Any:
+        query = getattr(cursor, "_query", None)
+        return getattr(query, "query", None)
 
     def read_session_state(self, conn: Any) -> SessionState:
         rows = self.query(conn, "SELECT pg_catalog.current_database(), pg_catalog.current_setting('search_path')")
