@@ -1,0 +1,136 @@
+"""The public plugin API: everything a sturdydb plugin may use beyond the ``sturdydb`` package.
+
+Every plugin, ours or a third party's, imports only ``sturdydb`` and this module; the rest of
+core is private (``sturdydb._*``) and an import-contract test keeps our own distributions on
+this side of the border. What is here is typed, documented and kept stable; a name that a
+plugin needs and cannot find here should be added here, not imported from a private module.
+
+**The objects a hook receives**
+
+- :class:`ConnectRequest` (``sturdydb_connect``): ``host``, ``props``, ``driver_kwargs`` (what
+  the driver will receive: auth plugins set ``user``/``password``), ``purpose`` (``"connect"``,
+  ``"reconnect"`` or ``"auxiliary"``) and ``context``.
+- :class:`Call` (``sturdydb_execute``): ``method`` (``"Cursor.execute"``, ...), ``target``,
+  ``args``, ``kwargs`` and ``context``.
+- :class:`ConnectionContext`: one per application connection. ``props``, ``driver`` (the
+  :class:`DriverDialect`), ``dialect`` (the detected :class:`DatabaseDialect`), ``session``
+  (the :class:`SessionState` the application set), ``connection`` and ``host`` (the current
+  physical connection and where it goes), ``hosts``, ``topology`` (the shared
+  :class:`ClusterTopology`), ``cluster_id``, ``plugin_state`` (one slot per plugin code),
+  ``in_transaction()``, ``error(cls, message)`` (a sturdydb error that is also the driver's
+  ``OperationalError``), and the services below.
+
+**Opening connections**
+
+- ``context.open(host, purpose=..., overrides=..., skip=plugin)``: a new physical connection
+  through the whole chain (optionally without the calling plugin); it is returned, not
+  installed. ``context.set_connection(new, host)`` installs it (session state carried over,
+  ``sturdydb_connection_changed`` broadcast).
+- :func:`connect_below`: re-run only the part of the connect chain inside the calling plugin
+  (an auth plugin retrying with a fresh credential: outer plugins see one connect).
+
+**Bounded work and deadlines**
+
+- :func:`bounded`: run one auxiliary driver call with a time bound; the connection is aborted
+  (and the call raises) when the bound passes.
+- :data:`watchdog` and :class:`Deadline`: the one process-wide deadline thread
+  (``watchdog.register(seconds, callback)`` / ``watchdog.unregister(deadline)``); callbacks run
+  on that thread and must not block.
+
+**Hosts, topology and events**
+
+- :class:`HostInfo`, :class:`HostRole`, :class:`HostAvailability`, :func:`classify_host`,
+  :func:`parse_rds_host`, :class:`RdsUrlType`: host names and their kinds.
+- :class:`ClusterTopology` (``context.topology`` or :func:`cluster_topology`): the shared view
+  of a cluster. ``update(hosts)`` publishes a new host list (core broadcasts
+  ``sturdydb_host_list_changed`` to every chain connected to that cluster), ``mark(host,
+  availability, reason)`` and ``report_host_state(host, available, reason)`` publish a host's
+  state (core broadcasts ``sturdydb_host_state_changed``). Subscribing is implementing those
+  hooks. :func:`host_from_topology_row` builds a :class:`HostInfo` from a dialect's row.
+- :func:`select_host` with a strategy from :data:`SELECTOR_STRATEGIES`.
+
+**Dialects and properties**
+
+- :class:`DriverDialect` (driver differences: error classification, transaction status,
+  session state, cancel and abort), :class:`SessionState`, :class:`DatabaseDialect` (SQL of a
+  server kind), :func:`remember_dialect` (cache a detection result for a host).
+- :class:`Properties` (``props.get(name)``, ``props.masked()``), :func:`coerce_bool`,
+  :func:`normalize_choice` for a plugin's own choice properties.
+
+**Threads and process state**
+
+- :class:`BackgroundMonitor`: the one lifecycle helper for a plugin's background thread (lazy
+  start, named daemon, restart with backoff, stop, fork reset, release).
+- :func:`register_process_state` / :func:`reset_process_state`: register a plugin's
+  process-wide state (reset between tests, fresh in a forked child); :func:`on_release` runs a
+  callback at :func:`sturdydb.release_resources`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sturdydb.context import Call, ConnectionContext, ConnectRequest
+from sturdydb.dialects import remember_dialect
+from sturdydb.dialects.base import DatabaseDialect
+from sturdydb.drivers.base import DriverDialect, SessionState
+from sturdydb.hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host, parse_rds_host
+from sturdydb.monitor_thread import BackgroundMonitor
+from sturdydb.properties import SELECTOR_STRATEGIES, Properties, coerce_bool, normalize_choice
+from sturdydb.registry import register_process_state, reset_process_state
+from sturdydb.resources import on_release
+from sturdydb.selectors import select_host
+from sturdydb.topology import ClusterTopology, HostEvent, host_from_topology_row
+from sturdydb.topology import registry as _topologies
+from sturdydb.watchdog import Deadline, bounded, watchdog
+
+if TYPE_CHECKING:
+    from sturdydb.plugin import Plugin
+
+__all__ = [
+    "SELECTOR_STRATEGIES",
+    "BackgroundMonitor",
+    "Call",
+    "ClusterTopology",
+    "ConnectRequest",
+    "ConnectionContext",
+    "DatabaseDialect",
+    "Deadline",
+    "DriverDialect",
+    "HostAvailability",
+    "HostEvent",
+    "HostInfo",
+    "HostRole",
+    "Properties",
+    "RdsUrlType",
+    "SessionState",
+    "bounded",
+    "classify_host",
+    "cluster_topology",
+    "coerce_bool",
+    "connect_below",
+    "host_from_topology_row",
+    "normalize_choice",
+    "on_release",
+    "parse_rds_host",
+    "register_process_state",
+    "remember_dialect",
+    "reset_process_state",
+    "select_host",
+    "watchdog",
+]
+
+
+def connect_below(plugin: Plugin, request: ConnectRequest) -> Any:
+    """Run the part of ``request``'s connect chain inside ``plugin`` (and the driver) again.
+
+    For a ``sturdydb_connect`` wrapper that must retry its own inner step, such as an auth
+    plugin whose cached credential was refused: the plugins outside it (failover, monitoring)
+    see one connect, not two. Returns the new driver connection or raises the driver's error.
+    """
+    return request.context.pipeline.connect_below(plugin, request)
+
+
+def cluster_topology(cluster_id: str) -> ClusterTopology:
+    """The shared topology of the cluster ``cluster_id`` (created empty on first use)."""
+    return _topologies.get(cluster_id)
