@@ -24,7 +24,29 @@ if TYPE_CHECKING:
 
 __all__ = ["MysqlConnectorDialect"]
 
-_NETWORK_ERRNOS = frozenset({2001, 2002, 2003, 2004, 2005, 2006, 2012, 2013, 2026, 2055, 4031})
+# Failover starts only when the session is gone. mysql-connector's own client errors for a
+# socket that is gone or never came up: 2001/2002 (Unix socket), 2003/2004 (TCP connect),
+# 2005 (unknown host), 2006 (server has gone away), 2012 (handshake), 2013 (lost connection
+# during query), 2026 (TLS setup), 2055 (lost connection, system error).
+_CLIENT_NETWORK_ERRNOS = frozenset({2001, 2002, 2003, 2004, 2005, 2006, 2012, 2013, 2026, 2055})
+# Server errors sent just before the server closes the session: 1053 server shutdown in
+# progress, 1080 forcing close of thread, 1152/1184 aborted connection, 1158-1161 network
+# read/write errors, 1927 connection killed (MariaDB, ``KILL <id>``). Every other server errno
+# is an answer of a working server to a statement (1062 duplicate key, 1205 lock wait timeout,
+# 1213 deadlock, 1969 max_statement_time, 1317 ``KILL QUERY``, SIGNAL with any errno...).
+# 4031 is deliberately absent: MySQL 8 sends it for "disconnected because of inactivity", but
+# on MariaDB it means "referenced trigger does not exist"; the message tells them apart.
+_SERVER_NETWORK_ERRNOS = frozenset({1053, 1080, 1152, 1158, 1159, 1160, 1161, 1184, 1927})
+# The driver's own messages (errno -1 or a client errno) when the socket is gone.
+_NETWORK_MESSAGES = (
+    "mysql connection not available",
+    "lost connection",
+    "server has gone away",
+    "connection refused",
+    "connection reset",
+    "broken pipe",
+    "can't connect to",
+)
 _READ_ONLY_ERRNOS = frozenset({1290, 1836})
 _SECRET_KEYS = ("password", "passwd", "password1", "password2", "password3")
 _BOOL_KEYS = frozenset({"autocommit", "use_pure", "ssl_disabled", "buffered", "raw", "compress",
@@ -66,22 +88,27 @@ class MysqlConnectorDialect(DriverDialect):
 
     # -- errors -----------------------------------------------------------------
     def is_network_error(self, exc: BaseException) -> bool:
+        """Whether ``exc`` means the connection is lost (see ``_SERVER_NETWORK_ERRNOS``)."""
         if isinstance(exc, QueryTimeoutError):
             return True
         errors = self._errors
         if isinstance(exc, (errors.ConnectionTimeoutError, errors.ReadTimeoutError, errors.WriteTimeoutError)):
-            return True
+            return True  # the driver's own socket timeouts (it closes the connection)
         if isinstance(exc, (ConnectionError, TimeoutError, BrokenPipeError)):
             return True
         if not isinstance(exc, errors.Error):
             return False
-        if exc.errno in _NETWORK_ERRNOS:
+        errno = exc.errno
+        if errno in _CLIENT_NETWORK_ERRNOS or errno in _SERVER_NETWORK_ERRNOS:
             return True
-        message = str(exc)
-        if "MySQL Connection not available" in message or "Lost connection" in message:
-            return True
-        state = exc.sqlstate or ""
-        return isinstance(exc, errors.InterfaceError) and state.startswith(("08", "HY")) and exc.errno != 1045
+        message = str(exc).lower()
+        if errno == 4031:
+            return "disconnected by the server" in message
+        if errno is None or errno < 0 or 2000 <= errno < 3000:
+            # Raised by the driver itself, never by the server: a server's message (a SIGNAL's
+            # MESSAGE_TEXT can say anything) is never matched against these.
+            return any(m in message for m in _NETWORK_MESSAGES)
+        return False
 
     def is_login_error(self, exc: BaseException) -> bool:
         errors = self._errors

@@ -24,13 +24,23 @@ if TYPE_CHECKING:
 
 __all__ = ["PsycopgDialect"]
 
-# SQLSTATE classes (first two characters) and codes that mean "the connection is gone".
-_NETWORK_SQLSTATES = frozenset({"53", "57P01", "57P02", "57P03", "58", "08", "99", "F0", "XX"})
+# Failover starts only when the session is gone. From the server, that is the SQLSTATE class
+# 08 (connection exception) and the shutdown codes 57P01 (admin shutdown, also what
+# pg_terminate_backend sends), 57P02 (crash shutdown) and 57P03 (cannot connect now: starting
+# up or shutting down). Every other SQLSTATE is an answer of a working server to a statement:
+# 58P01 from pg_read_file, XX000 from a function, 53100 disk full, 53300 too many connections,
+# 57014 statement timeout or cancel, F0000 configuration errors... The session survives those,
+# and failing over on them would mark a healthy writer suspect and re-run nothing useful.
+_CONNECTION_CLASS = "08"
+_SHUTDOWN_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+# libpq's and psycopg's own messages when the socket is gone; these errors carry no SQLSTATE
+# (the server sent nothing), so only errors without one are matched against them.
 _NETWORK_MESSAGES = (
     "connection failed",
     "consuming input failed",
     "connection socket closed",
     "the connection is closed",
+    "the connection is lost",
     "server closed the connection",
     "sending query failed",
     "connection timeout expired",
@@ -38,7 +48,9 @@ _NETWORK_MESSAGES = (
     "terminating connection",
     "could not receive data",
     "could not send data",
+    "lost synchronization with server",
     "ssl syscall error",
+    "ssl connection has been closed unexpectedly",
     "eof detected",
 )
 _LOGIN_MESSAGES = (
@@ -84,6 +96,7 @@ class PsycopgDialect(DriverDialect):
 
     # -- errors -----------------------------------------------------------------
     def is_network_error(self, exc: BaseException) -> bool:
+        """Whether ``exc`` means the connection is lost (see ``_SHUTDOWN_SQLSTATES``)."""
         if isinstance(exc, QueryTimeoutError):
             return True
         psycopg = self.module
@@ -92,9 +105,9 @@ class PsycopgDialect(DriverDialect):
         if not isinstance(exc, psycopg.Error):
             return False
         state = exc.sqlstate
-        if state and (state in _NETWORK_SQLSTATES or state[:2] in _NETWORK_SQLSTATES):
-            return True
-        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)) and not state:
+        if state:
+            return state.startswith(_CONNECTION_CLASS) or state in _SHUTDOWN_SQLSTATES
+        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
             message = str(exc).lower()
             if any(m in message for m in _LOGIN_MESSAGES) or "authentication" in message:
                 return False
