@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sturdydb.hosts import HostInfo
     from sturdydb.properties import Properties
 
-__all__ = ["DriverDialect", "SessionState", "shutdown_fd", "socket_identity"]
+__all__ = ["DriverDialect", "SessionState", "SocketIdentity", "shutdown_fd", "socket_identity"]
 
 
 @dataclass
@@ -38,23 +38,35 @@ class SessionState:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
-def socket_identity(fd: int) -> tuple[Any, Any] | None:
-    """``(local address, peer address)`` of the socket behind ``fd``, or ``None``."""
+#: What identifies one socket: (local address, peer address, inode of the socket).
+SocketIdentity = tuple[Any, Any, int]
+
+
+def _identity_of(sock: socket.socket) -> SocketIdentity:
+    # The addresses alone do not tell Unix-domain sockets apart: a client's local name is
+    # usually '' and every connection to a server has the same peer path. The socket's inode
+    # (st_ino of the descriptor) is unique among open sockets, for TCP and Unix alike, and is
+    # the same through any duplicate of the descriptor.
+    return sock.getsockname(), sock.getpeername(), os.fstat(sock.fileno()).st_ino
+
+
+def socket_identity(fd: int) -> SocketIdentity | None:
+    """``(local address, peer address, socket inode)`` of the socket behind ``fd``, or ``None``."""
     try:
         # A socket object over the driver's own descriptor, detached afterwards so that it is
-        # never closed here: two system calls, no dup/close (this runs on every connect).
+        # never closed here: three system calls, no dup/close (this runs on every connect).
         sock = socket.socket(fileno=fd)
     except OSError:
         return None
     try:
-        return sock.getsockname(), sock.getpeername()
+        return _identity_of(sock)
     except OSError:
         return None
     finally:
         sock.detach()
 
 
-def shutdown_fd(fd: int, identity: tuple[Any, Any] | None = None) -> bool:
+def shutdown_fd(fd: int, identity: SocketIdentity | None = None) -> bool:
     """Shut a connected socket down in both directions, given any descriptor of it.
 
     ``shutdown`` acts on the socket, not on the descriptor, so shutting down a duplicate makes
@@ -74,7 +86,7 @@ def shutdown_fd(fd: int, identity: tuple[Any, Any] | None = None) -> bool:
     try:
         if identity is not None:
             try:
-                if (sock.getsockname(), sock.getpeername()) != identity:
+                if _identity_of(sock) != identity:
                     return False  # the descriptor now belongs to another socket
             except OSError:
                 return False
@@ -96,8 +108,8 @@ class DriverDialect:
     default_port: ClassVar[int] = 0
 
     @property
-    def _identities(self) -> weakref.WeakKeyDictionary[Any, tuple[Any, Any]]:
-        found: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] | None = self.__dict__.get("_socket_ids")
+    def _identities(self) -> weakref.WeakKeyDictionary[Any, SocketIdentity]:
+        found: weakref.WeakKeyDictionary[Any, SocketIdentity] | None = self.__dict__.get("_socket_ids")
         if found is None:
             found = self.__dict__.setdefault("_socket_ids", weakref.WeakKeyDictionary())
         return found

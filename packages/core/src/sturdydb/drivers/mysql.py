@@ -209,7 +209,10 @@ class MysqlConnectorDialect(DriverDialect):
     def is_closed(self, conn: Any) -> bool:
         sock = getattr(conn, "_socket", None)
         if sock is not None:
-            return getattr(sock, "sock", None) is None
+            # Without a round trip: after close() the pure-Python driver keeps its socket
+            # wrapper, whose socket object is closed (descriptor -1), not removed.
+            inner = getattr(sock, "sock", None)
+            return inner is None or inner.fileno() < 0
         try:
             return not conn.is_connected()
         except Exception:
