@@ -227,6 +227,8 @@ def properties_markdown() -> str:
             doc = spec.doc.replace("|", "\\|")
             if spec.choices:
                 doc += " One of: " + ", ".join(f"`{c}`" for c in spec.choices) + "."
+            if spec.type in (int, float) and spec.bounds() != (None, None):
+                doc += f" Accepts {spec.range_text()}."
             name = f"`{spec.name}*`" if spec.prefix else f"`{spec.name}`"
             lines.append(f"| {name} | {kind} | {default} | {spec.unit or ''} | {doc} |")
         lines.append("")
