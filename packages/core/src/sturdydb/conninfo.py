@@ -118,30 +118,65 @@ def _parse_pairs(text: str) -> dict[str, str]:
         out[key] = value
 
 
+# What a host list may look like: names, IPv4/IPv6 addresses in brackets, ports, commas.
+_HOST_LIST = re.compile(r"[A-Za-z0-9._~%\-\[\]:,]*")
+_ADVICE = ("percent-encode special characters in the user name and password "
+           "(/ ? @ # : as %2F %3F %40 %23 %3A)")
+
+
+def _split_userinfo(rest: str) -> tuple[str | None, str]:
+    """``(userinfo or None, the rest)`` of a URL without its scheme.
+
+    Passwords often contain ``/``, ``?``, ``#`` or ``@`` without percent-encoding. Splitting
+    at the first of those, as a strict URL parser does, would turn part of the password into
+    a host name or database name, which errors and logs then show. So the user info ends at
+    the last ``@`` that is followed by something shaped like a host list (up to the path or
+    query). The price: an ``@`` in a query value must be percent-encoded (``%40``).
+    """
+    at = len(rest)
+    while True:
+        at = rest.rfind("@", 0, at)
+        if at < 0:
+            return None, rest
+        after = rest[at + 1:]
+        end = min((i for i in (after.find("/"), after.find("?")) if i >= 0), default=len(after))
+        if _HOST_LIST.fullmatch(after[:end]):
+            return rest[:at], after
+
+
 def _parse_url(scheme: str, rest: str, original: str) -> dict[str, str]:
+    # Error messages here never quote any part of the URL: a password that was not
+    # percent-encoded can end up in any part of a malformed URL.
     out: dict[str, str] = {}
-    rest, _, query = rest.partition("?")
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        userinfo, _, netloc = netloc.rpartition("@")
+    userinfo, rest = _split_userinfo(rest)
+    if userinfo is not None:
         user, colon, password = userinfo.partition(":")
         if user:
             out["user"] = unquote(user)
         if colon:
             out["password"] = unquote(password)
+    rest = rest.partition("#")[0]
+    rest, _, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    if not _HOST_LIST.fullmatch(netloc):
+        raise ConfigurationError(
+            "malformed URL: the host part holds characters a host name cannot have; if they "
+            f"belong to the password, {_ADVICE}"
+        )
     hosts: list[str] = []
     ports: list[str] = []
-    for part in filter(None, netloc.split(",")):
+    for index, part in enumerate(filter(None, netloc.split(",")), start=1):
         if part.startswith("["):
             end = part.find("]")
             if end < 0:
-                raise ConfigurationError("malformed URL: an IPv6 address is missing its ']'")
+                raise ConfigurationError(f"malformed URL: the IPv6 address of host {index} is missing its ']'")
             host, port = part[1:end], part[end + 2:] if part[end + 1:end + 2] == ":" else ""
         else:
             host, _, port = part.partition(":")
         if port and not port.isdigit():
             raise ConfigurationError(
-                f"malformed URL: port {port!r} of host {host!r} is not a number"
+                f"malformed URL: the port of host {index} is not a number; if the text after "
+                f"':' belongs to a password, {_ADVICE}"
             )
         hosts.append(unquote(host))
         ports.append(port)
@@ -155,7 +190,7 @@ def _parse_url(scheme: str, rest: str, original: str) -> dict[str, str]:
         if key in ("dbname",):
             key = "database"
         out[key] = value
-    del original, scheme  # both only useful for error messages above
+    del original, scheme  # kept in the signature for callers; messages quote neither
     return out
 
 
@@ -167,16 +202,21 @@ def split_hosts(host: str | None, port: object) -> list[tuple[str, int | None]]:
     if not host:
         return []
     names = [h.strip() for h in str(host).split(",")]
+    # The values are not quoted: a malformed connection string can put password text here.
     if any(not h for h in names):
-        raise ConfigurationError(f"host list {host!r} has an empty entry")
+        raise ConfigurationError(
+            f"the host list has an empty entry (entry {names.index('') + 1} of {len(names)}); "
+            "separate host names with single commas"
+        )
     raw_ports = [] if port in (None, "") else [p.strip() for p in str(port).split(",")]
     ports: list[int | None] = []
-    for p in raw_ports:
+    for index, p in enumerate(raw_ports, start=1):
         if not p:
             ports.append(None)
             continue
         if not p.isdigit() or not 0 < int(p) < 65536:
-            raise ConfigurationError(f"port {p!r} is not a number between 1 and 65535")
+            shown = repr(p) if p.isdigit() else f"number {index} of the port list"
+            raise ConfigurationError(f"port {shown} is not a number between 1 and 65535")
         ports.append(int(p))
     if not ports:
         ports = [None] * len(names)
