@@ -16,7 +16,7 @@ from typing import Any
 
 from sturdydb import profiles, selectors
 from sturdydb.config import build_properties
-from sturdydb.conninfo import split_hosts
+from sturdydb.conninfo import check_conninfo, split_hosts
 from sturdydb.context import Call, ConnectionContext
 from sturdydb.discovery import PluginCatalog, catalog
 from sturdydb.drivers import driver_dialect_for
@@ -38,6 +38,7 @@ def connect(target_connect: Callable[..., Any], conninfo: str = "", **kwargs: An
     properties (they override the string). sturdydb's own properties are removed before the
     driver sees the rest.
     """
+    check_conninfo(conninfo)
     cat = catalog()
     plan = _plan(cat, target_connect, conninfo, kwargs)
     driver, props, pipeline, hosts = plan

@@ -15,23 +15,46 @@ stay strings here: the property registry and driver dialects convert them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, unquote
 
 from sturdydb.errors import ConfigurationError
 
-__all__ = ["parse_conninfo", "split_hosts"]
+__all__ = ["check_conninfo", "parse_conninfo", "split_hosts"]
 
 _URL = re.compile(r"^(?P<scheme>postgresql|postgres|mysql|mysql\+[a-z]+)://(?P<rest>.*)$", re.I | re.S)
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 
+def check_conninfo(conninfo: object) -> None:
+    """Refuse a connection string that is not a ``str``, saying what to pass instead.
+
+    The value itself is never shown: bytes or a dict may well hold the password.
+    """
+    if isinstance(conninfo, str):
+        return
+    example = "'host=db.example.com dbname=app' or a postgresql:// or mysql:// URL"
+    if conninfo is None:
+        raise ConfigurationError(
+            f"the connection string is None; pass a str such as {example}, or \"\" (the "
+            "default) and give every property as a keyword argument"
+        )
+    kind = type(conninfo).__name__
+    if isinstance(conninfo, (bytes, bytearray, memoryview)):
+        fix = "decode it first (conninfo.decode())"
+    elif isinstance(conninfo, Mapping):
+        fix = "pass properties as keyword arguments instead: sturdydb.connect(target, **properties)"
+    elif isinstance(conninfo, (list, tuple, set)):
+        fix = ("join key=value pairs with spaces into one str, or pass properties as keyword "
+               "arguments instead")
+    else:
+        fix = f"pass a str such as {example}, or pass properties as keyword arguments instead"
+    raise ConfigurationError(f"the connection string must be a str, got {kind}; {fix}")
+
+
 def parse_conninfo(conninfo: str) -> dict[str, str]:
     """Parse ``conninfo`` (key=value string or URL) into a dict of string values."""
-    if not isinstance(conninfo, str):
-        raise ConfigurationError(
-            f"the connection string must be a str, got {type(conninfo).__name__}; "
-            "pass properties as keyword arguments instead"
-        )
+    check_conninfo(conninfo)
     text = conninfo.strip()
     if not text:
         return {}
@@ -201,7 +224,17 @@ def split_hosts(host: str | None, port: object) -> list[tuple[str, int | None]]:
     """
     if not host:
         return []
-    names = [h.strip() for h in str(host).split(",")]
+    if not isinstance(host, str):
+        raise ConfigurationError(
+            f"property 'host' expects a str (a host name, or several separated by commas), "
+            f"got {type(host).__name__}"
+        )
+    if port is not None and (isinstance(port, bool) or not isinstance(port, (int, str))):
+        raise ConfigurationError(
+            f"property 'port' expects a number such as 5432 or a str of comma-separated "
+            f"numbers such as '5432,5433', got {type(port).__name__}"
+        )
+    names = [h.strip() for h in host.split(",")]
     # The values are not quoted: a malformed connection string can put password text here.
     if any(not h for h in names):
         raise ConfigurationError(

@@ -50,8 +50,16 @@ def looks_secret(name: str) -> bool:
 
 
 def shown(name: str, value: object, secret: bool = False) -> str:
-    """``value`` as an error message may show it: masked for secrets."""
-    return "*** (a secret, not shown)" if secret or looks_secret(name) else repr(value)
+    """``value`` as an error message may show it: masked for secrets.
+
+    Only plain scalars are shown; for any other object just its type, since its repr can
+    hold anything (a credentials object, a whole connection string).
+    """
+    if secret or looks_secret(name):
+        return "*** (a secret, not shown)"
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return repr(value)
+    return f"a {type(value).__name__}"
 
 
 def coerce_bool(name: str, value: object) -> bool:
