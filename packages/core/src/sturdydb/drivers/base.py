@@ -102,6 +102,13 @@ class DriverDialect:
     """Base class of driver dialects. Subclasses implement everything that raises."""
 
     name: ClassVar[str] = "generic"
+    #: The database family the driver speaks to: ``"pg"`` or ``"mysql"`` (database dialects).
+    database_family: ClassVar[str] = ""
+    #: Whether the driver's ``with connection:`` commits on success and rolls back on error
+    #: before closing (psycopg) rather than only closing (mysql-connector).
+    context_exit_ends_transaction: ClassVar[bool] = False
+    #: Appended to the warning that a connection's socket cannot be aborted (how to fix it).
+    abort_unsupported_hint: ClassVar[str] = ""
     module: ModuleType
     #: Methods that may wait on the network; plugins such as failover wrap only these.
     network_bound_methods: ClassVar[frozenset[str]] = frozenset()
@@ -193,6 +200,40 @@ class DriverDialect:
 
     def apply_session_state(self, conn: Any, state: SessionState) -> None:
         """Set every field of ``state`` that is not ``None`` on ``conn``."""
+        raise NotImplementedError
+
+    def set_read_only(self, conn: Any, value: bool | None) -> None:
+        """Make ``conn``'s following transactions read-only or not (``apply_session_state`` uses it)."""
+        raise NotImplementedError
+
+    def set_isolation_level(self, conn: Any, value: Any) -> None:
+        """Set ``conn``'s isolation level for its following transactions."""
+        raise NotImplementedError
+
+    def get_read_only(self, conn: Any, session: SessionState) -> Any:
+        """``Connection.read_only``: the driver's own attribute where it has one, else what
+        sturdydb last set (``session``)."""
+        return session.read_only
+
+    def get_isolation_level(self, conn: Any, session: SessionState) -> Any:
+        """``Connection.isolation_level``, like :meth:`get_read_only`."""
+        return session.isolation_level
+
+    def probe(self, conn: Any) -> None:
+        """One ``SELECT 1`` round trip on ``conn`` (health checks); raises if it fails."""
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT 1")
+            cur.fetchall()
+        finally:
+            try:
+                cur.close()
+            except Exception:
+                pass
+
+    def require_tls(self, kwargs: dict[str, Any]) -> None:
+        """Change the driver's connect keywords ``kwargs`` so that the connection must use TLS
+        (used before a token is sent as the password)."""
         raise NotImplementedError
 
     def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:

@@ -88,23 +88,22 @@ class MysqlConnectorDialect(DriverDialect):
 
     # -- errors -----------------------------------------------------------------
     def is_network_error(self, exc: BaseException) -> bool:
-        """Whether ``exc`` means the connection is lost (see ``_SERVER_NETWORK_ERRNOS``)."""
         if isinstance(exc, QueryTimeoutError):
             return True
         errors = self._errors
         if isinstance(exc, (errors.ConnectionTimeoutError, errors.ReadTimeoutError, errors.WriteTimeoutError)):
-            return True  # the driver's own socket timeouts (it closes the connection)
+            return True
         if isinstance(exc, (ConnectionError, TimeoutError, BrokenPipeError)):
             return True
         if not isinstance(exc, errors.Error):
             return False
-        errno = exc.errno
-        if errno in _CLIENT_NETWORK_ERRNOS or errno in _SERVER_NETWORK_ERRNOS:
+        code = exc.errno
+        if code in _CLIENT_NETWORK_ERRNOS or code in _SERVER_NETWORK_ERRNOS:
             return True
         message = str(exc).lower()
-        if errno == 4031:
+        if code == 4031:
             return "disconnected by the server" in message
-        if errno is None or errno < 0 or 2000 <= errno < 3000:
+        if code is None or code < 0 or 2000 <= code < 3000:
             # Raised by the driver itself, never by the server: a server's message (a SIGNAL's
             # MESSAGE_TEXT can say anything) is never matched against these.
             return any(m in message for m in _NETWORK_MESSAGES)

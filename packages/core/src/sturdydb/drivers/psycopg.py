@@ -96,7 +96,6 @@ class PsycopgDialect(DriverDialect):
 
     # -- errors -----------------------------------------------------------------
     def is_network_error(self, exc: BaseException) -> bool:
-        """Whether ``exc`` means the connection is lost (see ``_SHUTDOWN_SQLSTATES``)."""
         if isinstance(exc, QueryTimeoutError):
             return True
         psycopg = self.module
