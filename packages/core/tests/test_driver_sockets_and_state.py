@@ -8,7 +8,7 @@ socket path), so the identity must carry something unique to the socket: its ino
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import mysql.connector
@@ -52,11 +52,11 @@ UNIX_CASES = {
 
 
 @pytest.fixture(params=sorted(UNIX_CASES))
-def unix_case(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Callable[[], Any], Callable[[Any], bool]]]:
+def unix_case(request: pytest.FixtureRequest) -> tuple[Any, Callable[[], Any], Callable[[Any], bool]]:
     target, opener, alive, path = UNIX_CASES[request.param]
     if not os.path.exists(path):  # pragma: no cover - both servers listen there on this machine
         pytest.fail(f"the local server's Unix socket {path} is missing")
-    yield target, opener, alive
+    return target, opener, alive
 
 
 def test_unix_socket_identities_tell_connections_apart(
@@ -133,3 +133,92 @@ def test_wrapped_connection_reports_closed_through_the_dialect(engine: str) -> N
     conn.close()
     assert conn.context.driver.is_closed(raw) is True
     assert conn.closed
+
+
+# -- session attributes, probes and the context manager, all through the dialect ---------------
+
+
+def test_pg_read_only_and_isolation_level_go_through_the_dialect() -> None:
+    conn = sturdydb.connect(psycopg.Connection.connect, PG_CONNINFO, plugins="")
+    try:
+        conn.read_only = True
+        assert conn.read_only is True and conn.target_connection.read_only is True
+        # None means "the server's default" in psycopg: it must reach the driver, not be
+        # skipped as "never set".
+        conn.read_only = None
+        assert conn.target_connection.read_only is None and conn.read_only is None
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        assert conn.isolation_level == psycopg.IsolationLevel.REPEATABLE_READ
+        assert conn.execute("SHOW transaction_isolation").fetchone() == ("repeatable read",)
+        conn.rollback()
+    finally:
+        conn.close()
+
+
+def test_mysql_read_only_and_isolation_level_go_through_the_dialect(table_name: str) -> None:
+    conn = sturdydb.connect(mysql.connector.connect, **MYSQL_KWARGS, plugins="", use_pure=True)
+    try:
+        cur = conn.cursor()
+        cur.execute(f"CREATE TABLE {table_name} (id INT PRIMARY KEY)")
+        conn.read_only = True
+        assert conn.read_only is True
+        with pytest.raises(mysql.connector.Error) as info:
+            cur.execute(f"INSERT INTO {table_name} VALUES (1)")
+        assert info.value.errno == 1792  # the server enforces what the setter asked for
+        conn.rollback()
+        conn.read_only = False
+        cur.execute(f"INSERT INTO {table_name} VALUES (1)")
+        conn.commit()
+        conn.isolation_level = "serializable"
+        assert conn.isolation_level == "serializable"
+        cur.execute("SELECT @@session.tx_isolation")
+        assert cur.fetchall() == [("SERIALIZABLE",)]
+        with pytest.raises(ValueError, match="unknown isolation level"):
+            conn.isolation_level = "sometimes"
+        cur.execute(f"DROP TABLE {table_name}")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("engine", ["pg", "mysql"])
+def test_the_dialect_probe_is_one_select_and_fails_on_a_dead_connection(engine: str) -> None:
+    if engine == "pg":
+        driver = driver_dialect_for(psycopg.Connection.connect)
+        raw: Any = psycopg.connect(PG_CONNINFO, autocommit=True)
+    else:
+        driver = driver_dialect_for(mysql.connector.connect)
+        raw = mysql.connector.connect(**MYSQL_KWARGS, use_pure=True, autocommit=True)
+    try:
+        driver.probe(raw)
+        driver.probe(raw)  # leaves nothing pending: a second probe works as well
+        driver.abort_connection(raw)
+        with pytest.raises(driver.module.Error) as info:
+            driver.probe(raw)
+        assert driver.is_network_error(info.value)
+    finally:
+        driver.close_quietly(raw)
+
+
+@pytest.mark.parametrize("engine", ["pg", "mysql"])
+def test_leaving_a_with_block_does_what_the_driver_does(engine: str, table_name: str) -> None:
+    # psycopg commits when a `with connection:` block ends without error; mysql-connector
+    # only closes (the open transaction is rolled back by the server).
+    if engine == "pg":
+        opener = lambda: sturdydb.connect(psycopg.Connection.connect, PG_CONNINFO, plugins="")  # noqa: E731
+    else:
+        opener = lambda: sturdydb.connect(mysql.connector.connect, **MYSQL_KWARGS, plugins="")  # noqa: E731
+    setup = opener()
+    setup.cursor().execute(f"CREATE TABLE {table_name} (id INT PRIMARY KEY)")
+    setup.commit()
+    try:
+        with opener() as conn:
+            conn.cursor().execute(f"INSERT INTO {table_name} VALUES (1)")
+        cur = setup.cursor()
+        cur.execute(f"SELECT count(*) FROM {table_name}")
+        assert cur.fetchall()[0][0] == (1 if engine == "pg" else 0)
+        assert conn.closed
+    finally:
+        setup.rollback()
+        setup.cursor().execute(f"DROP TABLE {table_name}")
+        setup.commit()
+        setup.close()

@@ -275,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         props[key] = _parse_value(value)
     from sturdydb.errors import ConfigurationError
 
+    report: dict[str, Any]
     try:
         driver = args.driver or _guess_driver(args.conninfo, props)
     except ConfigurationError as exc:  # a malformed string: the same report as a failed connect

@@ -231,10 +231,19 @@ class DriverDialect:
             except Exception:
                 pass
 
-    def require_tls(self, kwargs: dict[str, Any]) -> None:
-        """Change the driver's connect keywords ``kwargs`` so that the connection must use TLS
-        (used before a token is sent as the password)."""
+    def require_tls(self, kwargs: dict[str, Any]) -> str | None:
+        """Make the connect keywords ``kwargs`` demand TLS (before a token goes out as password).
+
+        Returns ``None`` when the connection will be encrypted, or what in ``kwargs`` allows
+        plain text and how to fix it (the caller raises with its own opt-out named).
+        """
         raise NotImplementedError
+
+    def enable_clear_text_password(self, kwargs: dict[str, Any]) -> None:
+        """Set what the driver needs to send the password as is (an IAM or federated token).
+
+        Most drivers send it as given; mysql-connector needs ``mysql_clear_password``.
+        """
 
     def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one of sturdydb's own queries and return all rows.

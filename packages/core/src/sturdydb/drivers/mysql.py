@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sturdydb.addresses import resolve_host
 from sturdydb.drivers.base import DriverDialect, SessionState
 from sturdydb.errors import QueryTimeoutError
+from sturdydb.properties import coerce_bool
 
 if TYPE_CHECKING:
     from sturdydb.hosts import HostInfo
@@ -59,6 +60,8 @@ _INT_KEYS = frozenset({"port", "connection_timeout", "connect_timeout", "read_ti
 class MysqlConnectorDialect(DriverDialect):
     name: ClassVar[str] = "mysql-connector-python"
     default_port: ClassVar[int] = 3306
+    database_family: ClassVar[str] = "mysql"
+    abort_unsupported_hint: ClassVar[str] = " (connect with use_pure=True)"
     network_bound_methods: ClassVar[frozenset[str]] = frozenset({
         "Connection.commit",
         "Connection.rollback",
@@ -242,12 +245,54 @@ class MysqlConnectorDialect(DriverDialect):
         if state.database is not None:
             conn.database = state.database
         if state.read_only is not None:
-            self.query(conn, f"SET SESSION TRANSACTION {'READ ONLY' if state.read_only else 'READ WRITE'}")
+            self.set_read_only(conn, state.read_only)
         if state.isolation_level is not None:
-            level = str(state.isolation_level).replace("-", " ").replace("_", " ").upper()
-            if level not in ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"):
-                raise ValueError(f"unknown isolation level {state.isolation_level!r}")
-            self.query(conn, f"SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+            self.set_isolation_level(conn, state.isolation_level)
+
+    # mysql-connector has no such attributes: the session is changed with SQL, and the getters
+    # (base class) answer what sturdydb last set.
+    def set_read_only(self, conn: Any, value: bool | None) -> None:
+        self.query(conn, f"SET SESSION TRANSACTION {'READ ONLY' if value else 'READ WRITE'}")
+
+    def set_isolation_level(self, conn: Any, value: Any) -> None:
+        level = str(value).replace("-", " ").replace("_", " ").upper()
+        if level not in ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"):
+            raise ValueError(f"unknown isolation level {value!r}")
+        self.query(conn, f"SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+
+    def probe(self, conn: Any) -> None:
+        # cursor() pings the server first (a second round trip, which would make a probe of a
+        # slow host take twice its latency): the query goes through cmd_query directly.
+        cmd_query = getattr(conn, "cmd_query", None)
+        if cmd_query is None:
+            super().probe(conn)
+            return
+        cmd_query("SELECT 1")
+        conn.get_rows()
+
+    def require_tls(self, kwargs: dict[str, Any]) -> str | None:
+        if coerce_bool("ssl_disabled", kwargs.get("ssl_disabled") or False):
+            return "ssl_disabled=true connects without TLS; remove it"
+        return None
+
+    def enable_clear_text_password(self, kwargs: dict[str, Any]) -> None:
+        """Let mysql-connector send a token as the password (``mysql_clear_password``).
+
+        Pure-Python mode: the driver lets the server ask for ``mysql_clear_password`` (RDS
+        sends an AuthSwitchRequest, because the account's plugin is the IAM one). The answer
+        to a switch is a bare packet with no length byte, so it carries tokens of any size;
+        setting ``auth_plugin=mysql_clear_password`` up front would put the token in the
+        handshake response behind a one-byte length (the reference's 255-byte limit). The
+        driver's own clear-text plugin refuses to run without TLS.
+
+        C extension: libmysqlclient only enables its clear-text plugin when asked, so
+        ``auth_plugin=mysql_clear_password`` is set (it has no length limit). An
+        ``auth_plugin`` the user chose is kept.
+        """
+        if "auth_plugin" in kwargs:
+            return
+        if not _uses_pure_python(kwargs):
+            kwargs["auth_plugin"] = "mysql_clear_password"
 
     def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         was_idle = not self.in_transaction(conn)
@@ -263,3 +308,14 @@ class MysqlConnectorDialect(DriverDialect):
         if was_idle and self.in_transaction(conn):
             conn.rollback()
         return [tuple(r) for r in rows]
+
+
+def _uses_pure_python(kwargs: dict[str, Any]) -> bool:
+    use_pure = kwargs.get("use_pure")
+    if use_pure is not None:
+        return coerce_bool("use_pure", use_pure)
+    try:
+        from mysql.connector import HAVE_CEXT
+    except ImportError:  # pragma: no cover - the driver is what we are connecting with
+        return True
+    return not HAVE_CEXT

@@ -53,6 +53,8 @@ _NETWORK_MESSAGES = (
     "ssl connection has been closed unexpectedly",
     "eof detected",
 )
+# libpq sslmodes that may send everything in clear text.
+_PLAINTEXT_SSLMODES = frozenset({"disable", "allow", "prefer"})
 _LOGIN_MESSAGES = (
     "password authentication failed",
     "pam authentication failed",
@@ -64,6 +66,8 @@ _LOGIN_MESSAGES = (
 class PsycopgDialect(DriverDialect):
     name: ClassVar[str] = "psycopg"
     default_port: ClassVar[int] = 5432
+    database_family: ClassVar[str] = "pg"
+    context_exit_ends_transaction: ClassVar[bool] = True
     network_bound_methods: ClassVar[frozenset[str]] = frozenset({
         "Connection.commit",
         "Connection.rollback",
@@ -205,9 +209,9 @@ class PsycopgDialect(DriverDialect):
         if state.autocommit is not None:
             conn.autocommit = state.autocommit
         if state.read_only is not None:
-            conn.read_only = state.read_only
+            self.set_read_only(conn, state.read_only)
         if state.isolation_level is not None:
-            conn.isolation_level = state.isolation_level
+            self.set_isolation_level(conn, state.isolation_level)
         if state.schema is not None:
             # The database itself is fixed per PostgreSQL connection (it is in the connect
             # properties); the schema search path is session state.
@@ -218,6 +222,29 @@ class PsycopgDialect(DriverDialect):
                 cur.execute("SELECT pg_catalog.set_config('search_path', %s, false)", [state.schema])
             if was_idle and not conn.autocommit:
                 conn.commit()
+
+    # psycopg has the attributes itself (None meaning "the server's default"); it refuses a
+    # change inside a transaction, as the application would see without sturdydb.
+    def set_read_only(self, conn: Any, value: bool | None) -> None:
+        conn.read_only = value
+
+    def set_isolation_level(self, conn: Any, value: Any) -> None:
+        conn.isolation_level = value
+
+    def get_read_only(self, conn: Any, session: SessionState) -> Any:
+        return conn.read_only
+
+    def get_isolation_level(self, conn: Any, session: SessionState) -> Any:
+        return conn.isolation_level
+
+    def require_tls(self, kwargs: dict[str, Any]) -> str | None:
+        mode = kwargs.get("sslmode")
+        if mode is None:
+            kwargs["sslmode"] = "require"
+            return None
+        if str(mode).lower() in _PLAINTEXT_SSLMODES:
+            return f"sslmode={mode!r} may connect without TLS; use sslmode=require, verify-ca or verify-full"
+        return None
 
     def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         was_idle = conn.info.transaction_status == self._idle
