@@ -113,7 +113,13 @@ def _pg_cancelled(conn: psycopg.Connection[Any], other: Callable[[], psycopg.Con
     pid = conn.info.backend_pid
 
     def cancel() -> None:
-        time.sleep(0.3)
+        # Once the statement runs (a cancel of an idle backend would do nothing).
+        for _ in range(1000):
+            row = canceller.execute("SELECT query FROM pg_stat_activity WHERE pid = %s AND state = 'active'",
+                                    [pid]).fetchone()
+            if row is not None and "pg_sleep" in row[0]:
+                break
+            time.sleep(0.01)
         canceller.execute("SELECT pg_cancel_backend(%s)", [pid])
 
     thread = threading.Thread(target=cancel, name="test-canceller", daemon=True)
@@ -305,6 +311,9 @@ def _my_deadlock(conn: Any, other: Callable[[], Any], t: str) -> None:
     peer.autocommit = False
     conn.autocommit = False
     _my_exec(conn, f"UPDATE {t} SET v = 'a' WHERE id = 1")
+    # InnoDB rolls back the lighter transaction of a deadlock: the peer writes more rows, so
+    # the victim is always ours.
+    _my_exec(peer, f"INSERT INTO {t} VALUES (10, 'w'), (11, 'w'), (12, 'w'), (13, 'w'), (14, 'w')")
     _my_exec(peer, f"UPDATE {t} SET v = 'b' WHERE id = 2")
     waiter = threading.Thread(target=lambda: _quietly(lambda: _my_exec(peer, f"UPDATE {t} SET v = 'b' WHERE id = 1")),
                               name="test-deadlock-peer", daemon=True)
@@ -331,7 +340,15 @@ def _my_query_killed(conn: Any, other: Callable[[], Any], t: str) -> None:
     cid = conn.connection_id
 
     def kill() -> None:
-        time.sleep(0.3)
+        # Once the statement runs (a KILL QUERY of an idle session would do nothing).
+        cur = killer.cursor()
+        for _ in range(1000):
+            cur.execute(f"SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = {cid}")
+            rows = cur.fetchall()
+            if rows and rows[0][0] and "seq_1_to" in str(rows[0][0]):
+                break
+            time.sleep(0.01)
+        cur.close()
         _my_exec(killer, f"KILL QUERY {cid}")
 
     thread = threading.Thread(target=kill, name="test-kill-query", daemon=True)
