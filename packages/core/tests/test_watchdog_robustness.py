@@ -62,25 +62,52 @@ def test_a_callback_that_kills_the_thread_is_survived(caplog: pytest.LogCaptureF
         def kill_the_thread() -> None:
             raise SystemExit("injected: ends the watchdog thread")
 
-        # A deadline far away, queued before the thread dies: it must not be lost.
+        # A deadline queued before the thread dies, whose call nobody else will help: it
+        # must still fire, without any later register() to notice the death.
         later = threading.Event()
-        queued = dog.register(0.5, later.set)
-        killer = dog.register(0.0, kill_the_thread)
-        first = dog._thread
-        assert first is not None
-        first.join(10)
-        assert killer.fired
-        assert not first.is_alive()  # the injected exception really killed it
         with caplog.at_level(logging.ERROR, logger="sturdydb.watchdog"):
-            fired = threading.Event()
-            dog.register(0.01, fired.set, exclusive=True)
-        assert fired.wait(10), "no new watchdog thread was started"
-        assert dog._thread is not first and dog._thread is not None and dog._thread.is_alive()
-        assert dog._thread.name == "sturdydb-watchdog" and dog._thread.daemon
-        assert "had died" in caplog.text
-        # The deadline queued before the death fires on the new thread.
-        assert later.wait(10)
+            queued = dog.register(0.5, later.set)
+            killer = dog.register(0.0, kill_the_thread)
+            first = dog._thread
+            assert first is not None
+            first.join(10)
+            assert killer.fired
+            assert not first.is_alive()  # the injected exception really ended it
+            assert later.wait(10), "the deadline queued before the death never fired"
         assert queued.fired
+        successor = dog._thread
+        assert successor is not None and successor is not first and successor.is_alive()
+        assert successor.name == "sturdydb-watchdog" and successor.daemon
+        assert "starting a new one" in caplog.text
+        fired = threading.Event()
+        dog.register(0.01, fired.set, exclusive=True)
+        assert fired.wait(10)
+    finally:
+        dog.stop()
+
+
+@pytest.mark.timeout(60)
+def test_register_replaces_a_thread_that_is_gone(caplog: pytest.LogCaptureFixture) -> None:
+    dog = Watchdog()
+    try:
+        dog.register(60.0, lambda: None)
+        # Stand-in for a thread that vanished without a word (nothing in the watchdog's own
+        # code can end it silently any more): a finished thread in its place.
+        gone = threading.Thread(target=lambda: None, name="sturdydb-watchdog", daemon=True)
+        gone.start()
+        gone.join()
+        old = dog._thread
+        dog._thread = gone
+        fired = threading.Event()
+        with caplog.at_level(logging.ERROR, logger="sturdydb.watchdog"):
+            dog.register(0.01, fired.set)
+        assert fired.wait(10)
+        assert "had died" in caplog.text
+        assert dog._thread is not gone and dog._thread is not None and dog._thread.is_alive()
+        assert old is not None
+        old.join(10)  # the replaced thread saw the new generation and ended
+        assert not old.is_alive()
+        assert len(_threads_of(dog)) == 1
     finally:
         dog.stop()
 

@@ -22,9 +22,9 @@ Guarantees:
   one beside a still-running old one), and is recreated fresh in a forked child;
 - any deadline value is safe: negative fires at once, NaN, infinity and anything beyond
   :data:`MAX_WAIT_S` never fire (a caller's bug must not kill the thread that guards every
-  other call); an error inside the loop is logged and the loop goes on, and if the thread
-  dies anyway (a callback raising ``SystemExit``...), the next ``register`` starts a new one
-  and the deadlines already queued are kept.
+  other call); an error inside the loop is logged and the loop goes on; a thread ended by a
+  callback raising ``SystemExit`` (or the like) starts its successor on the way out, and should
+  a thread be gone anyway, the next ``register`` starts a new one. Queued deadlines are kept.
 """
 
 from __future__ import annotations
@@ -121,7 +121,10 @@ class Watchdog:
                 self._done = 0
 
     def _start(self) -> None:
-        self._generation += 1  # retires a thread that is dying, should one still run
+        # Called with the condition held. A new generation retires any older thread still
+        # running (woken here so that it sees it at once).
+        self._generation += 1
+        self._cond.notify_all()
         generation = self._generation
         self._thread = threading.Thread(
             target=self._run, args=(generation,), name="sturdydb-watchdog", daemon=True
@@ -129,15 +132,31 @@ class Watchdog:
         self._thread.start()
 
     def _run(self, generation: int) -> None:
-        while True:
+        try:
+            while True:
+                try:
+                    if not self._step(generation):
+                        return
+                except Exception:
+                    # Nothing here should raise; if something does, the deadlines must still
+                    # be watched. The pause keeps a persistent failure from spinning the CPU.
+                    log.exception("the watchdog loop failed; it goes on")
+                    time.sleep(0.05)
+        except BaseException:
+            # SystemExit (or the like) from a callback ends this thread: hand the deadlines to a
+            # new one at once, since a call blocked on a frozen host may be waiting for them.
+            self._replace(generation)
+            raise
+
+    def _replace(self, generation: int) -> None:
+        with self._cond:
+            if self._generation != generation:
+                return  # stopped meanwhile: nothing to hand over
+            log.error("the watchdog thread is ending on an exception; starting a new one")
             try:
-                if not self._step(generation):
-                    return
-            except Exception:
-                # Nothing here should raise; if something does, the deadlines must still be
-                # watched. The pause keeps a persistent failure from spinning the CPU.
-                log.exception("the watchdog loop failed; it goes on")
-                time.sleep(0.05)
+                self._start()
+            except RuntimeError:  # interpreter shutdown: no new threads; nothing to guard
+                self._thread = None
 
     def _step(self, generation: int) -> bool:
         """Wait for the next deadline and fire it; ``False`` when this thread must end."""
