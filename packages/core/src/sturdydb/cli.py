@@ -227,6 +227,8 @@ def properties_markdown() -> str:
             doc = spec.doc.replace("|", "\\|")
             if spec.choices:
                 doc += " One of: " + ", ".join(f"`{c}`" for c in spec.choices) + "."
+            if spec.type in (int, float) and spec.bounds() != (None, None):
+                doc += f" Accepts {spec.range_text()}."
             name = f"`{spec.name}*`" if spec.prefix else f"`{spec.name}`"
             lines.append(f"| {name} | {kind} | {default} | {spec.unit or ''} | {doc} |")
         lines.append("")
@@ -265,13 +267,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write(f"{spec.name:<45} {spec.owner:<24} {spec.default!s}\n")
         return 0
     props: dict[str, Any] = {}
-    for item in [*args.properties, *extra]:
+    for index, item in enumerate([*args.properties, *extra], start=1):
         key, sep, value = item.partition("=")
         if not sep or not key:
-            parser.error(f"property {item!r} must be written KEY=VALUE")
+            # Not quoted: a stray word here is often a password that lost its "password=".
+            parser.error(f"property argument {index} after the connection string must be written KEY=VALUE")
         props[key] = _parse_value(value)
-    driver = args.driver or _guess_driver(args.conninfo, props)
-    code, report = doctor_report(driver, args.conninfo, props)
+    from sturdydb.errors import ConfigurationError
+
+    report: dict[str, Any]
+    try:
+        driver = args.driver or _guess_driver(args.conninfo, props)
+    except ConfigurationError as exc:  # a malformed string: the same report as a failed connect
+        code, report = 1, {"driver": None, "connected": False, "warnings": [], "error": f"configuration: {exc}"}
+    else:
+        code, report = doctor_report(driver, args.conninfo, props)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:

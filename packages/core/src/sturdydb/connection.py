@@ -21,7 +21,7 @@ from typing import Any
 
 from sturdydb import profiles, selectors
 from sturdydb.config import build_properties
-from sturdydb.conninfo import split_hosts
+from sturdydb.conninfo import check_conninfo, split_hosts
 from sturdydb.context import Call, ConnectionContext
 from sturdydb.discovery import PluginCatalog, catalog
 from sturdydb.drivers import driver_dialect_for
@@ -43,6 +43,7 @@ def connect(target_connect: Callable[..., Any], conninfo: str = "", **kwargs: An
     properties (they override the string). sturdydb's own properties are removed before the
     driver sees the rest.
     """
+    check_conninfo(conninfo)
     cat = catalog()
     plan = _plan(cat, target_connect, conninfo, kwargs)
     driver, props, pipeline, hosts = plan
@@ -206,42 +207,29 @@ class Connection:
         self._call("Connection.autocommit_setter", _setter(ctx.connection, "autocommit"), value)
         ctx.session.autocommit = bool(value)
 
+    # read_only and isolation_level go through the driver dialect's own setters (the ones
+    # apply_session_state uses when failover carries the session over), so there is one way
+    # to change them per driver.
     @property
     def read_only(self) -> Any:
         ctx = self._ctx
-        if ctx.driver.name == "psycopg":
-            return ctx.connection.read_only
-        return ctx.session.read_only
+        return ctx.driver.get_read_only(ctx.connection, ctx.session)
 
     @read_only.setter
     def read_only(self, value: bool | None) -> None:
         ctx = self._ctx
-        if ctx.driver.name == "psycopg":
-            self._call("Connection.read_only_setter", _setter(ctx.connection, "read_only"), value)
-        else:
-            from sturdydb.drivers.base import SessionState
-
-            self._call("Connection.read_only_setter", ctx.driver.apply_session_state,
-                       ctx.connection, SessionState(read_only=bool(value)))
+        self._call("Connection.read_only_setter", ctx.driver.set_read_only, ctx.connection, value)
         ctx.session.read_only = None if value is None else bool(value)
 
     @property
     def isolation_level(self) -> Any:
         ctx = self._ctx
-        if ctx.driver.name == "psycopg":
-            return ctx.connection.isolation_level
-        return ctx.session.isolation_level
+        return ctx.driver.get_isolation_level(ctx.connection, ctx.session)
 
     @isolation_level.setter
     def isolation_level(self, value: Any) -> None:
         ctx = self._ctx
-        if ctx.driver.name == "psycopg":
-            self._call("Connection.isolation_level_setter", _setter(ctx.connection, "isolation_level"), value)
-        else:
-            from sturdydb.drivers.base import SessionState
-
-            self._call("Connection.isolation_level_setter", ctx.driver.apply_session_state,
-                       ctx.connection, SessionState(isolation_level=value))
+        self._call("Connection.isolation_level_setter", ctx.driver.set_isolation_level, ctx.connection, value)
         ctx.session.isolation_level = value
 
     @property
@@ -268,8 +256,9 @@ class Connection:
         if ctx.closed:
             return
         try:
-            if ctx.driver.name == "psycopg" and not ctx.driver.is_closed(ctx.connection):
-                # psycopg's own semantics: commit on success, roll back on error, then close.
+            if ctx.driver.context_exit_ends_transaction and not ctx.driver.is_closed(ctx.connection):
+                # The driver's own semantics (psycopg): commit on success, roll back on error,
+                # then close.
                 if exc_type is None:
                     self.commit()
                 else:

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from sturdydb import dialects as _dialects
 from sturdydb.drivers.base import SessionState
-from sturdydb.errors import E, make_error
+from sturdydb.errors import E, QueryTimeoutError, make_error
 from sturdydb.hosts import HostInfo, parse_rds_host
 from sturdydb.topology import ClusterTopology, derive_cluster_id, registry
+from sturdydb.watchdog import watchdog
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -206,10 +207,34 @@ class ConnectionContext:
         return found
 
     def detect_dialect(self, conn: Any, host: HostInfo) -> DatabaseDialect:
-        """Detect (or take from the cache) the dialect of the server behind ``conn``."""
+        """Detect (or take from the cache) the dialect of the server behind ``conn``.
+
+        Bounded by ``auxiliary_query_timeout_sec``: a host that accepted the login and then
+        froze would otherwise hang ``connect`` forever (its TCP stack still acknowledges).
+        The watchdog aborts the connection and the caller gets ``QueryTimeoutError``.
+        """
         found = self._dialect
         if found is None:
-            found = _dialects.detect_dialect(self.driver, conn, host.url, self.catalog.dialects)
+            seconds = float(self.props.get("auxiliary_query_timeout_sec") or 0)
+            if seconds <= 0:  # 0: unbounded, as asked
+                found = _dialects.detect_dialect(self.driver, conn, host.url, self.catalog.dialects)
+            else:
+                driver = self.driver
+                deadline = watchdog.register(seconds, lambda: driver.abort_connection(conn), exclusive=True)
+                try:
+                    found = _dialects.detect_dialect(driver, conn, host.url, self.catalog.dialects)
+                except Exception as exc:
+                    if not deadline.fired:
+                        raise
+                    raise self.error(
+                        QueryTimeoutError,
+                        f"{host.url} accepted the connection but did not answer sturdydb's dialect "
+                        f"detection within {seconds:g} s (auxiliary_query_timeout_sec), so the "
+                        "connection was aborted; the host may be frozen or overloaded. Raise "
+                        "auxiliary_query_timeout_sec if it is merely slow",
+                    ) from exc
+                finally:
+                    watchdog.unregister(deadline)
             self._dialect = found
         return found
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from sturdydb.errors import ConfigurationError
 
 __all__ = [
     "CORE_PROPERTIES",
+    "MAX_DURATION_S",
     "Properties",
     "PropertyRegistry",
     "PropertySpec",
@@ -34,6 +36,11 @@ log = logging.getLogger("sturdydb.properties")
 _ALWAYS_SECRET = frozenset({"password", "passwd", "idp_password", "sslpassword", "token"})
 _TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
+#: The largest value a duration property accepts unless it declares its own ``maximum``: one
+#: day. A longer timeout or interval is a typo (milliseconds given as seconds...) and, passed
+#: on, overflows timers and libpq's options.
+MAX_DURATION_S = 86400
+_DURATION_UNITS = {"s": 1, "ms": 1000}
 
 
 def looks_secret(name: str) -> bool:
@@ -43,8 +50,16 @@ def looks_secret(name: str) -> bool:
 
 
 def shown(name: str, value: object, secret: bool = False) -> str:
-    """``value`` as an error message may show it: masked for secrets."""
-    return "*** (a secret, not shown)" if secret or looks_secret(name) else repr(value)
+    """``value`` as an error message may show it: masked for secrets.
+
+    Only plain scalars are shown; for any other object just its type, since its repr can
+    hold anything (a credentials object, a whole connection string).
+    """
+    if secret or looks_secret(name):
+        return "*** (a secret, not shown)"
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return repr(value)
+    return f"a {type(value).__name__}"
 
 
 def coerce_bool(name: str, value: object) -> bool:
@@ -84,6 +99,7 @@ class PropertySpec:
     unit: str | None = None
     choices: tuple[str, ...] | None = None
     minimum: float | None = None
+    maximum: float | None = None
     secret: bool = False
     passthrough: bool = False
     prefix: bool = False
@@ -104,23 +120,27 @@ class PropertySpec:
                 )
             try:
                 result = self.type(value.strip() if isinstance(value, str) else value)  # type: ignore[call-overload,arg-type]
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # int() of nan, inf, "1.5", "soon"...
                 try:
                     as_float = float(value)  # type: ignore[arg-type]
                 except (TypeError, ValueError):
                     as_float = None
                 if self.type is int and as_float is not None and as_float.is_integer():
                     result = int(as_float)
+                elif as_float is not None and not math.isfinite(as_float):
+                    result = as_float  # refused just below, with the accepted range
                 else:
                     kind = "a whole number" if self.type is int else "a number"
                     raise ConfigurationError(
                         f"property {name!r} expects {kind}{self._unit_hint()}, "
                         f"got {shown(name, value, self.secret)}"
                     ) from None
-            if self.minimum is not None and result < self.minimum:
+            low, high = self.bounds()
+            if (not math.isfinite(result) or (low is not None and result < low)
+                    or (high is not None and result > high)):
                 raise ConfigurationError(
-                    f"property {name!r} must be at least {self.minimum:g}{self._unit_hint()}, "
-                    f"got {result!r}"
+                    f"property {name!r} must be {self.range_text()}{self._unit_hint()}, "
+                    f"got {shown(name, value, self.secret)}"
                 )
         elif self.type is str:
             if not isinstance(value, str):
@@ -141,8 +161,34 @@ class PropertySpec:
             result = value
         return result
 
+    def bounds(self) -> tuple[float | None, float | None]:
+        """The accepted ``(minimum, maximum)`` of a number (``None``: unbounded).
+
+        Durations (unit ``s`` or ``ms``) are never negative and at most one day
+        (:data:`MAX_DURATION_S`) unless the spec declares other bounds.
+        """
+        low, high = self.minimum, self.maximum
+        scale = _DURATION_UNITS.get(self.unit or "")
+        if scale is not None:
+            if low is None:
+                low = 0
+            if high is None:
+                high = MAX_DURATION_S * scale
+        return low, high
+
+    def range_text(self) -> str:
+        """The accepted range in words, as error messages and the docs show it."""
+        low, high = self.bounds()
+        parts = [f"at least {_number(low)}" if low is not None else "",
+                 f"at most {_number(high)}" if high is not None else ""]
+        return "a finite number" + (" " + " and ".join(p for p in parts if p) if any(parts) else "")
+
     def _unit_hint(self) -> str:
         return f" (in {self.unit})" if self.unit else ""
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def normalize_choice(value: str) -> str:
@@ -204,12 +250,14 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
                  "tcp_user_timeout and, as a later backstop, mysql-connector's read/write timeout.",
                  unit="s", minimum=0),
     PropertySpec("tcp_keepalive", bool, None, "Enable TCP keepalives on the driver's socket."),
+    # The maximums are Linux's own limits for these socket options (TCP_KEEPIDLE, TCP_KEEPINTVL,
+    # TCP_KEEPCNT): a larger value would fail in setsockopt after connecting.
     PropertySpec("tcp_keepalive_time", int, None, "Idle time before the first keepalive probe.",
-                 unit="s", minimum=1),
+                 unit="s", minimum=1, maximum=32767),
     PropertySpec("tcp_keepalive_interval", int, None, "Time between keepalive probes.",
-                 unit="s", minimum=1),
+                 unit="s", minimum=1, maximum=32767),
     PropertySpec("tcp_keepalive_probes", int, None,
-                 "Unanswered keepalive probes before the connection is dropped.", minimum=1),
+                 "Unanswered keepalive probes before the connection is dropped.", minimum=1, maximum=127),
     PropertySpec("reader_host_selector_strategy", str, "random",
                  "How a reader is chosen among the topology's readers.",
                  choices=SELECTOR_STRATEGIES, normalize=_lower_underscore),

@@ -19,7 +19,12 @@ Guarantees:
 - finished entries do not pile up: the heap is compacted when more than half of it is done;
 - the thread is a named daemon started on first use (never at import), stops when
   :meth:`Watchdog.stop` is called (a later ``register`` starts a fresh one, never a second
-  one beside a still-running old one), and is recreated fresh in a forked child.
+  one beside a still-running old one), and is recreated fresh in a forked child;
+- any deadline value is safe: negative fires at once, NaN, infinity and anything beyond
+  :data:`MAX_WAIT_S` never fire (a caller's bug must not kill the thread that guards every
+  other call); an error inside the loop is logged and the loop goes on; a thread ended by a
+  callback raising ``SystemExit`` (or the like) starts its successor on the way out, and should
+  a thread be gone anyway, the next ``register`` starts a new one. Queued deadlines are kept.
 """
 
 from __future__ import annotations
@@ -36,12 +41,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from sturdydb.drivers.base import DriverDialect
 
-__all__ = ["Deadline", "Watchdog", "bounded", "watchdog"]
+__all__ = ["MAX_WAIT_S", "Deadline", "Watchdog", "bounded", "watchdog"]
 
 log = logging.getLogger("sturdydb.watchdog")
 
 T = TypeVar("T")
 _COMPACT_MIN = 64
+#: Deadlines further away than this (about 30 years) never fire; NaN and infinity likewise.
+MAX_WAIT_S = 1e9
+# The longest single wait: Condition.wait overflows on huge timeouts, so long waits are cut
+# into slices (the loop simply looks again).
+_WAIT_SLICE_S = 3600.0
 
 
 class Deadline:
@@ -73,9 +83,14 @@ class Watchdog:
         ``exclusive``: ``abort`` can never run once :meth:`unregister` has returned (see the
         module documentation for when that is safe to ask for).
         """
+        if not 0 < seconds <= MAX_WAIT_S:  # also NaN, which compares false with everything
+            seconds = 0.0 if seconds <= 0 else MAX_WAIT_S
         deadline = Deadline(time.monotonic() + seconds, abort, threading.Lock() if exclusive else None)
         with self._cond:
-            if self._thread is None:
+            thread = self._thread
+            if thread is None or not thread.is_alive():
+                if thread is not None:
+                    log.error("the watchdog thread had died; starting a new one")
                 self._start()
             heapq.heappush(self._heap, (deadline.at, next(self._seq), deadline))
             if self._heap[0][2] is deadline:
@@ -106,6 +121,10 @@ class Watchdog:
                 self._done = 0
 
     def _start(self) -> None:
+        # Called with the condition held. A new generation retires any older thread still
+        # running (woken here so that it sees it at once).
+        self._generation += 1
+        self._cond.notify_all()
         generation = self._generation
         self._thread = threading.Thread(
             target=self._run, args=(generation,), name="sturdydb-watchdog", daemon=True
@@ -113,29 +132,57 @@ class Watchdog:
         self._thread.start()
 
     def _run(self, generation: int) -> None:
+        try:
+            while True:
+                try:
+                    if not self._step(generation):
+                        return
+                except Exception:
+                    # Nothing here should raise; if something does, the deadlines must still
+                    # be watched. The pause keeps a persistent failure from spinning the CPU.
+                    log.exception("the watchdog loop failed; it goes on")
+                    time.sleep(0.05)
+        except BaseException:
+            # SystemExit (or the like) from a callback ends this thread: hand the deadlines to a
+            # new one at once, since a call blocked on a frozen host may be waiting for them.
+            self._replace(generation)
+            raise
+
+    def _replace(self, generation: int) -> None:
+        with self._cond:
+            if self._generation != generation:
+                return  # stopped meanwhile: nothing to hand over
+            log.error("the watchdog thread is ending on an exception; starting a new one")
+            try:
+                self._start()
+            except RuntimeError:  # interpreter shutdown: no new threads; nothing to guard
+                self._thread = None
+
+    def _step(self, generation: int) -> bool:
+        """Wait for the next deadline and fire it; ``False`` when this thread must end."""
         cond = self._cond
-        while True:
-            with cond:
-                if self._generation != generation:
-                    return  # stopped (or forked): a newer thread, if any, owns the heap
-                now = time.monotonic()
-                heap = self._heap
-                while heap and heap[0][2].done:
-                    heapq.heappop(heap)[2].queued = False
-                    self._done -= 1
-                if not heap or heap[0][0] > now:
-                    cond.wait(heap[0][0] - now if heap else None)
-                    continue
-                entry = heapq.heappop(heap)[2]
-                entry.queued = False
-            # Outside the watchdog's lock: callbacks may register new deadlines.
-            lock = entry.lock
-            if lock is not None:
-                with lock:
-                    if not entry.done:
-                        self._fire(entry)
-            elif not entry.done:
-                self._fire(entry)
+        with cond:
+            if self._generation != generation:
+                return False  # stopped (or forked): a newer thread, if any, owns the heap
+            now = time.monotonic()
+            heap = self._heap
+            while heap and heap[0][2].done:
+                heapq.heappop(heap)[2].queued = False
+                self._done -= 1
+            if not heap or heap[0][0] > now:
+                cond.wait(min(heap[0][0] - now, _WAIT_SLICE_S) if heap else None)
+                return True
+            entry = heapq.heappop(heap)[2]
+            entry.queued = False
+        # Outside the watchdog's lock: callbacks may register new deadlines.
+        lock = entry.lock
+        if lock is not None:
+            with lock:
+                if not entry.done:
+                    self._fire(entry)
+        elif not entry.done:
+            self._fire(entry)
+        return True
 
     @staticmethod
     def _fire(entry: Deadline) -> None:

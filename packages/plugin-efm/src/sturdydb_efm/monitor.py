@@ -68,24 +68,10 @@ Prober = Callable[["DriverDialect", Any], None]
 def default_probe(driver: DriverDialect, conn: Any) -> None:
     """``SELECT 1`` on the (autocommit) monitoring connection, in exactly one round trip.
 
-    mysql-connector's ``cursor()`` pings the server first (a second round trip, which would
-    make a probe of a slow host take twice its latency), so there the query goes through
-    ``cmd_query`` directly.
+    The driver dialect knows how (mysql-connector's ``cursor()`` would ping first, a second
+    round trip that makes a probe of a slow host take twice its latency).
     """
-    cmd_query = getattr(conn, "cmd_query", None)
-    if cmd_query is not None and driver.name == "mysql-connector-python":
-        cmd_query("SELECT 1")
-        conn.get_rows()
-        return
-    cur = conn.cursor()
-    try:
-        cur.execute("SELECT 1")
-        cur.fetchall()
-    finally:
-        try:
-            cur.close()
-        except Exception:
-            pass
+    driver.probe(conn)
 
 
 class HostMonitor:

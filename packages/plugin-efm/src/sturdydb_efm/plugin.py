@@ -144,7 +144,7 @@ def _warn_if_unabortable(ctx: ConnectionContext, conn: Any) -> None:
         fd = None
     if fd is None and ctx.driver.name not in _warned_unabortable:
         _warned_unabortable.add(ctx.driver.name)
-        hint = " (connect with use_pure=True)" if ctx.driver.name == "mysql-connector-python" else ""
+        hint = ctx.driver.abort_unsupported_hint
         log.warning(
             "host_monitoring cannot abort %s connections whose socket it cannot reach%s; "
             "a hung call will not be interrupted", ctx.driver.name, hint,

@@ -7,7 +7,8 @@ costly parts are creating the boto3 client (about 100 ms, done once per configur
 per (region, host, port, user, profile) for ``iam_expiration`` minus a safety margin, so a
 token is never presented just as it expires; a cached token that the server refuses
 (for example after a clock jump or a credentials change) is replaced once and the inner
-connect retried. MySQL needs the clear-text password protocol: see :func:`_apply_mysql`.
+connect retried. MySQL needs the clear-text password protocol: the driver dialect's
+``enable_clear_text_password`` sets it up.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, Plugin, PropertySpec, hookimpl
 from sturdydb.hosts import RdsUrlType, parse_rds_host
-from sturdydb.properties import coerce_bool
 from sturdydb_aws import AWS_PROFILE_PROPERTY, CredentialCache, aws_client, explain_refusal
 from sturdydb_iam.redaction import install_redaction
 
@@ -35,8 +35,6 @@ TOKEN_VALIDITY_S = 900
 #: Never present a token in its last 30 s (clock skew, slow connects): the reference's
 #: "pam_authenticate failed every hour" bug was a token that expired between check and use.
 SAFETY_MARGIN_S = 30.0
-
-_PLAINTEXT_SSLMODES = frozenset({"disable", "allow", "prefer"})
 
 PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("iam_host", str, None,
@@ -170,11 +168,15 @@ class IamAuthPlugin(Plugin):
     def _apply(self, request: ConnectRequest, token: str) -> None:
         kwargs = request.driver_kwargs
         kwargs["password"] = token
-        require_tls = bool(request.props.get("iam_require_tls"))
-        if request.context.driver.name == "psycopg":
-            _apply_psycopg(kwargs, require_tls)
-        else:
-            _apply_mysql(kwargs, require_tls)
+        driver = request.context.driver
+        if request.props.get("iam_require_tls"):
+            gap = driver.require_tls(kwargs)
+            if gap is not None:
+                raise ConfigurationError(
+                    f"{gap}: the IAM token would go out unencrypted; or set iam_require_tls=false "
+                    "(trusted local networks only)"
+                )
+        driver.enable_clear_text_password(kwargs)
 
     def release_resources(self) -> None:
         self.tokens.clear()
@@ -183,54 +185,6 @@ class IamAuthPlugin(Plugin):
     @hookimpl
     def sturdydb_add_properties() -> Sequence[PropertySpec]:
         return PROPERTIES
-
-
-def _apply_psycopg(kwargs: dict[str, Any], require_tls: bool) -> None:
-    if not require_tls:
-        return
-    mode = kwargs.get("sslmode")
-    if mode is None:
-        kwargs["sslmode"] = "require"
-    elif str(mode).lower() in _PLAINTEXT_SSLMODES:
-        raise ConfigurationError(
-            f"sslmode={mode!r} may send the IAM token unencrypted; use sslmode=require, "
-            "verify-ca or verify-full, or set iam_require_tls=false (trusted local networks only)"
-        )
-
-
-def _apply_mysql(kwargs: dict[str, Any], require_tls: bool) -> None:
-    """Make mysql-connector send the token with ``mysql_clear_password``.
-
-    Pure-Python mode: the plugin lets the server ask for ``mysql_clear_password`` (RDS and the
-    test front send an AuthSwitchRequest, because the account's plugin is the IAM one). The
-    answer to a switch is a bare packet with no length byte, so it carries tokens of any size;
-    old connectors that set ``auth_plugin=mysql_clear_password`` up front put the token in the
-    handshake response behind a one-byte length (``int1store``), which is the reference's
-    255-byte limit. The driver's own clear-text plugin refuses to run without TLS.
-
-    C extension: libmysqlclient only enables its clear-text plugin when asked, so
-    ``auth_plugin=mysql_clear_password`` is set (it has no length limit).
-    """
-    if require_tls and coerce_bool("ssl_disabled", kwargs.get("ssl_disabled") or False):
-        raise ConfigurationError(
-            "ssl_disabled=true would send the IAM token unencrypted; remove it, or set "
-            "iam_require_tls=false (trusted local networks only)"
-        )
-    if "auth_plugin" in kwargs:
-        return  # the user chose; respect it
-    if not _uses_pure_python(kwargs):
-        kwargs["auth_plugin"] = "mysql_clear_password"
-
-
-def _uses_pure_python(kwargs: dict[str, Any]) -> bool:
-    use_pure = kwargs.get("use_pure")
-    if use_pure is not None:
-        return coerce_bool("use_pure", use_pure)
-    try:
-        from mysql.connector import HAVE_CEXT
-    except ImportError:  # pragma: no cover - the driver is what we are connecting with
-        return True
-    return not HAVE_CEXT
 
 
 def _explain_refusal(exc: BaseException, target: IamTarget) -> None:

@@ -50,7 +50,10 @@ PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("secrets_manager_expiration", int, ONE_YEAR_S,
                  "How long a fetched secret is reused; a negative value means one year. A "
                  "rotated secret is picked up earlier anyway: a refused login refetches it.",
-                 owner="aws_secrets_manager", unit="s"),
+                 # Negative values keep their meaning (one year); the bounds only refuse
+                 # absurd magnitudes, NaN and infinity.
+                 owner="aws_secrets_manager", unit="s",
+                 minimum=-10 * ONE_YEAR_S, maximum=10 * ONE_YEAR_S),
     AWS_PROFILE_PROPERTY,
 )
 

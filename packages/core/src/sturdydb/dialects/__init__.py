@@ -50,7 +50,7 @@ def detect_dialect(
     cached = _cache.get(host_key)
     if cached is not None and now - cached[0] < CACHE_SECONDS:
         return cached[1]
-    family = "pg" if driver.name == "psycopg" else "mysql"
+    family = driver.database_family
     for dialect in extra or ():
         if dialect.family == family and dialect.is_dialect(driver, conn):
             found = dialect

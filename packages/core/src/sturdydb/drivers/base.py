@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sturdydb.hosts import HostInfo
     from sturdydb.properties import Properties
 
-__all__ = ["DriverDialect", "SessionState", "shutdown_fd", "socket_identity"]
+__all__ = ["DriverDialect", "SessionState", "SocketIdentity", "shutdown_fd", "socket_identity"]
 
 
 @dataclass
@@ -38,23 +38,35 @@ class SessionState:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
-def socket_identity(fd: int) -> tuple[Any, Any] | None:
-    """``(local address, peer address)`` of the socket behind ``fd``, or ``None``."""
+#: What identifies one socket: (local address, peer address, inode of the socket).
+SocketIdentity = tuple[Any, Any, int]
+
+
+def _identity_of(sock: socket.socket) -> SocketIdentity:
+    # The addresses alone do not tell Unix-domain sockets apart: a client's local name is
+    # usually '' and every connection to a server has the same peer path. The socket's inode
+    # (st_ino of the descriptor) is unique among open sockets, for TCP and Unix alike, and is
+    # the same through any duplicate of the descriptor.
+    return sock.getsockname(), sock.getpeername(), os.fstat(sock.fileno()).st_ino
+
+
+def socket_identity(fd: int) -> SocketIdentity | None:
+    """``(local address, peer address, socket inode)`` of the socket behind ``fd``, or ``None``."""
     try:
         # A socket object over the driver's own descriptor, detached afterwards so that it is
-        # never closed here: two system calls, no dup/close (this runs on every connect).
+        # never closed here: three system calls, no dup/close (this runs on every connect).
         sock = socket.socket(fileno=fd)
     except OSError:
         return None
     try:
-        return sock.getsockname(), sock.getpeername()
+        return _identity_of(sock)
     except OSError:
         return None
     finally:
         sock.detach()
 
 
-def shutdown_fd(fd: int, identity: tuple[Any, Any] | None = None) -> bool:
+def shutdown_fd(fd: int, identity: SocketIdentity | None = None) -> bool:
     """Shut a connected socket down in both directions, given any descriptor of it.
 
     ``shutdown`` acts on the socket, not on the descriptor, so shutting down a duplicate makes
@@ -74,7 +86,7 @@ def shutdown_fd(fd: int, identity: tuple[Any, Any] | None = None) -> bool:
     try:
         if identity is not None:
             try:
-                if (sock.getsockname(), sock.getpeername()) != identity:
+                if _identity_of(sock) != identity:
                     return False  # the descriptor now belongs to another socket
             except OSError:
                 return False
@@ -90,6 +102,13 @@ class DriverDialect:
     """Base class of driver dialects. Subclasses implement everything that raises."""
 
     name: ClassVar[str] = "generic"
+    #: The database family the driver speaks to: ``"pg"`` or ``"mysql"`` (database dialects).
+    database_family: ClassVar[str] = ""
+    #: Whether the driver's ``with connection:`` commits on success and rolls back on error
+    #: before closing (psycopg) rather than only closing (mysql-connector).
+    context_exit_ends_transaction: ClassVar[bool] = False
+    #: Appended to the warning that a connection's socket cannot be aborted (how to fix it).
+    abort_unsupported_hint: ClassVar[str] = ""
     module: ModuleType
     #: Methods that may wait on the network; plugins such as failover wrap only these.
     network_bound_methods: ClassVar[frozenset[str]] = frozenset()
@@ -100,8 +119,8 @@ class DriverDialect:
     session_namespace: ClassVar[str] = ""
 
     @property
-    def _identities(self) -> weakref.WeakKeyDictionary[Any, tuple[Any, Any]]:
-        found: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] | None = self.__dict__.get("_socket_ids")
+    def _identities(self) -> weakref.WeakKeyDictionary[Any, SocketIdentity]:
+        found: weakref.WeakKeyDictionary[Any, SocketIdentity] | None = self.__dict__.get("_socket_ids")
         if found is None:
             found = self.__dict__.setdefault("_socket_ids", weakref.WeakKeyDictionary())
         return found
@@ -244,6 +263,49 @@ class DriverDialect:
     def apply_session_state(self, conn: Any, state: SessionState) -> None:
         """Set every field of ``state`` that is not ``None`` on ``conn``."""
         raise NotImplementedError
+
+    def set_read_only(self, conn: Any, value: bool | None) -> None:
+        """Make ``conn``'s following transactions read-only or not (``apply_session_state`` uses it)."""
+        raise NotImplementedError
+
+    def set_isolation_level(self, conn: Any, value: Any) -> None:
+        """Set ``conn``'s isolation level for its following transactions."""
+        raise NotImplementedError
+
+    def get_read_only(self, conn: Any, session: SessionState) -> Any:
+        """``Connection.read_only``: the driver's own attribute where it has one, else what
+        sturdydb last set (``session``)."""
+        return session.read_only
+
+    def get_isolation_level(self, conn: Any, session: SessionState) -> Any:
+        """``Connection.isolation_level``, like :meth:`get_read_only`."""
+        return session.isolation_level
+
+    def probe(self, conn: Any) -> None:
+        """One ``SELECT 1`` round trip on ``conn`` (health checks); raises if it fails."""
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT 1")
+            cur.fetchall()
+        finally:
+            try:
+                cur.close()
+            except Exception:
+                pass
+
+    def require_tls(self, kwargs: dict[str, Any]) -> str | None:
+        """Make the connect keywords ``kwargs`` demand TLS (before a token goes out as password).
+
+        Returns ``None`` when the connection will be encrypted, or what in ``kwargs`` allows
+        plain text and how to fix it (the caller raises with its own opt-out named).
+        """
+        raise NotImplementedError
+
+    def enable_clear_text_password(self, kwargs: dict[str, Any]) -> None:
+        """Set what the driver needs to send the password as is (an IAM or federated token).
+
+        Most drivers send it as given; mysql-connector needs ``mysql_clear_password``.
+        """
 
     def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one of sturdydb's own queries and return all rows.

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sturdydb.addresses import resolve_host
 from sturdydb.drivers.base import DriverDialect, SessionState
 from sturdydb.errors import QueryTimeoutError
+from sturdydb.properties import coerce_bool
 
 if TYPE_CHECKING:
     from sturdydb.hosts import HostInfo
@@ -29,7 +30,29 @@ if TYPE_CHECKING:
 
 __all__ = ["MysqlConnectorDialect"]
 
-_NETWORK_ERRNOS = frozenset({2001, 2002, 2003, 2004, 2005, 2006, 2012, 2013, 2026, 2055, 4031})
+# Failover starts only when the session is gone. mysql-connector's own client errors for a
+# socket that is gone or never came up: 2001/2002 (Unix socket), 2003/2004 (TCP connect),
+# 2005 (unknown host), 2006 (server has gone away), 2012 (handshake), 2013 (lost connection
+# during query), 2026 (TLS setup), 2055 (lost connection, system error).
+_CLIENT_NETWORK_ERRNOS = frozenset({2001, 2002, 2003, 2004, 2005, 2006, 2012, 2013, 2026, 2055})
+# Server errors sent just before the server closes the session: 1053 server shutdown in
+# progress, 1080 forcing close of thread, 1152/1184 aborted connection, 1158-1161 network
+# read/write errors, 1927 connection killed (MariaDB, ``KILL <id>``). Every other server errno
+# is an answer of a working server to a statement (1062 duplicate key, 1205 lock wait timeout,
+# 1213 deadlock, 1969 max_statement_time, 1317 ``KILL QUERY``, SIGNAL with any errno...).
+# 4031 is deliberately absent: MySQL 8 sends it for "disconnected because of inactivity", but
+# on MariaDB it means "referenced trigger does not exist"; the message tells them apart.
+_SERVER_NETWORK_ERRNOS = frozenset({1053, 1080, 1152, 1158, 1159, 1160, 1161, 1184, 1927})
+# The driver's own messages (errno -1 or a client errno) when the socket is gone.
+_NETWORK_MESSAGES = (
+    "mysql connection not available",
+    "lost connection",
+    "server has gone away",
+    "connection refused",
+    "connection reset",
+    "broken pipe",
+    "can't connect to",
+)
 _READ_ONLY_ERRNOS = frozenset({1290, 1836})
 _SECRET_KEYS = ("password", "passwd", "password1", "password2", "password3")
 _BOOL_KEYS = frozenset({"autocommit", "use_pure", "ssl_disabled", "buffered", "raw", "compress",
@@ -43,6 +66,8 @@ class MysqlConnectorDialect(DriverDialect):
     name: ClassVar[str] = "mysql-connector-python"
     default_port: ClassVar[int] = 3306
     session_namespace: ClassVar[str] = "database"
+    database_family: ClassVar[str] = "mysql"
+    abort_unsupported_hint: ClassVar[str] = " (connect with use_pure=True)"
     network_bound_methods: ClassVar[frozenset[str]] = frozenset({
         "Connection.commit",
         "Connection.rollback",
@@ -82,13 +107,17 @@ class MysqlConnectorDialect(DriverDialect):
             return True
         if not isinstance(exc, errors.Error):
             return False
-        if exc.errno in _NETWORK_ERRNOS:
+        code = exc.errno
+        if code in _CLIENT_NETWORK_ERRNOS or code in _SERVER_NETWORK_ERRNOS:
             return True
-        message = str(exc)
-        if "MySQL Connection not available" in message or "Lost connection" in message:
-            return True
-        state = exc.sqlstate or ""
-        return isinstance(exc, errors.InterfaceError) and state.startswith(("08", "HY")) and exc.errno != 1045
+        message = str(exc).lower()
+        if code == 4031:
+            return "disconnected by the server" in message
+        if code is None or code < 0 or 2000 <= code < 3000:
+            # Raised by the driver itself, never by the server: a server's message (a SIGNAL's
+            # MESSAGE_TEXT can say anything) is never matched against these.
+            return any(m in message for m in _NETWORK_MESSAGES)
+        return False
 
     def is_login_error(self, exc: BaseException) -> bool:
         errors = self._errors
@@ -207,7 +236,10 @@ class MysqlConnectorDialect(DriverDialect):
     def is_closed(self, conn: Any) -> bool:
         sock = getattr(conn, "_socket", None)
         if sock is not None:
-            return getattr(sock, "sock", None) is None
+            # Without a round trip: after close() the pure-Python driver keeps its socket
+            # wrapper, whose socket object is closed (descriptor -1), not removed.
+            inner = getattr(sock, "sock", None)
+            return inner is None or inner.fileno() < 0
         try:
             return not conn.is_connected()
         except Exception:
@@ -275,12 +307,54 @@ class MysqlConnectorDialect(DriverDialect):
         if state.database is not None:
             conn.database = state.database
         if state.read_only is not None:
-            self.query(conn, f"SET SESSION TRANSACTION {'READ ONLY' if state.read_only else 'READ WRITE'}")
+            self.set_read_only(conn, state.read_only)
         if state.isolation_level is not None:
-            level = str(state.isolation_level).replace("-", " ").replace("_", " ").upper()
-            if level not in ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"):
-                raise ValueError(f"unknown isolation level {state.isolation_level!r}")
-            self.query(conn, f"SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+            self.set_isolation_level(conn, state.isolation_level)
+
+    # mysql-connector has no such attributes: the session is changed with SQL, and the getters
+    # (base class) answer what sturdydb last set.
+    def set_read_only(self, conn: Any, value: bool | None) -> None:
+        self.query(conn, f"SET SESSION TRANSACTION {'READ ONLY' if value else 'READ WRITE'}")
+
+    def set_isolation_level(self, conn: Any, value: Any) -> None:
+        level = str(value).replace("-", " ").replace("_", " ").upper()
+        if level not in ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"):
+            raise ValueError(f"unknown isolation level {value!r}")
+        self.query(conn, f"SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+
+    def probe(self, conn: Any) -> None:
+        # cursor() pings the server first (a second round trip, which would make a probe of a
+        # slow host take twice its latency): the query goes through cmd_query directly.
+        cmd_query = getattr(conn, "cmd_query", None)
+        if cmd_query is None:
+            super().probe(conn)
+            return
+        cmd_query("SELECT 1")
+        conn.get_rows()
+
+    def require_tls(self, kwargs: dict[str, Any]) -> str | None:
+        if coerce_bool("ssl_disabled", kwargs.get("ssl_disabled") or False):
+            return "ssl_disabled=true connects without TLS; remove it"
+        return None
+
+    def enable_clear_text_password(self, kwargs: dict[str, Any]) -> None:
+        """Let mysql-connector send a token as the password (``mysql_clear_password``).
+
+        Pure-Python mode: the driver lets the server ask for ``mysql_clear_password`` (RDS
+        sends an AuthSwitchRequest, because the account's plugin is the IAM one). The answer
+        to a switch is a bare packet with no length byte, so it carries tokens of any size;
+        setting ``auth_plugin=mysql_clear_password`` up front would put the token in the
+        handshake response behind a one-byte length (the reference's 255-byte limit). The
+        driver's own clear-text plugin refuses to run without TLS.
+
+        C extension: libmysqlclient only enables its clear-text plugin when asked, so
+        ``auth_plugin=mysql_clear_password`` is set (it has no length limit). An
+        ``auth_plugin`` the user chose is kept.
+        """
+        if "auth_plugin" in kwargs:
+            return
+        if not _uses_pure_python(kwargs):
+            kwargs["auth_plugin"] = "mysql_clear_password"
 
     def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         was_idle = not self.in_transaction(conn)
@@ -296,3 +370,14 @@ class MysqlConnectorDialect(DriverDialect):
         if was_idle and self.in_transaction(conn):
             conn.rollback()
         return [tuple(r) for r in rows]
+
+
+def _uses_pure_python(kwargs: dict[str, Any]) -> bool:
+    use_pure = kwargs.get("use_pure")
+    if use_pure is not None:
+        return coerce_bool("use_pure", use_pure)
+    try:
+        from mysql.connector import HAVE_CEXT
+    except ImportError:  # pragma: no cover - the driver is what we are connecting with
+        return True
+    return not HAVE_CEXT

@@ -25,13 +25,23 @@ if TYPE_CHECKING:
 
 __all__ = ["PsycopgDialect"]
 
-# SQLSTATE classes (first two characters) and codes that mean "the connection is gone".
-_NETWORK_SQLSTATES = frozenset({"53", "57P01", "57P02", "57P03", "58", "08", "99", "F0", "XX"})
+# Failover starts only when the session is gone. From the server, that is the SQLSTATE class
+# 08 (connection exception) and the shutdown codes 57P01 (admin shutdown, also what
+# pg_terminate_backend sends), 57P02 (crash shutdown) and 57P03 (cannot connect now: starting
+# up or shutting down). Every other SQLSTATE is an answer of a working server to a statement:
+# 58P01 from pg_read_file, XX000 from a function, 53100 disk full, 53300 too many connections,
+# 57014 statement timeout or cancel, F0000 configuration errors... The session survives those,
+# and failing over on them would mark a healthy writer suspect and re-run nothing useful.
+_CONNECTION_CLASS = "08"
+_SHUTDOWN_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+# libpq's and psycopg's own messages when the socket is gone; these errors carry no SQLSTATE
+# (the server sent nothing), so only errors without one are matched against them.
 _NETWORK_MESSAGES = (
     "connection failed",
     "consuming input failed",
     "connection socket closed",
     "the connection is closed",
+    "the connection is lost",
     "server closed the connection",
     "sending query failed",
     "connection timeout expired",
@@ -39,9 +49,13 @@ _NETWORK_MESSAGES = (
     "terminating connection",
     "could not receive data",
     "could not send data",
+    "lost synchronization with server",
     "ssl syscall error",
+    "ssl connection has been closed unexpectedly",
     "eof detected",
 )
+# libpq sslmodes that may send everything in clear text.
+_PLAINTEXT_SSLMODES = frozenset({"disable", "allow", "prefer"})
 _LOGIN_MESSAGES = (
     "password authentication failed",
     "pam authentication failed",
@@ -54,6 +68,8 @@ class PsycopgDialect(DriverDialect):
     name: ClassVar[str] = "psycopg"
     default_port: ClassVar[int] = 5432
     session_namespace: ClassVar[str] = "schema"
+    database_family: ClassVar[str] = "pg"
+    context_exit_ends_transaction: ClassVar[bool] = True
     network_bound_methods: ClassVar[frozenset[str]] = frozenset({
         "Connection.commit",
         "Connection.rollback",
@@ -96,9 +112,9 @@ class PsycopgDialect(DriverDialect):
         if not isinstance(exc, psycopg.Error):
             return False
         state = exc.sqlstate
-        if state and (state in _NETWORK_SQLSTATES or state[:2] in _NETWORK_SQLSTATES):
-            return True
-        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)) and not state:
+        if state:
+            return state.startswith(_CONNECTION_CLASS) or state in _SHUTDOWN_SQLSTATES
+        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
             message = str(exc).lower()
             if any(m in message for m in _LOGIN_MESSAGES) or "authentication" in message:
                 return False
@@ -248,9 +264,9 @@ class PsycopgDialect(DriverDialect):
         if state.autocommit is not None:
             conn.autocommit = state.autocommit
         if state.read_only is not None:
-            conn.read_only = state.read_only
+            self.set_read_only(conn, state.read_only)
         if state.isolation_level is not None:
-            conn.isolation_level = state.isolation_level
+            self.set_isolation_level(conn, state.isolation_level)
         if state.schema is not None:
             # The database itself is fixed per PostgreSQL connection (it is in the connect
             # properties); the schema search path is session state.
@@ -261,6 +277,29 @@ class PsycopgDialect(DriverDialect):
                 cur.execute("SELECT pg_catalog.set_config('search_path', %s, false)", [state.schema])
             if was_idle and not conn.autocommit:
                 conn.commit()
+
+    # psycopg has the attributes itself (None meaning "the server's default"); it refuses a
+    # change inside a transaction, as the application would see without sturdydb.
+    def set_read_only(self, conn: Any, value: bool | None) -> None:
+        conn.read_only = value
+
+    def set_isolation_level(self, conn: Any, value: Any) -> None:
+        conn.isolation_level = value
+
+    def get_read_only(self, conn: Any, session: SessionState) -> Any:
+        return conn.read_only
+
+    def get_isolation_level(self, conn: Any, session: SessionState) -> Any:
+        return conn.isolation_level
+
+    def require_tls(self, kwargs: dict[str, Any]) -> str | None:
+        mode = kwargs.get("sslmode")
+        if mode is None:
+            kwargs["sslmode"] = "require"
+            return None
+        if str(mode).lower() in _PLAINTEXT_SSLMODES:
+            return f"sslmode={mode!r} may connect without TLS; use sslmode=require, verify-ca or verify-full"
+        return None
 
     def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         was_idle = conn.info.transaction_status == self._idle
