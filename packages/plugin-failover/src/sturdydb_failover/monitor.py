@@ -552,5 +552,15 @@ class MonitorRegistry:
 
 
 monitors = MonitorRegistry()
+
+
+def _after_fork_in_child() -> None:
+    global _listening, _listeners_lock
+    monitors._after_fork()
+    # The parent's pipelines listen to the parent's topologies; the child's registry is new.
+    _listening = weakref.WeakKeyDictionary()
+    _listeners_lock = threading.Lock()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=monitors._after_fork)
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -15,6 +15,7 @@ The topology comes from the failover plugin's monitor (the tracker itself sends 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Generator, Mapping
@@ -121,3 +122,14 @@ class ConnectionTrackerPlugin(Plugin):
                 driver.abort_connection(conn)
             except Exception:  # a broadcast must not raise
                 log.debug("abort of a tracked connection failed", exc_info=True)
+
+
+def _reset_after_fork() -> None:
+    # The child must never abort (shut down) a connection it inherited: the socket is the
+    # parent's, and a shutdown from here would end the parent's session. Forget them all.
+    global _tracker
+    _tracker = _Tracker()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
