@@ -64,6 +64,8 @@ class PsycopgDialect(DriverDialect):
         "Cursor.callproc",
         "Cursor.copy",
         "Cursor.stream",
+        "Connection.transaction",
+        "Connection.pipeline",
     })
     # Additionally network-bound for server-side cursors only.
     server_cursor_methods: ClassVar[frozenset[str]] = frozenset({
