@@ -58,8 +58,20 @@ PROPERTIES: tuple[PropertySpec, ...] = (
                  "sslmode=require unless a stronger mode is set, and sslmode disable/allow/prefer "
                  "or mysql-connector's ssl_disabled=true are rejected. Set false only for a "
                  "trusted local test front.", owner="iam"),
+    PropertySpec("iam_ca_bundle", str, None,
+                 "Path of a PEM file with the certificate authorities of the database's TLS "
+                 "certificate (for RDS and Aurora: AWS's global-bundle.pem). With it the server's "
+                 "certificate and host name are verified before a token is sent: psycopg gets "
+                 "sslrootcert=<path> and sslmode=verify-full (an unset or require sslmode is raised; "
+                 "an explicit verify-ca is kept), mysql-connector ssl_ca=<path>, ssl_verify_cert=true "
+                 "and ssl_verify_identity=true (unless set). Whenever a token goes out without "
+                 "certificate and host name verification, a warning is logged once per host.",
+                 owner="iam"),
     AWS_PROFILE_PROPERTY,
 )
+
+#: Where the RDS certificate authorities are published (named in the warning).
+RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 
 
 def token_lifetime(expiration_s: float) -> float:
@@ -90,6 +102,8 @@ class IamAuthPlugin(Plugin):
 
     def __init__(self) -> None:
         self.tokens: CredentialCache[IamTarget, str] = CredentialCache()
+        # (host, port, how it goes out) already warned about: one warning per host, not per connect.
+        self._unverified_warned: set[tuple[str, int | None, str]] = set()
         install_redaction()
 
     # -- the connect wrapper ---------------------------------------------------------
@@ -171,13 +185,38 @@ class IamAuthPlugin(Plugin):
         kwargs = request.driver_kwargs
         kwargs["password"] = token
         require_tls = bool(request.props.get("iam_require_tls"))
+        ca_bundle = request.props.get("iam_ca_bundle")
         if request.context.driver.name == "psycopg":
             _apply_psycopg(kwargs, require_tls)
+            gap = _psycopg_verification(kwargs, ca_bundle)
         else:
             _apply_mysql(kwargs, require_tls)
+            gap = _mysql_verification(kwargs, ca_bundle)
+        if gap is not None:
+            self._warn_unverified(request, gap)
+
+    def _warn_unverified(self, request: ConnectRequest, gap: str) -> None:
+        """Say once per host that a token goes out to a server whose identity is not checked.
+
+        A token is a bearer credential for up to 15 minutes: whoever can impersonate the
+        server (DNS, routing, a proxy) and is not stopped by certificate verification can
+        replay it. The message names the host, never the token.
+        """
+        key = (request.host.host, request.host.port, gap)
+        if key in self._unverified_warned:
+            return
+        self._unverified_warned.add(key)
+        log.warning(
+            "sturdydb %s: an IAM token is sent to %s without verifying the server's identity (%s); "
+            "whoever can intercept the connection could reuse the token for up to 15 minutes. Set "
+            "iam_ca_bundle to the RDS certificate bundle (%s) so that the certificate and host name are "
+            "verified (psycopg sslmode=verify-full, mysql-connector ssl_verify_identity)",
+            self.code, request.host.url, gap, RDS_CA_BUNDLE_URL,
+        )
 
     def release_resources(self) -> None:
         self.tokens.clear()
+        self._unverified_warned.clear()
 
     @staticmethod
     @hookimpl
@@ -231,6 +270,38 @@ def _uses_pure_python(kwargs: dict[str, Any]) -> bool:
     except ImportError:  # pragma: no cover - the driver is what we are connecting with
         return True
     return not HAVE_CEXT
+
+
+def _psycopg_verification(kwargs: dict[str, Any], ca_bundle: str | None) -> str | None:
+    """Apply ``iam_ca_bundle``; what is not verified (``None``: certificate and host name are)."""
+    if ca_bundle:
+        kwargs.setdefault("sslrootcert", ca_bundle)
+        if kwargs.get("sslmode") in (None, "require"):
+            # require with a CA file given is libpq's verify-ca; the bundle asks for verification.
+            kwargs["sslmode"] = "verify-full"
+    mode = str(kwargs.get("sslmode") or "prefer").lower()
+    if mode == "verify-full":
+        return None
+    if mode == "verify-ca":
+        return "sslmode=verify-ca checks the certificate but not the host name"
+    if mode in _PLAINTEXT_SSLMODES:
+        return f"sslmode={mode} may not even encrypt"
+    return f"sslmode={mode} encrypts without checking the certificate"
+
+
+def _mysql_verification(kwargs: dict[str, Any], ca_bundle: str | None) -> str | None:
+    """Apply ``iam_ca_bundle``; what is not verified (``None``: certificate and host name are)."""
+    if ca_bundle:
+        kwargs.setdefault("ssl_ca", ca_bundle)
+        kwargs.setdefault("ssl_verify_cert", True)
+        kwargs.setdefault("ssl_verify_identity", True)
+    if coerce_bool("ssl_disabled", kwargs.get("ssl_disabled") or False):
+        return "ssl_disabled=true: no TLS at all"
+    if coerce_bool("ssl_verify_identity", kwargs.get("ssl_verify_identity") or False):
+        return None
+    if coerce_bool("ssl_verify_cert", kwargs.get("ssl_verify_cert") or False):
+        return "ssl_verify_cert without ssl_verify_identity checks the certificate but not the host name"
+    return "TLS without ssl_verify_cert/ssl_verify_identity does not check the certificate"
 
 
 def _explain_refusal(exc: BaseException, target: IamTarget) -> None:
