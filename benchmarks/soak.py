@@ -339,15 +339,15 @@ class Injector:
     """Random faults, one at a time, each undone after a random hold.
 
     Data safety of the *test cluster* is kept apart from sturdydb's: the clusters replicate
-    asynchronously (and MariaDB flushes its log once a second), whereas Aurora's storage is
-    shared. So the writer is never killed in place; a writer failover first cuts the writer
-    off (blackhole), lets the replicas catch up, and resets the old writer's client links after
-    killing/freezing/stopping it, so no acknowledgement of a write that cannot survive reaches
-    a client. Everything else (freeze, blackhole, latency, resets, reader kills) is applied to
-    any instance, writer included.
+    asynchronously, whereas Aurora's storage is shared. So a writer failover first cuts the
+    writer off (blackhole), lets the replicas catch up, and resets the old writer's client
+    links after killing/freezing/stopping it, so no acknowledgement of a write that cannot
+    survive reaches a client. A writer killed without a failover restarts in place with every
+    commit (each reached the OS before it was acknowledged). Everything else (freeze,
+    blackhole, latency, resets, reader kills) is applied to any instance, writer included.
     """
 
-    KINDS = ("freeze", "blackhole", "latency", "reset", "kill_reader", "failover")
+    KINDS = ("freeze", "blackhole", "latency", "reset", "kill_reader", "kill_writer", "failover")
     FATES: tuple[str, ...] = ("kill", "freeze", "demote")
 
     def __init__(self, cluster: Any, stop: threading.Event, seed: int, log: Callable[[str], None],
@@ -363,7 +363,8 @@ class Injector:
         self.writers: list[tuple[float, str]] = [(0.0, cluster.writer.name)]
 
     def run(self) -> None:
-        weight_of = {"freeze": 3, "blackhole": 3, "latency": 2, "reset": 2, "kill_reader": 2, "failover": 3}
+        weight_of = {"freeze": 3, "blackhole": 3, "latency": 2, "reset": 2, "kill_reader": 2, "kill_writer": 1,
+                     "failover": 3}
         kinds = list(self.kinds)
         weights = [weight_of[k] for k in kinds]
         while not self.stop.wait(self.random.uniform(0.5, 2.0)):
@@ -411,6 +412,14 @@ class Injector:
             self._hold(1.0, 4.0)
             cluster.rejoin(victim)
             self.counts["rejoin"] += 1
+        elif kind == "kill_writer":
+            # A crashed writer that restarts in place (no failover): nothing committed is lost,
+            # because each commit reached the OS before it was acknowledged.
+            cluster.kill(cluster.writer)
+            self.counts["kill (writer, restarted in place)"] += 1
+            self._hold(1.0, 4.0)
+            cluster.heal(timeout=120)
+            self.counts["heal"] += 1
         elif kind == "failover":
             if not any(i.running for i in cluster.readers):
                 return
