@@ -21,6 +21,7 @@ from sturdydb.dialects import _cache as dialect_cache
 from sturdydb.topology import registry
 from sturdydb.watchdog import watchdog
 from sturdydb_efm import monitor as efm_monitor
+from sturdydb_failover import monitor as failover_monitor
 from sturdydb_failover import tracker
 from sturdydb_failover.monitor import monitors
 from sturdydb_testing import Cluster
@@ -40,6 +41,7 @@ def _process_state() -> dict[str, Any]:
     return {
         "tracked": sum(len(conns) for conns in tracker._tracker.by_host.values()),
         "failover_monitors": len(monitors.all()),
+        "topology_listeners": len(failover_monitor._listening),
         "topologies": len(registry.all()),
         "dialect_cache": len(dialect_cache),
         "open_connections": len(selectors._open),
@@ -80,7 +82,7 @@ def test_fork_child_starts_fresh_and_leaves_parent_sockets_alone(aurora_cluster:
     before = _process_state()
     # The parent really has live state to inherit; otherwise the child's checks prove nothing.
     assert before["tracked"] >= 1 and before["failover_monitors"] >= 1 and before["topologies"] >= 1, before
-    assert before["open_connections"] >= 1, before
+    assert before["open_connections"] >= 1 and before["topology_listeners"] >= 1, before
 
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -98,7 +100,7 @@ def test_fork_child_starts_fresh_and_leaves_parent_sockets_alone(aurora_cluster:
 
     assert result.get("ok"), result
     assert result["inherited"] == {
-        "tracked": 0, "failover_monitors": 0, "topologies": 0, "dialect_cache": 0, "open_connections": 0,
+        "tracked": 0, "failover_monitors": 0, "topology_listeners": 0, "topologies": 0, "dialect_cache": 0, "open_connections": 0,
         "efm_monitors": 0, "watchdog_pending": 0, "watchdog_thread": False,
     }, result
     assert result["child_instance"] == writer
