@@ -9,6 +9,8 @@ piece of the core's process-wide state that is live rather than configuration:
   never be released in the child);
 - the topology registry, the dialect cache, the open-connection set of the host selectors and
   the round-robin cursors start empty (they describe the parent's connections and views);
+- the cached plugin pipelines and connection plans are dropped, so the child's connections
+  get new plugin instances (the parent's hold per-process state such as locks and caches);
 - the watchdog resets itself (:mod:`sturdydb.watchdog`), and plugins reset theirs (the
   failover monitors and connection tracker, the host monitors, the AWS client caches).
 
@@ -29,6 +31,7 @@ __all__: list[str] = []
 def _reset_in_child() -> None:
     from sturdydb import (
         addresses,
+        connection,
         dialects,
         discovery,
         errors,
@@ -45,6 +48,10 @@ def _reset_in_child() -> None:
     discovery._lock = threading.RLock()
     errors._flavoured_lock = threading.Lock()
     pipeline._pipelines_lock = threading.Lock()
+    # Cached pipelines hold plugin instances (with their own state and locks) and the
+    # connection plans point at them: the child builds its own on first use.
+    pipeline._pipelines.clear()
+    connection._plans.clear()
     profiles._lock = threading.Lock()
     resources._lock = threading.Lock()
     selectors._rr_lock = threading.Lock()

@@ -16,7 +16,7 @@ from typing import Any
 from scenario_helpers import connect, instance_id
 
 import sturdydb
-from sturdydb import selectors
+from sturdydb import pipeline, selectors
 from sturdydb.dialects import _cache as dialect_cache
 from sturdydb.topology import registry
 from sturdydb.watchdog import watchdog
@@ -43,6 +43,7 @@ def _process_state() -> dict[str, Any]:
         "failover_monitors": len(monitors.all()),
         "topology_listeners": len(failover_monitor._listening),
         "topologies": len(registry.all()),
+        "pipelines": len(pipeline._pipelines),
         "dialect_cache": len(dialect_cache),
         "open_connections": len(selectors._open),
         "efm_monitors": len(efm_monitor.service._monitors),
@@ -83,6 +84,7 @@ def test_fork_child_starts_fresh_and_leaves_parent_sockets_alone(aurora_cluster:
     # The parent really has live state to inherit; otherwise the child's checks prove nothing.
     assert before["tracked"] >= 1 and before["failover_monitors"] >= 1 and before["topologies"] >= 1, before
     assert before["open_connections"] >= 1 and before["topology_listeners"] >= 1, before
+    assert before["pipelines"] >= 1, before
 
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -100,7 +102,7 @@ def test_fork_child_starts_fresh_and_leaves_parent_sockets_alone(aurora_cluster:
 
     assert result.get("ok"), result
     assert result["inherited"] == {
-        "tracked": 0, "failover_monitors": 0, "topology_listeners": 0, "topologies": 0, "dialect_cache": 0, "open_connections": 0,
+        "tracked": 0, "failover_monitors": 0, "topology_listeners": 0, "topologies": 0, "pipelines": 0, "dialect_cache": 0, "open_connections": 0,
         "efm_monitors": 0, "watchdog_pending": 0, "watchdog_thread": False,
     }, result
     assert result["child_instance"] == writer
