@@ -185,3 +185,15 @@ def bench(session: nox.Session) -> None:
     _install_all(session)
     session.install("moto[server]>=5", "boto3>=1.34")
     session.run("python", str(ROOT / "benchmarks" / "run_all.py"), *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """The fault soak (``benchmarks/soak.py``): both engines, 90 s of random faults each.
+
+    Options go after ``--``: ``--duration 600`` for a long soak, ``--engine pg``, ``--seed N``,
+    ``--publish`` to rewrite the soak section of BENCHMARKS.md. CI runs a 30 s version per engine
+    as an integration test (``packages/plugin-failover/tests/integration/test_soak.py``).
+    """
+    _install_all(session)
+    session.run("python", str(ROOT / "benchmarks" / "soak.py"), *session.posargs)

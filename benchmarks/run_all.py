@@ -139,17 +139,24 @@ def main() -> int:
         shown = "python " + " ".join([str(rel), *command[2:]])
         print(f"== {shown}", flush=True)
         proc = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=ROOT)
+        note: list[str] = []
         if proc.returncode != 0:
             failures += 1
-            sections.append(f"## {rel}\n\nFAILED (exit {proc.returncode}) running `{shown}`:\n\n"
-                            f"```\n{proc.stderr[-3000:]}\n```\n")
             print(proc.stderr[-3000:], file=sys.stderr)
-            continue
-        data = _parse(proc.stdout)
+            try:
+                # A check that failed (the fault soak) still reports its figures: keep them.
+                data = _parse(proc.stdout)
+            except (json.JSONDecodeError, ValueError):
+                sections.append(f"## {rel}\n\nFAILED (exit {proc.returncode}) running `{shown}`:\n\n"
+                                f"```\n{proc.stderr[-3000:]}\n```\n")
+                continue
+            note = [f"**FAILED** (exit {proc.returncode}): the script's own checks did not pass.", ""]
+        else:
+            data = _parse(proc.stdout)
         title = data.pop("title", str(rel)) if isinstance(data, dict) else str(rel)
         data.pop("command", None) if isinstance(data, dict) else None
         sections.append("\n".join([f"## {title}", "", f"Command: `{shown}` (inside `nox -s bench`)", "",
-                                   *_render(data)]) + "\n")
+                                   *note, *_render(data)]) + "\n")
     header = [
         "# Benchmarks",
         "",

@@ -223,3 +223,34 @@ def test_the_plugin_is_published_under_its_code() -> None:
 def test_aws_profile_is_the_one_shared_spec() -> None:
     assert any(spec is AWS_PROFILE_PROPERTY for spec in IamAuthPlugin.sturdydb_add_properties())
     assert sturdydb.catalog().registry.get("aws_profile") is AWS_PROFILE_PROPERTY
+
+
+def test_a_ca_bundle_turns_on_full_verification_for_psycopg(fake_driver: Any) -> None:
+    connect(fake_driver, iam_ca_bundle="/etc/rds/global-bundle.pem").close()
+    assert fake_driver.calls[0]["sslmode"] == "verify-full"
+    assert fake_driver.calls[0]["sslrootcert"] == "/etc/rds/global-bundle.pem"
+
+
+def test_a_ca_bundle_keeps_an_explicit_verify_ca(fake_driver: Any) -> None:
+    connect(fake_driver, iam_ca_bundle="/etc/rds/global-bundle.pem", sslmode="verify-ca").close()
+    assert fake_driver.calls[0]["sslmode"] == "verify-ca"
+
+
+def test_a_ca_bundle_turns_on_identity_verification_for_mysql() -> None:
+    target = RecordingMysql()
+    with pytest.raises(mysql.connector.errors.InterfaceError):
+        sturdydb.connect(target, host=RDS_HOST, user="app_user", plugins="iam", use_pure=True,
+                         iam_ca_bundle="/etc/rds/global-bundle.pem", wrapper_driver_dialect="mysql-connector-python")
+    assert target.kwargs["ssl_ca"] == "/etc/rds/global-bundle.pem"
+    assert target.kwargs["ssl_verify_cert"] is True and target.kwargs["ssl_verify_identity"] is True
+
+
+def test_an_unverified_token_is_warned_about_once(fake_driver: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("WARNING", logger="sturdydb.iam")
+    for _ in range(2):
+        connect(fake_driver).close()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "sturdydb.iam"]
+    assert len(warnings) == 1 and "sslmode=require" in warnings[0] and RDS_HOST in warnings[0]
+    caplog.clear()
+    connect(fake_driver, sslmode="verify-full").close()
+    assert [r for r in caplog.records if r.name == "sturdydb.iam"] == []

@@ -11,6 +11,7 @@ and the exception classes. Nothing here starts a thread or opens a connection at
 
 from __future__ import annotations
 
+# Imported for its effect: the after-fork reset of the core's process state.
 from sturdydb.addresses import map_host, mapped_hosts, resolve_host, unmap_host
 from sturdydb.connection import AwsWrapperConnection, Connection, Cursor, connect
 from sturdydb.context import Call, ConnectionContext, ConnectRequest

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SocketTimeoutPlugin"]
 
+#: ``plugin_state`` key: until when a driver cancel error is the late effect of our own cancel.
+_LATE_CANCEL = "socket_timeout:late_cancel"
 #: Used when ``auxiliary_query_timeout_sec`` is 0 (unset): the cancel still needs some bound.
 _DEFAULT_CANCEL_BOUND = 5.0
 
@@ -132,20 +134,16 @@ class SocketTimeoutPlugin(Plugin):
         except BaseException as exc:
             watchdog.unregister(deadline)
             if not deadline.fired:
+                late = ctx.plugin_state.pop(_LATE_CANCEL, None)
+                if late is not None and time.monotonic() < late and ctx.driver.is_cancel_error(exc):
+                    raise _cancelled(ctx, call, seconds) from exc
                 raise
             cancel = fired[0] if fired else None
             if cancel is not None:
                 cancel.finish()
             driver = ctx.driver
             if cancel is not None and not cancel.aborted and cancel.acknowledged and driver.is_cancel_error(exc):
-                err = ctx.error(
-                    QueryTimeoutError,
-                    f"{call.method} did not complete within socket_timeout={seconds:g}s and was "
-                    "cancelled on the server: it was not applied (inside a transaction, roll the "
-                    "transaction back); the connection is still usable",
-                )
-                err.cancelled = True
-                raise err from exc
+                raise _cancelled(ctx, call, seconds) from exc
             if cancel is None or cancel.aborted or driver.is_network_error(exc) or driver.is_closed(conn):
                 bound = f"{cancel.bound:g}s " if cancel is not None else ""
                 raise ctx.error(
@@ -157,7 +155,24 @@ class SocketTimeoutPlugin(Plugin):
             raise  # an ordinary error that came back just as the deadline passed
         watchdog.unregister(deadline)
         if fired:
-            # The statement finished just as the cancel went out: keep its result, but do not
-            # return before the cancel ended (it must not hit the next statement).
-            fired[0].finish()
+            # The call returned just as the cancel went out: keep its result, but do not return
+            # before the cancel ended. The cancel may still end the statement this call began
+            # (a COPY or a stream returns from its first call before the rows come): the next
+            # call on this connection that fails with the driver's cancel error soon after is
+            # that statement's timeout, not a cancel of the application's own.
+            cancel = fired[0]
+            cancel.finish()
+            if cancel.acknowledged and not cancel.aborted:
+                ctx.plugin_state[_LATE_CANCEL] = time.monotonic() + cancel.bound
         return result
+
+
+def _cancelled(ctx: ConnectionContext, call: Call, seconds: float) -> QueryTimeoutError:
+    err = ctx.error(
+        QueryTimeoutError,
+        f"{call.method} did not complete within socket_timeout={seconds:g}s and was "
+        "cancelled on the server: it was not applied (inside a transaction, roll the "
+        "transaction back); the connection is still usable",
+    )
+    err.cancelled = True
+    return err

@@ -248,6 +248,33 @@ class Connection:
         cur = self.cursor()
         return cur.execute(query, params, **kwargs)
 
+    # -- driver-specific network-bound API ----------------------------------------
+    # These exist on one driver only; reached through ``__getattr__`` they would bypass the
+    # plugins (no socket_timeout, no failover, no host monitoring), so they are spelled out.
+    def transaction(self, *args: Any, **kwargs: Any) -> _ChainedBlock:
+        """psycopg's ``transaction()`` block; BEGIN/SAVEPOINT and COMMIT/ROLLBACK go through the plugins."""
+        ctx = self._ctx
+        raw = ctx.connection.transaction(*args, **kwargs)
+        return _ChainedBlock(ctx, "Connection.transaction", ctx.connection, raw, None)
+
+    def pipeline(self, *args: Any, **kwargs: Any) -> _ChainedBlock:
+        """psycopg's ``pipeline()`` block; entering, ``sync()`` and the final sync go through the plugins."""
+        ctx = self._ctx
+        raw = ctx.connection.pipeline(*args, **kwargs)
+        return _ChainedBlock(ctx, "Connection.pipeline", ctx.connection, raw, ("sync",))
+
+    def start_transaction(self, *args: Any, **kwargs: Any) -> Any:
+        """mysql-connector's ``start_transaction()`` through the plugins."""
+        return self._call("Connection.start_transaction", self._ctx.connection.start_transaction, *args, **kwargs)
+
+    def ping(self, *args: Any, **kwargs: Any) -> Any:
+        """mysql-connector's ``ping()`` through the plugins."""
+        return self._call("Connection.ping", self._ctx.connection.ping, *args, **kwargs)
+
+    def cmd_query(self, *args: Any, **kwargs: Any) -> Any:
+        """mysql-connector's ``cmd_query()`` through the plugins."""
+        return self._call("Connection.cmd_query", self._ctx.connection.cmd_query, *args, **kwargs)
+
     def __enter__(self) -> Connection:
         return self
 
@@ -285,6 +312,104 @@ def _setter(obj: Any, name: str) -> Callable[[Any], None]:
 
     set_value.__qualname__ = f"set_{name}"
     return set_value
+
+
+_END = object()
+
+
+def _run_chained(ctx: ConnectionContext, method: str, target: Any, func: Callable[..., Any], *args: Any) -> Any:
+    chain = ctx.chain(method)
+    if chain is None:
+        return func(*args)
+    return chain(Call(ctx, method, target, func, args, {}))
+
+
+class _ChainedBlock:
+    """A driver context manager (psycopg's ``copy``, ``transaction``, ``pipeline``) on the plugins.
+
+    Entering and leaving the block and the listed I/O methods of the object it yields each go
+    down the execute chain under ``method`` (network-bound), so socket_timeout bounds every
+    round trip and failover and host monitoring see them. If a failover replaced the physical
+    connection inside the block, the driver's exit (which would talk to the dead connection
+    and mask the failover error) is skipped: the error already raised in the block propagates,
+    and a block that swallowed it ends with ``TransactionResolutionUnknownError`` because its
+    work was not completed on the new connection.
+    """
+
+    __slots__ = ("_ctx", "_gen", "_io", "_method", "_raw", "_target")
+
+    def __init__(self, ctx: ConnectionContext, method: str, target: Any, raw: Any, io: tuple[str, ...] | None) -> None:
+        self._ctx = ctx
+        self._method = method
+        self._target = target
+        self._raw = raw
+        self._io = io
+        self._gen = ctx.generation
+
+    def __enter__(self) -> Any:
+        ctx = self._ctx
+        self._gen = ctx.generation
+        inner = _run_chained(ctx, self._method, self._target, self._raw.__enter__)
+        if self._io is None or inner is None:
+            return inner
+        return _ChainedIO(ctx, self._method, self._target, inner, self._io)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        ctx = self._ctx
+        if ctx.generation != self._gen:
+            if exc_type is None:
+                from sturdydb.errors import TransactionResolutionUnknownError
+
+                raise ctx.error(
+                    TransactionResolutionUnknownError,
+                    f"a failover replaced the connection inside this {self._method.split('.')[-1]}() block; "
+                    "the block's work did not complete on the new connection: run the block again "
+                    "if it is safe to (see the failover README)",
+                )
+            return False
+        return _run_chained(ctx, self._method, self._target, self._raw.__exit__, exc_type, exc, tb)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+class _ChainedIO:
+    """The object a chained block yields: its network methods go through the plugins."""
+
+    __slots__ = ("_ctx", "_io", "_method", "_raw", "_target")
+
+    def __init__(self, ctx: ConnectionContext, method: str, target: Any, raw: Any, io: tuple[str, ...]) -> None:
+        self._ctx = ctx
+        self._method = method
+        self._target = target
+        self._raw = raw
+        self._io = io
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._raw, name)
+        if name not in self._io:
+            return value
+        ctx, method, target = self._ctx, self._method, self._target
+
+        def chained(*args: Any) -> Any:
+            return _run_chained(ctx, method, target, value, *args)
+
+        return chained
+
+    def rows(self) -> Iterator[Any]:
+        """psycopg's ``Copy.rows()``: each row read through the plugins."""
+        read_row = self._raw.read_row
+        while (row := _run_chained(self._ctx, self._method, self._target, read_row)) is not None:
+            yield row
+
+    def __iter__(self) -> Iterator[Any]:
+        """psycopg's ``Copy`` iteration: each data block read through the plugins."""
+        read = self._raw.read
+        while data := _run_chained(self._ctx, self._method, self._target, read):
+            yield data
+
+
+_COPY_IO = ("write", "write_row", "read", "read_row", "finish")
 
 
 def _closed_error(ctx: ConnectionContext) -> BaseException:
@@ -442,6 +567,35 @@ class Cursor:
                              "use execute('CALL ...') or SELECT the function",
                              getattr(self._ctx.driver.module, "NotSupportedError", None))
         return self._call("Cursor.callproc", func, procname, params, *args)
+
+    def copy(self, *args: Any, **kwargs: Any) -> _ChainedBlock:
+        """psycopg's ``copy()`` block: the COPY statement, every read/write and its end go through the plugins."""
+        if self._gen != self._ctx.generation:
+            self._rebind()
+        raw = self._cursor.copy(*args, **kwargs)
+        return _ChainedBlock(self._ctx, "Cursor.copy", self._cursor, raw, _COPY_IO)
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """psycopg's ``stream()``: the query and every row fetched go through the plugins.
+
+        Each step is its own call down the chain (so ``socket_timeout`` bounds one round trip,
+        not the whole stream); the steps carry no SQL, so a plugin never mistakes one for a
+        statement it could re-run.
+        """
+        if self._gen != self._ctx.generation:
+            self._rebind()
+        cur = self._cursor
+        rows = cur.stream(*args, **kwargs)
+        ctx = self._ctx
+
+        def step() -> Any:
+            return next(rows, _END)
+
+        def generate() -> Iterator[Any]:
+            while (row := _run_chained(ctx, "Cursor.stream", cur, step)) is not _END:
+                yield row
+
+        return generate()
 
     def nextset(self) -> Any:
         if self._gen != self._ctx.generation:

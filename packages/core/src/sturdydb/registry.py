@@ -162,6 +162,23 @@ def _reset_topologies(m: ModuleType) -> None:
     m.registry.clear()
 
 
+def _new_module_locks() -> None:
+    # A lock held by another of the parent's threads at fork time would never be released in
+    # the child: every module-level lock of the core is replaced there (the pieces above and
+    # below replace the locks of the state they reset).
+    for module, name, factory in (
+        ("sturdydb.addresses", "_lock", threading.Lock),
+        ("sturdydb.discovery", "_lock", threading.RLock),
+        ("sturdydb.errors", "_flavoured_lock", threading.Lock),
+        ("sturdydb.profiles", "_lock", threading.Lock),
+        ("sturdydb.resources", "_lock", threading.Lock),
+    ):
+        found = sys.modules.get(module)
+        if found is not None:
+            setattr(found, name, factory())
+
+
+process_state.register("sturdydb.locks", lambda: None, after_fork=_new_module_locks)
 process_state.register(
     "sturdydb.pipeline",
     _when_imported("sturdydb.pipeline", lambda m: m.clear_pipelines()),

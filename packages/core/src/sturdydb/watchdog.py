@@ -32,7 +32,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -215,9 +214,8 @@ class Watchdog:
         self._generation += 1
 
 
+#: The process's watchdog; a forked child resets it through :mod:`sturdydb.registry`.
 watchdog = Watchdog()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=watchdog._after_fork)
 
 
 def bounded(driver: DriverDialect, conn: Any, seconds: float, fn: Callable[[], T]) -> T:

@@ -132,3 +132,4 @@ class ConnectionTrackerPlugin(Plugin):
                 driver.abort_connection(conn)
             except Exception:  # a broadcast must not raise
                 log.debug("abort of a tracked connection failed", exc_info=True)
+

@@ -56,8 +56,20 @@ PROPERTIES: tuple[PropertySpec, ...] = (
                  "sslmode=require unless a stronger mode is set, and sslmode disable/allow/prefer "
                  "or mysql-connector's ssl_disabled=true are rejected. Set false only for a "
                  "trusted local test front.", owner="iam"),
+    PropertySpec("iam_ca_bundle", str, None,
+                 "Path of a PEM file with the certificate authorities of the database's TLS "
+                 "certificate (for RDS and Aurora: AWS's global-bundle.pem). With it the server's "
+                 "certificate and host name are verified before a token is sent: psycopg gets "
+                 "sslrootcert=<path> and sslmode=verify-full (an unset or require sslmode is raised; "
+                 "an explicit verify-ca is kept), mysql-connector ssl_ca=<path>, ssl_verify_cert=true "
+                 "and ssl_verify_identity=true (unless set). Whenever a token goes out without "
+                 "certificate and host name verification, a warning is logged once per host.",
+                 owner="iam"),
     AWS_PROFILE_PROPERTY,
 )
+
+#: Where the RDS certificate authorities are published (named in the warning).
+RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 
 
 def token_lifetime(expiration_s: float) -> float:
@@ -88,6 +100,8 @@ class IamAuthPlugin(Plugin):
 
     def __init__(self) -> None:
         self.tokens: CredentialCache[IamTarget, str] = CredentialCache()
+        # (host, port, how it goes out) already warned about: one warning per host, not per connect.
+        self._unverified_warned: set[tuple[str, int | None, str]] = set()
         install_redaction()
 
     # -- the connect wrapper ---------------------------------------------------------
@@ -177,9 +191,32 @@ class IamAuthPlugin(Plugin):
                     "(trusted local networks only)"
                 )
         driver.enable_clear_text_password(kwargs)
+        gap = driver.verify_server_identity(kwargs, request.props.get("iam_ca_bundle"))
+        if gap is not None:
+            self._warn_unverified(request, gap)
+
+    def _warn_unverified(self, request: ConnectRequest, gap: str) -> None:
+        """Say once per host that a token goes out to a server whose identity is not checked.
+
+        A token is a bearer credential for up to 15 minutes: whoever can impersonate the
+        server (DNS, routing, a proxy) and is not stopped by certificate verification can
+        replay it. The message names the host, never the token.
+        """
+        key = (request.host.host, request.host.port, gap)
+        if key in self._unverified_warned:
+            return
+        self._unverified_warned.add(key)
+        log.warning(
+            "sturdydb %s: an IAM token is sent to %s without verifying the server's identity (%s); "
+            "whoever can intercept the connection could reuse the token for up to 15 minutes. Set "
+            "iam_ca_bundle to the RDS certificate bundle (%s) so that the certificate and host name are "
+            "verified (psycopg sslmode=verify-full, mysql-connector ssl_verify_identity)",
+            self.code, request.host.url, gap, RDS_CA_BUNDLE_URL,
+        )
 
     def release_resources(self) -> None:
         self.tokens.clear()
+        self._unverified_warned.clear()
 
     @staticmethod
     @hookimpl

@@ -301,6 +301,15 @@ class DriverDialect:
         """
         raise NotImplementedError
 
+    def verify_server_identity(self, kwargs: dict[str, Any], ca_bundle: str | None) -> str | None:
+        """Make ``kwargs`` verify the server's certificate and host name when ``ca_bundle`` is given.
+
+        Returns ``None`` when the connection will verify both (a token sent over it cannot be
+        captured by an impersonator), otherwise what is not verified, in words for a warning.
+        An explicit, weaker choice in ``kwargs`` is kept (and reported).
+        """
+        raise NotImplementedError
+
     def enable_clear_text_password(self, kwargs: dict[str, Any]) -> None:
         """Set what the driver needs to send the password as is (an IAM or federated token).
 

@@ -337,6 +337,19 @@ class MysqlConnectorDialect(DriverDialect):
             return "ssl_disabled=true connects without TLS; remove it"
         return None
 
+    def verify_server_identity(self, kwargs: dict[str, Any], ca_bundle: str | None) -> str | None:
+        if ca_bundle:
+            kwargs.setdefault("ssl_ca", ca_bundle)
+            kwargs.setdefault("ssl_verify_cert", True)
+            kwargs.setdefault("ssl_verify_identity", True)
+        if coerce_bool("ssl_disabled", kwargs.get("ssl_disabled") or False):
+            return "ssl_disabled=true: no TLS at all"
+        if coerce_bool("ssl_verify_identity", kwargs.get("ssl_verify_identity") or False):
+            return None
+        if coerce_bool("ssl_verify_cert", kwargs.get("ssl_verify_cert") or False):
+            return "ssl_verify_cert without ssl_verify_identity checks the certificate but not the host name"
+        return "TLS without ssl_verify_cert/ssl_verify_identity does not check the certificate"
+
     def enable_clear_text_password(self, kwargs: dict[str, Any]) -> None:
         """Let mysql-connector send a token as the password (``mysql_clear_password``).
 

@@ -82,6 +82,8 @@ class PsycopgDialect(DriverDialect):
         "Cursor.callproc",
         "Cursor.copy",
         "Cursor.stream",
+        "Connection.transaction",
+        "Connection.pipeline",
     })
     # Additionally network-bound for server-side cursors only.
     server_cursor_methods: ClassVar[frozenset[str]] = frozenset({
@@ -300,6 +302,21 @@ class PsycopgDialect(DriverDialect):
         if str(mode).lower() in _PLAINTEXT_SSLMODES:
             return f"sslmode={mode!r} may connect without TLS; use sslmode=require, verify-ca or verify-full"
         return None
+
+    def verify_server_identity(self, kwargs: dict[str, Any], ca_bundle: str | None) -> str | None:
+        if ca_bundle:
+            kwargs.setdefault("sslrootcert", ca_bundle)
+            if kwargs.get("sslmode") in (None, "require"):
+                # require with a CA file given is libpq's verify-ca; the bundle asks for verification.
+                kwargs["sslmode"] = "verify-full"
+        mode = str(kwargs.get("sslmode") or "prefer").lower()
+        if mode == "verify-full":
+            return None
+        if mode == "verify-ca":
+            return "sslmode=verify-ca checks the certificate but not the host name"
+        if mode in _PLAINTEXT_SSLMODES:
+            return f"sslmode={mode} may not even encrypt"
+        return f"sslmode={mode} encrypts without checking the certificate"
 
     def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         was_idle = conn.info.transaction_status == self._idle
