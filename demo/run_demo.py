@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cluster_cls, target, _, duplicate = _engine_bits(args.engine)
     settings: dict[str, Any] = {"plugins": "failover", "failover_timeout_sec": 60, "connect_timeout": 2}
-    from sturdydb.discovery import catalog
+    from sturdydb import catalog
 
     if "host_monitoring" in catalog().entries:
         settings.update(plugins="failover,host_monitoring", failure_detection_time_ms=grace,

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb.errors import QueryTimeoutError
+from sturdydb._errors import QueryTimeoutError
 from sturdydb_testing.relay import Relay
 
 
@@ -128,7 +128,7 @@ def test_abort_leaves_a_reused_descriptor_alone(pg_conninfo: str) -> None:
     # reused by another socket before the abort runs. The recorded identity must not match.
 
 
-    from sturdydb.drivers.base import shutdown_fd, socket_identity
+    from sturdydb._drivers.base import shutdown_fd, socket_identity
 
     # A chain that may abort (socket_timeout) records the socket's identity at connect.
     conn = sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="", socket_timeout=30)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 import sturdydb
-from sturdydb.monitor_thread import BackgroundMonitor
+from sturdydb._monitor_thread import BackgroundMonitor
 
 WAIT = 10.0
 

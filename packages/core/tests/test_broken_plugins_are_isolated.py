@@ -20,8 +20,8 @@ import pytest
 
 import sturdydb
 from sturdydb import Call, Plugin, hookimpl
-from sturdydb.discovery import catalog, register_plugin, reload_catalog, unregister_plugin
-from sturdydb.errors import ConfigurationError
+from sturdydb._discovery import catalog, register_plugin, reload_catalog, unregister_plugin
+from sturdydb._errors import ConfigurationError
 
 _MODULES = ("t_broken_dist_import", "t_broken_dist_plugins")
 
@@ -94,7 +94,7 @@ def broken_distribution(tmp_path: Path) -> Iterator[Path]:
 def test_an_entry_point_that_fails_to_load_is_named_as_such(
     broken_distribution: Path, pg_conninfo: str, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.ERROR, "sturdydb.discovery"):
+    with caplog.at_level(logging.ERROR, "sturdydb._discovery"):
         reload_catalog()
     assert any("t_broken_import" in r.getMessage() and "failed to load" in r.getMessage()
                for r in caplog.records if r.levelno == logging.ERROR)
@@ -111,7 +111,7 @@ def test_an_entry_point_that_fails_to_load_is_named_as_such(
 def test_a_contribution_hook_that_raises_is_isolated_with_a_logged_error(
     broken_distribution: Path, pg_conninfo: str, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.ERROR, "sturdydb.discovery"):
+    with caplog.at_level(logging.ERROR, "sturdydb._discovery"):
         cat = reload_catalog()
     assert any("t_broken_props" in r.getMessage() and "sturdydb_add_properties" in r.getMessage()
                and "cannot read my settings file" in r.getMessage()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sturdydb.conninfo import parse_conninfo, split_hosts
-from sturdydb.errors import ConfigurationError
+from sturdydb._conninfo import parse_conninfo, split_hosts
+from sturdydb._errors import ConfigurationError
 
 
 def test_key_value_pairs_are_split_on_whitespace() -> None:

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb.cli import main
-from sturdydb.conninfo import parse_conninfo
+from sturdydb._cli import main
+from sturdydb._conninfo import parse_conninfo
 
 TOKENS = ("Qzvx7Alpha", "Qzvx7Bravo", "Qzvx7Charlie", "Qzvx7Delta", "Qzvx7Echo", "Qzvx7Fox")
 SEPARATORS = ("/", "?", "@", "#", ":")

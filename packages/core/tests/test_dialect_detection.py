@@ -9,8 +9,8 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb import dialects
-from sturdydb.drivers import driver_dialect_for
+from sturdydb import _dialects as dialects
+from sturdydb._drivers import driver_dialect_for
 
 
 def test_plain_postgresql_is_detected_as_pg(pg_wrapped: sturdydb.Connection) -> None:
@@ -99,9 +99,9 @@ def test_a_broken_connection_during_detection_is_not_cached_as_plain(pg_conninfo
 
 
 def test_mysql_keyword_cache_holds_no_password() -> None:
-    from sturdydb.config import build_properties
-    from sturdydb.discovery import catalog
-    from sturdydb.hosts import HostInfo
+    from sturdydb._config import build_properties
+    from sturdydb._discovery import catalog
+    from sturdydb._hosts import HostInfo
 
     driver = driver_dialect_for(mysql.connector.connect)
     props = build_properties(catalog(), driver, "", {"plugins": "", "user": "root"})

@@ -18,9 +18,9 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb.dialects import clear_dialect_cache
-from sturdydb.discovery import register_plugin, unregister_plugin
-from sturdydb.plugin import Plugin
+from sturdydb._dialects import clear_dialect_cache
+from sturdydb._discovery import register_plugin, unregister_plugin
+from sturdydb._plugin import Plugin
 
 
 class NeedsDialect(Plugin):

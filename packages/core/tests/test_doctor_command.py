@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sturdydb.cli import main
+from sturdydb._cli import main
 
 
 def test_doctor_reports_dialects_chain_and_property_sources(capsys: pytest.CaptureFixture[str], pg_conninfo: str) -> None:
@@ -40,7 +40,7 @@ def test_doctor_json_for_mysql(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_doctor_exits_non_zero_with_the_reason_when_it_cannot_connect() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "sturdydb.cli", "doctor", "host=127.0.0.1 port=1 dbname=test user=postgres",
+        [sys.executable, "-m", "sturdydb._cli", "doctor", "host=127.0.0.1 port=1 dbname=test user=postgres",
          "connect_timeout=2"],
         capture_output=True, text=True, timeout=120,
     )

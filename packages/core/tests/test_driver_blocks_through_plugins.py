@@ -19,8 +19,8 @@ import pytest
 
 import sturdydb
 from sturdydb import Call, Plugin, hookimpl
-from sturdydb.discovery import register_plugin, unregister_plugin
-from sturdydb.errors import QueryTimeoutError, TransactionResolutionUnknownError
+from sturdydb._discovery import register_plugin, unregister_plugin
+from sturdydb._errors import QueryTimeoutError, TransactionResolutionUnknownError
 
 seen: list[str] = []
 

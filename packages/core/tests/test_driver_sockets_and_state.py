@@ -17,8 +17,8 @@ import pytest
 from conftest import MYSQL_KWARGS, PG_CONNINFO
 
 import sturdydb
-from sturdydb.drivers import driver_dialect_for
-from sturdydb.drivers.base import shutdown_fd, socket_identity
+from sturdydb._drivers import driver_dialect_for
+from sturdydb._drivers.base import shutdown_fd, socket_identity
 
 PG_SOCKET_DIR = "/var/run/postgresql"
 MYSQL_SOCKET = "/run/mysqld/mysqld.sock"

@@ -12,9 +12,9 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb.discovery import catalog
-from sturdydb.errors import ConfigurationError
-from sturdydb.properties import MAX_DURATION_S, PropertySpec
+from sturdydb._discovery import catalog
+from sturdydb._errors import ConfigurationError
+from sturdydb._properties import MAX_DURATION_S, PropertySpec
 
 
 def _n(value: float) -> str:

@@ -24,8 +24,8 @@ import psycopg
 import pytest
 from conftest import MYSQL_KWARGS, PG_CONNINFO
 
-from sturdydb.drivers import driver_dialect_for
-from sturdydb.drivers.base import DriverDialect, shutdown_fd
+from sturdydb._drivers import driver_dialect_for
+from sturdydb._drivers.base import DriverDialect, shutdown_fd
 
 PG = driver_dialect_for(psycopg.Connection.connect)
 MY = driver_dialect_for(mysql.connector.connect)

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb.errors import make_error
+from sturdydb._errors import make_error
 
 
 def test_module_globals() -> None:
@@ -46,7 +46,7 @@ def test_failover_errors_are_also_driver_errors(cls: type, state: str, driver_er
 def test_import_starts_no_thread_and_opens_nothing() -> None:
     code = (
         "import threading, sturdydb, sturdydb.psycopg, sturdydb.mysql_connector;"
-        "from sturdydb.discovery import catalog; catalog();"
+        "from sturdydb._discovery import catalog; catalog();"
         "print(sorted(t.name for t in threading.enumerate()))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)

@@ -7,7 +7,7 @@ from importlib import metadata
 import psycopg
 
 import sturdydb
-from sturdydb.discovery import catalog, reload_catalog
+from sturdydb._discovery import catalog, reload_catalog
 
 
 def test_entry_point_is_installed_and_discovered() -> None:

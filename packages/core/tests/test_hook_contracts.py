@@ -30,12 +30,12 @@ from sturdydb import (
     PropertySpec,
     hookimpl,
 )
-from sturdydb.dialects import clear_dialect_cache
-from sturdydb.dialects.base import DatabaseDialect
-from sturdydb.dialects.pg import PgDialect
-from sturdydb.discovery import catalog, register_plugin, reload_catalog, unregister_plugin
-from sturdydb.errors import ConfigurationError
-from sturdydb.topology import ClusterTopology, HostEvent, registry
+from sturdydb._dialects import clear_dialect_cache
+from sturdydb._dialects.base import DatabaseDialect
+from sturdydb._dialects.pg import PgDialect
+from sturdydb._discovery import catalog, register_plugin, reload_catalog, unregister_plugin
+from sturdydb._errors import ConfigurationError
+from sturdydb._topology import ClusterTopology, HostEvent, registry
 
 events: list[tuple[Any, ...]] = []
 contributions: list[str] = []
@@ -216,7 +216,7 @@ def test_a_raising_topology_hook_does_not_stop_the_update(
                               cluster_id=cluster_id) as bad, \
                 sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder",
                                  cluster_id=cluster_id), \
-                caplog.at_level(logging.ERROR, "sturdydb.topology"):
+                caplog.at_level(logging.ERROR, "sturdydb._topology"):
             bad.context.topology.update([HostInfo("127.0.0.1", 5432, HostRole.WRITER)])
         assert len(_named("host_list_changed")) == 1
         assert any("sturdydb_host_list_changed" in r.getMessage() for r in caplog.records)

@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 
-from sturdydb import selectors
-from sturdydb.dialects.pg import AuroraPgDialect
-from sturdydb.hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host, parse_rds_host
-from sturdydb.properties import CORE_PROPERTIES, Properties, PropertyRegistry
-from sturdydb.topology import HostEvent, TopologyRegistry, derive_cluster_id, host_from_topology_row
+from sturdydb import _selectors as selectors
+from sturdydb._dialects.pg import AuroraPgDialect
+from sturdydb._hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host, parse_rds_host
+from sturdydb._properties import CORE_PROPERTIES, Properties, PropertyRegistry
+from sturdydb._topology import HostEvent, TopologyRegistry, derive_cluster_id, host_from_topology_row
 
 
 @pytest.mark.parametrize(("host", "kind"), [

@@ -10,9 +10,9 @@ import pytest
 
 import sturdydb
 from sturdydb import Call, ConnectRequest, Plugin, PropertySpec, hookimpl
-from sturdydb.discovery import PluginCatalog, catalog, register_plugin, unregister_plugin
-from sturdydb.errors import ConfigurationError
-from sturdydb.pipeline import Pipeline, get_pipeline
+from sturdydb._discovery import PluginCatalog, catalog, register_plugin, unregister_plugin
+from sturdydb._errors import ConfigurationError
+from sturdydb._pipeline import Pipeline, get_pipeline
 
 events: list[str] = []
 

@@ -12,12 +12,12 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb import dialects, pipeline, selectors
-from sturdydb.hosts import HostInfo, HostRole
-from sturdydb.monitor_thread import BackgroundMonitor
-from sturdydb.registry import process_state
-from sturdydb.topology import registry as topologies
-from sturdydb.watchdog import watchdog
+from sturdydb import _dialects as dialects, _pipeline as pipeline, _selectors as selectors
+from sturdydb._hosts import HostInfo, HostRole
+from sturdydb._monitor_thread import BackgroundMonitor
+from sturdydb._registry import process_state
+from sturdydb._topology import registry as topologies
+from sturdydb._watchdog import watchdog
 
 
 @pytest.fixture
@@ -30,8 +30,8 @@ def piece() -> Iterator[list[str]]:
 
 
 def test_the_core_registers_its_process_state() -> None:
-    assert {"sturdydb.pipeline", "sturdydb.connection", "sturdydb.selectors", "sturdydb.dialects",
-            "sturdydb.topology", "sturdydb.watchdog", "sturdydb.monitor_thread"} <= set(process_state.names())
+    assert {"sturdydb._pipeline", "sturdydb._connection", "sturdydb._selectors", "sturdydb._dialects",
+            "sturdydb._topology", "sturdydb._watchdog", "sturdydb._monitor_thread"} <= set(process_state.names())
 
 
 def test_one_call_resets_the_core_and_every_registered_piece(pg_conninfo: str, piece: list[str]) -> None:
@@ -59,7 +59,7 @@ def test_a_piece_whose_reset_raises_does_not_stop_the_others(
 
     process_state.register("test.broken", broken)
     try:
-        with caplog.at_level(logging.ERROR, "sturdydb.registry"):
+        with caplog.at_level(logging.ERROR, "sturdydb._registry"):
             sturdydb.reset_process_state()
     finally:
         process_state.unregister("test.broken")

@@ -8,11 +8,11 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb.config import build_properties
-from sturdydb.discovery import catalog
-from sturdydb.drivers import driver_dialect_for
-from sturdydb.errors import ConfigurationError
-from sturdydb.profiles import BUILTIN_PROFILES
+from sturdydb._config import build_properties
+from sturdydb._discovery import catalog
+from sturdydb._drivers import driver_dialect_for
+from sturdydb._errors import ConfigurationError
+from sturdydb._profiles import BUILTIN_PROFILES
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +21,7 @@ def _cleanup() -> Iterator[None]:
     sturdydb.unregister_profile("app-test")
 
 
-def _props(**kwargs: object) -> sturdydb.properties.Properties:
+def _props(**kwargs: object) -> sturdydb._properties.Properties:
     return build_properties(catalog(), driver_dialect_for(psycopg.Connection.connect), "", dict(kwargs))
 
 

@@ -8,14 +8,14 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb.config import UnknownPropertyWarning, build_properties
-from sturdydb.discovery import catalog
-from sturdydb.drivers import driver_dialect_for
-from sturdydb.errors import ConfigurationError
-from sturdydb.properties import CORE_PROPERTIES, PropertyRegistry, PropertySpec, mask_secrets
+from sturdydb._config import UnknownPropertyWarning, build_properties
+from sturdydb._discovery import catalog
+from sturdydb._drivers import driver_dialect_for
+from sturdydb._errors import ConfigurationError
+from sturdydb._properties import CORE_PROPERTIES, PropertyRegistry, PropertySpec, mask_secrets
 
 
-def _props(conninfo: str = "", **kwargs: object) -> sturdydb.properties.Properties:
+def _props(conninfo: str = "", **kwargs: object) -> sturdydb._properties.Properties:
     driver = driver_dialect_for(psycopg.Connection.connect)
     return build_properties(catalog(), driver, conninfo, dict(kwargs))
 
@@ -95,7 +95,7 @@ def test_our_properties_never_reach_the_driver() -> None:
 def test_prefixed_families_are_stripped_once_declared() -> None:
     registry = PropertyRegistry(CORE_PROPERTIES)
     registry.add([PropertySpec("monitoring-", str, None, "monitoring connection", owner="x", prefix=True)])
-    props = sturdydb.properties.Properties({"monitoring-connect_timeout": "3", "sslmode": "x"}, {}, registry)
+    props = sturdydb._properties.Properties({"monitoring-connect_timeout": "3", "sslmode": "x"}, {}, registry)
     assert props.driver_kwargs() == {"sslmode": "x"}
     assert props.with_prefix("monitoring-") == {"connect_timeout": "3"}
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from sturdydb.cli import properties_markdown
+from sturdydb._cli import properties_markdown
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

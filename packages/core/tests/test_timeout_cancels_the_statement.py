@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb.errors import QueryTimeoutError
+from sturdydb._errors import QueryTimeoutError
 
 
 def _connect(engine: str, **props: Any) -> sturdydb.Connection:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from sturdydb.watchdog import Watchdog
+from sturdydb._watchdog import Watchdog
 
 
 def _watchdog_threads() -> list[threading.Thread]:

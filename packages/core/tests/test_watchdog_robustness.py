@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sturdydb.watchdog import MAX_WAIT_S, Deadline, Watchdog
+from sturdydb._watchdog import MAX_WAIT_S, Deadline, Watchdog
 
 
 def _threads_of(dog: Watchdog) -> list[threading.Thread]:
@@ -65,7 +65,7 @@ def test_a_callback_that_kills_the_thread_is_survived(caplog: pytest.LogCaptureF
         # A deadline queued before the thread dies, whose call nobody else will help: it
         # must still fire, without any later register() to notice the death.
         later = threading.Event()
-        with caplog.at_level(logging.ERROR, logger="sturdydb.watchdog"):
+        with caplog.at_level(logging.ERROR, logger="sturdydb._watchdog"):
             queued = dog.register(0.5, later.set)
             killer = dog.register(0.0, kill_the_thread)
             first = dog._thread
@@ -99,7 +99,7 @@ def test_register_replaces_a_thread_that_is_gone(caplog: pytest.LogCaptureFixtur
         old = dog._thread
         dog._thread = gone
         fired = threading.Event()
-        with caplog.at_level(logging.ERROR, logger="sturdydb.watchdog"):
+        with caplog.at_level(logging.ERROR, logger="sturdydb._watchdog"):
             dog.register(0.01, fired.set)
         assert fired.wait(10)
         assert "had died" in caplog.text
@@ -129,7 +129,7 @@ def test_an_error_inside_the_loop_is_logged_and_the_loop_goes_on(
 
         monkeypatch.setattr(dog, "_step", failing_step)
         fired = threading.Event()
-        with caplog.at_level(logging.ERROR, logger="sturdydb.watchdog"):
+        with caplog.at_level(logging.ERROR, logger="sturdydb._watchdog"):
             deadline: Deadline = dog.register(0.05, fired.set)
             assert fired.wait(10)
         assert deadline.fired

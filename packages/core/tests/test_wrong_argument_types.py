@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb.errors import ConfigurationError
+from sturdydb._errors import ConfigurationError
 
 SECRET = "Qzvx7Secret"
 TARGETS = [psycopg.Connection.connect, mysql.connector.connect]

@@ -33,7 +33,7 @@ import time
 from typing import Any
 
 import sturdydb
-from sturdydb.topology import registry
+from sturdydb._topology import registry
 from sturdydb_testing import Cluster, MariaDBCluster, PostgresCluster
 
 STYLES = ("sturdydb_keep", "sturdydb_reconnect", "raw_reconnect")

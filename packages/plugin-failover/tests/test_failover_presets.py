@@ -9,11 +9,11 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from sturdydb.config import build_properties
-from sturdydb.discovery import catalog
-from sturdydb.drivers import driver_dialect_for
-from sturdydb.errors import ConfigurationError
-from sturdydb.properties import Properties
+from sturdydb._config import build_properties
+from sturdydb import catalog
+from sturdydb._drivers import driver_dialect_for
+from sturdydb import ConfigurationError
+from sturdydb.plugin_api import Properties
 
 
 def _props(**kwargs: object) -> Properties:

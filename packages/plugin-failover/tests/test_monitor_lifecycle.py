@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 import sturdydb
-from sturdydb.hosts import HostInfo, HostRole
-from sturdydb.topology import ClusterTopology
+from sturdydb import HostInfo, HostRole
+from sturdydb.plugin_api import ClusterTopology
 from sturdydb_failover import monitors
 from sturdydb_failover.plugin import FailoverPlugin
 
 if TYPE_CHECKING:
-    from sturdydb.pipeline import Pipeline
+    from sturdydb._pipeline import Pipeline
 
 Open = Callable[..., sturdydb.Connection]
 

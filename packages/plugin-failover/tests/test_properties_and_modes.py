@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import sturdydb
-from sturdydb.config import build_properties
-from sturdydb.discovery import catalog
+from sturdydb._config import build_properties
+from sturdydb import catalog
 from sturdydb_failover import FailoverMode, FailoverSettings
 
 CLUSTER = "db.cluster-abc123def456.us-east-1.rds.amazonaws.com"

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-from sturdydb.registry import register_process_state
+from sturdydb import register_process_state
 
 __all__ = ["CacheEntry", "CredentialCache", "TimeToLive"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sturdydb.registry import register_process_state
+from sturdydb import register_process_state
 
 __all__ = ["aws_client", "aws_session", "clear_clients"]
 

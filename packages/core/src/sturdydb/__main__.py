@@ -6,7 +6,7 @@ the console script is not on PATH (a venv that is not activated, ``pipx run``, c
 
 from __future__ import annotations
 
-from sturdydb.cli import main
+from sturdydb._cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

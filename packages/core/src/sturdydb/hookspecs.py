@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from sturdydb.context import Call, ConnectionContext, ConnectRequest
-    from sturdydb.dialects.base import DatabaseDialect
-    from sturdydb.hosts import HostInfo
-    from sturdydb.profiles import Profile
-    from sturdydb.properties import PropertySpec
-    from sturdydb.topology import ClusterTopology, HostEvent
+    from sturdydb._context import Call, ConnectionContext, ConnectRequest
+    from sturdydb._dialects.base import DatabaseDialect
+    from sturdydb._hosts import HostInfo
+    from sturdydb._profiles import Profile
+    from sturdydb._properties import PropertySpec
+    from sturdydb._topology import ClusterTopology, HostEvent
 
 PROJECT = "sturdydb"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -77,7 +77,7 @@ def sturdydb_host_list_changed(
 ) -> None:
     """The topology of a cluster changed: ``changes`` maps ``host:port`` to what happened.
 
-    When: right after :meth:`ClusterTopology.update <sturdydb.topology.ClusterTopology.update>`
+    When: right after :meth:`ClusterTopology.update <sturdydb._topology.ClusterTopology.update>`
     stored a host list that differs from the previous one (``topology.hosts`` is already the
     new list), whichever plugin or core code read it. Delivered by the core to every plugin
     chain that opened a connection to this cluster (``topology.cluster_id``) and implements a
@@ -92,7 +92,7 @@ def sturdydb_connection_changed(context: ConnectionContext, old: Any, new: Any) 
     """``context`` now uses the physical connection ``new`` instead of ``old`` (failover, switch).
 
     When: at the end of :meth:`ConnectionContext.set_connection
-    <sturdydb.context.ConnectionContext.set_connection>`, after the session state was carried
+    <sturdydb._context.ConnectionContext.set_connection>`, after the session state was carried
     over and ``old`` was rolled back and closed (``old`` may be ``None``). Delivered to the
     chain of ``context`` only. Thread: the one that switched (usually the application's, inside
     the call that failed over). Must not block; an exception is logged and swallowed.
@@ -104,7 +104,7 @@ def sturdydb_host_state_changed(host: HostInfo, available: bool, reason: str) ->
     """A plugin concluded that ``host`` became (un)available (monitoring, failed connect).
 
     When: a plugin reported it to the core through :meth:`ClusterTopology.report_host_state
-    <sturdydb.topology.ClusterTopology.report_host_state>` (or ``mark``), after the topology
+    <sturdydb._topology.ClusterTopology.report_host_state>` (or ``mark``), after the topology
     recorded the availability. Every report is delivered, also a repeated one. ``host`` carries
     the new availability; ``reason`` is a human-readable sentence. Delivered by the core to
     every chain that opened a connection to that cluster and implements a topology hook.

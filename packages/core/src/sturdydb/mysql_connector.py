@@ -35,8 +35,8 @@ from mysql.connector import (  # noqa: F401 - re-exported as this module's PEP 2
     Warning,  # noqa: A004 - PEP 249 name
 )
 
-from sturdydb.connection import Connection
-from sturdydb.connection import connect as _connect
+from sturdydb._connection import Connection
+from sturdydb._connection import connect as _connect
 
 apilevel = "2.0"
 threadsafety = 1

@@ -70,22 +70,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sturdydb.context import Call, ConnectionContext, ConnectRequest
-from sturdydb.dialects import remember_dialect
-from sturdydb.dialects.base import DatabaseDialect
-from sturdydb.drivers.base import DriverDialect, SessionState
-from sturdydb.hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host, parse_rds_host
-from sturdydb.monitor_thread import BackgroundMonitor
-from sturdydb.properties import SELECTOR_STRATEGIES, Properties, coerce_bool, normalize_choice
-from sturdydb.registry import register_process_state, reset_process_state
-from sturdydb.resources import on_release
-from sturdydb.selectors import select_host
-from sturdydb.topology import ClusterTopology, HostEvent, host_from_topology_row
-from sturdydb.topology import registry as _topologies
-from sturdydb.watchdog import Deadline, bounded, watchdog
+from sturdydb._context import Call, ConnectionContext, ConnectRequest
+from sturdydb._dialects import remember_dialect
+from sturdydb._dialects.base import DatabaseDialect
+from sturdydb._drivers.base import DriverDialect, SessionState
+from sturdydb._hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host, parse_rds_host
+from sturdydb._monitor_thread import BackgroundMonitor
+from sturdydb._properties import SELECTOR_STRATEGIES, Properties, coerce_bool, normalize_choice
+from sturdydb._registry import register_process_state, reset_process_state
+from sturdydb._resources import on_release
+from sturdydb._selectors import select_host
+from sturdydb._topology import ClusterTopology, HostEvent, host_from_topology_row
+from sturdydb._topology import registry as _topologies
+from sturdydb._watchdog import Deadline, bounded, watchdog
 
 if TYPE_CHECKING:
-    from sturdydb.plugin import Plugin
+    from sturdydb._plugin import Plugin
 
 __all__ = [
     "SELECTOR_STRATEGIES",

@@ -36,8 +36,8 @@ from psycopg import (  # noqa: F401 - re-exported as this module's PEP 249 surfa
     Warning,  # noqa: A004 - PEP 249 name
 )
 
-from sturdydb.connection import Connection
-from sturdydb.connection import connect as _connect
+from sturdydb._connection import Connection
+from sturdydb._connection import connect as _connect
 
 apilevel = "2.0"
 threadsafety = 2

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sturdydb.cli import properties_markdown
-from sturdydb.discovery import reload_catalog
+from sturdydb._cli import properties_markdown
+from sturdydb._discovery import reload_catalog
 
 pytestmark = pytest.mark.integration
 

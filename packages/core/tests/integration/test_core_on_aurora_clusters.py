@@ -15,9 +15,9 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb import dialects
-from sturdydb.cli import doctor_report
-from sturdydb.hosts import HostRole
+from sturdydb import _dialects as dialects
+from sturdydb._cli import doctor_report
+from sturdydb._hosts import HostRole
 
 pytestmark = pytest.mark.integration
 

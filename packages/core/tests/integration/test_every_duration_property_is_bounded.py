@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from sturdydb.discovery import reload_catalog
-from sturdydb.errors import ConfigurationError
+from sturdydb._discovery import reload_catalog
+from sturdydb._errors import ConfigurationError
 
 pytestmark = pytest.mark.integration
 

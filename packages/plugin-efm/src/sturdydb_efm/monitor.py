@@ -14,7 +14,7 @@ every call in flight to it through the driver dialect's ``abort_connection`` (a 
 shutdown, safe from any thread); the blocked calls return at once with the driver's own
 network error, which failover, outside this plugin, recognises.
 
-Lifecycle: the thread is a core :class:`~sturdydb.monitor_thread.BackgroundMonitor` (lazy
+Lifecycle: the thread is a core :class:`~sturdydb._monitor_thread.BackgroundMonitor` (lazy
 start, restart with backoff after an unexpected error, stop without join, fork reset). A
 monitor starts on the first call to its host; stops after ``monitor_disposal_time_ms``
 without calls (its slots are detached and the next call starts a fresh monitor); everything is
@@ -31,14 +31,14 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sturdydb.monitor_thread import BackgroundMonitor
-from sturdydb.registry import register_process_state
-from sturdydb.watchdog import Deadline, watchdog
+from sturdydb.plugin_api import BackgroundMonitor
+from sturdydb import register_process_state
+from sturdydb.plugin_api import Deadline, watchdog
 from sturdydb_efm.schedule import ProbeSchedule, Verdict
 
 if TYPE_CHECKING:
     from sturdydb import ConnectionContext, HostInfo
-    from sturdydb.drivers.base import DriverDialect
+    from sturdydb.plugin_api import DriverDialect
     from sturdydb_efm.settings import DetectionRule
     from sturdydb_efm.slots import CallSlot
 

@@ -17,16 +17,16 @@ from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, Plugin, hookimpl, on_release
-from sturdydb.hosts import classify_host
-from sturdydb.topology import host_from_topology_row
-from sturdydb.watchdog import bounded
+from sturdydb.plugin_api import classify_host
+from sturdydb.plugin_api import host_from_topology_row
+from sturdydb.plugin_api import bounded
 from sturdydb_efm.monitor import HostMonitor, MonitorService, service
 from sturdydb_efm.settings import CODE, PROPERTIES, DetectionRule, monitoring_properties
 from sturdydb_efm.slots import CallSlot
 
 if TYPE_CHECKING:
     from sturdydb import Call, ConnectionContext, ConnectRequest, HostInfo, PropertySpec
-    from sturdydb.properties import Properties
+    from sturdydb.plugin_api import Properties
 
 __all__ = ["HostMonitoringPlugin", "identify_instance", "open_monitoring_connection"]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sturdydb import ConfigurationError, PropertySpec
 
 if TYPE_CHECKING:
-    from sturdydb.properties import Properties
+    from sturdydb.plugin_api import Properties
 
 __all__ = ["CODE", "MONITORING_PREFIX", "PROPERTIES", "DetectionRule"]
 

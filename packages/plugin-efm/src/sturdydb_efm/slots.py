@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sturdydb import ConnectionContext, HostInfo
-    from sturdydb.drivers.base import DriverDialect
+    from sturdydb.plugin_api import DriverDialect
     from sturdydb_efm.monitor import HostMonitor
     from sturdydb_efm.settings import DetectionRule
 

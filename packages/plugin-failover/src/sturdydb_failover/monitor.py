@@ -4,7 +4,7 @@ A :class:`TopologyMonitor` keeps one connection to the cluster's *verified* writ
 the topology through it every ``topology_refresh_ms`` (every
 ``cluster_topology_high_refresh_rate_ms`` for 30 s after a new writer was found, or at once
 when a connection asks). Each read is published to the process-wide
-``sturdydb.topology.registry`` entry of the cluster, which every connection shares; the core
+``sturdydb._topology.registry`` entry of the cluster, which every connection shares; the core
 broadcasts ``sturdydb_host_list_changed`` from there to the chains that use the cluster.
 
 When the writer is unknown (at start, after the writer connection failed, or when a
@@ -15,7 +15,7 @@ its connection over and the others stop. Connections that fail over simply wait 
 started (:meth:`TopologyMonitor.wait_for_writer`), so failover needs no topology query of its
 own and never trusts DNS.
 
-The monitor's thread is a core :class:`~sturdydb.monitor_thread.BackgroundMonitor`: a named
+The monitor's thread is a core :class:`~sturdydb._monitor_thread.BackgroundMonitor`: a named
 daemon started on first use, never joined, restarted with backoff after an unexpected error
 (the writer connection is dropped and the writer looked for again). A monitor stops by itself
 when no connection of its cluster has been open for ``IDLE_STOP_SECONDS``. After ``fork()``
@@ -34,17 +34,17 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sturdydb import on_release
-from sturdydb.dialects import remember_dialect
-from sturdydb.hosts import HostAvailability, HostInfo, HostRole
-from sturdydb.monitor_thread import BackgroundMonitor
-from sturdydb.registry import register_process_state
-from sturdydb.watchdog import bounded
+from sturdydb.plugin_api import remember_dialect
+from sturdydb import HostAvailability, HostInfo, HostRole
+from sturdydb.plugin_api import BackgroundMonitor
+from sturdydb import register_process_state
+from sturdydb.plugin_api import bounded
 
 if TYPE_CHECKING:
-    from sturdydb.context import ConnectionContext
-    from sturdydb.dialects.base import DatabaseDialect
-    from sturdydb.drivers.base import DriverDialect
-    from sturdydb.topology import ClusterTopology
+    from sturdydb import ConnectionContext
+    from sturdydb.plugin_api import DatabaseDialect
+    from sturdydb.plugin_api import DriverDialect
+    from sturdydb.plugin_api import ClusterTopology
     from sturdydb_failover.settings import FailoverSettings
 
 __all__ = ["IDLE_STOP_SECONDS", "LOGIN_RETRY_SECONDS", "MonitorRegistry", "TopologyMonitor", "monitors"]

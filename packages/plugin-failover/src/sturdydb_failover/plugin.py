@@ -42,10 +42,11 @@ from sturdydb import (
     TransactionResolutionUnknownError,
     hookimpl,
 )
-from sturdydb.hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host
-from sturdydb.registry import register_process_state
-from sturdydb.selectors import select_host
-from sturdydb.watchdog import bounded
+from sturdydb import HostAvailability, HostInfo, HostRole
+from sturdydb.plugin_api import RdsUrlType, classify_host
+from sturdydb import register_process_state
+from sturdydb.plugin_api import select_host
+from sturdydb.plugin_api import bounded
 from sturdydb_failover.monitor import TopologyMonitor, monitors
 from sturdydb_failover.presets import PRESETS
 from sturdydb_failover.session import is_session_statement, note_session_statement
@@ -54,8 +55,8 @@ from sturdydb_failover.statements import is_read_statement, is_transactional_dml
 
 if TYPE_CHECKING:
     from sturdydb import Call, ConnectionContext, ConnectRequest, Profile
-    from sturdydb.dialects.base import DatabaseDialect
-    from sturdydb.properties import Properties
+    from sturdydb.plugin_api import DatabaseDialect
+    from sturdydb.plugin_api import Properties
 
 __all__ = ["FailoverPlugin", "Outcome", "call_outcome"]
 

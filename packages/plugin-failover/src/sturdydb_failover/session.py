@@ -15,7 +15,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sturdydb.context import ConnectionContext
+    from sturdydb import ConnectionContext
 
 __all__ = ["SESSION_PREFIXES", "note_session_statement"]
 

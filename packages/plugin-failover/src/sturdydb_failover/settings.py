@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sturdydb import ConfigurationError, PropertySpec
-from sturdydb.hosts import RdsUrlType, classify_host
-from sturdydb.properties import SELECTOR_STRATEGIES, normalize_choice
+from sturdydb.plugin_api import RdsUrlType, classify_host
+from sturdydb.plugin_api import SELECTOR_STRATEGIES, normalize_choice
 
 if TYPE_CHECKING:
-    from sturdydb.properties import Properties
+    from sturdydb.plugin_api import Properties
 
 __all__ = ["MONITOR_PREFIX", "FailoverMode", "FailoverSettings", "failover_properties"]
 

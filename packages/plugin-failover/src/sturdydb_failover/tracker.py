@@ -21,12 +21,12 @@ from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import Plugin, hookimpl
-from sturdydb.registry import register_process_state
+from sturdydb import register_process_state
 
 if TYPE_CHECKING:
     from sturdydb import ConnectionContext, ConnectRequest
-    from sturdydb.drivers.base import DriverDialect
-    from sturdydb.topology import ClusterTopology, HostEvent
+    from sturdydb.plugin_api import DriverDialect
+    from sturdydb.plugin_api import ClusterTopology, HostEvent
 
 __all__ = ["ConnectionTrackerPlugin", "tracked_connections"]
 

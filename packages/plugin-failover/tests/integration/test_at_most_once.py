@@ -21,7 +21,7 @@ from scenario_helpers import (
 )
 
 import sturdydb
-from sturdydb.hosts import HostAvailability
+from sturdydb import HostAvailability
 from sturdydb_testing import Cluster
 
 

@@ -16,10 +16,10 @@ from typing import Any
 from scenario_helpers import connect, instance_id
 
 import sturdydb
-from sturdydb import pipeline, selectors
-from sturdydb.dialects import _cache as dialect_cache
-from sturdydb.topology import registry
-from sturdydb.watchdog import watchdog
+from sturdydb import _pipeline as pipeline, _selectors as selectors
+from sturdydb._dialects import _cache as dialect_cache
+from sturdydb._topology import registry
+from sturdydb.plugin_api import watchdog
 from sturdydb_efm import monitor as efm_monitor
 from sturdydb_failover import monitor as failover_monitor
 from sturdydb_failover import tracker

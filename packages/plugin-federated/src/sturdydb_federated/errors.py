@@ -13,7 +13,7 @@ At connect time the plugin raises it flavoured with the driver's ``OperationalEr
 
 from __future__ import annotations
 
-from sturdydb.errors import OperationalError
+from sturdydb import OperationalError
 
 __all__ = ["FederatedAuthError", "federation_error"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from sturdydb import ConfigurationError
-from sturdydb.properties import Properties
+from sturdydb.plugin_api import Properties
 
 __all__ = ["FederatedIdentity", "identity_from", "password_digest"]
 

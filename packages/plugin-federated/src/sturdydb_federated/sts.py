@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sturdydb_aws as aws
-from sturdydb.registry import register_process_state
+from sturdydb import register_process_state
 from sturdydb_federated.errors import federation_error
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, Plugin, PropertySpec, hookimpl
-from sturdydb.hosts import RdsUrlType, parse_rds_host
+from sturdydb.plugin_api import RdsUrlType, parse_rds_host
 from sturdydb_aws import AWS_PROFILE_PROPERTY, CredentialCache, aws_client, explain_refusal
 from sturdydb_iam.redaction import install_redaction
 

@@ -1,4 +1,4 @@
-"""Turning ``(conninfo, **kwargs)`` into validated :class:`~sturdydb.properties.Properties`.
+"""Turning ``(conninfo, **kwargs)`` into validated :class:`~sturdydb._properties.Properties`.
 
 Order of precedence, lowest first: the profile's preset values, the connection string, the
 keyword arguments. Every known property is coerced to its declared type here, before anything
@@ -13,13 +13,13 @@ import logging
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from sturdydb.conninfo import parse_conninfo
-from sturdydb.errors import ConfigurationError
-from sturdydb.properties import Properties
+from sturdydb._conninfo import parse_conninfo
+from sturdydb._errors import ConfigurationError
+from sturdydb._properties import Properties
 
 if TYPE_CHECKING:
-    from sturdydb.discovery import PluginCatalog
-    from sturdydb.drivers.base import DriverDialect
+    from sturdydb._discovery import PluginCatalog
+    from sturdydb._drivers.base import DriverDialect
 
 __all__ = ["UnknownPropertyWarning", "build_properties"]
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sturdydb.errors import ConfigurationError
+from sturdydb._errors import ConfigurationError
 
 __all__ = [
     "CORE_PROPERTIES",

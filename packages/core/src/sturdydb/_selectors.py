@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sturdydb.errors import ConfigurationError
-from sturdydb.hosts import HostAvailability, HostInfo
+from sturdydb._errors import ConfigurationError
+from sturdydb._hosts import HostAvailability, HostInfo
 
 __all__ = ["STRATEGIES", "open_connections", "select_host", "track", "untrack"]
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, unquote
 
-from sturdydb.errors import ConfigurationError
+from sturdydb._errors import ConfigurationError
 
 __all__ = ["check_conninfo", "parse_conninfo", "split_hosts"]
 

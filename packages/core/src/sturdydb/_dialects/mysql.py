@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb.dialects.base import DatabaseDialect
+from sturdydb._dialects.base import DatabaseDialect
 
 if TYPE_CHECKING:
-    from sturdydb.drivers.base import DriverDialect
+    from sturdydb._drivers.base import DriverDialect
 
 __all__ = ["AuroraMysqlDialect", "MultiAzMysqlDialect", "MysqlDialect", "RdsMysqlDialect"]
 

@@ -14,22 +14,22 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from sturdydb import dialects as _dialects
-from sturdydb.drivers.base import SessionState
-from sturdydb.errors import E, QueryTimeoutError, make_error
-from sturdydb.hosts import HostInfo, parse_rds_host
-from sturdydb.topology import ClusterTopology, derive_cluster_id, registry
-from sturdydb.watchdog import watchdog
+from sturdydb import _dialects
+from sturdydb._drivers.base import SessionState
+from sturdydb._errors import E, QueryTimeoutError, make_error
+from sturdydb._hosts import HostInfo, parse_rds_host
+from sturdydb._topology import ClusterTopology, derive_cluster_id, registry
+from sturdydb._watchdog import watchdog
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sturdydb.dialects.base import DatabaseDialect
-    from sturdydb.discovery import PluginCatalog
-    from sturdydb.drivers.base import DriverDialect
-    from sturdydb.pipeline import ChainFn, Pipeline
-    from sturdydb.plugin import Plugin
-    from sturdydb.properties import Properties
+    from sturdydb._dialects.base import DatabaseDialect
+    from sturdydb._discovery import PluginCatalog
+    from sturdydb._drivers.base import DriverDialect
+    from sturdydb._pipeline import ChainFn, Pipeline
+    from sturdydb._plugin import Plugin
+    from sturdydb._properties import Properties
 
 __all__ = ["Call", "ConnectRequest", "ConnectionContext"]
 

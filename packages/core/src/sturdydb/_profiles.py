@@ -9,7 +9,7 @@ Where a preset that combines several plugins lives: in the distribution of the p
 built around, which is the first code of its ``plugins`` (``aurora-fast`` names
 ``aurora_connection_tracker,failover,host_monitoring`` and ships with sturdydb-failover). A
 preset can only be applied when every plugin code it names is installed; otherwise applying it
-raises a :class:`~sturdydb.errors.ConfigurationError` naming the missing codes.
+raises a :class:`~sturdydb._errors.ConfigurationError` naming the missing codes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from sturdydb.errors import ConfigurationError
+from sturdydb._errors import ConfigurationError
 
 __all__ = ["BUILTIN_PROFILES", "Profile", "register_profile", "unregister_profile"]
 

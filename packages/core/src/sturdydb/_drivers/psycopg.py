@@ -15,13 +15,13 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb.addresses import resolve_host
-from sturdydb.drivers.base import DriverDialect, SessionState
-from sturdydb.errors import QueryTimeoutError
+from sturdydb._addresses import resolve_host
+from sturdydb._drivers.base import DriverDialect, SessionState
+from sturdydb._errors import QueryTimeoutError
 
 if TYPE_CHECKING:
-    from sturdydb.hosts import HostInfo
-    from sturdydb.properties import Properties
+    from sturdydb._hosts import HostInfo
+    from sturdydb._properties import Properties
 
 __all__ = ["PsycopgDialect"]
 

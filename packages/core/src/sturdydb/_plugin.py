@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from sturdydb.properties import Properties
+    from sturdydb._properties import Properties
 
 __all__ = ["Plugin"]
 

@@ -1,9 +1,9 @@
 """Plugins that the core itself adds to a chain when properties ask for them.
 
 ``socket_timeout``: when the property is set, every network-bound call registers a deadline
-with the process-wide :mod:`~sturdydb.watchdog`. A slow statement on a healthy host is not a
+with the process-wide :mod:`~sturdydb._watchdog`. A slow statement on a healthy host is not a
 failed host, so when the deadline passes the statement is *cancelled* on the server (the
-driver dialect's :meth:`~sturdydb.drivers.base.DriverDialect.cancel_statement`: libpq's cancel
+driver dialect's :meth:`~sturdydb._drivers.base.DriverDialect.cancel_statement`: libpq's cancel
 request, mysql-connector's ``KILL QUERY`` on a short-lived auxiliary connection) and the call
 raises ``QueryTimeoutError`` with ``cancelled=True``: the connection stays usable, the
 statement was not applied (the server rolled it back) and the topology is left alone.
@@ -26,14 +26,14 @@ import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb.errors import QueryTimeoutError
+from sturdydb._errors import QueryTimeoutError
 from sturdydb.hookspecs import hookimpl
-from sturdydb.plugin import Plugin
-from sturdydb.watchdog import Deadline, watchdog
+from sturdydb._plugin import Plugin
+from sturdydb._watchdog import Deadline, watchdog
 
 if TYPE_CHECKING:
-    from sturdydb.context import Call, ConnectionContext
-    from sturdydb.properties import Properties
+    from sturdydb._context import Call, ConnectionContext
+    from sturdydb._properties import Properties
 
 __all__ = ["SocketTimeoutPlugin"]
 

@@ -36,8 +36,8 @@ def on_release(callback: Callable[[], None]) -> None:
 
 def release_resources() -> None:
     """Stop every sturdydb thread and close every connection sturdydb opened for itself."""
-    from sturdydb import pipeline
-    from sturdydb.watchdog import watchdog
+    from sturdydb import _pipeline as pipeline
+    from sturdydb._watchdog import watchdog
 
     for p in pipeline.all_pipelines():
         p.release_resources()

@@ -19,16 +19,16 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sturdydb import profiles, selectors
-from sturdydb.config import build_properties
-from sturdydb.conninfo import check_conninfo, split_hosts
-from sturdydb.context import Call, ConnectionContext
-from sturdydb.discovery import PluginCatalog, catalog
-from sturdydb.drivers import driver_dialect_for
-from sturdydb.errors import FailoverSuccessError, InterfaceError
-from sturdydb.hosts import HostInfo
-from sturdydb.pipeline import Pipeline, get_pipeline, select_plugins
-from sturdydb.properties import Properties
+from sturdydb import _profiles as profiles, _selectors as selectors
+from sturdydb._config import build_properties
+from sturdydb._conninfo import check_conninfo, split_hosts
+from sturdydb._context import Call, ConnectionContext
+from sturdydb._discovery import PluginCatalog, catalog
+from sturdydb._drivers import driver_dialect_for
+from sturdydb._errors import FailoverSuccessError, InterfaceError
+from sturdydb._hosts import HostInfo
+from sturdydb._pipeline import Pipeline, get_pipeline, select_plugins
+from sturdydb._properties import Properties
 
 __all__ = ["AwsWrapperConnection", "Connection", "Cursor", "connect"]
 
@@ -123,7 +123,7 @@ def _plan(cat: PluginCatalog, target: Callable[..., Any], conninfo: str, kwargs:
 
 
 def _peek(conninfo: str, key: str) -> str | None:
-    from sturdydb.conninfo import parse_conninfo
+    from sturdydb._conninfo import parse_conninfo
 
     return parse_conninfo(conninfo).get(key)
 
@@ -358,7 +358,7 @@ class _ChainedBlock:
         ctx = self._ctx
         if ctx.generation != self._gen:
             if exc_type is None:
-                from sturdydb.errors import TransactionResolutionUnknownError
+                from sturdydb._errors import TransactionResolutionUnknownError
 
                 raise ctx.error(
                     TransactionResolutionUnknownError,
@@ -413,7 +413,7 @@ _COPY_IO = ("write", "write_row", "read", "read_row", "finish")
 
 
 def _closed_error(ctx: ConnectionContext) -> BaseException:
-    from sturdydb.errors import make_error
+    from sturdydb._errors import make_error
 
     base = getattr(ctx.driver.module, "InterfaceError", None) or ctx.driver.operational_error
     return make_error(InterfaceError, "the connection is closed", base)
@@ -561,7 +561,7 @@ class Cursor:
             self._rebind()
         func = getattr(self._cursor, "callproc", None)
         if func is None:
-            from sturdydb.errors import NotSupportedError, make_error
+            from sturdydb._errors import NotSupportedError, make_error
 
             raise make_error(NotSupportedError, f"{self._ctx.driver.name} cursors have no callproc(); "
                              "use execute('CALL ...') or SELECT the function",

@@ -19,14 +19,14 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb.addresses import resolve_host
-from sturdydb.drivers.base import DriverDialect, SessionState
-from sturdydb.errors import QueryTimeoutError
-from sturdydb.properties import coerce_bool
+from sturdydb._addresses import resolve_host
+from sturdydb._drivers.base import DriverDialect, SessionState
+from sturdydb._errors import QueryTimeoutError
+from sturdydb._properties import coerce_bool
 
 if TYPE_CHECKING:
-    from sturdydb.hosts import HostInfo
-    from sturdydb.properties import Properties
+    from sturdydb._hosts import HostInfo
+    from sturdydb._properties import Properties
 
 __all__ = ["MysqlConnectorDialect"]
 
@@ -260,7 +260,7 @@ class MysqlConnectorDialect(DriverDialect):
         return bool(status & 0x2) if isinstance(status, int) else None
 
     def cancel_statement(self, conn: Any, timeout: float, open_auxiliary: Callable[[], Any]) -> bool:
-        from sturdydb.watchdog import bounded
+        from sturdydb._watchdog import bounded
 
         try:
             connection_id = int(conn.connection_id)

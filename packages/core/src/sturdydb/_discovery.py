@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from sturdydb import hookspecs
-from sturdydb.errors import ConfigurationError
-from sturdydb.plugin import Plugin
-from sturdydb.profiles import BUILTIN_PROFILES, Profile, user_profiles
-from sturdydb.properties import CORE_PROPERTIES, PropertyRegistry
+from sturdydb._errors import ConfigurationError
+from sturdydb._plugin import Plugin
+from sturdydb._profiles import BUILTIN_PROFILES, Profile, user_profiles
+from sturdydb._properties import CORE_PROPERTIES, PropertyRegistry
 
 if TYPE_CHECKING:
-    from sturdydb.dialects.base import DatabaseDialect
+    from sturdydb._dialects.base import DatabaseDialect
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -328,7 +328,7 @@ def catalog() -> PluginCatalog:
 def reload_catalog() -> PluginCatalog:
     """Forget the catalog (and every cached plugin chain) and list the entry points again."""
     global _catalog
-    from sturdydb import pipeline  # local import: pipeline imports this module
+    from sturdydb import _pipeline as pipeline  # local import: pipeline imports this module
 
     with _lock:
         _catalog = None

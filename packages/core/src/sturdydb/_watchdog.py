@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from sturdydb.drivers.base import DriverDialect
+    from sturdydb._drivers.base import DriverDialect
 
 __all__ = ["MAX_WAIT_S", "Deadline", "Watchdog", "bounded", "watchdog"]
 
@@ -214,7 +214,7 @@ class Watchdog:
         self._generation += 1
 
 
-#: The process's watchdog; a forked child resets it through :mod:`sturdydb.registry`.
+#: The process's watchdog; a forked child resets it through :mod:`sturdydb._registry`.
 watchdog = Watchdog()
 
 

@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from sturdydb import hookspecs
-from sturdydb.errors import ConfigurationError
+from sturdydb._errors import ConfigurationError
 from sturdydb.hookspecs import hookimpl
-from sturdydb.plugin import Plugin
+from sturdydb._plugin import Plugin
 
 if TYPE_CHECKING:
-    from sturdydb.context import Call, ConnectRequest
-    from sturdydb.discovery import PluginCatalog
-    from sturdydb.properties import Properties
+    from sturdydb._context import Call, ConnectRequest
+    from sturdydb._discovery import PluginCatalog
+    from sturdydb._properties import Properties
 
 __all__ = ["ChainFn", "Pipeline", "clear_pipelines", "get_pipeline", "select_plugins"]
 
@@ -102,7 +102,7 @@ class Pipeline:
         self.hook = pm.hook
         self._connect_direct = len(pm.hook.sturdydb_connect.get_hookimpls()) == 1
         #: Whether a plugin here implements a topology broadcast: such a pipeline subscribes
-        #: to the cluster of every connection it opens (see :mod:`sturdydb.topology`).
+        #: to the cluster of every connection it opens (see :mod:`sturdydb._topology`).
         self.receives_topology = bool(
             pm.hook.sturdydb_host_list_changed.get_hookimpls()
             or pm.hook.sturdydb_host_state_changed.get_hookimpls()
@@ -214,7 +214,7 @@ def all_pipelines() -> list[Pipeline]:
 
 
 def clear_pipelines() -> None:
-    from sturdydb import connection  # local: connection imports this module
+    from sturdydb import _connection as connection  # local: connection imports this module
 
     with _pipelines_lock:
         pipelines = list(_pipelines.values())
@@ -249,7 +249,7 @@ def select_plugins(cat: PluginCatalog, props: Properties) -> list[type[Plugin]]:
     if props.get("auto_sort_wrapper_plugin_order", True):
         order = {cls: i for i, cls in enumerate(classes)}
         classes.sort(key=lambda cls: (cls.weight, cls.code, order[cls]))
-    from sturdydb.builtin import SocketTimeoutPlugin  # local: builtin imports hookspecs users
+    from sturdydb._builtin import SocketTimeoutPlugin  # local: builtin imports hookspecs users
 
     if SocketTimeoutPlugin.enabled(props):
         classes.append(SocketTimeoutPlugin)

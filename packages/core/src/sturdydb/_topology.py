@@ -11,11 +11,11 @@ that a host became (un)available (a failed connect, a monitor's verdict) calls
 and broadcasts ``sturdydb_host_state_changed`` the same way. The core delivers both hooks
 itself, whichever plugin detected the change.
 
-Which pipelines receive them: every plugin chain (:class:`~sturdydb.pipeline.Pipeline`) that
+Which pipelines receive them: every plugin chain (:class:`~sturdydb._pipeline.Pipeline`) that
 opened a connection to the cluster and has at least one implementation of either hook; the
 pipeline subscribes itself at connect time (:meth:`ClusterTopology.subscribe`), held weakly, so
 a pipeline dropped by a catalog reload stops receiving once it is freed. The contribution
-managers of :mod:`~sturdydb.discovery` hold plugin *classes*, not instances: they never receive
+managers of :mod:`~sturdydb._discovery` hold plugin *classes*, not instances: they never receive
 broadcasts.
 """
 
@@ -30,11 +30,11 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from sturdydb.hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, parse_rds_host
+from sturdydb._hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, parse_rds_host
 
 if TYPE_CHECKING:
-    from sturdydb.pipeline import Pipeline
-    from sturdydb.properties import Properties
+    from sturdydb._pipeline import Pipeline
+    from sturdydb._properties import Properties
 
 __all__ = ["ClusterTopology", "HostEvent", "TopologyRegistry", "derive_cluster_id", "registry"]
 

@@ -13,12 +13,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from sturdydb.dialects.base import DatabaseDialect
-from sturdydb.dialects.mysql import AuroraMysqlDialect, MultiAzMysqlDialect, MysqlDialect, RdsMysqlDialect
-from sturdydb.dialects.pg import AuroraPgDialect, MultiAzPgDialect, PgDialect, RdsPgDialect
+from sturdydb._dialects.base import DatabaseDialect
+from sturdydb._dialects.mysql import AuroraMysqlDialect, MultiAzMysqlDialect, MysqlDialect, RdsMysqlDialect
+from sturdydb._dialects.pg import AuroraPgDialect, MultiAzPgDialect, PgDialect, RdsPgDialect
 
 if TYPE_CHECKING:
-    from sturdydb.drivers.base import DriverDialect
+    from sturdydb._drivers.base import DriverDialect
 
 __all__ = [
     "DIALECTS",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sturdydb.drivers.base import DriverDialect, SessionState, shutdown_fd
-from sturdydb.errors import ConfigurationError
+from sturdydb._drivers.base import DriverDialect, SessionState, shutdown_fd
+from sturdydb._errors import ConfigurationError
 
 __all__ = ["DriverDialect", "SessionState", "driver_dialect_for", "shutdown_fd"]
 
@@ -17,11 +17,11 @@ def _by_name(name: str) -> DriverDialect:
     found = _instances.get(name)
     if found is None:
         if name == "psycopg":
-            from sturdydb.drivers.psycopg import PsycopgDialect
+            from sturdydb._drivers.psycopg import PsycopgDialect
 
             found = PsycopgDialect()
         elif name == "mysql-connector-python":
-            from sturdydb.drivers.mysql import MysqlConnectorDialect
+            from sturdydb._drivers.mysql import MysqlConnectorDialect
 
             found = MysqlConnectorDialect()
         else:  # pragma: no cover - the property's choices stop other names earlier

@@ -37,7 +37,7 @@ def _guess_driver(conninfo: str, props: dict[str, Any]) -> str:
         return "mysql"
     if lowered.startswith(("postgres", "postgresql")):
         return "psycopg"
-    from sturdydb.conninfo import parse_conninfo
+    from sturdydb._conninfo import parse_conninfo
 
     parsed = {**parse_conninfo(conninfo), **props}
     return "mysql" if str(parsed.get("port", "")).strip() == "3306" or ("database" in parsed and "dbname" not in parsed) else "psycopg"
@@ -58,7 +58,7 @@ def _parse_value(text: str) -> Any:
 
 
 def _risks(props: Any, codes: Sequence[str], host: str) -> list[str]:
-    from sturdydb.hosts import RdsUrlType, classify_host
+    from sturdydb._hosts import RdsUrlType, classify_host
 
     risks: list[str] = []
     if "failover" in codes and "host_monitoring" not in codes and not props.get("socket_timeout"):
@@ -82,9 +82,9 @@ def _risks(props: Any, codes: Sequence[str], host: str) -> list[str]:
 def doctor_report(driver: str, conninfo: str, props: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """Connect like the application would and describe everything. Returns (exit code, report)."""
     import sturdydb
-    from sturdydb.config import UnknownPropertyWarning
-    from sturdydb.discovery import catalog
-    from sturdydb.errors import ConfigurationError
+    from sturdydb._config import UnknownPropertyWarning
+    from sturdydb._discovery import catalog
+    from sturdydb._errors import ConfigurationError
 
     report: dict[str, Any] = {"driver": driver, "connected": False, "warnings": []}
     cat = catalog()
@@ -189,7 +189,7 @@ def properties_markdown() -> str:
     ``docs/configuration.md`` is this text; a test regenerates it and compares, so the
     documentation cannot drift from the registry.
     """
-    from sturdydb.discovery import catalog
+    from sturdydb._discovery import catalog
 
     cat = catalog()
     owners: dict[str, list[Any]] = {}
@@ -261,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.markdown:
             sys.stdout.write(properties_markdown())
         else:
-            from sturdydb.discovery import catalog
+            from sturdydb._discovery import catalog
 
             for spec in catalog().registry:
                 sys.stdout.write(f"{spec.name:<45} {spec.owner:<24} {spec.default!s}\n")
@@ -273,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Not quoted: a stray word here is often a password that lost its "password=".
             parser.error(f"property argument {index} after the connection string must be written KEY=VALUE")
         props[key] = _parse_value(value)
-    from sturdydb.errors import ConfigurationError
+    from sturdydb._errors import ConfigurationError
 
     report: dict[str, Any]
     try:

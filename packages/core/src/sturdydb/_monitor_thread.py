@@ -14,7 +14,7 @@ A :class:`BackgroundMonitor` owns one named daemon thread that runs a *body* fun
   it never blocks on a thread stuck in a driver call; ``stop(timeout=...)`` additionally waits
   up to that long, for the rare caller that must know;
 - **fork reset**: in a forked child every monitor forgets its (non-existent) thread and may
-  start afresh (through :mod:`sturdydb.registry`'s one fork handler);
+  start afresh (through :mod:`sturdydb._registry`'s one fork handler);
 - **release**: :func:`sturdydb.release_resources` stops every monitor that is still running.
 
 The body decides what "one run" means: it usually loops until ``stopping`` (waiting with
@@ -155,7 +155,7 @@ def _track(monitor: BackgroundMonitor) -> None:
         register = not _release_registered
         _release_registered = True
     if register:
-        from sturdydb.resources import on_release  # resources imports nothing of ours
+        from sturdydb._resources import on_release  # resources imports nothing of ours
 
         on_release(stop_all)
 

@@ -18,8 +18,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from sturdydb.hosts import HostInfo
-    from sturdydb.properties import Properties
+    from sturdydb._hosts import HostInfo
+    from sturdydb._properties import Properties
 
 __all__ = ["DriverDialect", "SessionState", "SocketIdentity", "shutdown_fd", "socket_identity"]
 

@@ -69,7 +69,7 @@ class ProcessState:
 
     def reset(self) -> None:
         """Stop what sturdydb started, then reset every piece (errors are logged, not raised)."""
-        from sturdydb.resources import release_resources
+        from sturdydb._resources import release_resources
 
         release_resources()
         with self._lock:
@@ -167,11 +167,11 @@ def _new_module_locks() -> None:
     # the child: every module-level lock of the core is replaced there (the pieces above and
     # below replace the locks of the state they reset).
     for module, name, factory in (
-        ("sturdydb.addresses", "_lock", threading.Lock),
-        ("sturdydb.discovery", "_lock", threading.RLock),
-        ("sturdydb.errors", "_flavoured_lock", threading.Lock),
-        ("sturdydb.profiles", "_lock", threading.Lock),
-        ("sturdydb.resources", "_lock", threading.Lock),
+        ("sturdydb._addresses", "_lock", threading.Lock),
+        ("sturdydb._discovery", "_lock", threading.RLock),
+        ("sturdydb._errors", "_flavoured_lock", threading.Lock),
+        ("sturdydb._profiles", "_lock", threading.Lock),
+        ("sturdydb._resources", "_lock", threading.Lock),
     ):
         found = sys.modules.get(module)
         if found is not None:
@@ -180,21 +180,21 @@ def _new_module_locks() -> None:
 
 process_state.register("sturdydb.locks", lambda: None, after_fork=_new_module_locks)
 process_state.register(
-    "sturdydb.pipeline",
-    _when_imported("sturdydb.pipeline", lambda m: m.clear_pipelines()),
-    after_fork=_when_imported("sturdydb.pipeline", _forget_pipelines),
+    "sturdydb._pipeline",
+    _when_imported("sturdydb._pipeline", lambda m: m.clear_pipelines()),
+    after_fork=_when_imported("sturdydb._pipeline", _forget_pipelines),
 )
-process_state.register("sturdydb.connection", _when_imported("sturdydb.connection", _clear_plans))
-process_state.register("sturdydb.selectors", _when_imported("sturdydb.selectors", _reset_selectors))
-process_state.register("sturdydb.dialects", _when_imported("sturdydb.dialects", _reset_dialects))
-process_state.register("sturdydb.topology", _when_imported("sturdydb.topology", _reset_topologies))
+process_state.register("sturdydb._connection", _when_imported("sturdydb._connection", _clear_plans))
+process_state.register("sturdydb._selectors", _when_imported("sturdydb._selectors", _reset_selectors))
+process_state.register("sturdydb._dialects", _when_imported("sturdydb._dialects", _reset_dialects))
+process_state.register("sturdydb._topology", _when_imported("sturdydb._topology", _reset_topologies))
 process_state.register(
-    "sturdydb.watchdog",
-    _when_imported("sturdydb.watchdog", lambda m: m.watchdog.stop()),
-    after_fork=_when_imported("sturdydb.watchdog", lambda m: m.watchdog._after_fork()),
+    "sturdydb._watchdog",
+    _when_imported("sturdydb._watchdog", lambda m: m.watchdog.stop()),
+    after_fork=_when_imported("sturdydb._watchdog", lambda m: m.watchdog._after_fork()),
 )
 process_state.register(
-    "sturdydb.monitor_thread",
-    _when_imported("sturdydb.monitor_thread", lambda m: m.reset_all()),
-    after_fork=_when_imported("sturdydb.monitor_thread", lambda m: m.after_fork_in_child()),
+    "sturdydb._monitor_thread",
+    _when_imported("sturdydb._monitor_thread", lambda m: m.reset_all()),
+    after_fork=_when_imported("sturdydb._monitor_thread", lambda m: m.after_fork_in_child()),
 )

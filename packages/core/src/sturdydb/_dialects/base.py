@@ -12,11 +12,11 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb.hosts import HostInfo
-from sturdydb.topology import host_from_topology_row
+from sturdydb._hosts import HostInfo
+from sturdydb._topology import host_from_topology_row
 
 if TYPE_CHECKING:
-    from sturdydb.drivers.base import DriverDialect
+    from sturdydb._drivers.base import DriverDialect
 
 __all__ = ["DatabaseDialect"]
 
