@@ -22,8 +22,7 @@ import mysql.connector
 import psycopg
 
 import sturdydb
-from sturdydb import Call, Plugin, hookimpl
-from sturdydb import register_plugin
+from sturdydb import Call, Plugin, hookimpl, register_plugin
 
 PG = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 MYSQL: dict[str, Any] = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": "", "database": "test"}

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from sturdydb._properties import PropertyRegistry
+from sturdydb.plugin_api import PropertyRegistry
 from sturdydb_aws.properties import AWS_PROFILE_PROPERTY, AWS_PROPERTY_OWNER
 from sturdydb_aws.redaction import MASK, ArgumentMask, MessageRedactor, install_filters
 from sturdydb_aws.refusals import explain_refusal

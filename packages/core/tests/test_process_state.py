@@ -12,7 +12,9 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb import _dialects as dialects, _pipeline as pipeline, _selectors as selectors
+from sturdydb import _dialects as dialects
+from sturdydb import _pipeline as pipeline
+from sturdydb import _selectors as selectors
 from sturdydb._hosts import HostInfo, HostRole
 from sturdydb._monitor_thread import BackgroundMonitor
 from sturdydb._registry import process_state

@@ -33,7 +33,6 @@ import time
 from typing import Any
 
 import sturdydb
-from sturdydb._topology import registry
 from sturdydb_testing import Cluster, MariaDBCluster, PostgresCluster
 
 STYLES = ("sturdydb_keep", "sturdydb_reconnect", "raw_reconnect")
@@ -146,8 +145,7 @@ class AcceptanceProbe(threading.Thread):
 
 def one_run(cluster: Cluster, style: str) -> dict[str, float]:
     cluster.heal()
-    sturdydb.release_resources()
-    registry.clear()
+    sturdydb.reset_process_state()  # release, and forget every topology
     setup = _open(cluster, "sturdydb_keep")
     table = f"bench_{int(time.time() * 1000) % 10**9}"
     setup.cursor().execute(f"CREATE TABLE {table} (id INT)")

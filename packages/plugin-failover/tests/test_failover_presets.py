@@ -9,15 +9,12 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from sturdydb._config import build_properties
-from sturdydb import catalog
-from sturdydb._drivers import driver_dialect_for
-from sturdydb import ConfigurationError
-from sturdydb.plugin_api import Properties
+from sturdydb import ConfigurationError, catalog
+from sturdydb.plugin_api import Properties, build_properties
 
 
 def _props(**kwargs: object) -> Properties:
-    return build_properties(catalog(), driver_dialect_for(psycopg.Connection.connect), "", dict(kwargs))
+    return build_properties("", psycopg.Connection.connect, **kwargs)
 
 
 def test_the_aurora_presets_come_from_this_distribution_and_are_documented() -> None:

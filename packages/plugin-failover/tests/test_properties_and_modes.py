@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import sturdydb
-from sturdydb._config import build_properties
 from sturdydb import catalog
+from sturdydb.plugin_api import build_properties
 from sturdydb_failover import FailoverMode, FailoverSettings
 
 CLUSTER = "db.cluster-abc123def456.us-east-1.rds.amazonaws.com"
@@ -14,7 +14,7 @@ READER = "db.cluster-ro-abc123def456.us-east-1.rds.amazonaws.com"
 
 
 def settings(host: str = CLUSTER, **kwargs: object) -> FailoverSettings:
-    props = build_properties(catalog(), None, "", {"host": host, **kwargs})
+    props = build_properties(host=host, **kwargs)
     return FailoverSettings.from_props(props, host)
 
 
@@ -83,7 +83,7 @@ def test_monitor_connections_get_the_prefixed_properties_and_the_reference_defau
     s = settings(**{"topology-monitoring-connect_timeout": "3", "topology-monitoring-sslmode": "disable"})
     assert s.monitor_props == {"connect_timeout": 3.0, "socket_timeout": 5.0}
     assert s.monitor_kwargs == {"sslmode": "disable"}
-    props = build_properties(catalog(), None, "", {"topology-monitoring-connect_timeout": "3", "host": CLUSTER})
+    props = build_properties(**{"topology-monitoring-connect_timeout": "3", "host": CLUSTER})
     assert "topology-monitoring-connect_timeout" not in props.driver_kwargs()
 
 

@@ -40,7 +40,7 @@ def test_endpoints_reach_the_writer_and_the_readers(aurora_cluster: Cluster) -> 
 
 def test_aurora_names_are_pinned_to_loopback_addresses(aurora_cluster: Cluster) -> None:
     for instance in aurora_cluster.instances:
-        assert sturdydb.resolve_host(instance.host) == sturdydb._addresses.PinnedAddress(
+        assert sturdydb.resolve_host(instance.host) == sturdydb.PinnedAddress(
             instance.address, instance.port
         )
         assert instance.address.startswith("127.") and instance.address != "127.0.0.1"

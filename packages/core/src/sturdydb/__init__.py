@@ -11,8 +11,7 @@ and the exception classes. Nothing here starts a thread or opens a connection at
 
 from __future__ import annotations
 
-# Imported for its effect: the after-fork reset of the core's process state.
-from sturdydb._addresses import map_host, mapped_hosts, resolve_host, unmap_host
+from sturdydb._addresses import PinnedAddress, map_host, mapped_hosts, resolve_host, unmap_host
 from sturdydb._connection import AwsWrapperConnection, Connection, Cursor, connect
 from sturdydb._context import Call, ConnectionContext, ConnectRequest
 from sturdydb._discovery import catalog, register_plugin, reload_catalog, unregister_plugin
@@ -35,13 +34,13 @@ from sturdydb._errors import (
     TransactionResolutionUnknownError,
     Warning,  # noqa: A004 - PEP 249 requires the module to export Warning
 )
-from sturdydb.hookspecs import hookimpl, hookspec
 from sturdydb._hosts import HostAvailability, HostInfo, HostRole
 from sturdydb._plugin import Plugin
 from sturdydb._profiles import Profile, register_profile, unregister_profile
 from sturdydb._properties import PropertySpec
 from sturdydb._registry import register_process_state, reset_process_state
 from sturdydb._resources import on_release, release_resources
+from sturdydb.hookspecs import hookimpl, hookspec
 
 __version__ = "0.1.0"
 
@@ -71,6 +70,7 @@ __all__ = [
     "InternalError",
     "NotSupportedError",
     "OperationalError",
+    "PinnedAddress",
     "Plugin",
     "Profile",
     "ProgrammingError",

@@ -27,9 +27,9 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb._errors import QueryTimeoutError
-from sturdydb.hookspecs import hookimpl
 from sturdydb._plugin import Plugin
 from sturdydb._watchdog import Deadline, watchdog
+from sturdydb.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from sturdydb._context import Call, ConnectionContext

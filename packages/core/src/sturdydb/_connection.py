@@ -19,7 +19,8 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sturdydb import _profiles as profiles, _selectors as selectors
+from sturdydb import _profiles as profiles
+from sturdydb import _selectors as selectors
 from sturdydb._config import build_properties
 from sturdydb._conninfo import check_conninfo, split_hosts
 from sturdydb._context import Call, ConnectionContext

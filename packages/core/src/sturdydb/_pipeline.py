@@ -25,8 +25,8 @@ import pluggy
 
 from sturdydb import hookspecs
 from sturdydb._errors import ConfigurationError
-from sturdydb.hookspecs import hookimpl
 from sturdydb._plugin import Plugin
+from sturdydb.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from sturdydb._context import Call, ConnectRequest

@@ -54,8 +54,11 @@ plugin needs and cannot find here should be added here, not imported from a priv
 - :class:`DriverDialect` (driver differences: error classification, transaction status,
   session state, cancel and abort), :class:`SessionState`, :class:`DatabaseDialect` (SQL of a
   server kind), :func:`remember_dialect` (cache a detection result for a host).
-- :class:`Properties` (``props.get(name)``, ``props.masked()``), :func:`coerce_bool`,
-  :func:`normalize_choice` for a plugin's own choice properties.
+- :class:`Properties` (``props.get(name)``, ``props.masked()``, ``props.registry``: the
+  :class:`PropertyRegistry` of every installed plugin's :class:`~sturdydb.PropertySpec`),
+  :func:`coerce_bool`, :func:`normalize_choice` for a plugin's own choice properties, and
+  :func:`build_properties`: the validated properties a connect with given arguments would use
+  (for a plugin's tests and tools).
 
 **Threads and process state**
 
@@ -68,15 +71,25 @@ plugin needs and cannot find here should be added here, not imported from a priv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sturdydb._config import build_properties as _build_properties
 from sturdydb._context import Call, ConnectionContext, ConnectRequest
 from sturdydb._dialects import remember_dialect
 from sturdydb._dialects.base import DatabaseDialect
+from sturdydb._discovery import catalog as _catalog
+from sturdydb._drivers import driver_dialect_for as _driver_dialect_for
 from sturdydb._drivers.base import DriverDialect, SessionState
 from sturdydb._hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host, parse_rds_host
 from sturdydb._monitor_thread import BackgroundMonitor
-from sturdydb._properties import SELECTOR_STRATEGIES, Properties, coerce_bool, normalize_choice
+from sturdydb._properties import (
+    SELECTOR_STRATEGIES,
+    Properties,
+    PropertyRegistry,
+    coerce_bool,
+    normalize_choice,
+)
 from sturdydb._registry import register_process_state, reset_process_state
 from sturdydb._resources import on_release
 from sturdydb._selectors import select_host
@@ -102,9 +115,11 @@ __all__ = [
     "HostInfo",
     "HostRole",
     "Properties",
+    "PropertyRegistry",
     "RdsUrlType",
     "SessionState",
     "bounded",
+    "build_properties",
     "classify_host",
     "cluster_topology",
     "coerce_bool",
@@ -134,3 +149,15 @@ def connect_below(plugin: Plugin, request: ConnectRequest) -> Any:
 def cluster_topology(cluster_id: str) -> ClusterTopology:
     """The shared topology of the cluster ``cluster_id`` (created empty on first use)."""
     return _topologies.get(cluster_id)
+
+
+def build_properties(conninfo: str = "", target: Callable[..., Any] | None = None, **kwargs: Any) -> Properties:
+    """The validated :class:`Properties` that ``sturdydb.connect(target, conninfo, **kwargs)`` would use.
+
+    Parses and validates exactly as a connect does (profiles applied, unknown names warned
+    about, bad values refused with :class:`~sturdydb.ConfigurationError`) without opening
+    anything. ``target`` (the driver's connect function) adds the driver's own keywords; without
+    it only sturdydb's and the plugins' properties are known. For a plugin's tests and tools.
+    """
+    driver = _driver_dialect_for(target) if target is not None else None
+    return _build_properties(_catalog(), driver, conninfo, dict(kwargs))

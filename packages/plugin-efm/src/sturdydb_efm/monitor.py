@@ -31,9 +31,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sturdydb.plugin_api import BackgroundMonitor
 from sturdydb import register_process_state
-from sturdydb.plugin_api import Deadline, watchdog
+from sturdydb.plugin_api import BackgroundMonitor, Deadline, watchdog
 from sturdydb_efm.schedule import ProbeSchedule, Verdict
 
 if TYPE_CHECKING:

@@ -17,9 +17,7 @@ from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, Plugin, hookimpl, on_release
-from sturdydb.plugin_api import classify_host
-from sturdydb.plugin_api import host_from_topology_row
-from sturdydb.plugin_api import bounded
+from sturdydb.plugin_api import bounded, classify_host, host_from_topology_row
 from sturdydb_efm.monitor import HostMonitor, MonitorService, service
 from sturdydb_efm.settings import CODE, PROPERTIES, DetectionRule, monitoring_properties
 from sturdydb_efm.slots import CallSlot

@@ -33,18 +33,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sturdydb import on_release
-from sturdydb.plugin_api import remember_dialect
-from sturdydb import HostAvailability, HostInfo, HostRole
-from sturdydb.plugin_api import BackgroundMonitor
-from sturdydb import register_process_state
-from sturdydb.plugin_api import bounded
+from sturdydb import HostAvailability, HostInfo, HostRole, on_release, register_process_state
+from sturdydb.plugin_api import BackgroundMonitor, bounded, remember_dialect
 
 if TYPE_CHECKING:
     from sturdydb import ConnectionContext
-    from sturdydb.plugin_api import DatabaseDialect
-    from sturdydb.plugin_api import DriverDialect
-    from sturdydb.plugin_api import ClusterTopology
+    from sturdydb.plugin_api import ClusterTopology, DatabaseDialect, DriverDialect
     from sturdydb_failover.settings import FailoverSettings
 
 __all__ = ["IDLE_STOP_SECONDS", "LOGIN_RETRY_SECONDS", "MonitorRegistry", "TopologyMonitor", "monitors"]

@@ -36,17 +36,17 @@ from sturdydb import (
     FailoverError,
     FailoverFailedError,
     FailoverSuccessError,
+    HostAvailability,
+    HostInfo,
+    HostRole,
     Plugin,
     PropertySpec,
     StatementOutcomeUnknownError,
     TransactionResolutionUnknownError,
     hookimpl,
+    register_process_state,
 )
-from sturdydb import HostAvailability, HostInfo, HostRole
-from sturdydb.plugin_api import RdsUrlType, classify_host
-from sturdydb import register_process_state
-from sturdydb.plugin_api import select_host
-from sturdydb.plugin_api import bounded
+from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, select_host
 from sturdydb_failover.monitor import TopologyMonitor, monitors
 from sturdydb_failover.presets import PRESETS
 from sturdydb_failover.session import is_session_statement, note_session_statement
@@ -55,8 +55,7 @@ from sturdydb_failover.statements import is_read_statement, is_transactional_dml
 
 if TYPE_CHECKING:
     from sturdydb import Call, ConnectionContext, ConnectRequest, Profile
-    from sturdydb.plugin_api import DatabaseDialect
-    from sturdydb.plugin_api import Properties
+    from sturdydb.plugin_api import DatabaseDialect, Properties
 
 __all__ = ["FailoverPlugin", "Outcome", "call_outcome"]
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sturdydb import ConfigurationError, PropertySpec
-from sturdydb.plugin_api import RdsUrlType, classify_host
-from sturdydb.plugin_api import SELECTOR_STRATEGIES, normalize_choice
+from sturdydb.plugin_api import SELECTOR_STRATEGIES, RdsUrlType, classify_host, normalize_choice
 
 if TYPE_CHECKING:
     from sturdydb.plugin_api import Properties

@@ -20,13 +20,11 @@ import weakref
 from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb import Plugin, hookimpl
-from sturdydb import register_process_state
+from sturdydb import Plugin, hookimpl, register_process_state
 
 if TYPE_CHECKING:
     from sturdydb import ConnectionContext, ConnectRequest
-    from sturdydb.plugin_api import DriverDialect
-    from sturdydb.plugin_api import ClusterTopology, HostEvent
+    from sturdydb.plugin_api import ClusterTopology, DriverDialect, HostEvent
 
 __all__ = ["ConnectionTrackerPlugin", "tracked_connections"]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, Plugin, PropertySpec, hookimpl
-from sturdydb.plugin_api import RdsUrlType, parse_rds_host
+from sturdydb.plugin_api import RdsUrlType, connect_below, parse_rds_host
 from sturdydb_aws import AWS_PROFILE_PROPERTY, CredentialCache, aws_client, explain_refusal
 from sturdydb_iam.redaction import install_redaction
 
@@ -128,7 +128,7 @@ class IamAuthPlugin(Plugin):
             entry = self.tokens.refresh(target, entry, lambda: self.generate_token(target), ttl)
         self._apply(request, entry.value)
         try:
-            return request.context.pipeline.connect_below(self, request)
+            return connect_below(self, request)
         except Exception as exc:
             if request.context.driver.is_login_error(exc):
                 self.tokens.invalidate(target, entry)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, OperationalError, Plugin, PropertySpec, hookimpl
+from sturdydb.plugin_api import connect_below
 from sturdydb_aws import AWS_PROFILE_PROPERTY, CredentialCache, aws_client, aws_session, explain_refusal
 from sturdydb_secrets_manager.redaction import install_redaction
 
@@ -137,7 +138,7 @@ class AwsSecretsManagerPlugin(Plugin):
                      "changed (rotated), retrying once with the new value", ref.secret_id)
         _apply(request, entry.value)
         try:
-            return request.context.pipeline.connect_below(self, request)
+            return connect_below(self, request)
         except Exception as exc:
             if request.context.driver.is_login_error(exc):
                 _explain_refusal(exc, ref, entry.value)
