@@ -21,6 +21,13 @@ CORE = ROOT / "packages" / "core" / "src" / "sturdydb"
 #: Core modules that are public on purpose; every other module or subpackage is ``_private``.
 PUBLIC_MODULES = frozenset({"plugin_api", "hookspecs", "psycopg", "mysql_connector"})
 
+#: Files outside core that may read private core state, each with the reason. Only tests whose
+#: subject *is* that state belong here; no source, example, demo or benchmark ever does.
+READS_INTERNALS_ON_PURPOSE: dict[str, str] = {
+    "packages/plugin-failover/tests/integration/test_fork_safety.py":
+        "asserts that every piece of the core's process state is empty in a forked child",
+}
+
 
 def _outside_core_files() -> list[pathlib.Path]:
     files: list[pathlib.Path] = []
@@ -69,7 +76,9 @@ def _violations(path: pathlib.Path, where: str = "") -> list[str]:
 def test_no_package_other_than_core_imports_a_private_core_name() -> None:
     files = _outside_core_files()
     assert len(files) > 50, "the scan found too few files: is ROOT right?"
-    violations = [v for f in files for v in _violations(f)]
+    exempt = {ROOT / path for path in READS_INTERNALS_ON_PURPOSE}
+    assert all(path.is_file() and "/tests/" in str(path) for path in exempt), "stale or non-test exemption"
+    violations = [v for f in files if f not in exempt for v in _violations(f)]
     assert not violations, (
         "these import private core names; use `sturdydb` or `sturdydb.plugin_api` instead:\n"
         + "\n".join(violations)

@@ -16,12 +16,12 @@ from typing import Any
 from scenario_helpers import connect, instance_id
 
 import sturdydb
-from sturdydb import _pipeline as pipeline, _selectors as selectors
+from sturdydb import _pipeline as pipeline
+from sturdydb import _selectors as selectors
 from sturdydb._dialects import _cache as dialect_cache
 from sturdydb._topology import registry
 from sturdydb.plugin_api import watchdog
 from sturdydb_efm import monitor as efm_monitor
-from sturdydb_failover import monitor as failover_monitor
 from sturdydb_failover import tracker
 from sturdydb_failover.monitor import monitors
 from sturdydb_testing import Cluster
@@ -41,7 +41,7 @@ def _process_state() -> dict[str, Any]:
     return {
         "tracked": sum(len(conns) for conns in tracker._tracker.by_host.values()),
         "failover_monitors": len(monitors.all()),
-        "topology_listeners": len(failover_monitor._listening),
+        "topology_listeners": sum(len(t.subscribers()) for t in registry.all()),
         "topologies": len(registry.all()),
         "pipelines": len(pipeline._pipelines),
         "dialect_cache": len(dialect_cache),
