@@ -26,7 +26,7 @@ def test_demo_fails_over_without_losing_rows(engine: str, tmp_path: Path) -> Non
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
-    assert "sturdydb lost none." in out
+    assert "sturdydb lost none and applied none twice." in out
     summary = {line.split()[0]: line.split() for line in out.splitlines()
                if line.startswith(("sturdydb ", "raw "))}
     sturdy = summary["sturdydb"]
