@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 
 import pytest
 
@@ -51,3 +52,36 @@ def test_doctor_exits_non_zero_with_the_reason_when_it_cannot_connect() -> None:
 def test_doctor_rejects_bad_configuration_with_exit_1(capsys: pytest.CaptureFixture[str], pg_conninfo: str) -> None:
     assert main(["doctor", pg_conninfo, "plugins=no_such_plugin"]) == 1
     assert "unknown plugin code 'no_such_plugin'" in capsys.readouterr().out
+
+
+def test_doctor_reports_the_risks_a_plugin_finds_in_its_own_configuration(
+    capsys: pytest.CaptureFixture[str], pg_conninfo: str
+) -> None:
+    # Core has no table of plugin risks: each plugin in the chain contributes its own.
+    import sturdydb
+
+    class RiskyPlugin(sturdydb.Plugin):
+        code = "risky_doctor_test"
+
+        @classmethod
+        def configuration_risks(cls, props: object, codes: Sequence[str], host: str) -> list[str]:
+            return [f"risky_doctor_test sees {host} in chain {sorted(codes)}"]
+
+    class BrokenCheckPlugin(sturdydb.Plugin):
+        code = "broken_check_doctor_test"
+
+        @classmethod
+        def configuration_risks(cls, props: object, codes: Sequence[str], host: str) -> list[str]:
+            raise RuntimeError("bug in a plugin's check")
+
+    sturdydb.register_plugin(RiskyPlugin)
+    sturdydb.register_plugin(BrokenCheckPlugin)
+    try:
+        code = main(["doctor", pg_conninfo, "--json", "plugins=risky_doctor_test,broken_check_doctor_test"])
+    finally:
+        sturdydb.unregister_plugin("risky_doctor_test")
+        sturdydb.unregister_plugin("broken_check_doctor_test")
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert "risky_doctor_test sees 127.0.0.1 in chain ['broken_check_doctor_test', 'risky_doctor_test']" in report["warnings"]
+    assert "plugin 'broken_check_doctor_test' failed to check its configuration: RuntimeError" in report["warnings"]

@@ -57,25 +57,17 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def _risks(props: Any, codes: Sequence[str], host: str) -> list[str]:
-    from sturdydb._hosts import RdsUrlType, classify_host
-
+def _risks(props: Any, plugins: Sequence[Any], host: str) -> list[str]:
+    """The core's own configuration warnings, then each plugin's (``Plugin.configuration_risks``)."""
     risks: list[str] = []
-    if "failover" in codes and "host_monitoring" not in codes and not props.get("socket_timeout"):
-        risks.append("failover without host_monitoring or socket_timeout: a call on a frozen or "
-                      "partitioned host can wait for minutes before failover starts")
     if not props.get("connect_timeout"):
         risks.append("connect_timeout is not set: a connect to a silent host waits for the OS TCP timeout")
-    kind = classify_host(host)
-    if "failover" in codes and kind in (RdsUrlType.IP_ADDRESS, RdsUrlType.OTHER) \
-            and not props.get("cluster_instance_host_pattern"):
-        risks.append("the host is not an RDS name and cluster_instance_host_pattern is not set: "
-                     "failover cannot name the cluster's instances")
-    if kind is RdsUrlType.RDS_PROXY and "failover" in codes:
-        risks.append("the host is an RDS Proxy endpoint: the proxy handles failover, disable the failover plugin")
-    detection = props.get("failure_detection_time_ms")
-    if "host_monitoring" in codes and detection is not None and int(detection) >= 60000:
-        risks.append(f"failure_detection_time_ms={detection}: a dead host is noticed only after a minute or more")
+    codes = [p.code for p in plugins]
+    for plugin in plugins:
+        try:
+            risks.extend(plugin.configuration_risks(props, codes, host))
+        except Exception as exc:  # a plugin's check must not break the report
+            risks.append(f"plugin {plugin.code!r} failed to check its configuration: {type(exc).__name__}")
     return risks
 
 
@@ -150,7 +142,7 @@ def doctor_report(driver: str, conninfo: str, props: dict[str, Any]) -> tuple[in
             topology = [{"host": ctx.host.host, "port": ctx.host.port, "role": "reader" if is_reader else "writer",
                          "id": None}]
         report["topology"] = topology
-        report["warnings"].extend(_risks(ctx.props, [p.code for p in ctx.pipeline.plugins], ctx.initial_host.host))
+        report["warnings"].extend(_risks(ctx.props, ctx.pipeline.plugins, ctx.initial_host.host))
     finally:
         conn.close()
         sturdydb.release_resources()

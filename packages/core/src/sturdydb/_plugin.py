@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sturdydb._properties import Properties
 
 __all__ = ["Plugin"]
@@ -51,6 +53,16 @@ class Plugin:
         nothing, so a plugin that implements ``sturdydb_execute`` must override this.
         """
         return False
+
+    @classmethod
+    def configuration_risks(cls, props: Properties, codes: Sequence[str], host: str) -> list[str]:
+        """What ``sturdydb doctor`` should warn about in this plugin's configuration.
+
+        ``codes`` is the whole chain (a plugin may warn about a missing companion), ``host``
+        the host the application connects to. Each item is one sentence saying what is risky
+        and why. The default finds nothing.
+        """
+        return []
 
     def release_resources(self) -> None:
         """Stop threads and close connections this plugin holds (``sturdydb.release_resources``)."""

@@ -46,6 +46,13 @@ class HostMonitoringPlugin(Plugin):
     service: ClassVar[MonitorService] = service
 
     @classmethod
+    def configuration_risks(cls, props: Properties, codes: Sequence[str], host: str) -> list[str]:
+        detection = props.get("failure_detection_time_ms")
+        if detection is not None and int(detection) >= 60000:
+            return [f"failure_detection_time_ms={detection}: a dead host is noticed only after a minute or more"]
+        return []
+
+    @classmethod
     def enabled(cls, props: Properties) -> bool:
         return bool(props.get("failure_detection_enabled"))
 

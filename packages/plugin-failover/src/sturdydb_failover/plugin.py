@@ -180,6 +180,20 @@ class FailoverPlugin(Plugin):
     in_default_chain: ClassVar[bool] = True
 
     @classmethod
+    def configuration_risks(cls, props: Properties, codes: Sequence[str], host: str) -> list[str]:
+        risks: list[str] = []
+        if "host_monitoring" not in codes and not props.get("socket_timeout"):
+            risks.append("failover without host_monitoring or socket_timeout: a call on a frozen or "
+                         "partitioned host can wait for minutes before failover starts")
+        kind = classify_host(host)
+        if kind in (RdsUrlType.IP_ADDRESS, RdsUrlType.OTHER) and not props.get("cluster_instance_host_pattern"):
+            risks.append("the host is not an RDS name and cluster_instance_host_pattern is not set: "
+                         "failover cannot name the cluster's instances")
+        if kind is RdsUrlType.RDS_PROXY:
+            risks.append("the host is an RDS Proxy endpoint: the proxy handles failover, disable the failover plugin")
+        return risks
+
+    @classmethod
     def enabled(cls, props: Properties) -> bool:
         return bool(props.get("enable_failover", True))
 
