@@ -168,8 +168,15 @@ def integration(session: nox.Session) -> None:
         return
     # One pytest process per package: test helpers and conftest modules of different
     # packages share names, and separate processes keep them from shadowing each other.
+    # Every package runs even after one fails, so a CI log shows every failure at once.
+    failed: list[str] = []
     for path in paths:
-        session.run("pytest", str(path), *session.posargs)
+        try:
+            session.run("pytest", str(path), *session.posargs)
+        except nox.command.CommandFailed:
+            failed.append(str(path.relative_to(ROOT)))
+    if failed:
+        session.error(f"integration tests failed in: {', '.join(failed)}")
 
 
 @nox.session(python=PYTHON)
