@@ -17,7 +17,6 @@ import psycopg
 import pytest
 
 import sturdydb
-from sturdydb_testing.relay import Relay
 
 PG_CONNINFO = os.environ.get("STURDYDB_TEST_PG", "host=127.0.0.1 port=5432 dbname=test user=postgres")
 MYSQL_CONNINFO = os.environ.get(
@@ -84,17 +83,3 @@ def pytest_configure(config: pytest.Config) -> None:
         "fails when a hook has none)",
     )
 
-
-@pytest.fixture
-def pg_relay() -> Iterator[Relay]:
-    """A relay in front of the local PostgreSQL that can go silent (see sturdydb_testing.relay)."""
-    relay = Relay(5432)
-    yield relay
-    relay.close()
-
-
-@pytest.fixture
-def mysql_relay() -> Iterator[Relay]:
-    relay = Relay(3306)
-    yield relay
-    relay.close()

@@ -17,21 +17,7 @@ import sturdydb
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sturdydb_testing.relay import Relay
 
-
-@pytest.fixture
-def pg_relay() -> Iterator[Relay]:
-    relay = Relay(5432)
-    yield relay
-    relay.close()
-
-
-@pytest.fixture
-def mysql_relay() -> Iterator[Relay]:
-    relay = Relay(3306)
-    yield relay
-    relay.close()
 
 
 @pytest.fixture(autouse=True)

@@ -137,19 +137,26 @@ def _strip(sql: str) -> str | None:
     return "".join(out)
 
 
-def is_read_statement(statement: Any) -> bool:
-    """Whether ``statement`` cannot change data, by the rule in the module documentation."""
+def _statement_body(statement: Any) -> str | None:
+    """Rules 1-3: the statement's text with literals and comments blanked, or ``None``."""
     if isinstance(statement, (bytes, bytearray, memoryview)):
         try:
             statement = bytes(statement).decode("utf-8")
         except UnicodeDecodeError:
-            return False
+            return None
     if not isinstance(statement, str):
-        return False
+        return None
     text = _strip(statement)
     if text is None:
+        return None
+    return text.strip().rstrip(";").rstrip()
+
+
+def is_read_statement(statement: Any) -> bool:
+    """Whether ``statement`` cannot change data, by the rule in the module documentation."""
+    body = _statement_body(statement)
+    if body is None:
         return False
-    body = text.strip().rstrip(";").rstrip()
     if not body or ";" in body or ":=" in body:
         return False
     first = _WORD.search(body)
@@ -189,17 +196,9 @@ def is_transactional_dml(statement: Any) -> bool:
     (``COMMIT``, ``CALL``, ``DO``, DDL words, ``LOCK``, ``OUTFILE`` ...). Functions
     cannot commit on either server, so function calls are allowed here.
     """
-    if isinstance(statement, (bytes, bytearray, memoryview)):
-        try:
-            statement = bytes(statement).decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    if not isinstance(statement, str):
+    body = _statement_body(statement)
+    if body is None:
         return False
-    text = _strip(statement)
-    if text is None:
-        return False
-    body = text.strip().rstrip(";").rstrip()
     if not body or ";" in body:
         return False
     first = _WORD.search(body)

@@ -7,7 +7,8 @@ installs them.
 
 Fixtures: ``pg_cluster``, ``mysql_cluster``, ``aurora_cluster`` (parametrized over both
 engines), and the single-fault fixtures ``killed_writer``, ``frozen_writer``,
-``blackholed_writer`` and ``failed_over_writer`` that act on whichever of those the test uses.
+``blackholed_writer`` and ``failed_over_writer`` that act on whichever of those the test uses, and
+``pg_relay``/``mysql_relay``: a relay in front of the machine's own server that can go silent or slow.
 Markers: ``pg`` and ``mysql`` (added automatically to tests that use an engine's cluster).
 """
 
@@ -20,6 +21,7 @@ import pytest
 from sturdydb_testing.cluster import Cluster, Instance
 from sturdydb_testing.mariadb import MariaDBCluster
 from sturdydb_testing.postgres import PostgresCluster
+from sturdydb_testing.relay import Relay
 
 __all__ = [
     "aurora_cluster",
@@ -159,3 +161,19 @@ def blackholed_writer(request: pytest.FixtureRequest) -> Iterator[Instance]:
 def failed_over_writer(request: pytest.FixtureRequest) -> Instance:
     """The test's cluster after a completed failover (old writer killed); the new writer."""
     return _test_cluster(request).failover()
+
+
+@pytest.fixture
+def pg_relay() -> Iterator[Relay]:
+    """A relay in front of the machine's own PostgreSQL (127.0.0.1:5432) that can go silent or slow."""
+    relay = Relay(5432)
+    yield relay
+    relay.close()
+
+
+@pytest.fixture
+def mysql_relay() -> Iterator[Relay]:
+    """A relay in front of the machine's own MariaDB (127.0.0.1:3306) that can go silent or slow."""
+    relay = Relay(3306)
+    yield relay
+    relay.close()
