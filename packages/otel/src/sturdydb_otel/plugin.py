@@ -204,7 +204,9 @@ class OtelPlugin(Plugin):
         system = db_system(ctx)
         port = ctx.driver.default_port
         span = None
-        if t.traces:
+        # Monitoring's own connects (purpose "auxiliary") only reach the metric: a monitor
+        # probing a dead host every 100 ms would bury the application's spans.
+        if t.traces and purpose != "auxiliary":
             attrs: dict[str, Any] = {
                 "db.system": system, "sturdydb.connect.purpose": purpose,
                 "sturdydb.connect.requested": asked.url, "sturdydb.plugins": list(ctx.pipeline.codes),
