@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import statistics
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -133,6 +134,19 @@ def _isolated_chain_us(conn: Any, calls: int = 50_000) -> float:
     return round(best, 2)
 
 
+def _calling_thread_us(conn: Any) -> float:
+    """As :func:`_isolated_chain_us` with the flusher held off: the application thread's own cost."""
+    deferred = sturdydb_otel.telemetry.current().execute_duration
+    deferred.stop()
+    # A benchmark may poke at the recorder: a thread object in the slot keeps a new one from starting.
+    deferred._thread = threading.current_thread()
+    try:
+        return _isolated_chain_us(conn, calls=20_000)
+    finally:
+        deferred._thread = None
+        deferred.flush()
+
+
 def _sdk_cost(conn: Any, calls: int = 20_000) -> float:
     """What the flusher spends per queued sample in the SDK (µs), from a full queue."""
     ctx = conn.context
@@ -175,7 +189,8 @@ def bench(engine: str, rounds: int, batch: int) -> dict[str, Any]:
         "otel, SDK + no-op exporter": _exec_fetch(cursors[3]),
     }, rounds, batch)
     isolated = {"one pass-through plugin": _isolated_chain_us(passing),
-                "otel, SDK + no-op exporter": _isolated_chain_us(on)}
+                "otel, SDK + no-op exporter": _isolated_chain_us(on),
+                "otel, SDK, flusher held off": _calling_thread_us(on)}
     sdk_per_sample = _sdk_cost(on)
     for conn in (bare, off, passing, on):
         conn.close()

@@ -57,6 +57,7 @@ def test_call_latency_is_recorded_by_method_operation_and_host_role(capture: Cap
               for a, p in capture.points("db.client.operation.duration")}
     attrs, point = points[("Cursor.execute", "SELECT")]
     assert point.count == 3
+    assert tuple(point.explicit_bounds)[:4] == (0.0001, 0.00025, 0.0005, 0.001)  # sub-millisecond buckets
     assert attrs["sturdydb.host.role"] == "unknown"  # a plain server has no topology
     assert attrs["server.address"] == "127.0.0.1"
     assert points[("Cursor.execute", "CREATE")][1].count == 1

@@ -46,6 +46,13 @@ METRIC_TOPOLOGY_REFRESHES = "sturdydb.topology.refreshes"
 METRIC_MONITOR_THREADS = "sturdydb.monitor.threads"
 
 
+#: Bucket boundaries (seconds) suggested to the SDK: the SDK's defaults (0, 5, 10, 25, ... in
+#: the metric's unit) would put every call and connect in the first bucket.
+CALL_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+CONNECT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+FAILOVER_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
+
+
 def _records_spans(provider: Any) -> bool:
     return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
 
@@ -154,14 +161,17 @@ class Telemetry:
         self.meter = meter
         self.execute_duration = DeferredHistogram(meter.create_histogram(
             METRIC_EXECUTE, unit="s",
-            description="Duration of DB-API calls through sturdydb (execute, fetch, commit, ...), by host role"))
+            description="Duration of DB-API calls through sturdydb (execute, fetch, commit, ...), by host role",
+            explicit_bucket_boundaries_advisory=CALL_BUCKETS))
         self.connect_duration = meter.create_histogram(
-            METRIC_CONNECT, unit="s", description="Time to open one physical connection through the plugin chain")
+            METRIC_CONNECT, unit="s", description="Time to open one physical connection through the plugin chain",
+            explicit_bucket_boundaries_advisory=CONNECT_BUCKETS)
         self.failovers = meter.create_counter(
             METRIC_FAILOVERS, unit="{failover}", description="Failovers seen by the application, by outcome")
         self.failover_duration = meter.create_histogram(
             METRIC_FAILOVER_DURATION, unit="s",
-            description="From the first host declared down during a call to the failover error reaching the application")
+            description="From the first host declared down during a call to the failover error reaching the application",
+            explicit_bucket_boundaries_advisory=FAILOVER_BUCKETS)
         self.host_states = meter.create_counter(
             METRIC_HOST_STATE, unit="{report}", description="Host (un)availability reports (monitoring verdicts, failed connects)")
         self.aborts = meter.create_counter(
