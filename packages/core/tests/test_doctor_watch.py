@@ -8,8 +8,8 @@ import logging
 import pytest
 
 import sturdydb
+from sturdydb.__main__ import main  # the CLI module is being renamed; this name is stable
 from sturdydb._watch import EventRecorder, watch
-from sturdydb.cli import main
 
 
 def test_watch_draws_the_requested_frames_and_stops(pg_conninfo: str) -> None:
