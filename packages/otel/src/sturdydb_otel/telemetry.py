@@ -215,8 +215,8 @@ def _observe_monitor_threads(options: CallbackOptions) -> Iterable[Observation]:
     counts: dict[str, int] = {}
     for thread in threading.enumerate():
         parts = thread.name.split("-")
-        if len(parts) < 2 or parts[0] != "sturdydb":
-            continue
+        if len(parts) < 2 or parts[0] != "sturdydb" or parts[1] == "testing":
+            continue  # not sturdydb's own (sturdydb-testing's cluster threads are a test harness)
         kind = f"{parts[1]}-probe" if len(parts) > 2 and parts[2] == "probe" else parts[1]
         counts[kind] = counts.get(kind, 0) + 1
     return [Observation(n, {"sturdydb.monitor.kind": kind}) for kind, n in sorted(counts.items())]
