@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import psycopg
@@ -63,3 +64,27 @@ def test_traces_only_still_watches_calls_for_failovers() -> None:
     assert telemetry.traces and not telemetry.metrics
     with sturdydb.connect(psycopg.Connection.connect, PG, plugins="otel") as conn:
         assert conn.context.chain("Cursor.execute") is not None
+
+
+def test_queued_call_durations_are_bounded_and_reach_the_sdk_once() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from sturdydb_otel.telemetry import _PENDING_MAX
+
+    reader = InMemoryMetricReader()
+    telemetry = sturdydb_otel.configure(NoOpTracerProvider(), MeterProvider(metric_readers=[reader]))
+    deferred = telemetry.execute_duration
+    deferred.stop()
+    deferred._thread = threading.current_thread()  # hold the flusher off for this test
+    try:
+        for _ in range(_PENDING_MAX + 10):
+            deferred.record_ns(1000, {"k": "v"})
+        assert len(deferred.pending) == _PENDING_MAX
+    finally:
+        deferred._thread = None
+    data = reader.get_metrics_data()  # collection hands the queue over first
+    points = [p for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+              if m.name == "db.client.operation.duration" for p in m.data.data_points]
+    assert [p.count for p in points] == [_PENDING_MAX]
+    assert not deferred.pending

@@ -66,6 +66,9 @@ def _records_metrics(provider: Any) -> bool:
 _FLUSH_AT = 4096
 #: How often the flusher hands pending samples to the SDK when nobody collects.
 _FLUSH_EVERY_S = 0.5
+#: At most this many samples wait (a few MB): if the SDK cannot keep up (a CPU-bound loop of
+#: calls that never wait on the network), the oldest are dropped rather than memory growing.
+_PENDING_MAX = 100_000
 
 
 class DeferredHistogram:
@@ -82,7 +85,7 @@ class DeferredHistogram:
 
     def __init__(self, histogram: Histogram) -> None:
         self.histogram = histogram
-        self.pending: deque[tuple[int, Mapping[str, Any]]] = deque()
+        self.pending: deque[tuple[int, Mapping[str, Any]]] = deque(maxlen=_PENDING_MAX)
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
