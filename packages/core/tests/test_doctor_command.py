@@ -13,13 +13,13 @@ from sturdydb._cli import main
 
 
 def test_doctor_reports_dialects_chain_and_property_sources(capsys: pytest.CaptureFixture[str], pg_conninfo: str) -> None:
-    code = main(["doctor", pg_conninfo + " password=hunter2", "plugins=execute_time", "socket_timeout=3"])
+    code = main(["doctor", pg_conninfo + " password=hunter2", "plugins=example_execute_time", "socket_timeout=3"])
     out = capsys.readouterr().out
     assert code == 0
     assert "driver dialect:   psycopg" in out
     assert "database dialect: pg" in out
     assert "writer  127.0.0.1" in out
-    assert "execute_time" in out and "sturdydb-execute-time" in out
+    assert "example_execute_time" in out and "sturdydb-execute-time" in out
     assert "socket_timeout" in out and "keyword" in out
     assert "hunter2" not in out
     assert "connect_timeout is not set" in out

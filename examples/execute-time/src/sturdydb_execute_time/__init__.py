@@ -1,9 +1,10 @@
 """An example third-party sturdydb plugin: per-statement timing.
 
 It is a separate distribution that sturdydb's core knows nothing about; installing it makes
-the code ``execute_time`` available through the ``sturdydb.plugins`` entry point. It shows
+the code ``example_execute_time`` available through the ``sturdydb.plugins`` entry point. It shows
 everything a plugin needs: a code and a weight, a property it owns, a profile it contributes,
-and an execute wrapper that sees every statement.
+and an execute wrapper that sees every statement. (sturdydb ships real ``connect_time`` and
+``execute_time`` plugins in ``sturdydb-timing``; this example keeps a code of its own.)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sturdydb import Call, Plugin, Profile, PropertySpec, hookimpl
 
 __all__ = ["ExecuteTimePlugin", "stats"]
 
-log = logging.getLogger("sturdydb.execute_time")
+log = logging.getLogger("sturdydb.example_execute_time")
 
 
 class _Stats:
@@ -44,7 +45,7 @@ stats = _Stats()
 
 
 class ExecuteTimePlugin(Plugin):
-    code: ClassVar[str] = "execute_time"
+    code: ClassVar[str] = "example_execute_time"
     weight: ClassVar[int] = 50  # outermost of the usual chain: it times failover too
 
     def wraps_method(self, method: str, *, network_bound: bool) -> bool:
@@ -58,7 +59,7 @@ class ExecuteTimePlugin(Plugin):
         finally:
             elapsed = time.perf_counter_ns() - start
             stats.add(elapsed)
-            threshold = call.context.props.get("execute_time_log_threshold_ms")
+            threshold = call.context.props.get("example_execute_time_log_threshold_ms")
             if elapsed / 1e6 >= threshold:
                 log.info("%s took %.3f ms on %s", call.method, elapsed / 1e6, call.context.host.url)
 
@@ -67,9 +68,9 @@ class ExecuteTimePlugin(Plugin):
     def sturdydb_add_properties() -> Sequence[PropertySpec]:
         return [
             PropertySpec(
-                "execute_time_log_threshold_ms", float, 0.0,
+                "example_execute_time_log_threshold_ms", float, 0.0,
                 "Log statements that take at least this long (0 logs every statement).",
-                owner="execute_time", unit="ms", minimum=0,
+                owner="example_execute_time", unit="ms", minimum=0,
             )
         ]
 
@@ -78,8 +79,8 @@ class ExecuteTimePlugin(Plugin):
     def sturdydb_add_profiles() -> Sequence[Profile]:
         return [
             Profile(
-                "timed", plugins="execute_time",
-                properties={"execute_time_log_threshold_ms": 100.0},
+                "timed", plugins="example_execute_time",
+                properties={"example_execute_time_log_threshold_ms": 100.0},
                 doc="Log statements slower than 100 ms.", source="sturdydb-execute-time",
             )
         ]

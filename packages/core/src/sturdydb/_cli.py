@@ -5,7 +5,8 @@ reports the driver and database dialects, the topology with roles, the plugin ch
 with weights and where each plugin comes from, every effective property with its source
 (secrets masked), and warnings about unknown properties and risky settings. ``--json`` prints
 the same as one JSON document. The exit code is 0 when it connected, 2 when it could not
-(with the reason), 1 for bad arguments or configuration.
+(with the reason), 1 for bad arguments or configuration. ``--watch`` keeps the connection and
+redraws a live view until Ctrl-C (:mod:`sturdydb._watch`).
 """
 
 from __future__ import annotations
@@ -244,6 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     doctor.add_argument("properties", nargs="*", metavar="KEY=VALUE", help="more properties, as keywords")
     doctor.add_argument("--driver", choices=("psycopg", "mysql"), help="default: guessed from the string")
     doctor.add_argument("--json", action="store_true", help="print one JSON document")
+    doctor.add_argument("--watch", action="store_true",
+                        help="keep the connection and redraw topology, threads and recent events until Ctrl-C")
+    doctor.add_argument("--interval", type=float, default=1.0, help="seconds between --watch frames (default 1)")
+    doctor.add_argument("--frames", type=int, default=None, help="stop --watch after this many frames")
     props_cmd = sub.add_parser("properties", help="list every property of the installed packages")
     props_cmd.add_argument("--markdown", action="store_true", help="the configuration reference in Markdown")
     args, extra = parser.parse_known_args(argv)
@@ -273,6 +278,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:  # a malformed string: the same report as a failed connect
         code, report = 1, {"driver": None, "connected": False, "warnings": [], "error": f"configuration: {exc}"}
     else:
+        if args.watch:
+            from sturdydb._watch import watch
+
+            return watch(driver, args.conninfo, props, interval=args.interval, iterations=args.frames)
         code, report = doctor_report(driver, args.conninfo, props)
     if args.json:
         print(json.dumps(report, indent=2, default=str))

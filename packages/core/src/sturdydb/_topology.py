@@ -134,6 +134,12 @@ class ClusterTopology:
             pipelines = list(self._subscribers)
             self.changed.notify_all()
         if changes:
+            log.info("topology of %s changed: %s", self.cluster_id,
+                     ", ".join(f"{url} {'+'.join(sorted(e.value for e in events))}"
+                               for url, events in sorted(changes.items())),
+                     extra={"sturdydb_event": "topology_change", "sturdydb_cluster_id": self.cluster_id,
+                            "sturdydb_changes": {url: sorted(e.value for e in events) for url, events in changes.items()},
+                            "sturdydb_writer": next((h.url for h in new if h.role is HostRole.WRITER), None)})
             for listener in listeners:
                 try:
                     listener(self, changes)

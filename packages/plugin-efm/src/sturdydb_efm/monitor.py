@@ -413,6 +413,7 @@ class HostMonitor:
 
     def _judge(self, k: int, generation: int) -> None:
         reason = ""
+        aborted = 0
         with self._cond:
             if self.stopping:
                 return
@@ -449,7 +450,9 @@ class HostMonitor:
                 )
             self._cond.notify_all()
         if reason:
-            log.warning("host %s is not answering: %s", self.host.url, reason)
+            log.warning("host %s is not answering: %s", self.host.url, reason,
+                        extra={"sturdydb_event": "monitoring_abort", "sturdydb_host": self.host.url,
+                               "sturdydb_aborted_calls": aborted})
             if self._on_unhealthy is not None:
                 try:
                     self._on_unhealthy(self, reason)

@@ -482,12 +482,19 @@ class FailoverPlugin(Plugin):
         self._mark(ctx, old_host)
         log.info("connection to %s failed (%s: %s); failing over (%s)",
                  old_host.url, type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc) else "",
-                 settings.mode.value)
+                 settings.mode.value,
+                 extra={"sturdydb_event": "failover_start", "sturdydb_cluster_id": ctx.cluster_id,
+                        "sturdydb_old_host": old_host.url, "sturdydb_mode": settings.mode.value,
+                        "sturdydb_error": type(exc).__name__})
         try:
             _, host = self._replacement(ctx, state, settings.mode, start, start + settings.timeout, old_host,
                                           purpose="reconnect")
         except _Unreachable as why:
-            log.warning("failover from %s failed after %.3f s: %s", old_host.url, time.monotonic() - start, why)
+            elapsed = time.monotonic() - start
+            log.warning("failover from %s failed after %.3f s: %s", old_host.url, elapsed, why,
+                        extra={"sturdydb_event": "failover_end", "sturdydb_outcome": "failed",
+                               "sturdydb_cluster_id": ctx.cluster_id, "sturdydb_old_host": old_host.url,
+                               "sturdydb_new_host": None, "sturdydb_duration_s": elapsed})
             return ctx.error(
                 FailoverFailedError,
                 f"the connection to {old_host.url} failed and no {settings.mode.value.replace('_', ' ')} "
@@ -496,7 +503,10 @@ class FailoverPlugin(Plugin):
             )
         state.failovers += 1
         elapsed = time.monotonic() - start
-        log.info("failed over from %s to %s in %.3f s", old_host.url, host.url, elapsed)
+        log.info("failed over from %s to %s in %.3f s", old_host.url, host.url, elapsed,
+                 extra={"sturdydb_event": "failover_end", "sturdydb_outcome": "success",
+                        "sturdydb_cluster_id": ctx.cluster_id, "sturdydb_old_host": old_host.url,
+                        "sturdydb_new_host": host.url, "sturdydb_duration_s": elapsed})
         if in_tx:
             return ctx.error(
                 TransactionResolutionUnknownError,
