@@ -11,11 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from local_servers import MYSQL_URL, PG_URL
 
 import sturdydb
-
-PG_URL = "postgresql+sturdydb://postgres@127.0.0.1:5432/test"
-MYSQL_URL = "mysql+sturdydb://root@127.0.0.1:3306/test?use_pure=true"
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import warnings
 import psycopg
 import pytest
 import sqlalchemy as sa
-from conftest import MYSQL_URL, PG_URL
+from local_servers import MYSQL_URL, PG_URL
 from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql as pg
 
@@ -254,3 +254,22 @@ def test_mysql_url_opens_sturdydb_connections() -> None:
             assert engine.dialect.is_mariadb  # the machine's server is MariaDB
     finally:
         engine.dispose()
+
+
+def test_pre_ping_goes_through_sturdydb(engine: sa.Engine) -> None:
+    pinged = sa.create_engine(engine.url, pool_pre_ping=True, connect_args={"plugins": ""})
+    try:
+        with pinged.connect() as conn:
+            dbapi = conn.connection.dbapi_connection
+            physical = dbapi.target_connection
+
+        def driver_ping(*args: object) -> None:
+            raise AssertionError("the driver's own ping() bypasses sturdydb's plugins")
+
+        if hasattr(physical, "ping"):
+            physical.ping = driver_ping  # mysql-connector: SQLAlchemy's dialect would call it
+        assert pinged.dialect.do_ping(dbapi) is True
+        with pinged.connect() as conn:  # the checkout pre-pings, then the statement runs
+            assert conn.execute(sa.text("SELECT 7")).scalar() == 7
+    finally:
+        pinged.dispose()

@@ -102,10 +102,13 @@ class SturdyDialectMixin:
         """SQLAlchemy's ping; a ping that failed over is a success (the connection was replaced
         by one to the new writer, and a ping changes nothing)."""
         try:
-            return bool(super().do_ping(dbapi_connection))  # type: ignore[misc]
+            return self._sturdydb_ping(dbapi_connection)
         except sturdydb.FailoverSuccessError as exc:
             log.info("pool pre-ping failed over; the pooled connection now goes to the new writer (%s)", exc)
             return True
+
+    def _sturdydb_ping(self, dbapi_connection: Any) -> bool:
+        return bool(super().do_ping(dbapi_connection))  # type: ignore[misc]
 
     def get_driver_connection(self, connection: Any) -> Any:
         """The driver's *current* physical connection behind a sturdydb connection.

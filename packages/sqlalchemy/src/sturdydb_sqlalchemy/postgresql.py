@@ -26,7 +26,7 @@ def _physical(dbapi_connection: Any) -> Any:
     return getattr(dbapi_connection, "target_connection", dbapi_connection)
 
 
-class SturdyPGDialect(SturdyDialectMixin, PGDialect_psycopg):  # type: ignore[misc]
+class SturdyPGDialect(SturdyDialectMixin, PGDialect_psycopg):
     """PostgreSQL through psycopg 3 and sturdydb (``postgresql+sturdydb://``)."""
 
     driver = "sturdydb"
