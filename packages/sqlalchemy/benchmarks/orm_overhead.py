@@ -6,9 +6,10 @@ On the machine's own servers (PostgreSQL 127.0.0.1:5432, MariaDB 127.0.0.1:3306,
 - ``core_select``: ``conn.execute(select(items).where(items.c.id == n)).one()``;
 - ``orm_get``: ``session.get(Item, n)`` with an empty identity map (so it really queries).
 
-Variants: ``plain`` (``postgresql+psycopg://`` / ``mysql+mysqlconnector://``) and
+Variants: ``plain`` (``postgresql+psycopg://`` / ``mysql+mysqlconnector://``),
 ``sturdydb`` (``postgresql+sturdydb://`` / ``mysql+sturdydb://`` with
-``plugins=failover,host_monitoring``). Batches of each variant are interleaved round-robin so
+``plugins=failover,host_monitoring``) and ``sturdydb_no_plugins`` (the same with
+``plugins=""``: the wrapper alone, to tell its cost from the plugins'). Batches of each variant are interleaved round-robin so
 that load from other processes hits both alike. Reports the median microseconds per operation
 and the overhead of sturdydb over plain (issue 13's goal: within 5 %). On a single plain server
 the failover plugin has no topology and stays out of the way, so this measures the wrapper,
@@ -54,6 +55,7 @@ def _engines(engine: str) -> dict[str, sa.Engine]:
     return {
         "plain": sa.create_engine(urls["plain"]),
         "sturdydb": sa.create_engine(urls["sturdydb"], connect_args={"plugins": "failover,host_monitoring"}),
+        "sturdydb_no_plugins": sa.create_engine(urls["sturdydb"], connect_args={"plugins": ""}),
     }
 
 
@@ -99,13 +101,16 @@ def _measure(engine: str, rounds: int, ops: int) -> dict[str, Any]:
                     samples[name].append(batch(eng, ops))
             plain = statistics.median(samples["plain"])
             sturdy = statistics.median(samples["sturdydb"])
+            bare = statistics.median(samples["sturdydb_no_plugins"])
             results[op] = {
                 "plain_us": round(plain, 1),
                 "sturdydb_us": round(sturdy, 1),
                 "overhead_us": round(sturdy - plain, 1),
                 "overhead_pct": round((sturdy - plain) / plain * 100, 1),
+                "no_plugins_us": round(bare, 1),
                 "plain_min_us": round(min(samples["plain"]), 1),
                 "sturdydb_min_us": round(min(samples["sturdydb"]), 1),
+                "no_plugins_min_us": round(min(samples["sturdydb_no_plugins"]), 1),
             }
     finally:
         Base.metadata.drop_all(setup)
