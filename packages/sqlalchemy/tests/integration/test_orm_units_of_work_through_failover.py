@@ -26,14 +26,18 @@ from sturdydb_testing import Cluster
 def test_orm_units_of_work_survive_a_writer_failover(
     aurora_cluster: Cluster, old_writer: str, request: pytest.FixtureRequest
 ) -> None:
-    if aurora_cluster.engine == "mysql" and old_writer == "kill":
-        # Seen in about 1 run of 4 (2026-12-01): every worker blocks in mysql-connector's recv
-        # (rollback, commit, ping inside cursor(), execute) on the new writer and stays there
-        # although socket_timeout=2 and host_monitoring are set; the watchdog thread is idle.
-        # Not a dialect matter (every call goes through sturdydb's chain): reported for the
-        # core/failover owners. Non-strict, so the passing runs still check everything below.
-        request.applymarker(pytest.mark.xfail(reason="intermittent hang of MariaDB calls after a kill "
-                                                     "(under investigation)", strict=False))
+    if aurora_cluster.engine == "mysql":
+        # Seen in about 1 run of 3 on 2026-12-01, after a kill and after a freeze: some or all
+        # workers block in mysql-connector's recv (rollback, commit, the ping inside cursor(),
+        # execute) on connections to the *new* writer, including workers that never saw an
+        # error, and stay there although socket_timeout=2 and host_monitoring are set; the
+        # watchdog thread is idle. Every call goes through sturdydb's chain; the same cluster
+        # and driver pass under Django (tests of sturdydb-django), and keeping 08007
+        # connections instead of invalidating them made it worse. Reported to the
+        # core/failover owners; non-strict, so a passing run still checks everything below.
+        request.applymarker(pytest.mark.xfail(
+            reason="intermittent hang of MariaDB calls on the new writer under SQLAlchemy (under investigation)",
+            strict=False))
     engine = engine_for(aurora_cluster, pool_size=8, max_overflow=4)
     try:
         model = new_unit_table(engine)
