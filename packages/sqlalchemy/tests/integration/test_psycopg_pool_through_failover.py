@@ -45,3 +45,17 @@ def test_pool_hands_out_only_new_writer_connections_after_failover(pg_cluster: C
             with pool.connection() as conn:
                 seen.append(_node(conn))
         assert set(seen) == {new.name}, seen
+
+
+def test_without_check_the_first_statement_gets_the_failover_error(pg_cluster: Cluster) -> None:
+    # Why the recipe insists on check=: without it, an idle pooled connection to the old writer
+    # is handed out as is, and the application's first statement on it fails over.
+    with ConnectionPool(pg_cluster.conninfo(), connection_class=SturdyPoolConnection, kwargs=PROPS,
+                        min_size=1, max_size=1, open=True, timeout=30) as pool:
+        pool.wait(30)
+        new = start_failover(pg_cluster, "kill").result(60)
+        with pool.connection() as conn:
+            # A SELECT of a function may write, as far as sturdydb knows: 08007, not 08S02.
+            with pytest.raises(sturdydb.FailoverError):
+                _node(conn)
+            assert _node(conn) == new.name  # the same connection, now on the new writer
