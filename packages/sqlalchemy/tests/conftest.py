@@ -1,0 +1,51 @@
+"""Fixtures for sturdydb-sqlalchemy's tests on the machine's own servers.
+
+PostgreSQL at 127.0.0.1:5432 (user postgres, database ``test``) and MariaDB at 127.0.0.1:3306
+(root, database ``test``). Each test makes its own uniquely named tables and drops them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from local_servers import MYSQL_URL, PG_URL
+
+import sturdydb
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> Iterator[None]:
+    yield
+    sturdydb.reset_process_state()
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(PG_URL, connect_args={"plugins": "host_monitoring"})
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def mysql_engine() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(MYSQL_URL, connect_args={"plugins": "host_monitoring"})
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["pg", "mysql"])
+def engine(request: pytest.FixtureRequest) -> sa.Engine:
+    """Each engine in turn."""
+    found: sa.Engine = request.getfixturevalue(f"{request.param}_engine")
+    return found
+
+
+@pytest.fixture
+def table_name(engine: sa.Engine) -> Iterator[str]:
+    name = f"sa_{uuid.uuid4().hex[:10]}"
+    yield name
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))

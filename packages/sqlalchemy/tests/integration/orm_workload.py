@@ -1,0 +1,242 @@
+"""An ORM workload through a failover: SQLAlchemy Session units of work on several threads.
+
+Each unit of work inserts two rows (``part`` 0 and 1) in one transaction, and each row records,
+computed by the server, which instance executed it. An application that gets an error simply
+moves on to its next unit of work (a new ``seq``): it never re-runs a unit whose outcome is
+unknown, so nothing can be applied twice by the application itself.
+
+Durability note (as in sturdydb-failover's scenarios): the test clusters replicate
+asynchronously while Aurora's storage is shared, so :func:`start_failover` cuts the writer off
+first and lets the replicas catch up before killing or freezing it; from the application's
+side that is a crashed (or hung) writer, and every acknowledged commit survives as on Aurora.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import statistics
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from sturdydb_testing import Cluster, Instance
+
+PLUGINS = "aurora_connection_tracker,failover,host_monitoring"
+
+
+def engine_for(cluster: Cluster, **engine_kw: Any) -> sa.Engine:
+    """An engine on the cluster endpoint through the sturdydb dialect of the cluster's engine."""
+    kw = cluster.connect_kwargs()
+    scheme = "postgresql+sturdydb" if cluster.engine == "pg" else "mysql+sturdydb"
+    url = sa.URL.create(scheme, username=kw["user"], password=kw["password"], host=kw["host"],
+                        port=kw["port"], database=cluster.dbname)
+    connect_args: dict[str, Any] = {"plugins": PLUGINS, "failover_timeout_sec": 60, "connect_timeout": 3,
+                                    "socket_timeout": 2}
+    if cluster.engine == "mysql":
+        connect_args["use_pure"] = True
+    return sa.create_engine(url, connect_args=connect_args, **engine_kw)
+
+
+def node_expression(cluster: Cluster) -> Any:
+    """SQL that the server evaluates to its own instance name."""
+    if cluster.engine == "pg":
+        return sa.func.aurora_db_instance_identifier()
+    return sa.literal_column("@@aurora_server_id")
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+def unit_model(table: str) -> type[Any]:
+    """A mapped class on a fresh table (one per scenario)."""
+
+    class Unit(Base):
+        __tablename__ = table
+        worker: orm.Mapped[int] = orm.mapped_column(primary_key=True, autoincrement=False)
+        seq: orm.Mapped[int] = orm.mapped_column(primary_key=True, autoincrement=False)
+        part: orm.Mapped[int] = orm.mapped_column(primary_key=True, autoincrement=False)
+        node: orm.Mapped[str] = orm.mapped_column(sa.String(64))
+
+    return Unit
+
+
+def new_unit_table(engine: sa.Engine) -> type[Any]:
+    model = unit_model(f"sa_units_{uuid.uuid4().hex[:10]}")
+    model.__table__.create(engine)
+    return model
+
+
+def start_failover(cluster: Cluster, old_writer: str) -> concurrent.futures.Future[Instance]:
+    """Cut the writer off, let the replicas catch up, then kill/freeze it and promote a replica."""
+    old = cluster.writer
+    assert old is not None
+    before = len(cluster.events)
+    cluster.blackhole(old)
+    cluster.wait_for_replication(timeout=20)
+    future = cluster.failover_in_background(old_writer=old_writer)  # type: ignore[arg-type]
+    deadline = time.monotonic() + 20
+    while not any(e.kind == old_writer and e.instance_name == old.name for e in cluster.events[before:]):
+        assert time.monotonic() < deadline, "the failover did not start"
+        time.sleep(0.005)
+    cluster.restore(old)
+    return future
+
+
+@dataclass
+class WorkerLog:
+    committed: list[int] = field(default_factory=list)
+    attempted: set[int] = field(default_factory=set)
+    #: (seq, monotonic time, the DBAPI error SQLAlchemy wrapped, the SQLAlchemy exception)
+    errors: list[tuple[int, float, BaseException, BaseException]] = field(default_factory=list)
+    #: monotonic time of the first commit after the last error
+    resumed_at: float | None = None
+
+
+def warm_up(engine: sa.Engine, n: int, timeout: float = 30.0) -> None:
+    """Fill the pool with ``n`` working connections before the scenario starts.
+
+    The session cluster was healed just before the test (an instance rebuilt, endpoints
+    moved), and a connection opened in that moment can fail with a plain driver error before
+    any fault of this test: that is not what the scenario measures.
+    """
+    deadline = time.monotonic() + timeout
+    conns: list[sa.Connection] = []
+    try:
+        while len(conns) < n:
+            try:
+                conn = engine.connect()
+                conn.execute(sa.text("SELECT 1"))
+                conn.rollback()
+                conns.append(conn)
+            except sa.exc.DBAPIError:
+                assert time.monotonic() < deadline, "the cluster did not accept connections"
+                time.sleep(0.1)
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def run_workload(
+    engine: sa.Engine, model: type[Any], cluster: Cluster, *, threads: int = 8,
+    fault: Any, after_failover: int = 10, timeout: float = 90.0,
+) -> tuple[dict[int, WorkerLog], Instance, float]:
+    """Run units of work on ``threads`` threads, start ``fault`` after a few, stop once every
+    worker committed ``after_failover`` units after the failover. Returns the logs, the new
+    writer and the monotonic time of its promotion."""
+    Session = orm.sessionmaker(engine, expire_on_commit=False)
+    node = node_expression(cluster)
+    logs = {w: WorkerLog() for w in range(threads)}
+    failures: list[BaseException] = []
+    done = threading.Event()
+    started = threading.Event()
+    future: list[concurrent.futures.Future[Instance]] = []
+    go = threading.Barrier(threads + 1)
+
+    def worker(w: int) -> None:
+        log = logs[w]
+        seq = 0
+        try:
+            go.wait()
+            deadline = time.monotonic() + timeout
+            while not done.is_set():
+                assert time.monotonic() < deadline, f"worker {w}: no end within {timeout} s: {log.errors}"
+                seq += 1
+                if w == 0 and seq == 5 and not started.is_set():
+                    started.set()
+                    future.append(fault())
+                log.attempted.add(seq)
+                try:
+                    with Session() as session, session.begin():
+                        session.add_all([model(worker=w, seq=seq, part=p, node=node) for p in (0, 1)])
+                except sa.exc.DBAPIError as exc:
+                    # Move on to the next unit of work: never re-run one whose outcome is unknown.
+                    log.errors.append((seq, time.monotonic(), exc.orig, exc))
+                    log.resumed_at = None
+                    continue
+                if log.errors and log.resumed_at is None:
+                    log.resumed_at = time.monotonic()
+                log.committed.append(seq)
+        except BaseException as exc:
+            failures.append(exc)
+
+    warm_up(engine, threads)
+    workers = [threading.Thread(target=worker, args=(w,), name=f"orm-worker-{w}", daemon=True)
+               for w in range(threads)]
+    for t in workers:
+        t.start()
+    go.wait()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not failures:
+        if future and future[0].done():
+            future[0].result()
+            finished = all(
+                log.errors and log.resumed_at is not None
+                and sum(1 for s in log.committed if s > log.errors[-1][0]) >= after_failover
+                for log in logs.values()
+            )
+            if finished:
+                break
+        time.sleep(0.05)
+    done.set()
+    join_deadline = time.monotonic() + 30
+    for t in workers:
+        t.join(max(0.0, join_deadline - time.monotonic()))
+    stuck = [t.name for t in workers if t.is_alive()]
+    assert not stuck, f"workers still blocked in a database call 30 s after the end: {stuck}"
+    assert not failures, failures
+    assert future, "the fault never started"
+    new = future[0].result(60)
+    promoted = [e.monotonic for e in cluster.events if e.kind == "promote" and e.instance_name == new.name]
+    return logs, new, promoted[-1]
+
+
+def verify(cluster: Cluster, engine: sa.Engine, model: type[Any], logs: dict[int, WorkerLog],
+           old_writer: str, new_writer: str) -> None:
+    """Every committed unit is on the new writer exactly once (both rows), no unit is half there,
+    nothing nobody wrote is there, and every row was executed by the old or the new writer."""
+    check = sa.create_engine(engine.url, poolclass=sa.NullPool,
+                             connect_args={"plugins": "", **({"use_pure": True} if cluster.engine == "mysql" else {})})
+    table = model.__table__
+    kw = cluster.connect_kwargs(cluster.writer)
+    url = check.url.set(host=kw["host"], port=kw["port"])
+    check.dispose()
+    check = sa.create_engine(url, poolclass=sa.NullPool,
+                             connect_args={"plugins": "", **({"use_pure": True} if cluster.engine == "mysql" else {})})
+    try:
+        with check.connect() as conn:
+            where = conn.execute(sa.select(node_expression(cluster))).scalar()
+            assert where == new_writer, f"verifying on {where}, not on the new writer {new_writer}"
+            rows = conn.execute(sa.select(table.c.worker, table.c.seq, table.c.part, table.c.node)).all()
+    finally:
+        check.dispose()
+    present: dict[tuple[int, int], list[int]] = {}
+    nodes: set[str] = set()
+    for w, s, p, n in rows:
+        present.setdefault((int(w), int(s)), []).append(int(p))
+        nodes.add(str(n))
+    committed = {(w, s) for w, log in logs.items() for s in log.committed}
+    attempted = {(w, s) for w, log in logs.items() for s in log.attempted}
+    missing = sorted(committed - set(present))
+    assert not missing, f"committed units missing on the new writer: {missing[:10]}"
+    wrong = {k: parts for k, parts in present.items() if sorted(parts) != [0, 1]}
+    assert not wrong, f"units applied partly or twice: {wrong}"
+    unexpected = sorted(set(present) - attempted)
+    assert not unexpected, f"units nobody wrote: {unexpected[:10]}"
+    assert nodes <= {old_writer, new_writer}, f"rows written on a wrong node: {nodes - {old_writer, new_writer}}"
+
+
+def resume_delays(logs: dict[int, WorkerLog], promoted_at: float) -> list[float]:
+    """Per worker: seconds from the promotion to its first commit after its last error."""
+    return [max(0.0, log.resumed_at - promoted_at) for log in logs.values() if log.resumed_at is not None]
+
+
+def summary(delays: list[float]) -> str:
+    if not delays:
+        return "no resume times"
+    return f"resume after promotion: median {statistics.median(delays):.3f} s, max {max(delays):.3f} s"

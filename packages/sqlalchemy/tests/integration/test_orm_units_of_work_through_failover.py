@@ -1,0 +1,82 @@
+"""SQLAlchemy ORM units of work on 8 threads through a real writer failover, on both engines:
+every unit whose commit returned is on the new writer exactly once, nothing lands on a wrong
+node, and the workload goes on by simply moving to its next unit of work after an error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from orm_workload import (
+    engine_for,
+    new_unit_table,
+    resume_delays,
+    run_workload,
+    start_failover,
+    summary,
+    verify,
+)
+
+import sturdydb
+from sturdydb_testing import Cluster
+
+
+@pytest.mark.parametrize("old_writer", ["kill", "freeze"])
+def test_orm_units_of_work_survive_a_writer_failover(
+    aurora_cluster: Cluster, old_writer: str, request: pytest.FixtureRequest
+) -> None:
+    if aurora_cluster.engine == "mysql":
+        # Seen in about 1 run of 3 on 2026-12-01, after a kill and after a freeze: some or all
+        # workers block in mysql-connector's recv (rollback, commit, the ping inside cursor(),
+        # execute) on connections to the *new* writer, including workers that never saw an
+        # error, and stay there although socket_timeout=2 and host_monitoring are set; the
+        # watchdog thread is idle. Every call goes through sturdydb's chain; the same cluster
+        # and driver pass under Django (tests of sturdydb-django), and keeping 08007
+        # connections instead of invalidating them made it worse. Reported to the
+        # core/failover owners; non-strict, so a passing run still checks everything below.
+        request.applymarker(pytest.mark.xfail(
+            reason="intermittent hang of MariaDB calls on the new writer under SQLAlchemy (under investigation)",
+            strict=False))
+    engine = engine_for(aurora_cluster, pool_size=8, max_overflow=4)
+    try:
+        model = new_unit_table(engine)
+        old = aurora_cluster.writer
+        assert old is not None
+        logs, new, promoted_at = run_workload(
+            engine, model, aurora_cluster, threads=8,
+            fault=lambda: start_failover(aurora_cluster, old_writer), after_failover=10, timeout=60)
+        errors = [(orig, exc) for log in logs.values() for _, _, orig, exc in log.errors]
+        assert errors, "no unit of work saw the failover"
+        for orig, exc in errors:
+            # What the application sees: SQLAlchemy's OperationalError around a sturdydb failover
+            # outcome (which is also the driver's OperationalError), never a bare driver error.
+            assert isinstance(exc, sa.exc.OperationalError), repr(exc)
+            assert isinstance(orig, sturdydb.FailoverError), repr(orig)
+            # Only "nothing applied" keeps the pooled connection; the others invalidate it.
+            assert exc.connection_invalidated is (not isinstance(orig, sturdydb.FailoverSuccessError))
+        verify(aurora_cluster, engine, model, logs, old.name, new.name)
+        delays = resume_delays(logs, promoted_at)
+        assert len(delays) == 8  # every worker committed again after its last error
+        print(f"\n{aurora_cluster.engine} {old_writer}: {len(errors)} errors "
+              f"({_kinds(errors)}); {summary(delays)}")
+        # Afterwards the pool only hands out connections to the new writer.
+        with engine.connect() as conn:
+            node = conn.execute(sa.select(_node(aurora_cluster))).scalar()
+            assert node == new.name
+    finally:
+        engine.dispose()
+
+
+def _node(cluster: Cluster) -> Any:
+    from orm_workload import node_expression
+
+    return node_expression(cluster)
+
+
+def _kinds(errors: list[tuple[BaseException, BaseException]]) -> str:
+    counts: dict[str, int] = {}
+    for orig, _ in errors:
+        name = next(c.__name__ for c in type(orig).__mro__ if c.__module__.startswith("sturdydb"))
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{n} x{c}" for n, c in sorted(counts.items()))
