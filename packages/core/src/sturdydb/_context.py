@@ -205,6 +205,8 @@ class ConnectionContext:
         cache hits and time fetches). Never pass the credential: only where it came from.
         An implementation that raises is logged, never propagated into the connect.
         """
+        if not self.pipeline.receives_credentials:
+            return  # a cached connect stays one dict lookup when nobody listens
         try:
             self.pipeline.hook.sturdydb_credentials_obtained(
                 context=self, host=host, source=source, cached=cached, seconds=0.0 if cached else seconds)
