@@ -117,3 +117,36 @@ def test_a_lock_held_by_another_thread_at_fork_is_fresh_in_the_child() -> None:
     worker.join(5)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_report_says_hit_or_miss_and_how_long_the_fetch_took() -> None:
+    clock = Clock()
+    cache: CredentialCache[str, str] = CredentialCache(clock)
+    reports: list[tuple[bool, float]] = []
+
+    def slow_fetch() -> str:
+        time.sleep(0.02)
+        return "secret-value"
+
+    def report(cached: bool, seconds: float) -> None:
+        reports.append((cached, seconds))
+
+    cache.get("k", slow_fetch, 10, report)
+    cache.get("k", slow_fetch, 10, report)
+    (miss_cached, miss_seconds), hit = reports
+    assert miss_cached is False and miss_seconds >= 0.02  # the fetch's own duration
+    assert hit == (True, 0.0)
+    clock.now += 11  # expired: the next get fetches again
+    cache.get("k", slow_fetch, 10, report)
+    assert reports[-1][0] is False
+
+
+def test_refresh_reports_a_fetch_or_the_entry_another_thread_already_refreshed() -> None:
+    cache: CredentialCache[str, str] = CredentialCache()
+    reports: list[tuple[bool, float]] = []
+    stale, _ = cache.get("k", lambda: "old", 60)
+    cache.refresh("k", stale, lambda: "new", 60, lambda cached, s: reports.append((cached, s)))
+    assert reports[-1][0] is False and reports[-1][1] >= 0.0
+    cache.refresh("k", stale, lambda: "newer", 60, lambda cached, s: reports.append((cached, s)))
+    assert reports[-1] == (True, 0.0)
+    assert cache.lookup("k").value == "new"  # type: ignore[union-attr]

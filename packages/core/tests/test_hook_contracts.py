@@ -99,6 +99,12 @@ class Recorder(Plugin):
         events.append(("host_state_changed", host, available, reason,
                        threading.current_thread().name))
 
+    @hookimpl
+    def sturdydb_credentials_obtained(self, context: ConnectionContext, host: HostInfo, source: str,
+                                      cached: bool, seconds: float) -> None:
+        events.append(("credentials_obtained", context, host.url, source, cached, seconds,
+                       threading.current_thread().name))
+
     @staticmethod
     @hookimpl
     def sturdydb_add_properties() -> Sequence[PropertySpec]:
@@ -256,6 +262,66 @@ def test_core_broadcasts_a_reported_host_state(pg_conninfo: str, cluster_id: str
         topology.mark("127.0.0.1", HostAvailability.AVAILABLE, reason="answered again")
         last = _named("host_state_changed")[-1]
         assert (last[1].url, last[2], last[3]) == ("127.0.0.1:5432", True, "answered again")
+
+
+class FakeAuth(Plugin):
+    """An auth plugin inside the recorder: a cache miss on the first connect, hits after."""
+
+    code: ClassVar[str] = "t_fake_auth"
+    weight: ClassVar[int] = 700
+    fetched = False
+
+    @hookimpl(wrapper=True)
+    def sturdydb_connect(self, request: ConnectRequest) -> Generator[None, Any, Any]:
+        cached = type(self).fetched
+        type(self).fetched = True
+        request.context.report_credentials(request.host, "t_vault", cached, 0.25)
+        return (yield)
+
+
+class RaisingCredentialsHook(Plugin):
+    code: ClassVar[str] = "t_raising_credentials"
+
+    @hookimpl
+    def sturdydb_credentials_obtained(self, context: ConnectionContext, host: HostInfo, source: str,
+                                      cached: bool, seconds: float) -> None:
+        raise RuntimeError("bug in a plugin")
+
+
+@pytest.mark.hookspec("sturdydb_credentials_obtained")
+def test_credentials_obtained_reaches_the_chain_inside_the_connect(
+    pg_conninfo: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    register_plugin(FakeAuth)
+    register_plugin(RaisingCredentialsHook)
+    FakeAuth.fetched = False
+    try:
+        with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder,t_fake_auth") as conn:
+            ctx = conn.context
+            kinds = [e[0] for e in events]
+            # During the connect, before the driver's connection came back through the chain.
+            assert kinds.index("credentials_obtained") < kinds.index("connect:after")
+            (found,) = _named("credentials_obtained")
+            assert found == ("credentials_obtained", ctx, "127.0.0.1:5432", "t_vault", False, 0.25,
+                             threading.current_thread().name)
+            aux = ctx.open(purpose="auxiliary")  # every physical connect reports; a hit has 0 s
+            aux.close()
+            assert _named("credentials_obtained")[-1][3:6] == ("t_vault", True, 0.0)
+        # A raising implementation is logged and the connect still succeeds.
+        events.clear()
+        with caplog.at_level(logging.ERROR, "sturdydb.connection"), \
+                sturdydb.connect(psycopg.Connection.connect, pg_conninfo,
+                                 plugins="t_recorder,t_fake_auth,t_raising_credentials") as conn:
+            assert conn.cursor().execute("SELECT 1").fetchone() == (1,)
+        assert any("sturdydb_credentials_obtained" in r.getMessage() for r in caplog.records)
+        # Delivered to the reporting context's chain only: no auth plugin here, no report.
+        events.clear()
+        with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder"):
+            pass
+        assert _named("credentials_obtained") == []
+    finally:
+        unregister_plugin("t_raising_credentials")
+        unregister_plugin("t_fake_auth")
 
 
 @pytest.mark.hookspec("sturdydb_add_properties")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import psycopg
@@ -218,3 +218,34 @@ def test_aws_profile_is_the_one_shared_spec_with_a_stable_owner() -> None:
         assert any(spec is AWS_PROFILE_PROPERTY for spec in plugin.sturdydb_add_properties())
     assert sturdydb.catalog().registry.get("aws_profile") is AWS_PROFILE_PROPERTY
     assert AWS_PROFILE_PROPERTY.owner == "aws"
+
+
+class CredentialListener(sturdydb.Plugin):
+    """Records the chain's ``sturdydb_credentials_obtained`` broadcasts."""
+
+    code: ClassVar[str] = "test_credential_listener"
+    reports: ClassVar[list[tuple[Any, ...]]] = []
+
+    @sturdydb.hookimpl
+    def sturdydb_credentials_obtained(self, context: Any, host: Any, source: str, cached: bool,
+                                      seconds: float) -> None:
+        type(self).reports.append((host.url, source, cached, seconds))
+
+
+@pytest.mark.parametrize("plugin", ["federated_auth", "okta"])
+def test_connects_report_the_federation_then_cache_hits_under_the_plugins_code(
+        fake_idp: Any, fake_driver: Any, plugin: str) -> None:
+    sturdydb.register_plugin(CredentialListener)
+    CredentialListener.reports = []
+    try:
+        for _ in range(2):
+            connect(fake_driver, plugin, plugins=f"{plugin},test_credential_listener").close()
+    finally:
+        sturdydb.unregister_plugin(CredentialListener.code)
+    reports = CredentialListener.reports
+    # The miss covers signing in, assuming the role and signing the token.
+    assert [r[:3] for r in reports] == [(RDS_HOST, plugin, False), (RDS_HOST, plugin, True)]
+    assert reports[0][3] > 0.0 and reports[1][3] == 0.0
+    assert fake_idp.count() > 0
+    secrets = {PASSWORD, *(c["password"] for c in fake_driver.calls)}
+    assert not any(secret in repr(reports) for secret in secrets)

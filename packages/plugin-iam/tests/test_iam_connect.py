@@ -254,3 +254,41 @@ def test_an_unverified_token_is_warned_about_once(fake_driver: Any, caplog: pyte
     caplog.clear()
     connect(fake_driver, sslmode="verify-full").close()
     assert [r for r in caplog.records if r.name == "sturdydb.iam"] == []
+
+
+class CredentialListener(Plugin):
+    """Records the chain's ``sturdydb_credentials_obtained`` broadcasts."""
+
+    code: ClassVar[str] = "test_credential_listener"
+    reports: ClassVar[list[tuple[Any, ...]]] = []
+
+    @hookimpl
+    def sturdydb_credentials_obtained(self, context: Any, host: Any, source: str, cached: bool,
+                                      seconds: float) -> None:
+        type(self).reports.append((context, host.url, source, cached, seconds))
+
+
+def test_each_connect_reports_a_token_cache_miss_or_hit_without_the_token(fake_driver: Any) -> None:
+    sturdydb.register_plugin(CredentialListener)
+    CredentialListener.reports = []
+    try:
+        plugins = "iam,test_outer_counter,test_credential_listener"
+        with connect(fake_driver, plugins=plugins) as first:
+            pass
+        with connect(fake_driver, plugins=plugins) as second:
+            pass
+        fake_driver.refuse_next = 1  # the cached token is refused: the retry signs a new one
+        connect(fake_driver, plugins=plugins).close()
+    finally:
+        sturdydb.unregister_plugin(CredentialListener.code)
+    reports = CredentialListener.reports
+    assert [r[1:4] for r in reports] == [
+        (RDS_HOST, "iam", False),  # signed now
+        (RDS_HOST, "iam", True),  # from the cache
+        (RDS_HOST, "iam", True),  # the cached token, refused ...
+        (RDS_HOST, "iam", False),  # ... so a new one for the retry
+    ]
+    assert reports[0][0] is first.context and reports[1][0] is second.context
+    assert reports[0][4] > 0.0 and reports[1][4] == 0.0
+    tokens = set(fake_driver.passwords)  # two tokens signed in the same second are equal
+    assert not any(token in repr(report[1:]) for report in reports for token in tokens)

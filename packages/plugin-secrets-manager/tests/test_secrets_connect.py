@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 import pytest
@@ -132,3 +132,44 @@ def test_the_plugin_is_published_under_its_code() -> None:
 def test_aws_profile_is_the_one_shared_spec() -> None:
     assert any(spec is AWS_PROFILE_PROPERTY for spec in AwsSecretsManagerPlugin.sturdydb_add_properties())
     assert sturdydb.catalog().registry.get("aws_profile") is AWS_PROFILE_PROPERTY
+
+
+class CredentialListener(sturdydb.Plugin):
+    """Records the chain's ``sturdydb_credentials_obtained`` broadcasts."""
+
+    code: ClassVar[str] = "test_credential_listener"
+    reports: ClassVar[list[tuple[Any, ...]]] = []
+
+    @sturdydb.hookimpl
+    def sturdydb_credentials_obtained(self, context: Any, host: Any, source: str, cached: bool,
+                                      seconds: float) -> None:
+        type(self).reports.append((host.url, source, cached, seconds))
+
+
+def test_connects_report_secret_fetches_and_cache_hits_without_the_values(
+    make_driver: Any, secrets_client: Any,
+) -> None:
+    sturdydb.register_plugin(CredentialListener)
+    CredentialListener.reports = []
+    try:
+        plugins = "aws_secrets_manager,test_credential_listener"
+        secrets_client.put(ARN, username="svc", password="pw-1")
+        secrets_client.delay = 0.01
+        driver = make_driver("svc", "pw-1")
+        connect(driver, plugins=plugins).close()
+        connect(driver, plugins=plugins).close()
+        secrets_client.put(ARN, username="svc", password="pw-2")  # rotated
+        driver.password = "pw-2"
+        connect(driver, plugins=plugins).close()
+    finally:
+        sturdydb.unregister_plugin(CredentialListener.code)
+    reports = CredentialListener.reports
+    assert [r[:3] for r in reports] == [
+        ("127.0.0.1", "secrets_manager", False),  # GetSecretValue
+        ("127.0.0.1", "secrets_manager", True),  # the cache
+        ("127.0.0.1", "secrets_manager", True),  # the cached, now refused, value ...
+        ("127.0.0.1", "secrets_manager", False),  # ... so the secret is read again
+    ]
+    assert reports[0][3] >= 0.01 and reports[1][3] == 0.0  # the fetch's duration; none for a hit
+    assert len(secrets_client.requests) == 2
+    assert not any(secret in repr(reports) for secret in ("pw-1", "pw-2"))

@@ -6,6 +6,12 @@ missing or expired, exactly one thread per key produces a new one while the othe
 it (single flight), so a burst of connects after expiry costs one AWS request, not one each.
 
 Values are never shown: an entry's repr names the key's shape and the expiry only.
+
+``get`` and ``refresh`` take an optional ``report(cached, seconds)`` callback, called once
+the caller has its credential (outside every lock): ``cached`` true when the cache answered,
+false with the fetch's duration when this call fetched. Auth plugins pass one that forwards
+to ``ConnectionContext.report_credentials`` (the ``sturdydb_credentials_obtained``
+broadcast), so observability plugins see hits, misses and fetch times, never the value.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any, Generic, TypeVar
 
 from sturdydb import register_process_state
 
-__all__ = ["CacheEntry", "CredentialCache", "TimeToLive"]
+__all__ = ["CacheEntry", "CredentialCache", "Report", "TimeToLive"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -41,6 +47,9 @@ register_process_state("sturdydb_aws.cache", lambda: None, after_fork=_reset_aft
 #: Seconds a fetched value stays valid: a number, or a function of the value itself for
 #: credentials that carry their own expiry (STS temporary credentials).
 TimeToLive = float | Callable[[V], float]
+
+#: ``report(cached, seconds)``: see the module docstring.
+Report = Callable[[bool, float], None]
 
 
 class CacheEntry(Generic[V]):
@@ -84,24 +93,36 @@ class CredentialCache(Generic[K, V]):
             return entry
         return None
 
-    def get(self, key: K, fetch: Callable[[], V], ttl: TimeToLive[V]) -> tuple[CacheEntry[V], bool]:
+    def get(self, key: K, fetch: Callable[[], V], ttl: TimeToLive[V],
+            report: Report | None = None) -> tuple[CacheEntry[V], bool]:
         """The valid entry for ``key``, fetching it when needed; ``True`` when fetched now."""
         entry = self.lookup(key)
-        if entry is not None:
-            return entry, False
-        with self._key_lock(key):
-            entry = self.lookup(key)  # another thread may have fetched it while we waited
-            if entry is not None:
-                return entry, False
-            return self._store(key, fetch(), ttl), True
+        seconds = -1.0  # stays negative unless this call fetched
+        if entry is None:
+            with self._key_lock(key):
+                entry = self.lookup(key)  # another thread may have fetched it while we waited
+                if entry is None:
+                    start = time.perf_counter()
+                    entry = self._store(key, fetch(), ttl)
+                    seconds = time.perf_counter() - start
+        fetched = seconds >= 0.0
+        if report is not None:
+            report(not fetched, seconds if fetched else 0.0)
+        return entry, fetched
 
-    def refresh(self, key: K, stale: CacheEntry[V], fetch: Callable[[], V], ttl: TimeToLive[V]) -> CacheEntry[V]:
+    def refresh(self, key: K, stale: CacheEntry[V], fetch: Callable[[], V], ttl: TimeToLive[V],
+                report: Report | None = None) -> CacheEntry[V]:
         """Replace ``stale`` (a credential the server refused) unless another thread already did."""
+        seconds = -1.0
         with self._key_lock(key):
             current = self._entries.get(key)
-            if current is not None and current is not stale and self._clock() < current.expires_at:
-                return current
-            return self._store(key, fetch(), ttl)
+            if current is None or current is stale or self._clock() >= current.expires_at:
+                start = time.perf_counter()
+                current = self._store(key, fetch(), ttl)
+                seconds = time.perf_counter() - start
+        if report is not None:
+            report(seconds < 0.0, max(seconds, 0.0))
+        return current
 
     def invalidate(self, key: K, entry: CacheEntry[V] | None = None) -> None:
         """Forget ``key`` (only if it still holds ``entry``, when given)."""

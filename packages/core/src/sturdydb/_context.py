@@ -197,6 +197,22 @@ class ConnectionContext:
         except Exception:
             log.exception("a sturdydb_connection_changed implementation raised")
 
+    def report_credentials(self, host: HostInfo, source: str, cached: bool, seconds: float = 0.0) -> None:
+        """Tell this chain's plugins that an auth plugin obtained a credential for ``host``.
+
+        Auth plugins call it from their ``sturdydb_connect`` wrapper; the core broadcasts
+        ``sturdydb_credentials_obtained`` to this context's chain (observability plugins count
+        cache hits and time fetches). Never pass the credential: only where it came from.
+        An implementation that raises is logged, never propagated into the connect.
+        """
+        if not self.pipeline.receives_credentials:
+            return  # a cached connect stays one dict lookup when nobody listens
+        try:
+            self.pipeline.hook.sturdydb_credentials_obtained(
+                context=self, host=host, source=source, cached=cached, seconds=0.0 if cached else seconds)
+        except Exception:
+            log.exception("a sturdydb_credentials_obtained implementation raised")
+
     # -- knowledge about the server ---------------------------------------------
     @property
     def dialect(self) -> DatabaseDialect:

@@ -107,6 +107,8 @@ class Pipeline:
             pm.hook.sturdydb_host_list_changed.get_hookimpls()
             or pm.hook.sturdydb_host_state_changed.get_hookimpls()
         )
+        #: Whether a plugin here listens to credential reports (else reporting is skipped).
+        self.receives_credentials = bool(pm.hook.sturdydb_credentials_obtained.get_hookimpls())
         self._chains: dict[tuple[str, bool], ChainFn | None] = {}
         self._lock = threading.Lock()
 

@@ -11,7 +11,8 @@ a meta-test fails when a hook has none (``tests/test_every_hookspec_is_tested.py
 Pipelines (implemented as ``@hookimpl(wrapper=True)`` one-``yield`` generators, ``return
 (yield)``): ``sturdydb_connect`` and ``sturdydb_execute``. Broadcasts (delivered by the core, every
 implementation is called, must not block): ``sturdydb_host_list_changed``,
-``sturdydb_connection_changed``, ``sturdydb_host_state_changed``. Contributions (called on the
+``sturdydb_connection_changed``, ``sturdydb_host_state_changed``,
+``sturdydb_credentials_obtained``. Contributions (called on the
 plugin *classes* of every installed plugin, also when not selected): ``sturdydb_add_properties``,
 ``sturdydb_add_profiles``, ``sturdydb_add_dialects``.
 """
@@ -110,6 +111,25 @@ def sturdydb_host_state_changed(host: HostInfo, available: bool, reason: str) ->
     every chain that opened a connection to that cluster and implements a topology hook.
     Thread: the detecting one (a monitor thread, sturdydb's watchdog thread, or the
     application's). Must not block; an exception is logged and does not stop the broadcast.
+    """
+
+
+@hookspec
+def sturdydb_credentials_obtained(
+    context: ConnectionContext, host: HostInfo, source: str, cached: bool, seconds: float
+) -> None:
+    """An auth plugin obtained the credential for one physical connect to ``host``.
+
+    When: a plugin called :meth:`ConnectionContext.report_credentials
+    <sturdydb._context.ConnectionContext.report_credentials>` inside its ``sturdydb_connect``
+    wrapper, after it had the credential and before the driver used it: once per credential
+    the connect needed (a retry with a refreshed credential reports again). ``source`` names
+    where it came from (``"iam"``, ``"secrets_manager"``, ``"federated_auth"``, ``"okta"``);
+    ``cached`` is true when the plugin's cache answered (``seconds`` is then 0) and false when
+    it fetched or generated the credential now (``seconds``: how long that took). A fetch that
+    raised is not reported (the connect fails with that error). No argument carries the
+    credential itself. Delivered to the chain of ``context`` only. Thread: the connecting
+    one. Must not block (the connect waits); an exception is logged and swallowed.
     """
 
 

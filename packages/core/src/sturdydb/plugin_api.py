@@ -28,6 +28,9 @@ plugin needs and cannot find here should be added here, not imported from a priv
   ``sturdydb_connection_changed`` broadcast).
 - :func:`connect_below`: re-run only the part of the connect chain inside the calling plugin
   (an auth plugin retrying with a fresh credential: outer plugins see one connect).
+- ``context.report_credentials(host, source, cached, seconds)``: an auth plugin says it
+  obtained a credential for a connect (cache hit, or fetched in ``seconds``); the core
+  broadcasts ``sturdydb_credentials_obtained`` to the chain. Never pass the credential.
 
 **Bounded work and deadlines**
 

@@ -13,7 +13,11 @@ application, and the core's broadcasts:
   failed host through the core before it reconnects), its end the moment the error passes;
 - ``sturdydb_host_state_changed``: a ``sturdydb.host_state`` span per verdict (monitoring's
   "host down", failover's failed connects, hosts back up) and the abort counter;
-- ``sturdydb_host_list_changed``: a ``sturdydb.topology_change`` span and counters.
+- ``sturdydb_host_list_changed``: a ``sturdydb.topology_change`` span and counters;
+- ``sturdydb_credentials_obtained`` (reported by the auth plugins): the credential requests
+  counter by source and cache hit/miss, and for a miss (a fetch from IAM, Secrets Manager or
+  an identity provider) a ``sturdydb.credentials`` span lasting the fetch, a child of the
+  ``sturdydb.connect`` span that needed it.
 
 Nothing here reads or records SQL text beyond its first keyword (``db.operation.name``), nor
 any property value other than host, port and the database system: no user, no password, no
@@ -29,7 +33,7 @@ from collections import deque
 from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
 
 from sturdydb import (
     FailoverError,
@@ -44,6 +48,7 @@ from sturdydb.plugin_api import HostRole
 from sturdydb_otel import telemetry as _telemetry
 from sturdydb_otel.telemetry import (
     SPAN_CONNECT,
+    SPAN_CREDENTIALS,
     SPAN_FAILOVER,
     SPAN_HOST_STATE,
     SPAN_TOPOLOGY,
@@ -163,6 +168,16 @@ class _Marks(threading.local):
 
 
 _marks = _Marks()
+
+
+class _ConnectSpans(threading.local):
+    """The ``sturdydb.connect`` span this thread is inside: the parent of credential fetches."""
+
+    def __init__(self) -> None:
+        self.current: Any = None
+
+
+_connect_spans = _ConnectSpans()
 #: The last host report seen: the core hands the same object to every chain, so a report is
 #: recorded once even when several chains of this process contain the plugin.
 _last_report: list[Any] = [None]
@@ -214,9 +229,13 @@ class OtelPlugin(Plugin):
             }
             span = t.tracer.start_span(SPAN_CONNECT, kind=SpanKind.CLIENT, attributes=attrs)
         start = time.perf_counter_ns()
+        outer_span = _connect_spans.current
+        if span is not None:
+            _connect_spans.current = span
         try:
             conn = yield
         except BaseException as exc:
+            _connect_spans.current = outer_span
             elapsed = (time.perf_counter_ns() - start) / 1e9
             if t.metrics:
                 t.connect_duration.record(elapsed, {
@@ -228,6 +247,7 @@ class OtelPlugin(Plugin):
                 span.set_status(Status(StatusCode.ERROR, _error_type(exc)))
                 span.end()
             raise
+        _connect_spans.current = outer_span
         elapsed = (time.perf_counter_ns() - start) / 1e9
         # The application's connect may have been routed elsewhere (failover sets ctx.host);
         # reconnects and auxiliary connections go where they asked.
@@ -359,3 +379,22 @@ class OtelPlugin(Plugin):
                 "sturdydb.topology.hosts": len(topology.hosts),
             })
             span.end()
+
+    @hookimpl
+    def sturdydb_credentials_obtained(self, context: ConnectionContext, host: HostInfo, source: str,
+                                      cached: bool, seconds: float) -> None:
+        # Only where the credential came from: the hook never carries the credential, and the
+        # user name stays out too (like every other span of this plugin).
+        t = _telemetry.current()
+        if t.metrics:
+            t.credentials.add(1, {"sturdydb.credentials.source": source, "sturdydb.credentials.cached": cached})
+        if t.traces and not cached:
+            end = time.time_ns()
+            parent = _connect_spans.current
+            span = t.tracer.start_span(
+                SPAN_CREDENTIALS, context=set_span_in_context(parent) if parent is not None else None,
+                start_time=end - int(seconds * 1e9), attributes={
+                    "sturdydb.credentials.source": source, "sturdydb.credentials.cached": False,
+                    "sturdydb.credentials.duration_s": seconds, "db.system": db_system(context),
+                    **_host_attributes(host, context.driver.default_port)})
+            span.end(end_time=end)

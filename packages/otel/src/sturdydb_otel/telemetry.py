@@ -33,6 +33,7 @@ SPAN_CONNECT = "sturdydb.connect"
 SPAN_FAILOVER = "sturdydb.failover"
 SPAN_HOST_STATE = "sturdydb.host_state"
 SPAN_TOPOLOGY = "sturdydb.topology_change"
+SPAN_CREDENTIALS = "sturdydb.credentials"
 
 # Metric names (OpenTelemetry's database conventions where one applies).
 METRIC_EXECUTE = "db.client.operation.duration"
@@ -44,6 +45,7 @@ METRIC_ABORTS = "sturdydb.monitoring.aborts"
 METRIC_TOPOLOGY_CHANGES = "sturdydb.topology.changes"
 METRIC_TOPOLOGY_REFRESHES = "sturdydb.topology.refreshes"
 METRIC_MONITOR_THREADS = "sturdydb.monitor.threads"
+METRIC_CREDENTIALS = "sturdydb.credentials.requests"
 
 
 #: Bucket boundaries (seconds) suggested to the SDK: the SDK's defaults (0, 5, 10, 25, ... in
@@ -182,6 +184,9 @@ class Telemetry:
             description="Host monitoring verdicts that a host is down (each aborts the calls in flight to it)")
         self.topology_changes = meter.create_counter(
             METRIC_TOPOLOGY_CHANGES, unit="{event}", description="Changes seen in cluster topologies, by kind")
+        self.credentials = meter.create_counter(
+            METRIC_CREDENTIALS, unit="{request}",
+            description="Credentials auth plugins obtained for connects, by source and cache hit or miss")
         self.clusters: set[str] = set()
         self._lock = threading.Lock()
         meter.create_observable_counter(

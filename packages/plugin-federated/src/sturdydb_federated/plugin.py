@@ -180,6 +180,7 @@ class FederatedAuthPlugin(SamlFederationPlugin):
     """``federated_auth``: sign in to ADFS with a user name and password."""
 
     code: ClassVar[str] = "federated_auth"
+    credential_source: ClassVar[str] = "federated_auth"
     weight: ClassVar[int] = 900
     provider: ClassVar[str] = "adfs"
 
@@ -191,6 +192,7 @@ class OktaAuthPlugin(SamlFederationPlugin):
     """``okta``: sign in through Okta's authentication API and its Amazon Web Services app."""
 
     code: ClassVar[str] = "okta"
+    credential_source: ClassVar[str] = "okta"
     weight: ClassVar[int] = 1000
     provider: ClassVar[str] = "okta"
 

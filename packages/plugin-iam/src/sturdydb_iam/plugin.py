@@ -14,7 +14,7 @@ connect retried. MySQL needs the clear-text password protocol: the driver dialec
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -97,6 +97,8 @@ class IamAuthPlugin(Plugin):
 
     code: ClassVar[str] = "iam"
     weight: ClassVar[int] = 700
+    #: ``source`` of this plugin's ``sturdydb_credentials_obtained`` reports.
+    credential_source: ClassVar[str] = "iam"
 
     def __init__(self) -> None:
         self.tokens: CredentialCache[IamTarget, str] = CredentialCache()
@@ -109,7 +111,8 @@ class IamAuthPlugin(Plugin):
     def sturdydb_connect(self, request: ConnectRequest) -> Generator[None, Any, Any]:
         target = self.target_for(request)
         ttl = self.token_ttl(request)
-        entry, fresh = self.tokens.get(target, lambda: self.generate_token(target), ttl)
+        report = self._reporter(request)
+        entry, fresh = self.tokens.get(target, lambda: self.generate_token(target), ttl, report)
         self._apply(request, entry.value)
         try:
             return (yield)
@@ -125,7 +128,7 @@ class IamAuthPlugin(Plugin):
             # one retry with a fresh token, through the plugins inside this one only.
             log.info("the database refused a cached IAM token for %s; retrying once with a new token",
                      target.describe())
-            entry = self.tokens.refresh(target, entry, lambda: self.generate_token(target), ttl)
+            entry = self.tokens.refresh(target, entry, lambda: self.generate_token(target), ttl, report)
         self._apply(request, entry.value)
         try:
             return connect_below(self, request)
@@ -136,6 +139,15 @@ class IamAuthPlugin(Plugin):
             raise
 
     # -- pieces ----------------------------------------------------------------------
+    def _reporter(self, request: ConnectRequest) -> Callable[[bool, float], None]:
+        """Forward the token cache's hit/miss to the chain (never the token itself)."""
+        context, host, source = request.context, request.host, self.credential_source
+
+        def report(cached: bool, seconds: float) -> None:
+            context.report_credentials(host, source, cached, seconds)
+
+        return report
+
     def target_for(self, request: ConnectRequest) -> IamTarget:
         """Region, host, port and user the token must be signed for (validated)."""
         props = request.props

@@ -118,7 +118,13 @@ class AwsSecretsManagerPlugin(Plugin):
         ref = self.secret_ref(request)
         ttl = _ttl(request.props.get("secrets_manager_expiration"))
         fetch = lambda: self.fetch(ref, request)  # noqa: E731 - one closure, used twice
-        entry, fresh = self.secrets.get(ref, fetch, ttl)
+        context, host = request.context, request.host
+
+        def report(cached: bool, seconds: float) -> None:
+            # Where the credentials came from and how long it took: never the values.
+            context.report_credentials(host, "secrets_manager", cached, seconds)
+
+        entry, fresh = self.secrets.get(ref, fetch, ttl, report)
         _apply(request, entry.value)
         try:
             return (yield)
@@ -129,7 +135,7 @@ class AwsSecretsManagerPlugin(Plugin):
                 _explain_refusal(exc, ref, entry.value)
                 raise
             stale = entry
-            entry = self.secrets.refresh(ref, stale, fetch, ttl)
+            entry = self.secrets.refresh(ref, stale, fetch, ttl, report)
             if entry.value == stale.value:
                 # Same credentials: retrying cannot help (and must not hammer the database).
                 _explain_refusal(exc, ref, entry.value)
