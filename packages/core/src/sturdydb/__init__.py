@@ -12,6 +12,7 @@ and the exception classes. Nothing here starts a thread or opens a connection at
 from __future__ import annotations
 
 from sturdydb._addresses import PinnedAddress, map_host, mapped_hosts, resolve_host, unmap_host
+from sturdydb._config import NoEffectPropertyWarning, UnknownPropertyWarning
 from sturdydb._connection import AwsWrapperConnection, Connection, Cursor, connect
 from sturdydb._context import Call, ConnectionContext, ConnectRequest
 from sturdydb._discovery import catalog, register_plugin, reload_catalog, unregister_plugin
@@ -68,6 +69,7 @@ __all__ = [
     "IntegrityError",
     "InterfaceError",
     "InternalError",
+    "NoEffectPropertyWarning",
     "NotSupportedError",
     "OperationalError",
     "PinnedAddress",
@@ -78,6 +80,7 @@ __all__ = [
     "QueryTimeoutError",
     "StatementOutcomeUnknownError",
     "TransactionResolutionUnknownError",
+    "UnknownPropertyWarning",
     "Warning",
     "apilevel",
     "catalog",

@@ -193,9 +193,11 @@ def properties_markdown() -> str:
 
     cat = catalog()
     owners: dict[str, list[Any]] = {}
-    for spec in cat.registry:
-        owners.setdefault(spec.owner, []).append(spec)
-    for spec in cat.registry.prefixes:
+    no_effect: list[Any] = []
+    for spec in [*cat.registry, *cat.registry.prefixes]:
+        if spec.no_effect is not None:
+            no_effect.append(spec)  # listed apart: they configure nothing here
+            continue
         owners.setdefault(spec.owner, []).append(spec)
     lines = [
         "# Configuration reference",
@@ -231,6 +233,21 @@ def properties_markdown() -> str:
                 doc += f" Accepts {spec.range_text()}."
             name = f"`{spec.name}*`" if spec.prefix else f"`{spec.name}`"
             lines.append(f"| {name} | {kind} | {default} | {spec.unit or ''} | {doc} |")
+        lines.append("")
+    if no_effect:
+        lines += [
+            "## Reference-only properties (no effect)", "",
+            "Names of the AWS Advanced Python Wrapper that sturdydb does not implement. They are "
+            "accepted, so a",
+            "configuration written for the reference runs unchanged, with one warning per name "
+            "and process;",
+            "they are never passed to the driver.", "",
+            "| property | declared by | instead |", "|---|---|---|",
+        ]
+        for spec in sorted(no_effect, key=lambda s: (s.owner != "core", s.owner, s.name)):
+            name = f"`{spec.name}*`" if spec.prefix else f"`{spec.name}`"
+            why = str(spec.no_effect).replace("|", "\\|")
+            lines.append(f"| {name} | {spec.owner} | {why} |")
         lines.append("")
     profiles = cat.all_profiles()
     lines += ["## Profiles", "", "| profile | plugins | properties | source | description |", "|---|---|---|---|---|"]

@@ -37,7 +37,7 @@ from sturdydb import hookspecs
 from sturdydb._errors import ConfigurationError
 from sturdydb._plugin import Plugin
 from sturdydb._profiles import BUILTIN_PROFILES, Profile, user_profiles
-from sturdydb._properties import CORE_PROPERTIES, PropertyRegistry
+from sturdydb._properties import CORE_PROPERTIES, REFERENCE_ONLY_CORE_PROPERTIES, PropertyRegistry
 
 if TYPE_CHECKING:
     from sturdydb._dialects.base import DatabaseDialect
@@ -109,13 +109,17 @@ class PluginCatalog:
 
     entries: dict[str, PluginEntry] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
-    registry: PropertyRegistry = field(default_factory=lambda: PropertyRegistry(CORE_PROPERTIES))
+    registry: PropertyRegistry = field(
+        default_factory=lambda: PropertyRegistry((*CORE_PROPERTIES, *REFERENCE_ONLY_CORE_PROPERTIES)))
     contributed_profiles: dict[str, Profile] = field(default_factory=dict)
     dialects: list[DatabaseDialect] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     #: Codes published by an installed distribution whose plugin could not be used: code ->
     #: why (failed import, not a plugin class, unknown hook, a contribution hook that raised).
     broken: dict[str, str] = field(default_factory=dict)
+    #: Codes an installed distribution knows but does not provide: code -> (what to use
+    #: instead, the distribution that says so).
+    refused: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def codes(self) -> list[str]:
         return sorted(self.entries)
@@ -126,6 +130,13 @@ class PluginCatalog:
         entry = self.entries.get(canonical)
         if entry is not None:
             return entry
+        refused = self.refused.get(code)
+        if refused is not None:
+            instead, dist = refused
+            raise ConfigurationError(
+                f"plugin code {code!r} is not provided by sturdydb: {instead} (explained by the "
+                f"installed distribution {dist}); leave the code out of 'plugins'"
+            )
         broken = self.broken.get(code)
         if broken is not None:
             raise ConfigurationError(
@@ -149,7 +160,9 @@ class PluginCatalog:
         missing = [c for c in codes if self.aliases.get(c, c) not in self.entries]
         if not missing:
             return
-        why = [f"{c!r} ({self.broken[c]})" if c in self.broken else repr(c) for c in missing]
+        why = [f"{c!r} ({self.broken[c]})" if c in self.broken
+               else f"{c!r} ({self.refused[c][0]})" if c in self.refused
+               else repr(c) for c in missing]
         raise ConfigurationError(
             f"profile {profile.name!r} (from {profile.source}) uses the plugin code(s) "
             f"{', '.join(why)}, which are not installed or not usable; install the distribution "
@@ -279,6 +292,8 @@ def _build() -> PluginCatalog:
         cat.entries[code] = PluginEntry(code, cls, dist, version)
         for alias in cls.aliases:
             cat.aliases[alias] = code
+        for refused, instead in cls.refused_codes.items():
+            cat.refused.setdefault(refused, (instead, dist))
     pm.check_pending()  # cannot raise: every plugin with an unknown hook was left out above
 
     properties: list[tuple[str, Sequence[Any]]] = []

@@ -9,6 +9,7 @@ no per-connection state: that lives in ``context.plugin_state[code]``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -21,6 +22,9 @@ class Plugin:
     """Base class for plugins. Subclasses set ``code`` and ``weight`` and implement hooks.
 
     ``aliases`` are other codes that select the same plugin (``failover_v2`` for ``failover``).
+    ``refused_codes`` maps codes that this distribution knows but deliberately does not provide
+    (a reference wrapper's plugin, say) to what to use instead; selecting one raises an error
+    with that text rather than "unknown plugin code". An installed plugin of that code wins.
     ``requires_dialect`` asks the core to detect the database dialect at connect time.
     ``in_default_chain`` puts the plugin in the chain of connections that do not set the
     ``plugins`` property (sturdydb's failover, connection tracker and host monitoring do, as
@@ -31,6 +35,7 @@ class Plugin:
     code: ClassVar[str] = ""
     weight: ClassVar[int] = 1000
     aliases: ClassVar[tuple[str, ...]] = ()
+    refused_codes: ClassVar[Mapping[str, str]] = {}
     requires_dialect: ClassVar[bool] = False
     in_default_chain: ClassVar[bool] = False
 

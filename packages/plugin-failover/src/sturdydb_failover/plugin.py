@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import (
@@ -47,6 +47,7 @@ from sturdydb import (
     register_process_state,
 )
 from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, select_host
+from sturdydb_failover import reference
 from sturdydb_failover.monitor import TopologyMonitor, monitors
 from sturdydb_failover.presets import PRESETS
 from sturdydb_failover.session import is_session_statement, note_session_statement
@@ -175,7 +176,8 @@ class FailoverPlugin(Plugin):
 
     code: ClassVar[str] = CODE
     weight: ClassVar[int] = 400
-    aliases: ClassVar[tuple[str, ...]] = ("failover_v2",)
+    aliases: ClassVar[tuple[str, ...]] = reference.ALIASES
+    refused_codes: ClassVar[Mapping[str, str]] = reference.REFUSED_CODES
     requires_dialect: ClassVar[bool] = True
     in_default_chain: ClassVar[bool] = True
 
@@ -192,7 +194,7 @@ class FailoverPlugin(Plugin):
     @staticmethod
     @hookimpl
     def sturdydb_add_properties() -> Sequence[PropertySpec]:
-        return failover_properties()
+        return [*failover_properties(), *reference.reference_only_properties()]
 
     @staticmethod
     @hookimpl
@@ -294,7 +296,9 @@ class FailoverPlugin(Plugin):
         readers = [h for h in monitor.topology.readers if h.availability is HostAvailability.AVAILABLE]
         if not readers:
             return None
-        return select_host(readers, str(ctx.props.get("reader_host_selector_strategy")))
+        strategy = (ctx.props.get("reader_initial_connection_host_selector_strategy")
+                    or ctx.props.get("reader_host_selector_strategy"))
+        return select_host(readers, str(strategy))
 
     @staticmethod
     def _route_wait(ctx: ConnectionContext, state: ConnectionState) -> float:

@@ -66,6 +66,10 @@ def failover_properties() -> list[PropertySpec]:
         PropertySpec("failover_reader_host_selector_strategy", str, "random",
                      "How reader failover picks among the readers.",
                      owner=OWNER, choices=SELECTOR_STRATEGIES, normalize=normalize_choice),
+        PropertySpec("reader_initial_connection_host_selector_strategy", str, None,
+                     "How a connect through the reader cluster endpoint picks a reader. Unset: "
+                     "reader_host_selector_strategy (the reference's initial_connection setting).",
+                     owner=OWNER, choices=SELECTOR_STRATEGIES, normalize=normalize_choice),
         PropertySpec("cluster_topology_high_refresh_rate_ms", int, 100,
                      "Topology poll interval on the verified writer while a refresh is requested "
                      "or for 30 s after a new writer was found.",
