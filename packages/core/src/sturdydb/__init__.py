@@ -36,7 +36,7 @@ from sturdydb._errors import (
     Warning,  # noqa: A004 - PEP 249 requires the module to export Warning
 )
 from sturdydb._hosts import HostAvailability, HostInfo, HostRole
-from sturdydb._plugin import Plugin
+from sturdydb._plugin import Plugin, PluginInfo
 from sturdydb._profiles import Profile, register_profile, unregister_profile
 from sturdydb._properties import PropertySpec
 from sturdydb._registry import register_process_state, reset_process_state
@@ -74,6 +74,7 @@ __all__ = [
     "OperationalError",
     "PinnedAddress",
     "Plugin",
+    "PluginInfo",
     "Profile",
     "ProgrammingError",
     "PropertySpec",

@@ -88,8 +88,9 @@ def doctor_report(driver: str, conninfo: str, props: dict[str, Any]) -> tuple[in
 
     report: dict[str, Any] = {"driver": driver, "connected": False, "warnings": []}
     cat = catalog()
+    cat.load_all()  # doctor checks every installed plugin, also the ones not selected
     report["installed_plugins"] = {
-        code: {"weight": e.cls.weight, "distribution": e.distribution, "version": e.version}
+        code: {"weight": e.weight, "distribution": e.distribution, "version": e.version}
         for code, e in sorted(cat.entries.items())
     }
     report["warnings"].extend(cat.errors)

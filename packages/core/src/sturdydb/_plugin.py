@@ -9,13 +9,38 @@ no per-connection state: that lives in ``context.plugin_state[code]``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from sturdydb._properties import Properties
 
-__all__ = ["Plugin"]
+__all__ = ["Plugin", "PluginInfo"]
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What the catalog needs to know about a plugin without importing it (cheap metadata).
+
+    A distribution publishes one per plugin in the entry-point group ``sturdydb.plugin_info``
+    under the plugin's code, pointing at a module that is cheap to import (data only: it must
+    not import the plugin's own module or anything heavy). The catalog then imports the plugin
+    class (entry point ``sturdydb.plugins``) only when a connection selects its code, so a
+    process pays for the plugins it uses. The fields repeat the class's ``code``, ``weight``,
+    ``aliases``, ``refused_codes`` and ``in_default_chain`` (checked to agree when the class
+    is loaded) and carry what its contribution hooks would return (``properties``,
+    ``profiles``); those hooks are then not called. A plugin that contributes dialects, or
+    publishes no info, is imported when the catalog is built, as before.
+    """
+
+    code: str
+    weight: int = 1000
+    aliases: tuple[str, ...] = ()
+    refused_codes: Mapping[str, str] = field(default_factory=dict)
+    in_default_chain: bool = False
+    properties: Sequence[Any] = ()
+    profiles: Sequence[Any] = ()
 
 
 class Plugin:

@@ -48,11 +48,10 @@ from sturdydb import (
     register_process_state,
 )
 from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, select_host
-from sturdydb_failover import reference
+from sturdydb_failover._info import FAILOVER
 from sturdydb_failover.monitor import TopologyMonitor, monitors
-from sturdydb_failover.presets import PRESETS
 from sturdydb_failover.session import is_session_statement, note_session_statement
-from sturdydb_failover.settings import FailoverMode, FailoverSettings, failover_properties
+from sturdydb_failover.settings import FailoverMode, FailoverSettings
 from sturdydb_failover.statements import is_read_statement, is_transactional_dml
 
 if TYPE_CHECKING:
@@ -193,12 +192,13 @@ class ConnectionState:
 class FailoverPlugin(Plugin):
     """Writer/reader failover for Aurora-style clusters (reference code ``failover``)."""
 
-    code: ClassVar[str] = CODE
-    weight: ClassVar[int] = 400
-    aliases: ClassVar[tuple[str, ...]] = reference.ALIASES
-    refused_codes: ClassVar[Mapping[str, str]] = reference.REFUSED_CODES
+    # From the published PluginInfo (sturdydb_failover._info), so the two cannot disagree.
+    code: ClassVar[str] = FAILOVER.code
+    weight: ClassVar[int] = FAILOVER.weight
+    aliases: ClassVar[tuple[str, ...]] = FAILOVER.aliases
+    refused_codes: ClassVar[Mapping[str, str]] = FAILOVER.refused_codes
     requires_dialect: ClassVar[bool] = True
-    in_default_chain: ClassVar[bool] = True
+    in_default_chain: ClassVar[bool] = FAILOVER.in_default_chain
 
     @classmethod
     def enabled(cls, props: Properties) -> bool:
@@ -213,12 +213,12 @@ class FailoverPlugin(Plugin):
     @staticmethod
     @hookimpl
     def sturdydb_add_properties() -> Sequence[PropertySpec]:
-        return [*failover_properties(), *reference.reference_only_properties()]
+        return FAILOVER.properties
 
     @staticmethod
     @hookimpl
     def sturdydb_add_profiles() -> Sequence[Profile]:
-        return PRESETS
+        return FAILOVER.profiles
 
     # -- connect ---------------------------------------------------------------------
     @hookimpl(wrapper=True)
