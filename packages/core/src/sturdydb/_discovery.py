@@ -478,6 +478,44 @@ def _build() -> PluginCatalog:
     return cat
 
 
+#: The catalog of a process with no plugins: the core's properties only. A connect that selects
+#: no plugin and passes only core or driver properties needs nothing more (see
+#: :func:`catalog_for`), and skips listing and reading the installed distributions.
+CORE_ONLY = PluginCatalog()
+
+
+def catalog_for(target_connect: Callable[..., Any], conninfo: str, kwargs: dict[str, Any]) -> PluginCatalog:
+    """The catalog a connect with these arguments needs: :data:`CORE_ONLY` or the full one.
+
+    Building the full catalog (listing the installed distributions' entry points, reading
+    every plugin's info) is the largest part of a process's first connect. A connect that
+    sets ``plugins=""`` without a profile, and whose every property the core or the driver
+    declares, can neither use a plugin nor pass a plugin's property: the core's catalog
+    answers it the same. Anything else (a plugin's property, an unknown or misspelled name
+    that deserves a hint, the default chain) builds the full catalog, as before.
+    """
+    found = _catalog
+    if found is not None:
+        return found
+    if "plugins" not in kwargs and "plugins" not in conninfo:
+        return catalog()  # the default chain: the installed plugins decide
+    from sturdydb._conninfo import parse_conninfo
+    from sturdydb._drivers import driver_dialect_for
+
+    raw: dict[str, Any] = dict(parse_conninfo(conninfo)) if conninfo else {}
+    raw.update(kwargs)
+    if raw.get("plugins") != "" or raw.get("profile_name") or raw.get("wrapper_driver_dialect"):
+        return catalog()
+    try:
+        names = driver_dialect_for(target_connect).property_names()
+    except ConfigurationError:
+        return catalog()  # the connect reports it
+    core = CORE_ONLY.registry
+    if all(isinstance(k, str) and (k in core or k in names or k == "dbname") for k in raw):
+        return CORE_ONLY
+    return catalog()
+
+
 def catalog() -> PluginCatalog:
     """The process-wide catalog, built on first use."""
     global _catalog
