@@ -28,7 +28,6 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -40,6 +39,8 @@ from sturdydb._profiles import BUILTIN_PROFILES, Profile, user_profiles
 from sturdydb._properties import CORE_PROPERTIES, REFERENCE_ONLY_CORE_PROPERTIES, PropertyRegistry
 
 if TYPE_CHECKING:
+    from importlib import metadata
+
     from sturdydb._dialects.base import DatabaseDialect
 
 __all__ = [
@@ -311,7 +312,6 @@ def _lazy_loader(
     """Import the plugin class of ``ep`` when first selected, checked against its ``info``."""
 
     def load() -> type[Plugin]:
-        dist = _dist_name(ep.dist)
         why = ""
         cls: Any = None
         try:
@@ -329,18 +329,14 @@ def _lazy_loader(
                 why = (f"its class {cls.__qualname__} disagrees with its published PluginInfo "
                        "(code, weight, aliases, refused_codes or in_default_chain)")
         if not why:
+            # The misspelled-hook check; pluggy's own validation runs when the plugin's chain
+            # is built (a second, throwaway registration here would double that cost).
             try:
                 check_hook_names(cls)
-                pm = _contribution_manager()
-                pm.register(cls, name=f"{dist}:{info.code}")
-                unknown = sorted(c.name for c in pm.get_hookcallers(cls) or () if c.spec is None)
-                if unknown:
-                    why = (f"it marks {', '.join(map(repr, unknown))} with @hookimpl, which are "
-                           "not sturdydb hooks; see sturdydb.hookspecs")
-            except (ConfigurationError, pluggy.PluginValidationError) as exc:
+            except ConfigurationError as exc:
                 why = f"it is invalid: {exc}"
         if why:
-            message = f"plugin {info.code!r} from the distribution {dist}: {why}"
+            message = f"plugin {info.code!r} from the distribution {_dist_name(ep.dist)}: {why}"
             _broken(cat, info.code, message)
             cat.entries.pop(info.code, None)
             raise ConfigurationError(
@@ -383,6 +379,10 @@ def _add_info(cat: PluginCatalog, info_ep: metadata.EntryPoint, ep: metadata.Ent
 def _build() -> PluginCatalog:
     cat = PluginCatalog()
     found: list[tuple[type[Plugin], str, str]] = []
+    # Imported here, not at module level: importlib.metadata (with email, zipfile...) costs
+    # tens of milliseconds, and a process that never builds the catalog never needs it.
+    from importlib import metadata
+
     everything = metadata.entry_points()  # one scan of the installed distributions
     infos = {ep.name: ep for ep in everything.select(group=INFO_ENTRY_POINT_GROUP)}
     for ep in everything.select(group=ENTRY_POINT_GROUP):
