@@ -12,6 +12,7 @@ and the exception classes. Nothing here starts a thread or opens a connection at
 from __future__ import annotations
 
 from sturdydb._addresses import PinnedAddress, map_host, mapped_hosts, resolve_host, unmap_host
+from sturdydb._config import NoEffectPropertyWarning, UnknownPropertyWarning
 from sturdydb._connection import AwsWrapperConnection, Connection, Cursor, connect
 from sturdydb._context import Call, ConnectionContext, ConnectRequest
 from sturdydb._discovery import catalog, register_plugin, reload_catalog, unregister_plugin
@@ -35,7 +36,7 @@ from sturdydb._errors import (
     Warning,  # noqa: A004 - PEP 249 requires the module to export Warning
 )
 from sturdydb._hosts import HostAvailability, HostInfo, HostRole
-from sturdydb._plugin import Plugin
+from sturdydb._plugin import Plugin, PluginInfo
 from sturdydb._profiles import Profile, register_profile, unregister_profile
 from sturdydb._properties import PropertySpec
 from sturdydb._registry import register_process_state, reset_process_state
@@ -68,16 +69,19 @@ __all__ = [
     "IntegrityError",
     "InterfaceError",
     "InternalError",
+    "NoEffectPropertyWarning",
     "NotSupportedError",
     "OperationalError",
     "PinnedAddress",
     "Plugin",
+    "PluginInfo",
     "Profile",
     "ProgrammingError",
     "PropertySpec",
     "QueryTimeoutError",
     "StatementOutcomeUnknownError",
     "TransactionResolutionUnknownError",
+    "UnknownPropertyWarning",
     "Warning",
     "apilevel",
     "catalog",

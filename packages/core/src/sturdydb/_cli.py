@@ -81,8 +81,9 @@ def doctor_report(driver: str, conninfo: str, props: dict[str, Any]) -> tuple[in
 
     report: dict[str, Any] = {"driver": driver, "connected": False, "warnings": []}
     cat = catalog()
+    cat.load_all()  # doctor checks every installed plugin, also the ones not selected
     report["installed_plugins"] = {
-        code: {"weight": e.cls.weight, "distribution": e.distribution, "version": e.version}
+        code: {"weight": e.weight, "distribution": e.distribution, "version": e.version}
         for code, e in sorted(cat.entries.items())
     }
     report["warnings"].extend(cat.errors)
@@ -186,9 +187,11 @@ def properties_markdown() -> str:
 
     cat = catalog()
     owners: dict[str, list[Any]] = {}
-    for spec in cat.registry:
-        owners.setdefault(spec.owner, []).append(spec)
-    for spec in cat.registry.prefixes:
+    no_effect: list[Any] = []
+    for spec in [*cat.registry, *cat.registry.prefixes]:
+        if spec.no_effect is not None:
+            no_effect.append(spec)  # listed apart: they configure nothing here
+            continue
         owners.setdefault(spec.owner, []).append(spec)
     lines = [
         "# Configuration reference",
@@ -224,6 +227,21 @@ def properties_markdown() -> str:
                 doc += f" Accepts {spec.range_text()}."
             name = f"`{spec.name}*`" if spec.prefix else f"`{spec.name}`"
             lines.append(f"| {name} | {kind} | {default} | {spec.unit or ''} | {doc} |")
+        lines.append("")
+    if no_effect:
+        lines += [
+            "## Reference-only properties (no effect)", "",
+            "Names of the AWS Advanced Python Wrapper that sturdydb does not implement. They are "
+            "accepted, so a",
+            "configuration written for the reference runs unchanged, with one warning per name "
+            "and process;",
+            "they are never passed to the driver.", "",
+            "| property | declared by | instead |", "|---|---|---|",
+        ]
+        for spec in sorted(no_effect, key=lambda s: (s.owner != "core", s.owner, s.name)):
+            name = f"`{spec.name}*`" if spec.prefix else f"`{spec.name}`"
+            why = str(spec.no_effect).replace("|", "\\|")
+            lines.append(f"| {name} | {spec.owner} | {why} |")
         lines.append("")
     profiles = cat.all_profiles()
     lines += ["## Profiles", "", "| profile | plugins | properties | source | description |", "|---|---|---|---|---|"]

@@ -4,7 +4,9 @@ Order of precedence, lowest first: the profile's preset values, the connection s
 keyword arguments. Every known property is coerced to its declared type here, before anything
 connects, so a bad value fails fast with a message that says what is accepted. A key that is
 neither sturdydb's nor the driver's gets a warning naming the nearest known property (it is
-still passed to the driver, which has the final say).
+still passed to the driver, which has the final say). A name of the AWS Advanced Python Wrapper
+that sturdydb does not implement (a spec with ``no_effect``) is accepted with a warning saying
+what to do instead, and never reaches the driver.
 """
 
 from __future__ import annotations
@@ -21,13 +23,32 @@ if TYPE_CHECKING:
     from sturdydb._discovery import PluginCatalog
     from sturdydb._drivers.base import DriverDialect
 
-__all__ = ["UnknownPropertyWarning", "build_properties"]
+__all__ = ["NoEffectPropertyWarning", "UnknownPropertyWarning", "build_properties"]
 
 log = logging.getLogger("sturdydb.config")
 
 
 class UnknownPropertyWarning(UserWarning):
     """A property that neither sturdydb, its plugins nor the driver declares."""
+
+
+class NoEffectPropertyWarning(UserWarning):
+    """A property of the AWS Advanced Python Wrapper that sturdydb accepts but does not implement."""
+
+
+#: Names already warned about as having no effect: a pool that opens many connections with
+#: the reference's configuration gets one warning per name, not one per connect.
+_warned_no_effect: set[str] = set()
+
+
+def _warn_no_effect(key: str, why: str) -> None:
+    if key in _warned_no_effect:
+        return
+    _warned_no_effect.add(key)
+    message = (f"property {key!r} (an AWS Advanced Python Wrapper setting) has no effect in "
+               f"sturdydb and is not passed to the driver: {why}")
+    log.warning(message)
+    warnings.warn(message, NoEffectPropertyWarning, stacklevel=5)
 
 
 def build_properties(
@@ -67,6 +88,10 @@ def build_properties(
         if not isinstance(key, str):
             raise ConfigurationError(f"property names must be strings, got {key!r}")
         spec = registry.get(key)
+        if spec is not None and spec.no_effect is not None:
+            values[key] = value  # kept for diagnostics; a spec that is not passthrough stays here
+            _warn_no_effect(key, spec.no_effect)
+            continue
         if spec is not None:
             try:
                 values[key] = spec.coerce(value)
@@ -75,7 +100,11 @@ def build_properties(
                 raise ConfigurationError(f"{exc} (from the {where.replace(':', ' ')})") from None
             continue
         values[key] = value
-        if registry.prefix_of(key) is not None or key in driver_names:
+        prefix = registry.prefix_of(key)
+        if prefix is not None and prefix.no_effect is not None:
+            _warn_no_effect(prefix.name + "*", prefix.no_effect)
+            continue
+        if prefix is not None or key in driver_names:
             continue
         nearest = registry.nearest(key, driver_names)
         hint = f" Did you mean {nearest!r}?" if nearest else ""

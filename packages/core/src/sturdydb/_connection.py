@@ -24,7 +24,7 @@ from sturdydb import _selectors as selectors
 from sturdydb._config import build_properties
 from sturdydb._conninfo import check_conninfo, split_hosts
 from sturdydb._context import Call, ConnectionContext
-from sturdydb._discovery import PluginCatalog, catalog
+from sturdydb._discovery import PluginCatalog, catalog_for
 from sturdydb._drivers import driver_dialect_for
 from sturdydb._errors import FailoverSuccessError, InterfaceError
 from sturdydb._hosts import HostInfo
@@ -45,7 +45,7 @@ def connect(target_connect: Callable[..., Any], conninfo: str = "", **kwargs: An
     driver sees the rest.
     """
     check_conninfo(conninfo)
-    cat = catalog()
+    cat = catalog_for(target_connect, conninfo, kwargs)
     plan = _plan(cat, target_connect, conninfo, kwargs)
     driver, props, pipeline, hosts = plan
     ctx = ConnectionContext(

@@ -28,22 +28,24 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from sturdydb import hookspecs
 from sturdydb._errors import ConfigurationError
-from sturdydb._plugin import Plugin
+from sturdydb._plugin import Plugin, PluginInfo
 from sturdydb._profiles import BUILTIN_PROFILES, Profile, user_profiles
-from sturdydb._properties import CORE_PROPERTIES, PropertyRegistry
+from sturdydb._properties import CORE_PROPERTIES, REFERENCE_ONLY_CORE_PROPERTIES, PropertyRegistry
 
 if TYPE_CHECKING:
+    from importlib import metadata
+
     from sturdydb._dialects.base import DatabaseDialect
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "INFO_ENTRY_POINT_GROUP",
     "PluginCatalog",
     "catalog",
     "check_hook_names",
@@ -55,6 +57,8 @@ __all__ = [
 log = logging.getLogger("sturdydb.discovery")
 
 ENTRY_POINT_GROUP = "sturdydb.plugins"
+#: Cheap metadata of plugins (:class:`~sturdydb._plugin.PluginInfo`), by code.
+INFO_ENTRY_POINT_GROUP = "sturdydb.plugin_info"
 
 #: How an unknown code's error says where plugins come from (no distribution is guessed).
 WHERE_PLUGINS_COME_FROM = (
@@ -93,14 +97,64 @@ def check_hook_names(cls: type[Plugin]) -> None:
         )
 
 
-@dataclass
 class PluginEntry:
-    """One installed plugin: its class and where it comes from."""
+    """One installed plugin: its code, where it comes from, and its class (imported on demand).
 
-    code: str
-    cls: type[Plugin]
-    distribution: str
-    version: str
+    A plugin whose distribution publishes a :class:`~sturdydb._plugin.PluginInfo` is known by
+    that info until a connection selects it; :attr:`cls` then imports it (once), checks it as
+    the catalog build checks eagerly loaded ones, and raises ``ConfigurationError`` saying why
+    when it is broken.
+    """
+
+    __slots__ = ("_cls", "_dist", "_load", "_name", "_version", "code", "in_default_chain", "weight")
+
+    def __init__(
+        self, code: str, cls: type[Plugin] | None, distribution: str | metadata.Distribution | None,
+        version: str | None = None, *, weight: int | None = None,
+        in_default_chain: bool | None = None, load: Callable[[], type[Plugin]] | None = None,
+    ) -> None:
+        self.code = code
+        # A Distribution's name and version are read from its METADATA file (an e-mail parse
+        # each): only when someone asks (doctor, an error), never on the connect path.
+        self._dist = distribution
+        self._name = distribution if isinstance(distribution, str) else None
+        self._version = version
+        self._cls = cls
+        self._load = load
+        self.weight = cls.weight if cls is not None else int(weight or 0)
+        self.in_default_chain = (cls.in_default_chain if cls is not None
+                                 else bool(in_default_chain))
+
+    @property
+    def distribution(self) -> str:
+        if self._name is None:
+            self._name = _dist_name(self._dist)
+        return self._name
+
+    @property
+    def version(self) -> str:
+        if self._version is None:
+            dist = self._dist
+            self._version = "?" if isinstance(dist, str) or dist is None else dist.version
+        return self._version
+
+    @property
+    def loaded(self) -> bool:
+        return self._cls is not None
+
+    @property
+    def cls(self) -> type[Plugin]:
+        found = self._cls
+        if found is None:
+            assert self._load is not None
+            with _lock:
+                if self._cls is None:
+                    self._cls = self._load()
+                found = self._cls
+        return found
+
+    def __repr__(self) -> str:
+        return f"<PluginEntry {self.code} from {self.distribution} {self.version}>"
 
 
 @dataclass
@@ -109,24 +163,47 @@ class PluginCatalog:
 
     entries: dict[str, PluginEntry] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
-    registry: PropertyRegistry = field(default_factory=lambda: PropertyRegistry(CORE_PROPERTIES))
+    registry: PropertyRegistry = field(
+        default_factory=lambda: PropertyRegistry((*CORE_PROPERTIES, *REFERENCE_ONLY_CORE_PROPERTIES)))
     contributed_profiles: dict[str, Profile] = field(default_factory=dict)
     dialects: list[DatabaseDialect] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     #: Codes published by an installed distribution whose plugin could not be used: code ->
     #: why (failed import, not a plugin class, unknown hook, a contribution hook that raised).
     broken: dict[str, str] = field(default_factory=dict)
+    #: Codes an installed distribution knows but does not provide: code -> (what to use
+    #: instead, the distribution that says so).
+    refused: dict[str, tuple[str, str | metadata.Distribution | None]] = field(default_factory=dict)
 
     def codes(self) -> list[str]:
         return sorted(self.entries)
+
+    def load_all(self) -> None:
+        """Import every plugin still known only by its info (``sturdydb doctor`` checks them all)."""
+        for entry in list(self.entries.values()):
+            if not entry.loaded:
+                try:
+                    entry.cls  # noqa: B018 - the import is the point
+                except ConfigurationError:
+                    pass  # recorded in errors/broken by the loader
 
     def resolve(self, code: str) -> PluginEntry:
         """The installed plugin for ``code`` (or one of its aliases), else a helpful error."""
         canonical = self.aliases.get(code, code)
         entry = self.entries.get(canonical)
         if entry is not None:
+            if not entry.loaded:
+                entry.cls  # noqa: B018 - import it now: a broken plugin fails here, saying why
             return entry
-        broken = self.broken.get(code)
+        refused = self.refused.get(code)
+        if refused is not None:
+            instead, dist = refused
+            raise ConfigurationError(
+                f"plugin code {code!r} is not provided by the installed sturdydb distributions: "
+                f"{instead} (explained by the installed distribution {_dist_name(dist)}); otherwise "
+                "leave the code out of 'plugins'"
+            )
+        broken = self.broken.get(code) or self.broken.get(canonical)
         if broken is not None:
             raise ConfigurationError(
                 f"plugin code {code!r} is installed but cannot be used: {broken}. Fix or "
@@ -149,7 +226,9 @@ class PluginCatalog:
         missing = [c for c in codes if self.aliases.get(c, c) not in self.entries]
         if not missing:
             return
-        why = [f"{c!r} ({self.broken[c]})" if c in self.broken else repr(c) for c in missing]
+        why = [f"{c!r} ({self.broken[c]})" if c in self.broken
+               else f"{c!r} ({self.refused[c][0]})" if c in self.refused
+               else repr(c) for c in missing]
         raise ConfigurationError(
             f"profile {profile.name!r} (from {profile.source}) uses the plugin code(s) "
             f"{', '.join(why)}, which are not installed or not usable; install the distribution "
@@ -222,10 +301,95 @@ def _contribute(
             cat.entries.pop(code, None)
 
 
+def _dist_name(dist: str | metadata.Distribution | None) -> str:
+    if isinstance(dist, str):
+        return dist
+    return dist.name if dist is not None else "unknown"
+
+
+def _lazy_loader(
+    cat: PluginCatalog, ep: metadata.EntryPoint, info: PluginInfo,
+) -> Callable[[], type[Plugin]]:
+    """Import the plugin class of ``ep`` when first selected, checked against its ``info``."""
+
+    def load() -> type[Plugin]:
+        why = ""
+        cls: Any = None
+        try:
+            cls = ep.load()
+        except Exception as exc:
+            why = f"it failed to load ({ep.value}): {type(exc).__name__}: {exc}"
+        if not why and not (isinstance(cls, type) and issubclass(cls, Plugin)):
+            why = f"the entry point names {ep.value}, which is not a sturdydb.Plugin subclass"
+        if not why:
+            declared = (info.code, info.weight, tuple(info.aliases), dict(info.refused_codes),
+                        info.in_default_chain)
+            actual = (cls.code, cls.weight, tuple(cls.aliases), dict(cls.refused_codes),
+                      cls.in_default_chain)
+            if declared != actual:
+                why = (f"its class {cls.__qualname__} disagrees with its published PluginInfo "
+                       "(code, weight, aliases, refused_codes or in_default_chain)")
+        if not why:
+            # The misspelled-hook check; pluggy's own validation runs when the plugin's chain
+            # is built (a second, throwaway registration here would double that cost).
+            try:
+                check_hook_names(cls)
+            except ConfigurationError as exc:
+                why = f"it is invalid: {exc}"
+        if why:
+            message = f"plugin {info.code!r} from the distribution {_dist_name(ep.dist)}: {why}"
+            _broken(cat, info.code, message)
+            cat.entries.pop(info.code, None)
+            raise ConfigurationError(
+                f"plugin code {info.code!r} is installed but cannot be used: {message}. Fix or "
+                "reinstall that distribution, or leave the code out of 'plugins'"
+            )
+        return cls  # type: ignore[no-any-return]
+
+    return load
+
+
+def _add_info(cat: PluginCatalog, info_ep: metadata.EntryPoint, ep: metadata.EntryPoint) -> bool:
+    """Register the plugin of ``ep`` by its published info; False when the info is unusable."""
+    try:
+        info = info_ep.load()
+        if not isinstance(info, PluginInfo) or info.code != ep.name:
+            raise TypeError(f"{info_ep.value} is not a sturdydb PluginInfo with code {ep.name!r}")
+        registry = PropertyRegistry()
+        registry.add(info.properties)  # checked before anything reaches the catalog
+    except Exception as exc:
+        _broken(cat, "", f"plugin info {ep.name!r} of the distribution {_dist_name(ep.dist)} is unusable "
+                         f"({type(exc).__name__}: {exc}); the plugin is imported instead")
+        return False
+    code = info.code
+    cat.entries[code] = PluginEntry(code, None, ep.dist, weight=info.weight,
+                                    in_default_chain=info.in_default_chain,
+                                    load=_lazy_loader(cat, ep, info))
+    for alias in info.aliases:
+        cat.aliases[alias] = code
+    for refused, instead in info.refused_codes.items():
+        cat.refused.setdefault(refused, (instead, ep.dist))
+    cat.registry.add(info.properties)
+    for profile in info.profiles:
+        if profile.source == "core":  # the dataclass default: say where it comes from
+            profile = replace(profile, source=_dist_name(ep.dist))
+        cat.contributed_profiles[profile.name] = profile
+    return True
+
+
 def _build() -> PluginCatalog:
     cat = PluginCatalog()
     found: list[tuple[type[Plugin], str, str]] = []
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    # Imported here, not at module level: importlib.metadata (with email, zipfile...) costs
+    # tens of milliseconds, and a process that never builds the catalog never needs it.
+    from importlib import metadata
+
+    everything = metadata.entry_points()  # one scan of the installed distributions
+    infos = {ep.name: ep for ep in everything.select(group=INFO_ENTRY_POINT_GROUP)}
+    for ep in everything.select(group=ENTRY_POINT_GROUP):
+        info_ep = infos.get(ep.name)
+        if info_ep is not None and _add_info(cat, info_ep, ep):
+            continue  # imported when a connection selects it
         dist = ep.dist.name if ep.dist is not None else "unknown"
         version = ep.dist.version if ep.dist is not None else "?"
         try:
@@ -279,6 +443,8 @@ def _build() -> PluginCatalog:
         cat.entries[code] = PluginEntry(code, cls, dist, version)
         for alias in cls.aliases:
             cat.aliases[alias] = code
+        for refused, instead in cls.refused_codes.items():
+            cat.refused.setdefault(refused, (instead, dist))
     pm.check_pending()  # cannot raise: every plugin with an unknown hook was left out above
 
     properties: list[tuple[str, Sequence[Any]]] = []
@@ -311,6 +477,44 @@ def _build() -> PluginCatalog:
         if code not in cat.entries:
             del cat.aliases[alias]
     return cat
+
+
+#: The catalog of a process with no plugins: the core's properties only. A connect that selects
+#: no plugin and passes only core or driver properties needs nothing more (see
+#: :func:`catalog_for`), and skips listing and reading the installed distributions.
+CORE_ONLY = PluginCatalog()
+
+
+def catalog_for(target_connect: Callable[..., Any], conninfo: str, kwargs: dict[str, Any]) -> PluginCatalog:
+    """The catalog a connect with these arguments needs: :data:`CORE_ONLY` or the full one.
+
+    Building the full catalog (listing the installed distributions' entry points, reading
+    every plugin's info) is the largest part of a process's first connect. A connect that
+    sets ``plugins=""`` without a profile, and whose every property the core or the driver
+    declares, can neither use a plugin nor pass a plugin's property: the core's catalog
+    answers it the same. Anything else (a plugin's property, an unknown or misspelled name
+    that deserves a hint, the default chain) builds the full catalog, as before.
+    """
+    found = _catalog
+    if found is not None:
+        return found
+    if "plugins" not in kwargs and "plugins" not in conninfo:
+        return catalog()  # the default chain: the installed plugins decide
+    from sturdydb._conninfo import parse_conninfo
+    from sturdydb._drivers import driver_dialect_for
+
+    raw: dict[str, Any] = dict(parse_conninfo(conninfo)) if conninfo else {}
+    raw.update(kwargs)
+    if raw.get("plugins") != "" or raw.get("profile_name") or raw.get("wrapper_driver_dialect"):
+        return catalog()
+    try:
+        names = driver_dialect_for(target_connect).property_names()
+    except ConfigurationError:
+        return catalog()  # the connect reports it
+    core = CORE_ONLY.registry
+    if all(isinstance(k, str) and (k in core or k in names or k == "dbname") for k in raw):
+        return CORE_ONLY
+    return catalog()
 
 
 def catalog() -> PluginCatalog:
@@ -359,10 +563,10 @@ def describe(cat: PluginCatalog) -> dict[str, Any]:
     """A JSON-friendly summary of the installed plugins (used by ``sturdydb doctor``)."""
     return {
         code: {
-            "weight": e.cls.weight,
+            "weight": e.weight,
             "distribution": e.distribution,
             "version": e.version,
-            "aliases": list(e.cls.aliases),
+            "aliases": sorted(alias for alias, target in cat.aliases.items() if target == code),
         }
         for code, e in sorted(cat.entries.items())
     }

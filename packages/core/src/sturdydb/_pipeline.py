@@ -232,8 +232,8 @@ def select_plugins(cat: PluginCatalog, props: Properties) -> list[type[Plugin]]:
     if spec is None:
         # The default chain: the installed plugins that declare themselves part of it (the
         # core names none), in weight order.
-        codes = [e.code for e in sorted(cat.entries.values(), key=lambda e: (e.cls.weight, e.code))
-                 if e.cls.in_default_chain]
+        codes = [e.code for e in sorted(cat.entries.values(), key=lambda e: (e.weight, e.code))
+                 if e.in_default_chain]
     else:
         if not isinstance(spec, str):
             raise ConfigurationError(

@@ -9,20 +9,49 @@ no per-connection state: that lives in ``context.plugin_state[code]``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sturdydb._properties import Properties
 
-__all__ = ["Plugin"]
+__all__ = ["Plugin", "PluginInfo"]
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What the catalog needs to know about a plugin without importing it (cheap metadata).
+
+    A distribution publishes one per plugin in the entry-point group ``sturdydb.plugin_info``
+    under the plugin's code, pointing at a module that is cheap to import (data only: it must
+    not import the plugin's own module or anything heavy). The catalog then imports the plugin
+    class (entry point ``sturdydb.plugins``) only when a connection selects its code, so a
+    process pays for the plugins it uses. The fields repeat the class's ``code``, ``weight``,
+    ``aliases``, ``refused_codes`` and ``in_default_chain`` (checked to agree when the class
+    is loaded) and carry what its contribution hooks would return (``properties``,
+    ``profiles``); those hooks are then not called. A plugin that contributes dialects, or
+    publishes no info, is imported when the catalog is built, as before.
+    """
+
+    code: str
+    weight: int = 1000
+    aliases: tuple[str, ...] = ()
+    refused_codes: Mapping[str, str] = field(default_factory=dict)
+    in_default_chain: bool = False
+    properties: Sequence[Any] = ()
+    profiles: Sequence[Any] = ()
 
 
 class Plugin:
     """Base class for plugins. Subclasses set ``code`` and ``weight`` and implement hooks.
 
     ``aliases`` are other codes that select the same plugin (``failover_v2`` for ``failover``).
+    ``refused_codes`` maps codes that this distribution knows but deliberately does not provide
+    (a reference wrapper's plugin, say) to what to use instead; selecting one raises an error
+    with that text rather than "unknown plugin code". An installed plugin of that code wins.
     ``requires_dialect`` asks the core to detect the database dialect at connect time.
     ``in_default_chain`` puts the plugin in the chain of connections that do not set the
     ``plugins`` property (sturdydb's failover, connection tracker and host monitoring do, as
@@ -33,6 +62,7 @@ class Plugin:
     code: ClassVar[str] = ""
     weight: ClassVar[int] = 1000
     aliases: ClassVar[tuple[str, ...]] = ()
+    refused_codes: ClassVar[Mapping[str, str]] = {}
     requires_dialect: ClassVar[bool] = False
     in_default_chain: ClassVar[bool] = False
 

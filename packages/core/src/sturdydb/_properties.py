@@ -22,6 +22,7 @@ from sturdydb._errors import ConfigurationError
 __all__ = [
     "CORE_PROPERTIES",
     "MAX_DURATION_S",
+    "REFERENCE_ONLY_CORE_PROPERTIES",
     "Properties",
     "PropertyRegistry",
     "PropertySpec",
@@ -89,6 +90,12 @@ class PropertySpec:
     properties (``user``, ``password``, ``database``...) are read by sturdydb *and* handed to
     the driver. ``normalize`` maps accepted spellings onto the canonical value (for example
     ``strict-writer`` onto ``strict_writer``) before ``choices`` are checked.
+
+    ``no_effect`` marks a name that the AWS Advanced Python Wrapper understands but sturdydb
+    does not implement: its value is accepted unchecked, a warning says why it has no effect
+    (the text of ``no_effect``: what to do instead), and it is never passed to the driver,
+    which would refuse an unknown option. A real declaration of the same name (a plugin that
+    implements it) replaces a ``no_effect`` one.
     """
 
     name: str
@@ -104,6 +111,7 @@ class PropertySpec:
     passthrough: bool = False
     prefix: bool = False
     normalize: Callable[[str], str] | None = field(default=None, compare=False)
+    no_effect: str | None = None
 
     def coerce(self, value: object) -> Any:
         """``value`` converted to this property's type, or a ``ConfigurationError`` saying why not."""
@@ -277,6 +285,42 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
 )
 
 
+def _reference_only(name: str, why: str) -> PropertySpec:
+    return PropertySpec(name, object, None, f"Reference-only: no effect in sturdydb. {why}",
+                        no_effect=why)
+
+
+_NO_TELEMETRY = ("sturdydb has no telemetry backend; its `sturdydb.*` loggers report "
+                 "connects, failovers and monitoring")
+_NO_WEIGHT_PAIRS = ("host weights come from the topology (HostInfo.weight); per-host weight "
+                    "pairs are not supported")
+_NO_AVAILABILITY_STRATEGY = ("a host marked unavailable is retried as soon as the topology or "
+                             "monitoring sees it again; there is no back-off strategy to set")
+
+#: The AWS Advanced Python Wrapper's core properties (not any plugin's) that sturdydb does not
+#: implement: accepted with a warning, never passed to the driver. Plugins declare the
+#: reference names of their own area themselves.
+REFERENCE_ONLY_CORE_PROPERTIES: tuple[PropertySpec, ...] = (
+    _reference_only("enable_telemetry", _NO_TELEMETRY),
+    _reference_only("telemetry_traces_backend", _NO_TELEMETRY),
+    _reference_only("telemetry_metrics_backend", _NO_TELEMETRY),
+    _reference_only("telemetry_submit_toplevel", _NO_TELEMETRY),
+    _reference_only("round_robin_default_weight", _NO_WEIGHT_PAIRS),
+    _reference_only("round_robin_host_weight_pairs", _NO_WEIGHT_PAIRS),
+    _reference_only("weighted_random_default_weight", _NO_WEIGHT_PAIRS),
+    _reference_only("weighted_random_host_weight_pairs", _NO_WEIGHT_PAIRS),
+    _reference_only("default_host_availability_strategy", _NO_AVAILABILITY_STRATEGY),
+    _reference_only("host_availability_strategy_max_retries", _NO_AVAILABILITY_STRATEGY),
+    _reference_only("host_availability_strategy_initial_backoff_time", _NO_AVAILABILITY_STRATEGY),
+    _reference_only("reset_session_state_on_close",
+                    "sturdydb does not reset session state on close (in the reference it only "
+                    "gates an internal step); transfer_session_state_on_switch is honoured"),
+    _reference_only("global_cluster_instance_host_patterns",
+                    "Aurora Global Database topologies are not supported; connect to each "
+                    "region's cluster endpoint with its own cluster_id"),
+)
+
+
 class PropertyRegistry:
     """Every declared property of the core and the installed plugins, by name and prefix."""
 
@@ -288,10 +332,17 @@ class PropertyRegistry:
     def add(self, specs: Iterable[PropertySpec]) -> None:
         for spec in specs:
             if spec.prefix:
-                if all(p.name != spec.name for p in self._prefixes):
+                same = [i for i, p in enumerate(self._prefixes) if p.name == spec.name]
+                if not same:
                     self._prefixes.append(spec)
+                elif self._prefixes[same[0]].no_effect is not None and spec.no_effect is None:
+                    self._prefixes[same[0]] = spec
                 continue
             existing = self._by_name.get(spec.name)
+            if existing is not None and existing.no_effect is not None and spec.no_effect is None:
+                # A plugin that implements what was only known as the reference's name wins.
+                self._by_name[spec.name] = spec
+                continue
             if existing is not None and existing != spec and existing.owner != spec.owner:
                 # Two plugins may both need e.g. `iam_region`; the first declaration wins and
                 # both read the same value, so this is only worth a debug line.

@@ -184,6 +184,8 @@ process_state.register(
     _when_imported("sturdydb._pipeline", lambda m: m.clear_pipelines()),
     after_fork=_when_imported("sturdydb._pipeline", _forget_pipelines),
 )
+process_state.register(
+    "sturdydb._config", _when_imported("sturdydb._config", lambda m: m._warned_no_effect.clear()))
 process_state.register("sturdydb._connection", _when_imported("sturdydb._connection", _clear_plans))
 process_state.register("sturdydb._selectors", _when_imported("sturdydb._selectors", _reset_selectors))
 process_state.register("sturdydb._dialects", _when_imported("sturdydb._dialects", _reset_dialects))

@@ -140,7 +140,9 @@ def sturdydb_add_properties() -> Sequence[PropertySpec]:
     When: once per catalog build (first use in the process, then after ``reload_catalog``,
     ``register_plugin``), on the plugin *class* (implement it as a ``@staticmethod``), for every
     installed plugin, selected or not. Builds the property registry used for validation,
-    ``sturdydb doctor`` and the generated configuration docs. Thread: whichever thread
+    ``sturdydb doctor`` and the generated configuration docs. Not called for a plugin whose
+    distribution publishes a :class:`~sturdydb.PluginInfo` (its ``properties`` are used, so the
+    plugin is imported only when selected). Thread: whichever thread
     first needs the catalog, with the catalog lock held. Must return quickly with no I/O. An
     exception is logged at ERROR and leaves this plugin out of the catalog (its code then
     reports why it is unusable); the other plugins are unaffected.

@@ -14,11 +14,43 @@ Modules: :mod:`~sturdydb_efm.settings` (properties and the rule's arithmetic),
 
 from __future__ import annotations
 
-from sturdydb_efm.monitor import HostMonitor, MonitorService, service
-from sturdydb_efm.plugin import HostMonitoringPlugin, open_monitoring_connection
-from sturdydb_efm.schedule import ProbeSchedule, Verdict
-from sturdydb_efm.settings import CODE, PROPERTIES, DetectionRule
-from sturdydb_efm.slots import CallSlot
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sturdydb_efm.monitor import HostMonitor, MonitorService, service
+    from sturdydb_efm.plugin import HostMonitoringPlugin, open_monitoring_connection
+    from sturdydb_efm.schedule import ProbeSchedule, Verdict
+    from sturdydb_efm.settings import CODE, PROPERTIES, DetectionRule
+    from sturdydb_efm.slots import CallSlot
+
+#: What this package exports, and the module each name lives in. Imported on first use, not
+#: here: the plugin catalog reads this distribution's cheap ``_info`` module without importing
+#: the plugin (see sturdydb's PluginInfo), so importing the package must stay cheap.
+_LAZY: dict[str, str] = {
+    "HostMonitor": "sturdydb_efm.monitor",
+    "MonitorService": "sturdydb_efm.monitor",
+    "service": "sturdydb_efm.monitor",
+    "HostMonitoringPlugin": "sturdydb_efm.plugin",
+    "open_monitoring_connection": "sturdydb_efm.plugin",
+    "ProbeSchedule": "sturdydb_efm.schedule",
+    "Verdict": "sturdydb_efm.schedule",
+    "CODE": "sturdydb_efm.settings",
+    "PROPERTIES": "sturdydb_efm.settings",
+    "DetectionRule": "sturdydb_efm.settings",
+    "CallSlot": "sturdydb_efm.slots",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CODE",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, Plugin, hookimpl, on_release
 from sturdydb.plugin_api import bounded, classify_host, host_from_topology_row
+from sturdydb_efm._info import HOST_MONITORING
 from sturdydb_efm.monitor import HostMonitor, MonitorService, service
 from sturdydb_efm.settings import CODE, PROPERTIES, DetectionRule, monitoring_properties
 from sturdydb_efm.slots import CallSlot
@@ -36,12 +37,11 @@ _now = time.monotonic
 class HostMonitoringPlugin(Plugin):
     """Enhanced failure monitoring: abort calls blocked on a host that stopped answering."""
 
-    code: ClassVar[str] = CODE
-    aliases: ClassVar[tuple[str, ...]] = ("host_monitoring_v2", "efm")
-    # Inside failover (400), so failover sees the aborted call's network error; outside the
-    # auth plugins, as in the reference's default order.
-    weight: ClassVar[int] = 500
-    in_default_chain: ClassVar[bool] = True
+    # From the published PluginInfo (sturdydb_efm._info), so the two cannot disagree.
+    code: ClassVar[str] = HOST_MONITORING.code
+    aliases: ClassVar[tuple[str, ...]] = HOST_MONITORING.aliases
+    weight: ClassVar[int] = HOST_MONITORING.weight
+    in_default_chain: ClassVar[bool] = HOST_MONITORING.in_default_chain
     #: The service the plugin registers calls with (tests substitute their own).
     service: ClassVar[MonitorService] = service
 

@@ -13,10 +13,38 @@ starts a thread at import time.
 
 from __future__ import annotations
 
-from sturdydb_failover.monitor import TopologyMonitor, monitors
-from sturdydb_failover.plugin import FailoverPlugin
-from sturdydb_failover.settings import FailoverMode, FailoverSettings
-from sturdydb_failover.tracker import ConnectionTrackerPlugin, tracked_connections
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sturdydb_failover.monitor import TopologyMonitor, monitors
+    from sturdydb_failover.plugin import FailoverPlugin
+    from sturdydb_failover.settings import FailoverMode, FailoverSettings
+    from sturdydb_failover.tracker import ConnectionTrackerPlugin, tracked_connections
+
+#: What this package exports, and the module each name lives in. Imported on first use, not
+#: here: the plugin catalog reads this distribution's cheap ``_info`` module without importing
+#: the plugin (see sturdydb's PluginInfo), so importing the package must stay cheap.
+_LAZY: dict[str, str] = {
+    "TopologyMonitor": "sturdydb_failover.monitor",
+    "monitors": "sturdydb_failover.monitor",
+    "FailoverPlugin": "sturdydb_failover.plugin",
+    "FailoverMode": "sturdydb_failover.settings",
+    "FailoverSettings": "sturdydb_failover.settings",
+    "ConnectionTrackerPlugin": "sturdydb_failover.tracker",
+    "tracked_connections": "sturdydb_failover.tracker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ConnectionTrackerPlugin",

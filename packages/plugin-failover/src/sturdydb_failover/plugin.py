@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import (
@@ -47,10 +48,10 @@ from sturdydb import (
     register_process_state,
 )
 from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, select_host
+from sturdydb_failover._info import FAILOVER
 from sturdydb_failover.monitor import TopologyMonitor, monitors
-from sturdydb_failover.presets import PRESETS
 from sturdydb_failover.session import is_session_statement, note_session_statement
-from sturdydb_failover.settings import FailoverMode, FailoverSettings, failover_properties
+from sturdydb_failover.settings import FailoverMode, FailoverSettings
 from sturdydb_failover.statements import is_read_statement, is_transactional_dml
 
 if TYPE_CHECKING:
@@ -137,6 +138,24 @@ def call_outcome(call: Call, exc: BaseException, autocommit: bool | None, read_o
 _cluster_dialects: dict[str, tuple[DatabaseDialect, str | None, int | None]] = {}
 register_process_state("sturdydb_failover.cluster_dialects", _cluster_dialects.clear)
 
+#: (cluster id, host name in lower case, port) -> True for a writer-like endpoint, False for a
+#: reader-like one: names that are not RDS-shaped (a CNAME, an IP address, a local name) and
+#: turned out not to be one of the cluster's instances. Later connects through them are routed
+#: by the shared topology as RDS cluster endpoints are.
+_endpoints: dict[tuple[str, str, int], bool] = {}
+register_process_state("sturdydb_failover.endpoints", _endpoints.clear)
+_ROUTED_BY_SHAPE = (RdsUrlType.RDS_WRITER_CLUSTER, RdsUrlType.RDS_GLOBAL_WRITER_CLUSTER,
+                    RdsUrlType.RDS_READER_CLUSTER)
+
+
+def _endpoint_key(ctx: ConnectionContext, host: HostInfo) -> tuple[str, str, int]:
+    return (ctx.cluster_id, host.host.lower(), host.port or ctx.driver.default_port)
+
+
+def remembered_endpoints() -> dict[tuple[str, str, int], str]:
+    """The endpoints learnt in this process: (cluster id, host, port) -> ``writer``/``reader``."""
+    return {key: "writer" if writer else "reader" for key, writer in list(_endpoints.items())}
+
 
 class _Unreachable(Exception):
     """No suitable host could be reached before the failover deadline."""
@@ -173,11 +192,13 @@ class ConnectionState:
 class FailoverPlugin(Plugin):
     """Writer/reader failover for Aurora-style clusters (reference code ``failover``)."""
 
-    code: ClassVar[str] = CODE
-    weight: ClassVar[int] = 400
-    aliases: ClassVar[tuple[str, ...]] = ("failover_v2",)
+    # From the published PluginInfo (sturdydb_failover._info), so the two cannot disagree.
+    code: ClassVar[str] = FAILOVER.code
+    weight: ClassVar[int] = FAILOVER.weight
+    aliases: ClassVar[tuple[str, ...]] = FAILOVER.aliases
+    refused_codes: ClassVar[Mapping[str, str]] = FAILOVER.refused_codes
     requires_dialect: ClassVar[bool] = True
-    in_default_chain: ClassVar[bool] = True
+    in_default_chain: ClassVar[bool] = FAILOVER.in_default_chain
 
     @classmethod
     def configuration_risks(cls, props: Properties, codes: Sequence[str], host: str) -> list[str]:
@@ -206,12 +227,12 @@ class FailoverPlugin(Plugin):
     @staticmethod
     @hookimpl
     def sturdydb_add_properties() -> Sequence[PropertySpec]:
-        return failover_properties()
+        return FAILOVER.properties
 
     @staticmethod
     @hookimpl
     def sturdydb_add_profiles() -> Sequence[Profile]:
-        return PRESETS
+        return FAILOVER.profiles
 
     # -- connect ---------------------------------------------------------------------
     @hookimpl(wrapper=True)
@@ -227,8 +248,23 @@ class FailoverPlugin(Plugin):
         kind = classify_host(request.host.host)
         if kind is RdsUrlType.RDS_PROXY:
             return (yield)  # RDS Proxy fails over by itself, as in the reference
+        declared = settings.endpoint_kind
         wants_writer = kind in (RdsUrlType.RDS_WRITER_CLUSTER, RdsUrlType.RDS_GLOBAL_WRITER_CLUSTER)
         wants_reader = kind is RdsUrlType.RDS_READER_CLUSTER
+        if declared == "auto" and kind in (RdsUrlType.IP_ADDRESS, RdsUrlType.OTHER):
+            remembered = _endpoints.get(_endpoint_key(ctx, request.host))
+            if remembered is not None:
+                declared = "writer" if remembered else "reader"
+        if declared == "writer":
+            wants_writer, wants_reader = True, False
+        elif declared == "reader":
+            wants_writer, wants_reader = False, True
+        elif declared == "instance":
+            wants_writer = wants_reader = False
+        if wants_reader and not settings.mode_given and kind not in _ROUTED_BY_SHAPE:
+            # As for a cluster-ro- name: a reader endpoint fails over to any instance.
+            settings = replace(settings, mode=FailoverMode.READER_OR_WRITER)
+            state.settings = settings
         monitor: TopologyMonitor | None = None
         if wants_writer or wants_reader:
             # Join the cluster's monitor now (so it keeps running for us while we wait), or
@@ -308,7 +344,9 @@ class FailoverPlugin(Plugin):
         readers = [h for h in monitor.topology.readers if h.availability is HostAvailability.AVAILABLE]
         if not readers:
             return None
-        return select_host(readers, str(ctx.props.get("reader_host_selector_strategy")))
+        strategy = (ctx.props.get("reader_initial_connection_host_selector_strategy")
+                    or ctx.props.get("reader_host_selector_strategy"))
+        return select_host(readers, str(strategy))
 
     @staticmethod
     def _route_wait(ctx: ConnectionContext, state: ConnectionState) -> float:
@@ -354,6 +392,11 @@ class FailoverPlugin(Plugin):
         # Several plain hosts in strict_writer mode (libpq-style host=a,b): the first host
         # that accepts the connection may be a replica or a demoted writer, so verify too.
         plain_writer = len(ctx.hosts) > 1 and state.settings.mode is FailoverMode.STRICT_WRITER
+        if (has_topology and not wants_writer and not routed and len(ctx.hosts) == 1
+                and state.settings.endpoint_kind == "auto"
+                and classify_host(host.host) in (RdsUrlType.IP_ADDRESS, RdsUrlType.OTHER)
+                and topology.hosts and not self._is_instance(host, topology.hosts, port)):
+            self._remember_endpoint(ctx, raw, host, dialect, aux)
         if not wants_writer and not plain_writer:
             return raw
         # A writer endpoint: verify, because DNS may still point at the old writer.
@@ -369,6 +412,36 @@ class FailoverPlugin(Plugin):
         driver.close_quietly(raw)
         monitor.suspect(host)
         return self._connect_elsewhere(ctx, state, monitor, False, None)
+
+    @staticmethod
+    def _is_instance(host: HostInfo, instances: Sequence[HostInfo], port: int) -> bool:
+        name = host.host.lower()
+        return any(h.host.lower() == name and (h.port or port) == port for h in instances)
+
+    @staticmethod
+    def _remember_endpoint(
+        ctx: ConnectionContext, raw: Any, host: HostInfo, dialect: DatabaseDialect, aux: float,
+    ) -> None:
+        """Remember ``host`` (no instance of the cluster) as a writer- or reader-like endpoint.
+
+        Judged by the role this first connection reached: one role query, once per name and
+        process. Later connects through the name are routed by the shared topology.
+        """
+        key = _endpoint_key(ctx, host)
+        if key in _endpoints:
+            return  # a reader-like endpoint connect that was not routed (no reader known)
+        driver = ctx.driver
+        try:
+            is_writer = bool(bounded(driver, raw, aux, lambda: dialect.is_writer(driver, raw)))
+        except Exception as exc:
+            if driver.is_network_error(exc):
+                raise
+            log.debug("could not read the role behind %s: %s", host.url, exc)
+            return
+        _endpoints[key] = is_writer
+        log.info("%s is not an instance of cluster %s: remembered as a %s endpoint, routed by "
+                 "the cluster's topology from now on", host.url, ctx.cluster_id,
+                 "writer" if is_writer else "reader")
 
     def _connect_elsewhere(
         self, ctx: ConnectionContext, state: ConnectionState, monitor: TopologyMonitor,

@@ -29,6 +29,10 @@ MONITOR_CONNECT_TIMEOUT_SEC = 5.0
 MONITOR_SOCKET_TIMEOUT_SEC = 5.0
 
 
+#: Values of ``endpoint_kind``.
+ENDPOINT_KINDS = ("auto", "writer", "reader", "instance")
+
+
 class FailoverMode(enum.Enum):
     """Which kind of instance a failed connection is replaced with."""
 
@@ -65,6 +69,19 @@ def failover_properties() -> list[PropertySpec]:
                      owner=OWNER, unit="s", minimum=0),
         PropertySpec("failover_reader_host_selector_strategy", str, "random",
                      "How reader failover picks among the readers.",
+                     owner=OWNER, choices=SELECTOR_STRATEGIES, normalize=normalize_choice),
+        PropertySpec("endpoint_kind", str, "auto",
+                     "sturdydb only: what the connection's host name is. `writer`: a writer "
+                     "cluster endpoint (connects go to the topology's verified writer, as for an "
+                     "RDS cluster- name); `reader`: a reader endpoint (a topology reader, as for "
+                     "cluster-ro-); `instance`: connect where the name points, never routed; "
+                     "`auto`: RDS names by their shape, and any other name or IP address that "
+                     "turns out not to be one of the cluster's instances is remembered as an "
+                     "endpoint of the kind its first connection reached (writer or reader).",
+                     owner=OWNER, choices=ENDPOINT_KINDS, normalize=normalize_choice),
+        PropertySpec("reader_initial_connection_host_selector_strategy", str, None,
+                     "How a connect through the reader cluster endpoint picks a reader. Unset: "
+                     "reader_host_selector_strategy (the reference's initial_connection setting).",
                      owner=OWNER, choices=SELECTOR_STRATEGIES, normalize=normalize_choice),
         PropertySpec("cluster_topology_high_refresh_rate_ms", int, 100,
                      "Topology poll interval on the verified writer while a refresh is requested "
@@ -109,6 +126,9 @@ class FailoverSettings:
     retry_reads: bool
     monitor_props: dict[str, Any]
     monitor_kwargs: dict[str, Any]
+    endpoint_kind: str = "auto"
+    #: Whether ``failover_mode`` was set (else a reader endpoint implies reader_or_writer).
+    mode_given: bool = False
 
     @classmethod
     def from_props(cls, props: Properties, initial_host: str) -> FailoverSettings:
@@ -158,4 +178,6 @@ class FailoverSettings:
             retry_reads=bool(props.get("failover_retry_reads")),
             monitor_props=monitor_props,
             monitor_kwargs=monitor_kwargs,
+            endpoint_kind=str(props.get("endpoint_kind") or "auto"),
+            mode_given=bool(raw_mode),
         )

@@ -21,6 +21,7 @@ from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import Plugin, hookimpl, register_process_state
+from sturdydb_failover._info import TRACKER
 
 if TYPE_CHECKING:
     from sturdydb import ConnectionContext, ConnectRequest
@@ -96,9 +97,9 @@ def tracked_connections(host: str) -> list[Any]:
 class ConnectionTrackerPlugin(Plugin):
     """Invalidates this process's connections to a writer that was replaced."""
 
-    code: ClassVar[str] = "aurora_connection_tracker"
-    weight: ClassVar[int] = 100
-    in_default_chain: ClassVar[bool] = True
+    code: ClassVar[str] = TRACKER.code
+    weight: ClassVar[int] = TRACKER.weight
+    in_default_chain: ClassVar[bool] = TRACKER.in_default_chain
 
     def release_resources(self) -> None:
         _tracker.clear()

@@ -8,16 +8,45 @@ by them. Credentials and tokens are cached, so a warm connect makes no network r
 
 from __future__ import annotations
 
-from sturdydb_federated.errors import FederatedAuthError
-from sturdydb_federated.identity import FederatedIdentity
-from sturdydb_federated.plugin import (
-    FederatedAuthPlugin,
-    FederatedTarget,
-    OktaAuthPlugin,
-    SamlFederationPlugin,
-)
-from sturdydb_federated.saml import SamlRole
-from sturdydb_federated.sts import TemporaryCredentials
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sturdydb_federated.errors import FederatedAuthError
+    from sturdydb_federated.identity import FederatedIdentity
+    from sturdydb_federated.plugin import (
+        FederatedAuthPlugin,
+        FederatedTarget,
+        OktaAuthPlugin,
+        SamlFederationPlugin,
+    )
+    from sturdydb_federated.saml import SamlRole
+    from sturdydb_federated.sts import TemporaryCredentials
+
+#: What this package exports, and the module each name lives in. Imported on first use, not
+#: here: the plugin catalog reads this distribution's cheap ``_info`` module without importing
+#: the plugin (see sturdydb's PluginInfo), so importing the package must stay cheap.
+_LAZY: dict[str, str] = {
+    "FederatedAuthError": "sturdydb_federated.errors",
+    "FederatedIdentity": "sturdydb_federated.identity",
+    "FederatedAuthPlugin": "sturdydb_federated.plugin",
+    "FederatedTarget": "sturdydb_federated.plugin",
+    "OktaAuthPlugin": "sturdydb_federated.plugin",
+    "SamlFederationPlugin": "sturdydb_federated.plugin",
+    "SamlRole": "sturdydb_federated.saml",
+    "TemporaryCredentials": "sturdydb_federated.sts",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FederatedAuthError",

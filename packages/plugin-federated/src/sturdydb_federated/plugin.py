@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sturdydb import PropertySpec, hookimpl
 from sturdydb_aws import CredentialCache
 from sturdydb_federated import sts
+from sturdydb_federated._info import FEDERATED_AUTH, OKTA
 from sturdydb_federated.adfs import adfs_saml_response
 from sturdydb_federated.errors import FederatedAuthError
 from sturdydb_federated.identity import FederatedIdentity, identity_from
@@ -179,9 +180,9 @@ def _with_region(identity: FederatedIdentity, region: str) -> FederatedIdentity:
 class FederatedAuthPlugin(SamlFederationPlugin):
     """``federated_auth``: sign in to ADFS with a user name and password."""
 
-    code: ClassVar[str] = "federated_auth"
+    code: ClassVar[str] = FEDERATED_AUTH.code
     credential_source: ClassVar[str] = "federated_auth"
-    weight: ClassVar[int] = 900
+    weight: ClassVar[int] = FEDERATED_AUTH.weight
     provider: ClassVar[str] = "adfs"
 
     def saml_response(self, identity: FederatedIdentity, transport: IdpTransport) -> str:
@@ -191,9 +192,9 @@ class FederatedAuthPlugin(SamlFederationPlugin):
 class OktaAuthPlugin(SamlFederationPlugin):
     """``okta``: sign in through Okta's authentication API and its Amazon Web Services app."""
 
-    code: ClassVar[str] = "okta"
+    code: ClassVar[str] = OKTA.code
     credential_source: ClassVar[str] = "okta"
-    weight: ClassVar[int] = 1000
+    weight: ClassVar[int] = OKTA.weight
     provider: ClassVar[str] = "okta"
 
     def saml_response(self, identity: FederatedIdentity, transport: IdpTransport) -> str:

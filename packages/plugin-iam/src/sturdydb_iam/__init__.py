@@ -7,6 +7,30 @@ by boto3's RDS signer and cached, so a connect with a cached token costs no AWS 
 
 from __future__ import annotations
 
-from sturdydb_iam.plugin import IamAuthPlugin, IamTarget, token_lifetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sturdydb_iam.plugin import IamAuthPlugin, IamTarget, token_lifetime
+
+#: What this package exports, and the module each name lives in. Imported on first use, not
+#: here: the plugin catalog reads this distribution's cheap ``_info`` module without importing
+#: the plugin (see sturdydb's PluginInfo), so importing the package must stay cheap.
+_LAZY: dict[str, str] = {
+    "IamAuthPlugin": "sturdydb_iam.plugin",
+    "IamTarget": "sturdydb_iam.plugin",
+    "token_lifetime": "sturdydb_iam.plugin",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["IamAuthPlugin", "IamTarget", "token_lifetime"]

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, Plugin, PropertySpec, hookimpl
 from sturdydb.plugin_api import RdsUrlType, connect_below, parse_rds_host
-from sturdydb_aws import AWS_PROFILE_PROPERTY, CredentialCache, aws_client, explain_refusal
+from sturdydb_aws import CredentialCache, aws_client, explain_refusal
+from sturdydb_iam._info import IAM
+from sturdydb_iam.properties import PROPERTIES
 from sturdydb_iam.redaction import install_redaction
 
 if TYPE_CHECKING:
@@ -35,38 +37,6 @@ TOKEN_VALIDITY_S = 900
 #: Never present a token in its last 30 s (clock skew, slow connects): the reference's
 #: "pam_authenticate failed every hour" bug was a token that expired between check and use.
 SAFETY_MARGIN_S = 30.0
-
-PROPERTIES: tuple[PropertySpec, ...] = (
-    PropertySpec("iam_host", str, None,
-                 "Host name the token is signed for. Unset means the host being connected to; "
-                 "set it when connecting through an IP address or a custom DNS name.",
-                 owner="iam"),
-    PropertySpec("iam_default_port", int, None,
-                 "Port the token is signed for. Unset means the connection's port, else the "
-                 "driver's default (5432/3306).", owner="iam", minimum=1),
-    PropertySpec("iam_region", str, None,
-                 "AWS region of the database. Unset means parsed from the RDS host name; "
-                 "required for IP addresses, custom names and global endpoints.", owner="iam"),
-    PropertySpec("iam_expiration", int, 900,
-                 "How long a token is reused, in seconds (at most 900, the token's validity). "
-                 "A safety margin of 10% (at most 30 s) is taken off so that a token is never "
-                 "presented as it expires.", owner="iam", unit="s", minimum=1),
-    PropertySpec("iam_require_tls", bool, True,
-                 "Refuse to send a token over an unencrypted connection: psycopg gets "
-                 "sslmode=require unless a stronger mode is set, and sslmode disable/allow/prefer "
-                 "or mysql-connector's ssl_disabled=true are rejected. Set false only for a "
-                 "trusted local test front.", owner="iam"),
-    PropertySpec("iam_ca_bundle", str, None,
-                 "Path of a PEM file with the certificate authorities of the database's TLS "
-                 "certificate (for RDS and Aurora: AWS's global-bundle.pem). With it the server's "
-                 "certificate and host name are verified before a token is sent: psycopg gets "
-                 "sslrootcert=<path> and sslmode=verify-full (an unset or require sslmode is raised; "
-                 "an explicit verify-ca is kept), mysql-connector ssl_ca=<path>, ssl_verify_cert=true "
-                 "and ssl_verify_identity=true (unless set). Whenever a token goes out without "
-                 "certificate and host name verification, a warning is logged once per host.",
-                 owner="iam"),
-    AWS_PROFILE_PROPERTY,
-)
 
 #: Where the RDS certificate authorities are published (named in the warning).
 RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
@@ -95,8 +65,8 @@ class IamTarget:
 class IamAuthPlugin(Plugin):
     """Authenticate every physical connection with an RDS IAM token."""
 
-    code: ClassVar[str] = "iam"
-    weight: ClassVar[int] = 700
+    code: ClassVar[str] = IAM.code
+    weight: ClassVar[int] = IAM.weight
     #: ``source`` of this plugin's ``sturdydb_credentials_obtained`` reports.
     credential_source: ClassVar[str] = "iam"
 

@@ -8,11 +8,36 @@ database refuses the cached value (the secret was rotated).
 
 from __future__ import annotations
 
-from sturdydb_secrets_manager.plugin import (
-    AwsSecretsManagerPlugin,
-    DatabaseCredentials,
-    SecretRef,
-    parse_secret,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sturdydb_secrets_manager.plugin import (
+        AwsSecretsManagerPlugin,
+        DatabaseCredentials,
+        SecretRef,
+        parse_secret,
+    )
+
+#: What this package exports, and the module each name lives in. Imported on first use, not
+#: here: the plugin catalog reads this distribution's cheap ``_info`` module without importing
+#: the plugin (see sturdydb's PluginInfo), so importing the package must stay cheap.
+_LAZY: dict[str, str] = {
+    "AwsSecretsManagerPlugin": "sturdydb_secrets_manager.plugin",
+    "DatabaseCredentials": "sturdydb_secrets_manager.plugin",
+    "SecretRef": "sturdydb_secrets_manager.plugin",
+    "parse_secret": "sturdydb_secrets_manager.plugin",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["AwsSecretsManagerPlugin", "DatabaseCredentials", "SecretRef", "parse_secret"]

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, OperationalError, Plugin, PropertySpec, hookimpl
 from sturdydb.plugin_api import connect_below
-from sturdydb_aws import AWS_PROFILE_PROPERTY, CredentialCache, aws_client, aws_session, explain_refusal
+from sturdydb_aws import CredentialCache, aws_client, aws_session, explain_refusal
+from sturdydb_secrets_manager._info import SECRETS_MANAGER
+from sturdydb_secrets_manager.properties import ONE_YEAR_S, PROPERTIES
 from sturdydb_secrets_manager.redaction import install_redaction
 
 if TYPE_CHECKING:
@@ -29,35 +31,9 @@ __all__ = ["AwsSecretsManagerPlugin", "DatabaseCredentials", "SecretRef", "parse
 
 log = logging.getLogger("sturdydb.secrets_manager")
 
-ONE_YEAR_S = 365 * 24 * 3600
 
 # arn:<partition>:secretsmanager:<region>:<account>:secret:<name>
 _ARN = re.compile(r"^arn:[a-z0-9-]+:secretsmanager:(?P<region>[a-z0-9-]+):\d*:secret:.+$")
-
-PROPERTIES: tuple[PropertySpec, ...] = (
-    PropertySpec("secrets_manager_secret_id", str, None,
-                 "Name or ARN of the secret holding the database credentials (required).",
-                 owner="aws_secrets_manager"),
-    PropertySpec("secrets_manager_region", str, None,
-                 "Region of the secret. Unset means taken from the ARN, else from the AWS "
-                 "configuration (AWS_REGION, the profile).", owner="aws_secrets_manager"),
-    PropertySpec("secrets_manager_endpoint", str, None,
-                 "Secrets Manager endpoint URL override (a VPC endpoint, or a local emulator).",
-                 owner="aws_secrets_manager"),
-    PropertySpec("secrets_manager_secret_username_key", str, "username",
-                 "Key of the user name in the secret's JSON.", owner="aws_secrets_manager"),
-    PropertySpec("secrets_manager_secret_password_key", str, "password",
-                 "Key of the password in the secret's JSON.", owner="aws_secrets_manager"),
-    PropertySpec("secrets_manager_expiration", int, ONE_YEAR_S,
-                 "How long a fetched secret is reused; a negative value means one year. A "
-                 "rotated secret is picked up earlier anyway: a refused login refetches it.",
-                 # Negative values keep their meaning (one year); the bounds only refuse
-                 # absurd magnitudes, NaN and infinity.
-                 owner="aws_secrets_manager", unit="s",
-                 minimum=-10 * ONE_YEAR_S, maximum=10 * ONE_YEAR_S),
-    AWS_PROFILE_PROPERTY,
-)
-
 
 @dataclass(frozen=True, slots=True)
 class SecretRef:
@@ -104,8 +80,8 @@ def parse_secret(secret: str | bytes, user_key: str, password_key: str, secret_i
 class AwsSecretsManagerPlugin(Plugin):
     """Take each physical connection's user and password from AWS Secrets Manager."""
 
-    code: ClassVar[str] = "aws_secrets_manager"
-    weight: ClassVar[int] = 800
+    code: ClassVar[str] = SECRETS_MANAGER.code
+    weight: ClassVar[int] = SECRETS_MANAGER.weight
 
     def __init__(self) -> None:
         self.secrets: CredentialCache[SecretRef, DatabaseCredentials] = CredentialCache()

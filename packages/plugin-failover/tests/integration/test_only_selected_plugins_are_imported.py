@@ -1,0 +1,64 @@
+"""Cold start: with every sturdydb distribution installed, a connection imports only the plugins
+it selects. The catalog learns the others' codes, properties and presets from their published
+``PluginInfo`` (entry-point group ``sturdydb.plugin_info``), and validation keeps working.
+
+Each case runs in a fresh interpreter, since the point is what a new process imports.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+_CHILD = r"""
+import json, sys, warnings
+import psycopg, sturdydb
+plugins = sys.argv[1]
+conn = sturdydb.connect(psycopg.Connection.connect,
+                        "host=127.0.0.1 port=5432 dbname=test user=postgres",
+                        plugins=plugins, failover_timeout_sec=7)
+kwargs = conn.context.props.driver_kwargs()
+conn.close()
+from sturdydb.plugin_api import build_properties
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    build_properties(plugins=plugins, failover_timout_sec=1)  # a misspelling
+print(json.dumps({
+    "modules": sorted(m for m in sys.modules if m.startswith(("sturdydb_", "boto"))),
+    "warnings": [str(w.message) for w in caught],
+    "driver_kwargs": sorted(kwargs),
+    "chain": list(conn.context.pipeline.codes),
+}))
+"""
+
+PLUGIN_MODULES = {"sturdydb_failover.plugin", "sturdydb_failover.tracker", "sturdydb_efm.plugin",
+                  "sturdydb_iam.plugin", "sturdydb_secrets_manager.plugin",
+                  "sturdydb_federated.plugin"}
+
+
+def _run(plugins: str) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", _CHILD, plugins], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize(("plugins", "imported"), [
+    ("", set()),
+    ("failover", {"sturdydb_failover.plugin"}),
+    ("initial_connection,host_monitoring_v2", {"sturdydb_failover.plugin", "sturdydb_efm.plugin"}),
+])
+def test_a_connection_imports_only_the_plugins_it_selects(plugins: str, imported: set[str]) -> None:
+    result = _run(plugins)
+    modules = set(result["modules"])  # type: ignore[arg-type]
+    assert modules & PLUGIN_MODULES == imported
+    assert not {m for m in modules if m.startswith("boto")}  # no AWS plugin was selected
+    # The unselected plugins' properties are still known: validated, never passed on...
+    assert "failover_timeout_sec" not in result["driver_kwargs"]  # type: ignore[operator]
+    # ...and a misspelling still gets its hint, though failover itself may not be loaded.
+    warned = " ".join(result["warnings"])  # type: ignore[arg-type]
+    assert "'failover_timout_sec'" in warned and "did you mean 'failover_timeout_sec'" in warned.lower()
