@@ -96,6 +96,29 @@ class WorkerLog:
     errors: list[tuple[int, float, BaseException, BaseException]] = field(default_factory=list)
     #: monotonic time of the first commit after the last error
     resumed_at: float | None = None
+    #: the ``seq`` of the unit this worker is on (set by the worker, read by the main thread)
+    current_seq: int = 0
+    #: the last ``seq`` this worker had started when the failover was over (``None``: not yet)
+    seq_at_failover_end: int | None = None
+
+    def caught_up(self, after_failover: int) -> bool:
+        """Whether this worker committed ``after_failover`` units since the failover ended for it.
+
+        For a worker that got an error, that is since its last error. A worker may also never
+        get one, and rightly so: SQLAlchemy invalidates the whole pool on the first disconnect,
+        so a worker whose connection sat in the pool then gets a fresh connection (to the new
+        writer) at its next checkout and never touches the old writer. For such a worker the
+        units counted are those begun after the failover was over.
+        """
+        if self.errors:
+            since = self.errors[-1][0]
+            if self.resumed_at is None:
+                return False
+        elif self.seq_at_failover_end is not None:
+            since = self.seq_at_failover_end
+        else:
+            return False
+        return sum(1 for s in self.committed if s > since) >= after_failover
 
 
 def warm_up(engine: sa.Engine, n: int, timeout: float = 30.0) -> None:
@@ -151,6 +174,7 @@ def run_workload(
                     started.set()
                     future.append(fault())
                 log.attempted.add(seq)
+                log.current_seq = seq
                 try:
                     with Session() as session, session.begin():
                         session.add_all([model(worker=w, seq=seq, part=p, node=node) for p in (0, 1)])
@@ -175,12 +199,10 @@ def run_workload(
     while time.monotonic() < deadline and not failures:
         if future and future[0].done():
             future[0].result()
-            finished = all(
-                log.errors and log.resumed_at is not None
-                and sum(1 for s in log.committed if s > log.errors[-1][0]) >= after_failover
-                for log in logs.values()
-            )
-            if finished:
+            for log in logs.values():
+                if log.seq_at_failover_end is None:
+                    log.seq_at_failover_end = log.current_seq
+            if all(log.caught_up(after_failover) for log in logs.values()):
                 break
         time.sleep(0.05)
     done.set()

@@ -23,21 +23,7 @@ from sturdydb_testing import Cluster
 
 
 @pytest.mark.parametrize("old_writer", ["kill", "freeze"])
-def test_orm_units_of_work_survive_a_writer_failover(
-    aurora_cluster: Cluster, old_writer: str, request: pytest.FixtureRequest
-) -> None:
-    if aurora_cluster.engine == "mysql":
-        # Seen in about 1 run of 3 on 2026-12-01, after a kill and after a freeze: some or all
-        # workers block in mysql-connector's recv (rollback, commit, the ping inside cursor(),
-        # execute) on connections to the *new* writer, including workers that never saw an
-        # error, and stay there although socket_timeout=2 and host_monitoring are set; the
-        # watchdog thread is idle. Every call goes through sturdydb's chain; the same cluster
-        # and driver pass under Django (tests of sturdydb-django), and keeping 08007
-        # connections instead of invalidating them made it worse. Reported to the
-        # core/failover owners; non-strict, so a passing run still checks everything below.
-        request.applymarker(pytest.mark.xfail(
-            reason="intermittent hang of MariaDB calls on the new writer under SQLAlchemy (under investigation)",
-            strict=False))
+def test_orm_units_of_work_survive_a_writer_failover(aurora_cluster: Cluster, old_writer: str) -> None:
     engine = engine_for(aurora_cluster, pool_size=8, max_overflow=4)
     try:
         model = new_unit_table(engine)
@@ -57,9 +43,13 @@ def test_orm_units_of_work_survive_a_writer_failover(
             assert exc.connection_invalidated is (not isinstance(orig, sturdydb.FailoverSuccessError))
         verify(aurora_cluster, engine, model, logs, old.name, new.name)
         delays = resume_delays(logs, promoted_at)
-        assert len(delays) == 8  # every worker committed again after its last error
+        # Every worker that got an error committed again after its last one. A worker may get
+        # none (its pooled connection was replaced after SQLAlchemy invalidated the pool): it
+        # committed units begun after the failover instead (run_workload waits for both).
+        hit = sum(1 for log in logs.values() if log.errors)
+        assert len(delays) == hit
         print(f"\n{aurora_cluster.engine} {old_writer}: {len(errors)} errors "
-              f"({_kinds(errors)}); {summary(delays)}")
+              f"({_kinds(errors)}) on {hit} of 8 workers; {summary(delays)}")
         # Afterwards the pool only hands out connections to the new writer.
         with engine.connect() as conn:
             node = conn.execute(sa.select(_node(aurora_cluster))).scalar()
