@@ -6,8 +6,8 @@ TLS, transaction status and sturdydb's own queries come from :class:`LibpqDialec
 holds only how psycopg2 exposes them: the SQLSTATE is ``exc.pgcode``, the socket is
 ``conn.fileno()``, the transaction status ``conn.get_transaction_status()`` (UNKNOWN once the
 connection broke, so failover reads it before each call), read-only is ``conn.readonly``,
-cancel is ``conn.cancel()`` (libpq's PQcancel), and ``with conn:`` ends the transaction
-without closing the connection.
+cancel is ``pg_cancel_backend`` over a side connection (psycopg2's ``conn.cancel()`` blocks
+holding the GIL), and ``with conn:`` ends the transaction without closing the connection.
 
 Network-bound calls: psycopg2's default cursors receive the whole result inside ``execute``
 (fetches read memory); named cursors are server-side, so there ``fetch*``/``scroll``/``close``
@@ -106,13 +106,29 @@ class Psycopg2Dialect(LibpqDialect):
         return bool(conn.closed)
 
     def cancel_statement(self, conn: Any, timeout: float, open_auxiliary: Callable[[], Any]) -> bool:
-        # libpq's PQcancel: a separate short connection to the server carrying the backend's
-        # cancel key. It blocks until the server took the request; callers bound their wait.
+        # Not psycopg2's conn.cancel(): it runs libpq's blocking PQcancel without releasing
+        # the GIL, so a host that accepts the cancel connection and never answers would freeze
+        # every thread of the process, the watchdog included. pg_cancel_backend over a side
+        # connection (a session may cancel the backends of its own role) is bounded like any
+        # auxiliary query.
+        from sturdydb._watchdog import bounded
+
         try:
-            conn.cancel()
+            pid = int(conn.get_backend_pid())
         except Exception:
             return False
-        return True
+        try:
+            aux = open_auxiliary()
+        except Exception:
+            return False
+        try:
+            aux.autocommit = True
+            rows = bounded(self, aux, timeout, lambda: self.query(aux, "SELECT pg_catalog.pg_cancel_backend(%s)", [pid]))
+        except Exception:
+            return False
+        finally:
+            self.close_quietly(aux)
+        return bool(rows and rows[0][0])
 
     def cursor_statement(self, cursor: Any) -> Any:
         # The text psycopg2 last sent (bytes, parameters merged in), set before sending.
