@@ -184,6 +184,7 @@ class Connection:
     def close(self) -> None:
         ctx = self._ctx
         if ctx.closed:
+            ctx.driver.close_again(ctx.connection)  # the driver's answer: nothing, or an error
             return
         try:
             self._call("Connection.close", ctx.connection.close)
@@ -641,9 +642,10 @@ class Cursor:
             func(sizes)
 
     def setoutputsize(self, size: Any, column: Any = None) -> None:
-        func = getattr(self._cursor, "setoutputsize", None)
-        if func is not None:
-            func(size, column) if column is not None else func(size)
+        # A driver without it (PyMySQL spells it setoutputsizes) raises as it would without
+        # sturdydb.
+        func = self._cursor.setoutputsize
+        func(size, column) if column is not None else func(size)
 
     def __enter__(self) -> Cursor:
         return self

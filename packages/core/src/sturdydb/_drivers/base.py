@@ -273,6 +273,12 @@ class DriverDialect:
         """The statement text whose result ``cursor`` holds, or ``None`` when unknown."""
         return None
 
+    def close_again(self, conn: Any) -> None:
+        """The application closed a connection that is already closed: do what the driver does.
+
+        psycopg and mysql-connector ignore it (the default); PyMySQL raises.
+        """
+
     def close_quietly(self, conn: Any) -> None:
         try:
             conn.close()

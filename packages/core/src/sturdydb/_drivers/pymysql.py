@@ -132,6 +132,9 @@ class PyMysqlDialect(MysqlFamilyDialect):
     def is_closed(self, conn: Any) -> bool:
         return not conn.open
 
+    def close_again(self, conn: Any) -> None:
+        conn.close()  # PyMySQL raises Error("Already closed"), as PEP 249 asks
+
     def in_transaction(self, conn: Any) -> bool:
         return bool(getattr(conn, "server_status", 0) & _SERVER_STATUS_IN_TRANS)
 
