@@ -19,10 +19,15 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb._drivers.base import SessionState
 from sturdydb._drivers.pg_family import LibpqDialect
+from sturdydb._properties import coerce_bool
+
+if TYPE_CHECKING:
+    from sturdydb._hosts import HostInfo
+    from sturdydb._properties import Properties
 
 __all__ = ["Psycopg2Dialect"]
 
@@ -89,7 +94,23 @@ class Psycopg2Dialect(LibpqDialect):
 
     # -- connecting -------------------------------------------------------------
     def property_names(self) -> frozenset[str]:
-        return _LIBPQ_KEYWORDS | _PSYCOPG2_ARGUMENTS
+        return _LIBPQ_KEYWORDS | _PSYCOPG2_ARGUMENTS | {"autocommit"}
+
+    def connect(
+        self, target: Callable[..., Any], host: HostInfo, kwargs: dict[str, Any], props: Properties
+    ) -> Any:
+        # psycopg2.connect has no ``autocommit`` argument (libpq would refuse the keyword);
+        # sturdydb accepts it for every driver and sets the attribute right after connecting.
+        autocommit = kwargs.get("autocommit")
+        if autocommit is None:
+            return super().connect(target, host, kwargs, props)
+        conn = super().connect(target, host, {k: v for k, v in kwargs.items() if k != "autocommit"}, props)
+        try:
+            conn.autocommit = coerce_bool("autocommit", autocommit)
+        except BaseException:
+            self.close_quietly(conn)
+            raise
+        return conn
 
     # -- connection state -------------------------------------------------------
     def socket_fd(self, conn: Any) -> int | None:
