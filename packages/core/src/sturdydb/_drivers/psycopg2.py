@@ -45,9 +45,11 @@ _LIBPQ_KEYWORDS = frozenset({
 })
 _PSYCOPG2_ARGUMENTS = frozenset({"dsn", "connection_factory", "cursor_factory", "async", "async_", "database"})
 # psycopg2's own messages for a connection that is gone (besides libpq's): the first is raised
-# before any I/O once the connection is closed or broken; the second is libpq's connect
-# timeout as psycopg2 reports it.
-_PSYCOPG2_NETWORK_MESSAGES = ("connection already closed", "timeout expired")
+# before any I/O once the connection is closed or broken; the others are libpq's connect
+# failures as psycopg2 reports them, without the "connection failed:" prefix psycopg 3 adds
+# (login and missing-database failures are told apart first, by LibpqDialect).
+_PSYCOPG2_NETWORK_MESSAGES = ("connection already closed", "timeout expired", "connection to server",
+                              "could not connect to server", "could not translate host name")
 
 
 class Psycopg2Dialect(LibpqDialect):
