@@ -6,10 +6,14 @@ PostgreSQL cluster, PyMySQL on the MariaDB one): the writer is killed, or frozen
 documented error (never a bare driver error), its connection ends up on the promoted writer,
 and no acknowledged write is lost and none is applied twice. Inside a transaction the error
 is ``TransactionResolutionUnknownError`` and the session state (autocommit off) carries over.
+Twenty threads, each with its own connection, write through one failover; a slow statement
+under ``socket_timeout`` is cancelled on the server (``pg_cancel_backend``, ``KILL QUERY``)
+and the connection is kept.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -87,4 +91,70 @@ def test_failover_inside_a_transaction_through_the_other_drivers(aurora_cluster:
     conn.commit()
     assert instance_id(conn, aurora_cluster) == new.name
     verify_writes(aurora_cluster, table, [(0, 1), (0, 2), (0, 3)], {(0, i) for i in range(1, 4)})
+    conn.close()
+
+
+def test_twenty_threads_write_through_a_failover_with_the_other_drivers(aurora_cluster: Cluster) -> None:
+    setup = _connect(aurora_cluster, autocommit=True)
+    table = new_table(setup)
+    conns = [_connect(aurora_cluster, autocommit=True) for _ in range(20)]
+    results: dict[int, tuple[list[tuple[int, int]], set[tuple[int, int]], list[BaseException]]] = {}
+    failures: list[BaseException] = []
+    fault = BackgroundFault(aurora_cluster)
+    go = threading.Barrier(21)
+    fired = threading.Event()
+
+    def start_once() -> None:
+        if not fired.is_set():
+            fired.set()
+            fault()
+
+    def worker(w: int) -> None:
+        try:
+            go.wait()
+            results[w] = write_until_failover(conns[w], table, start_once if w == 0 else (lambda: None),
+                                              worker=w, after=10, timeout=90)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(w,), name=f"test-writer-{w}") for w in range(20)]
+    for t in threads:
+        t.start()
+    go.wait()
+    for t in threads:
+        t.join(120)
+    assert not failures, failures
+    new = fault.new_writer()
+    committed = [k for c, _, _ in results.values() for k in c]
+    attempted = {k for _, a, _ in results.values() for k in a}
+    for w, (_, _, errors) in results.items():
+        assert errors, f"worker {w} never saw the failover"
+        for e in errors:
+            assert_documented_write_error(e, conns[w])
+    not_applied = {k for _, _, errors in results.values() for k in not_applied_rows(errors)}
+    for conn in conns:
+        assert instance_id(conn, aurora_cluster) == new.name
+        conn.close()
+    verify_writes(aurora_cluster, table, committed, attempted, not_applied)
+    setup.close()
+
+
+def test_a_slow_statement_is_cancelled_and_the_connection_kept(aurora_cluster: Cluster) -> None:
+    conn = _connect(aurora_cluster, autocommit=True, socket_timeout=1)
+    raw = conn.target_connection
+    host = conn.context.host
+    cur = conn.cursor()
+    # MariaDB's SLEEP() returns 1 when killed; a long scan is interrupted with an error.
+    slow = "SELECT pg_sleep(5)" if aurora_cluster.engine == "pg" else "SELECT sum(seq % 7) FROM seq_1_to_10000000000"
+    with pytest.raises(sturdydb.QueryTimeoutError) as caught:
+        cur.execute(slow)
+    err = caught.value
+    assert not isinstance(err, sturdydb.FailoverError)
+    assert err.cancelled
+    assert conn.context.driver.is_cancel_error(err.__cause__)  # type: ignore[arg-type]
+    assert isinstance(err, conn.context.driver.operational_error)
+    assert conn.target_connection is raw and conn.context.host == host
+    cur.execute("SELECT 6")
+    assert [tuple(r) for r in cur.fetchall()] == [(6,)]
+    assert conn.context.plugin_state["failover"].failovers == 0
     conn.close()
