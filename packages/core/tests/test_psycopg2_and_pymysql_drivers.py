@@ -350,3 +350,20 @@ def test_socket_timeout_ends_a_call_on_a_silent_host(driver: str, pg_relay: Rela
     assert conn.context.driver.is_network_error(error)
     assert "socket_timeout=0.5s" in str(error)
     conn.close()
+
+
+@pytest.mark.parametrize(("driver", "conninfo", "dialect", "database_dialect"), [
+    ("psycopg2", PG_CONNINFO, "psycopg2", "pg"),
+    ("pymysql", "mysql://root@127.0.0.1:3306/test", "pymysql", "mysql"),
+])
+def test_doctor_connects_with_the_new_drivers(capsys: pytest.CaptureFixture[str], driver: str, conninfo: str,
+                                              dialect: str, database_dialect: str) -> None:
+    import json
+
+    from sturdydb._cli import main
+
+    code = main(["doctor", conninfo, "--driver", driver, "--json", "plugins="])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report
+    assert report["driver_dialect"] == dialect
+    assert report["database_dialect"] == database_dialect

@@ -26,6 +26,14 @@ def _target(driver: str) -> Callable[..., Any]:
         import psycopg
 
         return psycopg.Connection.connect
+    if driver == "psycopg2":
+        import psycopg2
+
+        return psycopg2.connect
+    if driver == "pymysql":
+        import pymysql
+
+        return pymysql.connect
     import mysql.connector
 
     return mysql.connector.connect
@@ -250,7 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     doctor = sub.add_parser("doctor", help="connect like the application would and explain the setup")
     doctor.add_argument("conninfo", help="connection string (key=value pairs or a postgresql:// / mysql:// URL)")
     doctor.add_argument("properties", nargs="*", metavar="KEY=VALUE", help="more properties, as keywords")
-    doctor.add_argument("--driver", choices=("psycopg", "mysql"), help="default: guessed from the string")
+    doctor.add_argument("--driver", choices=("psycopg", "psycopg2", "mysql", "pymysql"),
+                        help="default: guessed from the string (psycopg or mysql)")
     doctor.add_argument("--json", action="store_true", help="print one JSON document")
     props_cmd = sub.add_parser("properties", help="list every property of the installed packages")
     props_cmd.add_argument("--markdown", action="store_true", help="the configuration reference in Markdown")
