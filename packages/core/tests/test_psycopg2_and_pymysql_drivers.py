@@ -350,6 +350,13 @@ def test_socket_timeout_ends_a_call_on_a_silent_host(driver: str, pg_relay: Rela
     assert conn.context.driver.is_network_error(error)
     assert "socket_timeout=0.5s" in str(error)
     conn.close()
+    relay.close()  # the cancel's side connection to the silent host fails now
+    # The cancel thread (its side connection went to the silent host) ends by itself, within
+    # its bound: nothing of this test lingers into the next one.
+    deadline = time.monotonic() + 30
+    while any(t.name == "sturdydb-cancel" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [t for t in threading.enumerate() if t.name == "sturdydb-cancel"]
 
 
 @pytest.mark.parametrize(("driver", "conninfo", "dialect", "database_dialect"), [
