@@ -23,7 +23,7 @@ nox.options.sessions = ["lint", "typecheck", "tests", "integration"]
 
 PYTHON = "3.11"
 TEST_TOOLS = ["pytest>=8", "pytest-timeout>=2.3"]
-DRIVERS = ["psycopg[binary]>=3.1.12", "mysql-connector-python>=8.1"]
+DRIVERS = ["psycopg[binary]>=3.1.12", "mysql-connector-python>=8.1", "psycopg2-binary>=2.9", "PyMySQL>=1.1"]
 
 
 def _packages() -> dict[str, pathlib.Path]:
@@ -124,7 +124,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over every package's sources."""
     _install_all(session)
-    session.install("mypy>=1.11", "types-requests", "boto3-stubs[rds,sts,secretsmanager]")
+    session.install("mypy>=1.11", "types-requests", "types-psycopg2", "types-PyMySQL", "boto3-stubs[rds,sts,secretsmanager]")
     sources = [str(p / "src") for p in PACKAGES.values()]
     sources += [str(p / "src") for p in sorted(ROOT.glob("examples/*")) if (p / "src").is_dir()]
     scripts = [str(p) for p in sorted(ROOT.glob("benchmarks/*.py")) + sorted(ROOT.glob("demo/*.py"))

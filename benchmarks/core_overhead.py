@@ -2,8 +2,8 @@
 
 In one process, interleaved round by round so that machine noise hits every variant alike:
 the raw driver, sturdydb with no plugins, and sturdydb with a chain of two pass-through
-wrapper plugins; connect latency raw vs wrapped once the dialect is known; for psycopg and
-mysql-connector against the machine's own servers. The client and the server backend are
+wrapper plugins; connect latency raw vs wrapped once the dialect is known; for psycopg,
+psycopg2, mysql-connector and PyMySQL against the machine's own servers. The client and the server backend are
 pinned to the same core, because a server on the other core adds wake-up latency that swamps
 microsecond differences (see the emulation notes). Prints one JSON document.
 """
@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 
 import mysql.connector
 import psycopg
+import psycopg2
+import pymysql
 
 import sturdydb
 from sturdydb import Call, Plugin, hookimpl, register_plugin
@@ -116,11 +118,14 @@ def bench_pg(rounds: int, batch: int) -> dict[str, Any]:
     return {"execute+fetchone": execute, "connect": connect}
 
 
-def _mysql_thread_ids(conns: list[Any]) -> list[int]:
-    """The OS thread ids of the MariaDB threads serving ``conns`` (MariaDB 10.5+ shows them)."""
+def _mysql_thread_ids(conns: list[Any], cursor_args: dict[str, Any] | None = None) -> list[int]:
+    """The OS thread ids of the MariaDB threads serving ``conns`` (MariaDB 10.5+ shows them).
+
+    ``cursor_args``: what makes the driver's cursor buffered (PyMySQL's always are).
+    """
     ids = []
     for conn in conns:
-        cur = conn.cursor(buffered=True)
+        cur = conn.cursor(**({"buffered": True} if cursor_args is None else cursor_args))
         try:
             cur.execute("SELECT TID FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()")
             row = cur.fetchone()
@@ -152,6 +157,56 @@ def bench_mysql(rounds: int, batch: int) -> dict[str, Any]:
     return {"execute+fetchone": execute, "connect": connect}
 
 
+def bench_psycopg2(rounds: int, batch: int) -> dict[str, Any]:
+    conns: list[Any] = [psycopg2.connect(PG), sturdydb.connect(psycopg2.connect, PG, plugins=""),
+             sturdydb.connect(psycopg2.connect, PG, plugins="bench_a,bench_b")]
+    pids = [os.getpid()]
+    for conn in conns:
+        cur = conn.cursor()
+        cur.execute("SELECT pg_backend_pid()")
+        pids.append(int(cur.fetchone()[0]))
+        conn.rollback()
+        conn.autocommit = True  # no transaction piling up over the run
+    _pin(pids)
+    raw, bare, chained = conns
+    execute = _interleaved({
+        "raw psycopg2": _exec_fetch(raw.cursor()),
+        "sturdydb, no plugins": _exec_fetch(bare.cursor()),
+        "sturdydb, 2 pass-through plugins": _exec_fetch(chained.cursor()),
+    }, rounds, batch)
+    connect = _interleaved({
+        "raw psycopg2 connect": lambda: psycopg2.connect(PG).close(),
+        "sturdydb connect (no plugins)": lambda: sturdydb.connect(psycopg2.connect, PG, plugins="").close(),
+    }, max(3, rounds // 10), 10)
+    for conn in conns:
+        conn.close()
+    return {"execute+fetchone": execute, "connect": connect}
+
+
+def bench_pymysql(rounds: int, batch: int) -> dict[str, Any]:
+    raw = pymysql.connect(**MYSQL)
+    bare = sturdydb.connect(pymysql.connect, plugins="", **MYSQL)
+    chained = sturdydb.connect(pymysql.connect, plugins="bench_a,bench_b", **MYSQL)
+    _pin([os.getpid(), *_mysql_thread_ids([raw, bare, chained], {})])
+    execute = _interleaved({
+        "raw PyMySQL": _exec_fetch(raw.cursor()),
+        "sturdydb, no plugins": _exec_fetch(bare.cursor()),
+        "sturdydb, 2 pass-through plugins": _exec_fetch(chained.cursor()),
+    }, rounds, batch)
+    connect = _interleaved({
+        "raw PyMySQL connect": lambda: pymysql.connect(**MYSQL).close(),
+        "sturdydb connect (no plugins)": lambda: sturdydb.connect(pymysql.connect, plugins="", **MYSQL).close(),
+    }, max(3, rounds // 10), 10)
+    for conn in (raw, bare, chained):
+        conn.close()
+    return {"execute+fetchone": execute, "connect": connect}
+
+
+def _connect_pct(results: dict[str, Any], raw: str) -> float:
+    found = results["connect"]
+    return float(round(100 * (found["sturdydb connect (no plugins)"]["median_us"] / found[raw]["median_us"] - 1), 1))
+
+
 def _overhead(results: dict[str, Any], raw: str) -> dict[str, float]:
     ex = results["execute+fetchone"]
     base = ex[raw]["median_us"]
@@ -170,6 +225,8 @@ def main() -> None:
     register_plugin(BenchB, distribution="benchmark")
     pg = bench_pg(args.rounds, args.batch)
     my = bench_mysql(args.rounds, args.batch)
+    pg2 = bench_psycopg2(args.rounds, args.batch)
+    pymy = bench_pymysql(args.rounds, args.batch)
     pg_connect = pg["connect"]
     my_connect = my["connect"]
     out = {
@@ -178,15 +235,21 @@ def main() -> None:
         "targets": "no-plugin overhead <= 2 us per execute+fetch; connect overhead <= 5% of a raw connect",
         "psycopg": pg,
         "mysql-connector": my,
+        "psycopg2": pg2,
+        "PyMySQL": pymy,
         "overhead_us_vs_raw": {
             "psycopg": _overhead(pg, "raw psycopg"),
             "mysql-connector": _overhead(my, "raw mysql-connector"),
+            "psycopg2": _overhead(pg2, "raw psycopg2"),
+            "PyMySQL": _overhead(pymy, "raw PyMySQL"),
         },
         "connect_overhead_pct": {
             "psycopg": round(100 * (pg_connect["sturdydb connect (no plugins)"]["median_us"]
                                     / pg_connect["raw psycopg connect"]["median_us"] - 1), 1),
             "mysql-connector": round(100 * (my_connect["sturdydb connect (no plugins)"]["median_us"]
                                             / my_connect["raw mysql-connector connect"]["median_us"] - 1), 1),
+            "psycopg2": _connect_pct(pg2, "raw psycopg2 connect"),
+            "PyMySQL": _connect_pct(pymy, "raw PyMySQL connect"),
         },
     }
     print(json.dumps(out, indent=2))

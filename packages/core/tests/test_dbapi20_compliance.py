@@ -8,7 +8,9 @@ sturdydb as with the raw driver, and psycopg must pass the bulk of the suite.
 
 from __future__ import annotations
 
+import functools
 import re
+import types
 import unittest
 import uuid
 from typing import Any
@@ -16,10 +18,25 @@ from typing import Any
 import dbapi20
 import mysql.connector
 import psycopg
+import psycopg2
+import pymysql
 from conftest import MYSQL_KWARGS, PG_CONNINFO
 
+import sturdydb
 import sturdydb.mysql_connector
 import sturdydb.psycopg
+
+
+def _through_sturdydb(driver: types.ModuleType) -> types.ModuleType:
+    """``driver``'s PEP 249 surface with ``connect`` going through sturdydb (no plugins)."""
+    module = types.ModuleType(f"sturdydb_{driver.__name__}")
+    module.__dict__.update({k: v for k, v in vars(driver).items() if not k.startswith("__")})
+    module.connect = functools.partial(_connect, driver.connect)  # type: ignore[attr-defined]
+    return module
+
+
+def _connect(target: Any, *args: Any, **kwargs: Any) -> sturdydb.Connection:
+    return sturdydb.connect(target, *args, plugins="", **kwargs)
 
 
 def _suite_class(driver: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> type[unittest.TestCase]:
@@ -66,5 +83,19 @@ def test_psycopg_outcomes_are_identical_through_sturdydb() -> None:
 def test_mysql_connector_outcomes_are_identical_through_sturdydb() -> None:
     raw = _outcomes(_suite_class(mysql.connector, (), dict(MYSQL_KWARGS)))
     wrapped = _outcomes(_suite_class(sturdydb.mysql_connector, (), {**MYSQL_KWARGS, "plugins": ""}))
+    assert wrapped == raw
+    assert sum(v == "pass" for v in wrapped.values()) >= 20
+
+
+def test_psycopg2_outcomes_are_identical_through_sturdydb() -> None:
+    raw = _outcomes(_suite_class(psycopg2, (PG_CONNINFO,), {}))
+    wrapped = _outcomes(_suite_class(_through_sturdydb(psycopg2), (PG_CONNINFO,), {}))
+    assert wrapped == raw
+    assert sum(v == "pass" for v in wrapped.values()) >= 25
+
+
+def test_pymysql_outcomes_are_identical_through_sturdydb() -> None:
+    raw = _outcomes(_suite_class(pymysql, (), dict(MYSQL_KWARGS)))
+    wrapped = _outcomes(_suite_class(_through_sturdydb(pymysql), (), dict(MYSQL_KWARGS)))
     assert wrapped == raw
     assert sum(v == "pass" for v in wrapped.values()) >= 20

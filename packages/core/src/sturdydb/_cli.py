@@ -27,6 +27,14 @@ def _target(driver: str) -> Callable[..., Any]:
         import psycopg
 
         return psycopg.Connection.connect
+    if driver == "psycopg2":
+        import psycopg2
+
+        return psycopg2.connect
+    if driver == "pymysql":
+        import pymysql
+
+        return pymysql.connect
     import mysql.connector
 
     return mysql.connector.connect
@@ -261,7 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     doctor = sub.add_parser("doctor", help="connect like the application would and explain the setup")
     doctor.add_argument("conninfo", help="connection string (key=value pairs or a postgresql:// / mysql:// URL)")
     doctor.add_argument("properties", nargs="*", metavar="KEY=VALUE", help="more properties, as keywords")
-    doctor.add_argument("--driver", choices=("psycopg", "mysql"), help="default: guessed from the string")
+    doctor.add_argument("--driver", choices=("psycopg", "psycopg2", "mysql", "pymysql"),
+                        help="default: guessed from the string (psycopg or mysql)")
     doctor.add_argument("--json", action="store_true", help="print one JSON document")
     doctor.add_argument("--watch", action="store_true",
                         help="keep the connection and redraw topology, threads and recent events until Ctrl-C")

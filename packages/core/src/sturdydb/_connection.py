@@ -184,6 +184,7 @@ class Connection:
     def close(self) -> None:
         ctx = self._ctx
         if ctx.closed:
+            ctx.driver.close_again(ctx.connection)  # the driver's answer: nothing, or an error
             return
         try:
             self._call("Connection.close", ctx.connection.close)
@@ -198,14 +199,20 @@ class Connection:
             return True
         return getattr(ctx.connection, "closed", False)
 
+    # autocommit and database go through the driver dialect: PyMySQL spells them as methods
+    # (``autocommit(value)``, ``select_db``), the other drivers as attributes.
     @property
-    def autocommit(self) -> bool:
-        return bool(self._ctx.connection.autocommit)
+    def autocommit(self) -> Any:
+        ctx = self._ctx
+        return ctx.driver.get_autocommit(ctx.connection, self._set_autocommit)
 
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
+        self._set_autocommit(value)
+
+    def _set_autocommit(self, value: bool) -> None:
         ctx = self._ctx
-        self._call("Connection.autocommit_setter", _setter(ctx.connection, "autocommit"), value)
+        self._call("Connection.autocommit_setter", ctx.driver.set_autocommit, ctx.connection, value)
         ctx.session.autocommit = bool(value)
 
     # read_only and isolation_level go through the driver dialect's own setters (the ones
@@ -235,13 +242,14 @@ class Connection:
 
     @property
     def database(self) -> Any:
-        """mysql-connector's current database (``USE``); psycopg has no such attribute."""
-        return self._ctx.connection.database
+        """The MySQL drivers' current database (``USE``); psycopg has no such attribute."""
+        ctx = self._ctx
+        return ctx.driver.get_database(ctx.connection)
 
     @database.setter
     def database(self, value: str) -> None:
         ctx = self._ctx
-        self._call("Connection.database_setter", _setter(ctx.connection, "database"), value)
+        self._call("Connection.database_setter", ctx.driver.set_database, ctx.connection, value)
         ctx.session.database = value
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Cursor:
@@ -292,7 +300,8 @@ class Connection:
                 else:
                     self.rollback()
         finally:
-            self.close()
+            if ctx.driver.context_exit_closes:
+                self.close()
 
     def __getattr__(self, name: str) -> Any:
         # Only called for names not defined here: driver-specific API passes through.
@@ -305,14 +314,6 @@ class Connection:
 
 
 AwsWrapperConnection = Connection
-
-
-def _setter(obj: Any, name: str) -> Callable[[Any], None]:
-    def set_value(value: Any) -> None:
-        setattr(obj, name, value)
-
-    set_value.__qualname__ = f"set_{name}"
-    return set_value
 
 
 _END = object()
@@ -641,9 +642,10 @@ class Cursor:
             func(sizes)
 
     def setoutputsize(self, size: Any, column: Any = None) -> None:
-        func = getattr(self._cursor, "setoutputsize", None)
-        if func is not None:
-            func(size, column) if column is not None else func(size)
+        # A driver without it (PyMySQL spells it setoutputsizes) raises as it would without
+        # sturdydb.
+        func = self._cursor.setoutputsize
+        func(size, column) if column is not None else func(size)
 
     def __enter__(self) -> Cursor:
         return self

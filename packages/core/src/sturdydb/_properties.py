@@ -227,11 +227,12 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
                  normalize=lambda v: v.strip().lower().replace("_", "-")),
     PropertySpec("wrapper_driver_dialect", str, None,
                  "Driver dialect; unset means detected from the connect function.",
-                 choices=("psycopg", "mysql-connector-python"),
+                 choices=("psycopg", "psycopg2", "mysql-connector-python", "pymysql"),
                  normalize=lambda v: {"mysql": "mysql-connector-python",
                                       "mysql-connector": "mysql-connector-python",
                                       "mysql_connector_python": "mysql-connector-python",
-                                      "psycopg3": "psycopg"}.get(v.strip().lower(), v.strip().lower())),
+                                      "psycopg3": "psycopg",
+                                      "psycopg2-binary": "psycopg2"}.get(v.strip().lower(), v.strip().lower())),
     PropertySpec("auxiliary_query_timeout_sec", float, 5.0,
                  "Timeout for sturdydb's own queries (dialect detection, topology, role checks), "
                  "and how long a host may take to answer the cancel after socket_timeout before "

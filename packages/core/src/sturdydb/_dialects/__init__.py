@@ -48,9 +48,11 @@ def detect_dialect(
     """The dialect of the server behind ``conn`` (cached per ``host_key``)."""
     now = time.monotonic()
     cached = _cache.get(host_key)
-    if cached is not None and now - cached[0] < CACHE_SECONDS:
-        return cached[1]
     family = driver.database_family
+    # The key may lack the port (a host given without one): a PostgreSQL and a MySQL server
+    # on the same address must not share an entry, so one of the other family is no answer.
+    if cached is not None and now - cached[0] < CACHE_SECONDS and cached[1].family == family:
+        return cached[1]
     for dialect in extra or ():
         if dialect.family == family and dialect.is_dialect(driver, conn):
             found = dialect

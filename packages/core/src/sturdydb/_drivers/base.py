@@ -107,6 +107,9 @@ class DriverDialect:
     #: Whether the driver's ``with connection:`` commits on success and rolls back on error
     #: before closing (psycopg) rather than only closing (mysql-connector).
     context_exit_ends_transaction: ClassVar[bool] = False
+    #: Whether the driver's ``with connection:`` closes the connection at the end (psycopg 3,
+    #: mysql-connector) or leaves it open (psycopg2).
+    context_exit_closes: ClassVar[bool] = True
     #: Appended to the warning that a connection's socket cannot be aborted (how to fix it).
     abort_unsupported_hint: ClassVar[str] = ""
     module: ModuleType
@@ -220,6 +223,26 @@ class DriverDialect:
         """Whether a transaction was open, given ``status`` read before the failed call."""
         return self.in_transaction(conn)
 
+    def get_autocommit(self, conn: Any, set_value: Callable[[bool], None] | None = None) -> Any:
+        """``Connection.autocommit`` as the driver spells it (an attribute in most drivers).
+
+        ``set_value`` switches autocommit through sturdydb (the plugins see it), for drivers
+        where the value read is also the method that switches it (PyMySQL).
+        """
+        return bool(conn.autocommit)
+
+    def set_autocommit(self, conn: Any, value: bool) -> None:
+        """Switch autocommit the driver's way (``Connection.autocommit = value``)."""
+        conn.autocommit = value
+
+    def get_database(self, conn: Any) -> Any:
+        """``Connection.database``: the current database where the driver tracks it."""
+        return conn.database
+
+    def set_database(self, conn: Any, value: str) -> None:
+        """Make ``value`` the current database (MySQL ``USE``), the driver's way."""
+        conn.database = value
+
     def autocommit_state(self, conn: Any) -> bool | None:
         """Whether ``conn`` is in autocommit mode, from what the driver already knows (no I/O).
 
@@ -249,6 +272,12 @@ class DriverDialect:
     def cursor_statement(self, cursor: Any) -> Any:
         """The statement text whose result ``cursor`` holds, or ``None`` when unknown."""
         return None
+
+    def close_again(self, conn: Any) -> None:
+        """The application closed a connection that is already closed: do what the driver does.
+
+        psycopg and mysql-connector ignore it (the default); PyMySQL raises.
+        """
 
     def close_quietly(self, conn: Any) -> None:
         try:

@@ -11,64 +11,17 @@ as ``hostaddr`` so libpq never resolves it.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
-from sturdydb._addresses import resolve_host
-from sturdydb._drivers.base import DriverDialect, SessionState
-from sturdydb._errors import QueryTimeoutError
-
-if TYPE_CHECKING:
-    from sturdydb._hosts import HostInfo
-    from sturdydb._properties import Properties
+from sturdydb._drivers.base import SessionState
+from sturdydb._drivers.pg_family import LibpqDialect, status_reader
 
 __all__ = ["PsycopgDialect"]
 
-# Failover starts only when the session is gone. From the server, that is the SQLSTATE class
-# 08 (connection exception) and the shutdown codes 57P01 (admin shutdown, also what
-# pg_terminate_backend sends), 57P02 (crash shutdown) and 57P03 (cannot connect now: starting
-# up or shutting down). Every other SQLSTATE is an answer of a working server to a statement:
-# 58P01 from pg_read_file, XX000 from a function, 53100 disk full, 53300 too many connections,
-# 57014 statement timeout or cancel, F0000 configuration errors... The session survives those,
-# and failing over on them would mark a healthy writer suspect and re-run nothing useful.
-_CONNECTION_CLASS = "08"
-_SHUTDOWN_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
-# libpq's and psycopg's own messages when the socket is gone; these errors carry no SQLSTATE
-# (the server sent nothing), so only errors without one are matched against them.
-_NETWORK_MESSAGES = (
-    "connection failed",
-    "consuming input failed",
-    "connection socket closed",
-    "the connection is closed",
-    "the connection is lost",
-    "server closed the connection",
-    "sending query failed",
-    "connection timeout expired",
-    "no connection to the server",
-    "terminating connection",
-    "could not receive data",
-    "could not send data",
-    "lost synchronization with server",
-    "ssl syscall error",
-    "ssl connection has been closed unexpectedly",
-    "eof detected",
-)
-# libpq sslmodes that may send everything in clear text.
-_PLAINTEXT_SSLMODES = frozenset({"disable", "allow", "prefer"})
-_LOGIN_MESSAGES = (
-    "password authentication failed",
-    "pam authentication failed",
-    "no pg_hba.conf entry",
-    "does not exist",  # role or database: a configuration problem, never a network one
-)
 
-
-class PsycopgDialect(DriverDialect):
+class PsycopgDialect(LibpqDialect):
     name: ClassVar[str] = "psycopg"
-    default_port: ClassVar[int] = 5432
-    session_namespace: ClassVar[str] = "schema"
-    database_family: ClassVar[str] = "pg"
     context_exit_ends_transaction: ClassVar[bool] = True
     network_bound_methods: ClassVar[frozenset[str]] = frozenset({
         "Connection.commit",
@@ -99,55 +52,21 @@ class PsycopgDialect(DriverDialect):
         self._server_cursor = psycopg.ServerCursor
         self._idle = psycopg.pq.TransactionStatus.IDLE
         self._unknown = psycopg.pq.TransactionStatus.UNKNOWN
-        self._status_reader = operator.attrgetter("pgconn.transaction_status")
+        self._status_reader = status_reader("pgconn.transaction_status")
         self._names: frozenset[str] | None = None
 
+    # -- errors (the rules are LibpqDialect's) ------------------------------------
+    def sqlstate(self, exc: BaseException) -> str | None:
+        return getattr(exc, "sqlstate", None)
 
-    # -- errors -----------------------------------------------------------------
-    def is_network_error(self, exc: BaseException) -> bool:
-        if isinstance(exc, QueryTimeoutError):
-            # A statement cancelled on a host that answered left the connection usable.
-            return not exc.cancelled
-        psycopg = self.module
-        if isinstance(exc, psycopg.errors.ConnectionTimeout):
-            return True
-        if not isinstance(exc, psycopg.Error):
-            return False
-        state = exc.sqlstate
-        if state:
-            return state.startswith(_CONNECTION_CLASS) or state in _SHUTDOWN_SQLSTATES
-        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-            message = str(exc).lower()
-            if any(m in message for m in _LOGIN_MESSAGES) or "authentication" in message:
-                return False
-            return any(m in message for m in _NETWORK_MESSAGES)
-        return False
-
-    def is_login_error(self, exc: BaseException) -> bool:
-        psycopg = self.module
-        if not isinstance(exc, psycopg.Error):
-            return False
-        if exc.sqlstate in ("28000", "28P01"):
-            return True
-        message = str(exc).lower()
-        return any(m in message for m in _LOGIN_MESSAGES[:3]) or (
-            "role" in message and "does not exist" in message
-        )
-
-    def is_read_only_error(self, exc: BaseException) -> bool:
-        psycopg = self.module
-        if not isinstance(exc, psycopg.Error):
-            return False
-        return exc.sqlstate == "25006" or "read-only transaction" in str(exc).lower()
+    def is_connect_timeout(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.module.errors.ConnectionTimeout)
 
     def is_unsent_error(self, exc: BaseException) -> bool:
         # psycopg raises exactly this before any I/O when libpq already knows the
         # connection is dead (status BAD).
         return isinstance(exc, self.module.OperationalError) and not exc.sqlstate and (
             str(exc) == "the connection is closed")
-
-    def is_cancel_error(self, exc: BaseException) -> bool:
-        return isinstance(exc, self.module.Error) and exc.sqlstate == "57014"
 
     # -- connecting -------------------------------------------------------------
     def property_names(self) -> frozenset[str]:
@@ -157,40 +76,6 @@ class PsycopgDialect(DriverDialect):
                          "cursor_factory", "conninfo"}
             self._names = frozenset(keywords)
         return self._names
-
-    def connect(
-        self, target: Callable[..., Any], host: HostInfo, kwargs: dict[str, Any], props: Properties
-    ) -> Any:
-        kw = dict(kwargs)
-        database = kw.pop("database", None)
-        if database is not None and "dbname" not in kw:
-            kw["dbname"] = database
-        kw["host"] = host.host
-        port = host.port
-        pin = resolve_host(host.host)
-        if pin is not None:
-            kw["hostaddr"] = pin.address
-            if pin.port is not None:
-                port = pin.port
-        if port is not None:
-            kw["port"] = port
-        else:
-            kw.pop("port", None)
-        timeout = props.get("connect_timeout")
-        if timeout is not None and "connect_timeout" not in kwargs:
-            # libpq takes whole seconds and treats anything below 2 as 2.
-            kw["connect_timeout"] = max(1, round(float(timeout)))
-        if props.get("tcp_keepalive") is not None:
-            kw["keepalives"] = 1 if props.get("tcp_keepalive") else 0
-            for ours, libpq in (("tcp_keepalive_time", "keepalives_idle"),
-                                ("tcp_keepalive_interval", "keepalives_interval"),
-                                ("tcp_keepalive_probes", "keepalives_count")):
-                if props.get(ours) is not None:
-                    kw[libpq] = props.get(ours)
-        socket_timeout = props.get("socket_timeout")
-        if socket_timeout and "tcp_user_timeout" not in kw:
-            kw["tcp_user_timeout"] = int(float(socket_timeout) * 1000)
-        return target(**kw)
 
     # -- connection state -------------------------------------------------------
     def socket_fd(self, conn: Any) -> int | None:
@@ -205,28 +90,6 @@ class PsycopgDialect(DriverDialect):
     def is_closed(self, conn: Any) -> bool:
         return bool(conn.closed) or bool(conn.broken)
 
-    def in_transaction(self, conn: Any) -> bool:
-        status = conn.info.transaction_status
-        return bool(status != self._idle and status != self._unknown)
-
-    def transaction_status_reader(self) -> Callable[[Any], Any] | None:
-        # libpq reports UNKNOWN once the connection broke, so failover reads the status
-        # before every call: a C-level attribute chain, compared only if the call fails.
-        return self._status_reader
-
-    def in_transaction_before(self, conn: Any, status: Any) -> bool:
-        if status == self._idle:
-            return False
-        if status == self._unknown:
-            # Already broken before this call: whatever it had open is lost. Outside
-            # autocommit a transaction may have been open; in autocommit none was (unless
-            # the application sent BEGIN itself, which the call that broke it reported).
-            return not conn.autocommit
-        return True
-
-    def autocommit_state(self, conn: Any) -> bool | None:
-        return bool(conn.autocommit)  # a local attribute in psycopg
-
     def cancel_statement(self, conn: Any, timeout: float, open_auxiliary: Callable[[], Any]) -> bool:
         try:
             cancel_safe = getattr(conn, "cancel_safe", None)
@@ -240,45 +103,9 @@ class PsycopgDialect(DriverDialect):
             return False
         return True
 
-    def fetch_result_is_complete(self, cursor: Any) -> bool:
-        # Client-side cursors fetch from memory. A server-side cursor outside a transaction
-        # (the only case this answers: inside one, failover reports the transaction) is WITH
-        # HOLD, whose result PostgreSQL materialised when its DECLARE committed; DECLARE also
-        # refuses data-modifying statements. So fetching only reads what is already done.
-        return True
-
     def cursor_statement(self, cursor: Any) -> Any:
         query = getattr(cursor, "_query", None)
         return getattr(query, "query", None)
-
-    def read_session_state(self, conn: Any) -> SessionState:
-        rows = self.query(conn, "SELECT pg_catalog.current_database(), pg_catalog.current_setting('search_path')")
-        database, schema = rows[0] if rows else (None, None)
-        return SessionState(
-            autocommit=conn.autocommit,
-            read_only=conn.read_only,
-            isolation_level=conn.isolation_level,
-            database=database,
-            schema=schema,
-        )
-
-    def apply_session_state(self, conn: Any, state: SessionState) -> None:
-        if state.autocommit is not None:
-            conn.autocommit = state.autocommit
-        if state.read_only is not None:
-            self.set_read_only(conn, state.read_only)
-        if state.isolation_level is not None:
-            self.set_isolation_level(conn, state.isolation_level)
-        if state.schema is not None:
-            # The database itself is fixed per PostgreSQL connection (it is in the connect
-            # properties); the schema search path is session state.
-            # Not through query(): it rolls back the transaction it opened, and a rollback
-            # also undoes a session-level set_config made inside it.
-            was_idle = conn.info.transaction_status == self._idle
-            with conn.cursor() as cur:
-                cur.execute("SELECT pg_catalog.set_config('search_path', %s, false)", [state.schema])
-            if was_idle and not conn.autocommit:
-                conn.commit()
 
     # psycopg has the attributes itself (None meaning "the server's default"); it refuses a
     # change inside a transaction, as the application would see without sturdydb.
@@ -293,47 +120,6 @@ class PsycopgDialect(DriverDialect):
 
     def get_isolation_level(self, conn: Any, session: SessionState) -> Any:
         return conn.isolation_level
-
-    def require_tls(self, kwargs: dict[str, Any]) -> str | None:
-        mode = kwargs.get("sslmode")
-        if mode is None:
-            kwargs["sslmode"] = "require"
-            return None
-        if str(mode).lower() in _PLAINTEXT_SSLMODES:
-            return f"sslmode={mode!r} may connect without TLS; use sslmode=require, verify-ca or verify-full"
-        return None
-
-    def verify_server_identity(self, kwargs: dict[str, Any], ca_bundle: str | None) -> str | None:
-        if ca_bundle:
-            kwargs.setdefault("sslrootcert", ca_bundle)
-            if kwargs.get("sslmode") in (None, "require"):
-                # require with a CA file given is libpq's verify-ca; the bundle asks for verification.
-                kwargs["sslmode"] = "verify-full"
-        mode = str(kwargs.get("sslmode") or "prefer").lower()
-        if mode == "verify-full":
-            return None
-        if mode == "verify-ca":
-            return "sslmode=verify-ca checks the certificate but not the host name"
-        if mode in _PLAINTEXT_SSLMODES:
-            return f"sslmode={mode} may not even encrypt"
-        return f"sslmode={mode} encrypts without checking the certificate"
-
-    def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        was_idle = conn.info.transaction_status == self._idle
-        with conn.cursor() as cur:
-            try:
-                cur.execute(sql, params)
-                rows = cur.fetchall() if cur.description is not None else []
-            except Exception:
-                if was_idle and not conn.autocommit and not conn.closed:
-                    try:
-                        conn.rollback()
-                    except Exception:
-                        pass
-                raise
-        if was_idle and not conn.autocommit and conn.info.transaction_status != self._idle:
-            conn.rollback()
-        return [tuple(r) for r in rows]
 
     def cursor_is_server_side(self, cursor: Any) -> bool:
         return isinstance(cursor, self._server_cursor)

@@ -1,0 +1,192 @@
+"""Driver dialect for PyMySQL.
+
+The MySQL protocol's error numbers, session SQL, ``KILL QUERY`` cancel and timeout mapping come
+from :class:`MysqlFamilyDialect`; this module says how PyMySQL spells things. Its errors carry
+the errno as ``args[0]``; a call on a closed connection raises ``InterfaceError(0, '')`` before
+any I/O. ``autocommit`` is a method (``conn.autocommit(True)``), the current state
+``get_autocommit()``, the database is switched with ``select_db``; the server's status flags
+(``server_status``: in transaction, autocommit) are kept from the last reply, so they still
+answer after the connection broke. The socket is ``conn._sock`` (a plain Python socket, so
+abort always works); ``conn.open`` says whether it is still there.
+
+Timeouts: ``connect_timeout`` and, from ``socket_timeout``, ``read_timeout``/``write_timeout``
+as a late backstop behind the watchdog's cancel (see :mod:`sturdydb._drivers.mysql_family`).
+Network-bound calls: the default cursors read the whole result in ``execute`` (fetches read
+memory); ``SSCursor``/``SSDictCursor`` stream it, so there ``fetch*`` go to the server.
+TLS: PyMySQL tries TLS when the server offers it and silently falls back otherwise, unless an
+``ssl`` option is given; :meth:`PyMysqlDialect.require_tls` gives one, so a token is never sent
+in clear text. A token as password: PyMySQL answers the server's ``mysql_clear_password``
+switch request with the password as is, so nothing needs enabling.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from sturdydb._drivers.mysql_family import MysqlFamilyDialect
+from sturdydb._properties import coerce_bool
+
+__all__ = ["PyMysqlDialect"]
+
+_SERVER_STATUS_IN_TRANS = 0x1
+_SERVER_STATUS_AUTOCOMMIT = 0x2
+_BOOL_KEYS = frozenset({"autocommit", "ssl_disabled", "ssl_verify_cert", "ssl_verify_identity",
+                        "local_infile", "binary_prefix", "use_unicode", "defer_connect"})
+_INT_KEYS = frozenset({"port", "connect_timeout", "read_timeout", "write_timeout", "client_flag",
+                       "max_allowed_packet"})
+_TLS_KEYS = ("ssl", "ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert", "ssl_verify_identity")
+
+
+class _AutocommitSwitch:
+    """``Connection.autocommit`` for PyMySQL: true or false like the attribute of the other
+    drivers, and callable like PyMySQL's own method (``conn.autocommit(True)``)."""
+
+    __slots__ = ("_set", "_value")
+
+    def __init__(self, value: bool, set_value: Callable[[bool], None]) -> None:
+        self._value = value
+        self._set = set_value
+
+    def __bool__(self) -> bool:
+        return self._value
+
+    def __eq__(self, other: object) -> bool:
+        return bool(other) == self._value if isinstance(other, (bool, int, _AutocommitSwitch)) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __call__(self, value: bool) -> None:
+        self._set(value)
+
+    def __repr__(self) -> str:
+        return repr(self._value)
+
+
+class PyMysqlDialect(MysqlFamilyDialect):
+    name: ClassVar[str] = "pymysql"
+    int_keywords: ClassVar[frozenset[str]] = _INT_KEYS
+    bool_keywords: ClassVar[frozenset[str]] = _BOOL_KEYS
+    connect_timeout_keywords: ClassVar[tuple[str, ...]] = ("connect_timeout",)
+    native_cache_tag: ClassVar[str] = "pymysql_native"
+    network_bound_methods: ClassVar[frozenset[str]] = frozenset({
+        "Connection.commit",
+        "Connection.rollback",
+        "Connection.autocommit_setter",
+        "Connection.database_setter",
+        "Connection.ping",
+        "Cursor.execute",
+        "Cursor.executemany",
+        "Cursor.callproc",
+        "Cursor.nextset",
+    })
+    # Additionally network-bound for the unbuffered cursors only.
+    server_cursor_methods: ClassVar[frozenset[str]] = frozenset({
+        "Cursor.fetchone", "Cursor.fetchmany", "Cursor.fetchall", "Cursor.__next__",
+        "Cursor.scroll", "Cursor.close",
+    })
+
+    def __init__(self) -> None:
+        import pymysql
+        import pymysql.cursors
+
+        self.module = pymysql
+        self._err = pymysql.err
+        self._unbuffered = pymysql.cursors.SSCursor
+        self._names: frozenset[str] | None = None
+
+    # -- errors (the errno rules are MysqlFamilyDialect's) --------------------------
+    def errno(self, exc: BaseException) -> int | None:
+        args = getattr(exc, "args", ())
+        return args[0] if args and isinstance(args[0], int) else None
+
+    def is_driver_network_error(self, exc: BaseException) -> bool:
+        # InterfaceError(0, '') is what PyMySQL raises for any call once its socket is gone.
+        return self.is_unsent_error(exc)
+
+    def is_unsent_error(self, exc: BaseException) -> bool:
+        # Raised by _execute_command when the connection has no socket any more (closed, or
+        # dropped by PyMySQL after a network error), before anything is written.
+        return isinstance(exc, self._err.InterfaceError) and tuple(exc.args) == (0, "")
+
+    # -- connecting -------------------------------------------------------------
+    def property_names(self) -> frozenset[str]:
+        if self._names is None:
+            signature = inspect.signature(self.module.connections.Connection.__init__)
+            self._names = frozenset(p for p in signature.parameters if p != "self")
+        return self._names
+
+    # -- connection state -------------------------------------------------------
+    def socket_fd(self, conn: Any) -> int | None:
+        sock = getattr(conn, "_sock", None)
+        if sock is None:
+            return None
+        try:
+            fd = int(sock.fileno())
+        except Exception:
+            return None
+        return fd if fd >= 0 else None
+
+    def is_closed(self, conn: Any) -> bool:
+        return not conn.open
+
+    def close_again(self, conn: Any) -> None:
+        conn.close()  # PyMySQL raises Error("Already closed"), as PEP 249 asks
+
+    def in_transaction(self, conn: Any) -> bool:
+        return bool(getattr(conn, "server_status", 0) & _SERVER_STATUS_IN_TRANS)
+
+    def autocommit_state(self, conn: Any) -> bool | None:
+        # The server's last status flags: they also reflect ``SET autocommit`` sent as SQL.
+        status = getattr(conn, "server_status", None)
+        return bool(status & _SERVER_STATUS_AUTOCOMMIT) if isinstance(status, int) else None
+
+    def get_autocommit(self, conn: Any, set_value: Callable[[bool], None] | None = None) -> Any:
+        if set_value is None:
+            return bool(conn.get_autocommit())
+        return _AutocommitSwitch(bool(conn.get_autocommit()), set_value)
+
+    def set_autocommit(self, conn: Any, value: bool) -> None:
+        conn.autocommit(bool(value))
+
+    def get_database(self, conn: Any) -> Any:
+        db = getattr(conn, "db", None)
+        return db.decode() if isinstance(db, bytes) else db
+
+    def set_database(self, conn: Any, value: str) -> None:
+        conn.select_db(value)
+        # select_db does not update the attribute: keep it current for get_database.
+        conn.db = value.encode() if isinstance(value, str) else value
+
+    def connection_id(self, conn: Any) -> int:
+        return int(conn.thread_id())
+
+    def cursor_statement(self, cursor: Any) -> Any:
+        return getattr(cursor, "_executed", None)
+
+    def cursor_is_server_side(self, cursor: Any) -> bool:
+        return isinstance(cursor, self._unbuffered)
+
+    def fetch_result_is_complete(self, cursor: Any) -> bool:
+        # The default cursors hold the whole result; an unbuffered one streams rows while the
+        # statement may still be running.
+        return not isinstance(cursor, self._unbuffered)
+
+    def probe(self, conn: Any) -> None:
+        conn.ping(reconnect=False)
+
+    def require_tls(self, kwargs: dict[str, Any]) -> str | None:
+        if coerce_bool("ssl_disabled", kwargs.get("ssl_disabled") or False):
+            return "ssl_disabled=true connects without TLS; remove it"
+        if not any(kwargs.get(k) for k in _TLS_KEYS):
+            # Any ssl option turns PyMySQL's "TLS if offered" into "TLS or fail". This one
+            # encrypts without checking the certificate (verify_server_identity adds that).
+            kwargs["ssl"] = {"check_hostname": False}
+        return None
+
+    def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        # The base Cursor class: buffered and tuple rows, whatever cursorclass the
+        # application chose for its own cursors.
+        return self.query_rows(conn, conn.cursor(self.module.cursors.Cursor), sql, params)
