@@ -374,3 +374,19 @@ def test_doctor_connects_with_the_new_drivers(capsys: pytest.CaptureFixture[str]
     assert code == 0, report
     assert report["driver_dialect"] == dialect
     assert report["database_dialect"] == database_dialect
+
+
+@pytest.mark.parametrize("driver", ["psycopg2", "pymysql"])
+@pytest.mark.timeout(30)
+def test_a_connect_to_a_host_that_never_greets_ends_within_connect_timeout(
+    driver: str, pg_relay: Relay, mysql_relay: Relay
+) -> None:
+    # The host accepts TCP and then says nothing. PyMySQL reads the greeting with its
+    # read_timeout (None: forever) after a connect bounded only by connect_timeout; a cancel's
+    # side connection to a frozen host hung that way. Both drivers must give up in time.
+    relay = pg_relay if driver == "psycopg2" else mysql_relay
+    relay.pause()
+    started = time.monotonic()
+    with pytest.raises((psycopg2.OperationalError, pymysql.err.OperationalError)):
+        _connect(driver, relay.port, connect_timeout=2)
+    assert time.monotonic() - started < 20  # a bound, far from the timing of the connect itself

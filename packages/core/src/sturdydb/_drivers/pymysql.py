@@ -23,10 +23,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb._drivers.mysql_family import MysqlFamilyDialect
 from sturdydb._properties import coerce_bool
+
+if TYPE_CHECKING:
+    from sturdydb._hosts import HostInfo
+    from sturdydb._properties import Properties
 
 __all__ = ["PyMysqlDialect"]
 
@@ -65,6 +69,10 @@ class _AutocommitSwitch:
         return repr(self._value)
 
 
+#: PyMySQL's own default connect_timeout (seconds), used to bound the greeting when none is set.
+_PYMYSQL_CONNECT_TIMEOUT = 10
+
+
 class PyMysqlDialect(MysqlFamilyDialect):
     name: ClassVar[str] = "pymysql"
     int_keywords: ClassVar[frozenset[str]] = _INT_KEYS
@@ -96,6 +104,23 @@ class PyMysqlDialect(MysqlFamilyDialect):
         self._err = pymysql.err
         self._unbuffered = pymysql.cursors.SSCursor
         self._names: frozenset[str] | None = None
+
+    # -- connecting -------------------------------------------------------------
+    def connect(
+        self, target: Callable[..., Any], host: HostInfo, kwargs: dict[str, Any], props: Properties
+    ) -> Any:
+        # PyMySQL bounds only the TCP connect by connect_timeout; it then reads the server's
+        # greeting (and the login exchange) with read_timeout, which is None (forever) unless
+        # set: a host that accepts the connection but says nothing (frozen, a silent proxy)
+        # would hang the connect, and with it a cancel's side connection. The greeting gets
+        # connect_timeout too; afterwards the connection's own read_timeout is restored.
+        if "read_timeout" in kwargs:
+            return super().connect(target, host, kwargs, props)
+        steady = self._native_kwargs(kwargs, props).get("read_timeout")
+        bound = props.get("connect_timeout") or kwargs.get("connect_timeout") or _PYMYSQL_CONNECT_TIMEOUT
+        conn = super().connect(target, host, {**kwargs, "read_timeout": max(1.0, float(bound))}, props)
+        conn._read_timeout = steady
+        return conn
 
     # -- errors (the errno rules are MysqlFamilyDialect's) --------------------------
     def errno(self, exc: BaseException) -> int | None:
