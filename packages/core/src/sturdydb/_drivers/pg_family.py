@@ -72,6 +72,22 @@ class LibpqDialect(DriverDialect):
     """
 
     default_port: ClassVar[int] = 5432
+    #: The DB-API calls that touch the network on every libpq driver (a driver adds its own).
+    network_bound_methods: ClassVar[frozenset[str]] = frozenset({
+        "Connection.commit",
+        "Connection.rollback",
+        "Connection.autocommit_setter",
+        "Connection.isolation_level_setter",
+        "Connection.read_only_setter",
+        "Cursor.execute",
+        "Cursor.executemany",
+        "Cursor.callproc",
+    })
+    # Additionally network-bound for server-side (named) cursors only.
+    server_cursor_methods: ClassVar[frozenset[str]] = frozenset({
+        "Cursor.fetchone", "Cursor.fetchmany", "Cursor.fetchall", "Cursor.__next__",
+        "Cursor.scroll", "Cursor.close",
+    })
     session_namespace: ClassVar[str] = "schema"
     database_family: ClassVar[str] = "pg"
     #: The driver's own messages for a dead connection, besides libpq's.

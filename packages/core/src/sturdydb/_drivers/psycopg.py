@@ -23,26 +23,13 @@ __all__ = ["PsycopgDialect"]
 class PsycopgDialect(LibpqDialect):
     name: ClassVar[str] = "psycopg"
     context_exit_ends_transaction: ClassVar[bool] = True
-    network_bound_methods: ClassVar[frozenset[str]] = frozenset({
-        "Connection.commit",
-        "Connection.rollback",
+    network_bound_methods: ClassVar[frozenset[str]] = LibpqDialect.network_bound_methods | {
         "Connection.execute",
-        "Connection.autocommit_setter",
-        "Connection.isolation_level_setter",
-        "Connection.read_only_setter",
-        "Cursor.execute",
-        "Cursor.executemany",
-        "Cursor.callproc",
         "Cursor.copy",
         "Cursor.stream",
         "Connection.transaction",
         "Connection.pipeline",
-    })
-    # Additionally network-bound for server-side cursors only.
-    server_cursor_methods: ClassVar[frozenset[str]] = frozenset({
-        "Cursor.fetchone", "Cursor.fetchmany", "Cursor.fetchall", "Cursor.__next__",
-        "Cursor.scroll", "Cursor.close",
-    })
+    }
 
     def __init__(self) -> None:
         import psycopg

@@ -58,21 +58,7 @@ class Psycopg2Dialect(LibpqDialect):
     context_exit_ends_transaction: ClassVar[bool] = True
     context_exit_closes: ClassVar[bool] = False
     extra_network_messages: ClassVar[tuple[str, ...]] = _PSYCOPG2_NETWORK_MESSAGES
-    network_bound_methods: ClassVar[frozenset[str]] = frozenset({
-        "Connection.commit",
-        "Connection.rollback",
-        "Connection.autocommit_setter",
-        "Connection.isolation_level_setter",
-        "Connection.read_only_setter",
-        "Cursor.execute",
-        "Cursor.executemany",
-        "Cursor.callproc",
-    })
-    # Additionally network-bound for named (server-side) cursors only.
-    server_cursor_methods: ClassVar[frozenset[str]] = frozenset({
-        "Cursor.fetchone", "Cursor.fetchmany", "Cursor.fetchall", "Cursor.__next__",
-        "Cursor.scroll", "Cursor.close",
-    })
+    # network_bound_methods and server_cursor_methods: LibpqDialect's, nothing of its own.
 
     def __init__(self) -> None:
         import psycopg2
