@@ -63,6 +63,11 @@ plugin needs and cannot find here should be added here, not imported from a priv
   :func:`build_properties`: the validated properties a connect with given arguments would use
   (for a plugin's tests and tools).
 
+**Packaging**
+
+- :func:`lazy_exports`: the module ``__getattr__`` of a plugin package that imports its
+  exports on first use, so that importing the package (for its cheap ``PluginInfo``) stays cheap.
+
 **Threads and process state**
 
 - :class:`BackgroundMonitor`: the one lifecycle helper for a plugin's background thread (lazy
@@ -74,7 +79,7 @@ plugin needs and cannot find here should be added here, not imported from a priv
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sturdydb._config import build_properties as _build_properties
@@ -128,6 +133,7 @@ __all__ = [
     "coerce_bool",
     "connect_below",
     "host_from_topology_row",
+    "lazy_exports",
     "normalize_choice",
     "on_release",
     "parse_rds_host",
@@ -164,3 +170,26 @@ def build_properties(conninfo: str = "", target: Callable[..., Any] | None = Non
     """
     driver = _driver_dialect_for(target) if target is not None else None
     return _build_properties(_catalog(), driver, conninfo, dict(kwargs))
+
+
+def lazy_exports(namespace: dict[str, Any], exports: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports each exported name from its module on first use.
+
+    A plugin package whose ``__init__`` must stay cheap (the catalog reads its ``PluginInfo``
+    without importing the plugin) writes ``__getattr__ = lazy_exports(globals(), {"Name":
+    "pkg.module", ...})``. A name is imported on first access and then stored in ``namespace``,
+    so later accesses are plain attribute reads; an unknown name raises ``AttributeError``.
+    """
+    module_name = namespace.get("__name__", "?")
+
+    def __getattr__(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value
+        return value
+
+    return __getattr__

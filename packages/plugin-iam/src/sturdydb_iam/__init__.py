@@ -7,7 +7,9 @@ by boto3's RDS signer and cached, so a connect with a cached token costs no AWS 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sturdydb.plugin_api import lazy_exports
 
 if TYPE_CHECKING:
     from sturdydb_iam.plugin import IamAuthPlugin, IamTarget, token_lifetime
@@ -22,15 +24,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(globals(), _LAZY)
 
 
 __all__ = ["IamAuthPlugin", "IamTarget", "token_lifetime"]

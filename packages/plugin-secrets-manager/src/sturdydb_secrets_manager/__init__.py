@@ -8,7 +8,9 @@ database refuses the cached value (the secret was rotated).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sturdydb.plugin_api import lazy_exports
 
 if TYPE_CHECKING:
     from sturdydb_secrets_manager.plugin import (
@@ -29,15 +31,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(globals(), _LAZY)
 
 
 __all__ = ["AwsSecretsManagerPlugin", "DatabaseCredentials", "SecretRef", "parse_secret"]
