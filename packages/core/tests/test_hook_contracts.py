@@ -244,6 +244,49 @@ def test_connection_changed_follows_a_switch(pg_conninfo: str) -> None:
         assert cur.fetchone() == (1,)
 
 
+@pytest.mark.hookspec("sturdydb_connection_changed")
+def test_a_switch_that_keeps_the_old_connection_leaves_it_open(pg_conninfo: str) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder") as conn:
+        ctx = conn.context
+        conn.autocommit = True
+        old = ctx.connection
+        new = ctx.open(ctx.host, purpose="reconnect")
+        generation = ctx.generation
+        ctx.set_connection(new, ctx.host, keep_old=True, carry_session=False)
+        assert _named("connection_changed") == [("connection_changed", ctx, old, new, new)]
+        assert not old.closed  # the caller keeps it (read/write splitting caches it)
+        assert ctx.generation == generation + 1
+        assert new.autocommit is False  # carry_session=False: the caller brings the state itself
+        old.close()
+
+
+class FuncReplacer(Plugin):
+    """Replaces the call's function before yielding, as read/write splitting does."""
+
+    code: ClassVar[str] = "t_func_replacer"
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return method == "Cursor.execute"
+
+    @hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+        original = call.func
+        call.func = lambda query, params=None: original("SELECT 42")
+        return (yield)
+
+
+@pytest.mark.hookspec("sturdydb_execute")
+def test_the_terminal_call_runs_the_function_a_wrapper_put_in_the_call(pg_conninfo: str) -> None:
+    register_plugin(FuncReplacer)
+    try:
+        with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_func_replacer,t_recorder") as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT 1")
+            assert cur.fetchone() == (42,)
+    finally:
+        unregister_plugin("t_func_replacer")
+
+
 @pytest.mark.hookspec("sturdydb_host_state_changed")
 def test_core_broadcasts_a_reported_host_state(pg_conninfo: str, cluster_id: str) -> None:
     with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sturdydb import _dialects
 from sturdydb._drivers.base import SessionState
 from sturdydb._errors import E, QueryTimeoutError, make_error
-from sturdydb._hosts import HostInfo, parse_rds_host
+from sturdydb._hosts import HostInfo, HostRole, parse_rds_host
 from sturdydb._topology import ClusterTopology, derive_cluster_id, registry
 from sturdydb._watchdog import watchdog
 
@@ -116,6 +116,10 @@ class ConnectionContext:
         self.generation = 0
         self.plugin_state: dict[str, Any] = {}
         self.session = SessionState()
+        #: The role the application's current work needs, when a plugin decided it (read/write
+        #: splitting sets READER while ``read_only`` is true and WRITER otherwise); ``None``:
+        #: no plugin decided, the failover mode alone says what replaces a failed connection.
+        self.wanted_role: HostRole | None = None
         self.closed = False
         self._dialect: DatabaseDialect | None = None
         self._chains: dict[tuple[str, bool], ChainFn | None] = {}
@@ -170,21 +174,26 @@ class ConnectionContext:
             return self.pipeline.connect_without(skip, request)
         return self.pipeline.connect(request)
 
-    def set_connection(self, new: Any, host: HostInfo) -> None:
+    def set_connection(self, new: Any, host: HostInfo, *, keep_old: bool = False, carry_session: bool = True) -> None:
         """Make ``new`` (connected to ``host``) this context's connection.
 
         Carries over the session state the application set, rolls back and closes the old
         connection (best effort: it is usually dead), bumps ``generation`` so cursors rebind,
         and broadcasts ``sturdydb_connection_changed``.
+
+        ``keep_old``: the old connection is alive and the caller keeps it (read/write
+        splitting caches or pools it), so it is neither rolled back nor closed.
+        ``carry_session=False``: the caller already brought ``new`` to the session state
+        (it applies only what differs, to keep a switch free of round trips).
         """
         with self._lock:
             old = self.connection
-            if self.props.get("transfer_session_state_on_switch", True):
+            if carry_session and self.props.get("transfer_session_state_on_switch", True):
                 self.driver.apply_session_state(new, self.session)
             self.connection = new
             self.host = host
             self.generation += 1
-        if old is not None and old is not new:
+        if old is not None and old is not new and not keep_old:
             if self.props.get("rollback_on_switch", True):
                 try:
                     if not self.driver.is_closed(old) and self.driver.in_transaction(old):

@@ -65,7 +65,10 @@ def sturdydb_execute(call: Call) -> Any:
 
     Implement as a wrapper. Only plugins whose ``wraps_method(method, network_bound=...)``
     returns true are in the chain for a method; a method that no plugin wraps goes straight
-    to the driver. The terminal implementation runs ``call.func(*call.args, **call.kwargs)``.
+    to the driver. The terminal implementation runs ``call.func(*call.args, **call.kwargs)``
+    as they are when the call reaches it: a wrapper may replace ``call.func``, ``call.args``
+    and ``call.target`` before it yields (read/write splitting does, to set ``read_only`` on
+    the connection it switched to, or to return a pooled connection instead of closing it).
     Driver exceptions propagate unchanged unless a plugin deliberately replaces them (failover
     raises its ``FailoverSuccessError`` chained to the driver's error). Never replay a
     statement silently.
@@ -94,7 +97,8 @@ def sturdydb_connection_changed(context: ConnectionContext, old: Any, new: Any) 
 
     When: at the end of :meth:`ConnectionContext.set_connection
     <sturdydb._context.ConnectionContext.set_connection>`, after the session state was carried
-    over and ``old`` was rolled back and closed (``old`` may be ``None``). Delivered to the
+    over and ``old`` was rolled back and closed (``old`` may be ``None``; it stays open when
+    the switching plugin kept it, as read/write splitting does). Delivered to the
     chain of ``context`` only. Thread: the one that switched (usually the application's, inside
     the call that failed over). Must not block; an exception is logged and swallowed.
     """

@@ -25,7 +25,16 @@ plugin needs and cannot find here should be added here, not imported from a priv
 - ``context.open(host, purpose=..., overrides=..., skip=plugin)``: a new physical connection
   through the whole chain (optionally without the calling plugin); it is returned, not
   installed. ``context.set_connection(new, host)`` installs it (session state carried over,
-  ``sturdydb_connection_changed`` broadcast).
+  the old connection rolled back and closed, ``sturdydb_connection_changed`` broadcast);
+  ``keep_old=True`` leaves the old connection open for the caller (read/write splitting keeps
+  it cached or pooled) and ``carry_session=False`` says the caller already brought ``new`` to
+  the session state.
+- ``context.wanted_role``: the :class:`HostRole` the application's current work needs when a
+  plugin decided it (read/write splitting: ``READER`` while ``read_only`` is true, ``WRITER``
+  otherwise), ``None`` otherwise. Failover replaces a failed connection with one of that role
+  (a reader, or the writer when no reader answers) instead of following its mode alone.
+- A ``sturdydb_execute`` wrapper may replace ``call.func``, ``call.args`` and ``call.target``
+  before it yields: the terminal implementation performs the call as it is then.
 - :func:`connect_below`: re-run only the part of the connect chain inside the calling plugin
   (an auth plugin retrying with a fresh credential: outer plugins see one connect).
 - ``context.report_credentials(host, source, cached, seconds)``: an auth plugin says it

@@ -157,6 +157,18 @@ def remembered_endpoints() -> dict[tuple[str, str, int], str]:
     return {key: "writer" if writer else "reader" for key, writer in list(_endpoints.items())}
 
 
+def _mode_for(ctx: ConnectionContext, configured: FailoverMode) -> FailoverMode:
+    """The mode of this failover: the configured one, unless a plugin said which role the
+    connection's work needs (read/write splitting: a reader while ``read_only`` is true)."""
+    wanted = ctx.wanted_role
+    if wanted is HostRole.WRITER:
+        return FailoverMode.STRICT_WRITER
+    if wanted is HostRole.READER and configured is FailoverMode.STRICT_WRITER:
+        # Reads are served by any reader, and by the writer when no reader answers.
+        return FailoverMode.READER_OR_WRITER
+    return configured
+
+
 class _Unreachable(Exception):
     """No suitable host could be reached before the failover deadline."""
 
@@ -494,7 +506,7 @@ class FailoverPlugin(Plugin):
         if isinstance(exc, FailoverError):
             return None
         if not driver.is_network_error(exc) and not (
-            state.settings.mode is FailoverMode.STRICT_WRITER and not ctx.session.read_only
+            _mode_for(ctx, state.settings.mode) is FailoverMode.STRICT_WRITER and not ctx.session.read_only
             and driver.is_read_only_error(exc) and self._writer_moved(ctx, state)
         ):
             return None
@@ -543,6 +555,7 @@ class FailoverPlugin(Plugin):
         outcome: str = Outcome.UNKNOWN, method: str = "",
     ) -> Exception:
         settings = state.settings
+        mode = _mode_for(ctx, settings.mode)
         start = time.monotonic()
         old_host = ctx.host
         driver = ctx.driver
@@ -555,12 +568,12 @@ class FailoverPlugin(Plugin):
         self._mark(ctx, old_host)
         log.info("connection to %s failed (%s: %s); failing over (%s)",
                  old_host.url, type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc) else "",
-                 settings.mode.value,
+                 mode.value,
                  extra={"sturdydb_event": "failover_start", "sturdydb_cluster_id": ctx.cluster_id,
-                        "sturdydb_old_host": old_host.url, "sturdydb_mode": settings.mode.value,
+                        "sturdydb_old_host": old_host.url, "sturdydb_mode": mode.value,
                         "sturdydb_error": type(exc).__name__})
         try:
-            _, host = self._replacement(ctx, state, settings.mode, start, start + settings.timeout, old_host,
+            _, host = self._replacement(ctx, state, mode, start, start + settings.timeout, old_host,
                                           purpose="reconnect")
         except _Unreachable as why:
             elapsed = time.monotonic() - start
@@ -570,7 +583,7 @@ class FailoverPlugin(Plugin):
                                "sturdydb_new_host": None, "sturdydb_duration_s": elapsed})
             return ctx.error(
                 FailoverFailedError,
-                f"the connection to {old_host.url} failed and no {settings.mode.value.replace('_', ' ')} "
+                f"the connection to {old_host.url} failed and no {mode.value.replace('_', ' ')} "
                 f"host could be reached within failover_timeout_sec={settings.timeout:g}: {why}. "
                 "The connection is unusable until a later call fails over successfully.",
             )

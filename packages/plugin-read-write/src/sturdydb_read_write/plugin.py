@@ -1,0 +1,111 @@
+"""The ``read_write_splitting`` plugin: ``read_only`` moves the work between the cluster's
+writer and a reader chosen from the topology by ``reader_host_selector_strategy``.
+
+The topology is the shared one of the connection's cluster (kept fresh by the failover
+plugin's monitor when it is in the chain; read once through the application's connection
+otherwise). A reader is chosen with :func:`sturdydb.plugin_api.select_host` among the readers
+the topology reports available, so every strategy the core knows (and any added later) works
+here; with ``read_write_pools`` each switch to a reader chooses again, so the reads of one
+connection spread too. A kept writer connection is dropped when the topology names another
+writer, and a kept reader when its host became the writer or went down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sturdydb import HostAvailability, HostInfo, HostRole
+from sturdydb.plugin_api import bounded, select_host
+
+from sturdydb_read_write._info import READ_WRITE_SPLITTING
+from sturdydb_read_write.switching import SplitState, SwitchingPlugin
+
+if TYPE_CHECKING:
+    from sturdydb import ConnectionContext
+    from sturdydb_read_write.pools import Tracked
+
+__all__ = ["ReadWriteSplittingPlugin"]
+
+log = logging.getLogger("sturdydb.read_write")
+
+
+class ReadWriteSplittingPlugin(SwitchingPlugin):
+    """Read/write splitting over the cluster topology (reference code ``read_write_splitting``)."""
+
+    code: ClassVar[str] = READ_WRITE_SPLITTING.code
+    weight: ClassVar[int] = READ_WRITE_SPLITTING.weight
+    refused_codes: ClassVar[Mapping[str, str]] = READ_WRITE_SPLITTING.refused_codes
+
+    def initial_role(self, ctx: ConnectionContext) -> HostRole:
+        topology = ctx.topology
+        if not topology.hosts:
+            self._read_topology(ctx)
+        known = self._find(ctx, ctx.host)
+        if known is not None and known.role is not HostRole.UNKNOWN:
+            return known.role
+        # Not one of the instances (an endpoint name without failover's routing): ask the server.
+        driver, conn = ctx.driver, ctx.connection
+        dialect = ctx.dialect
+        aux = float(ctx.props.get("auxiliary_query_timeout_sec") or 0)
+        is_writer = bounded(driver, conn, aux, lambda: dialect.is_writer(driver, conn))
+        return HostRole.WRITER if is_writer else HostRole.READER
+
+    @staticmethod
+    def _read_topology(ctx: ConnectionContext) -> None:
+        """Seed the shared topology through the application's connection (no failover plugin)."""
+        dialect = ctx.dialect
+        pattern = ctx.instance_host_pattern()
+        if not dialect.has_topology or pattern is None:
+            return  # a plain server: no readers, the writer serves reads
+        driver, conn = ctx.driver, ctx.connection
+        aux = float(ctx.props.get("auxiliary_query_timeout_sec") or 0)
+        port = ctx.host.port or driver.default_port
+        hosts = bounded(driver, conn, aux, lambda: dialect.topology(driver, conn, pattern, port))
+        if hosts:
+            ctx.topology.instance_host_pattern = pattern
+            ctx.topology.update(hosts)
+
+    @staticmethod
+    def _find(ctx: ConnectionContext, host: HostInfo) -> HostInfo | None:
+        found = ctx.topology.find(host.host)
+        if found is None:
+            return None
+        default = ctx.driver.default_port
+        return found if (found.port or default) == (host.port or default) else None
+
+    def candidates(self, ctx: ConnectionContext, state: SplitState, role: HostRole) -> Sequence[HostInfo]:
+        topology = ctx.topology
+        if role is HostRole.WRITER:
+            writer = topology.writer
+            if writer is not None:
+                return [writer]
+            return [ctx.initial_host] if state.current_role is HostRole.READER else []
+        readers = [h for h in topology.readers if h.availability is HostAvailability.AVAILABLE]
+        ordered: list[HostInfo] = []
+        strategy = state.settings.strategy
+        while readers:
+            pick = select_host(readers, strategy)
+            ordered.append(pick)
+            readers = [h for h in readers if h is not pick]
+        return ordered
+
+    def still_valid(self, ctx: ConnectionContext, tracked: Tracked, role: HostRole) -> bool:
+        topology = ctx.topology
+        if not topology.hosts:
+            return True
+        if role is HostRole.WRITER:
+            writer = topology.writer
+            return writer is None or writer.url == tracked.url
+        host = next((h for h in topology.hosts if h.url == tracked.url), None)
+        return host is None or (host.role is HostRole.READER and host.availability is HostAvailability.AVAILABLE)
+
+    def role_of(self, ctx: ConnectionContext, host: HostInfo, wanted: HostRole) -> HostRole:
+        known = self._find(ctx, host)
+        if known is not None and known.role is not HostRole.UNKNOWN:
+            return known.role
+        return wanted
+
+    def open(self, ctx: ConnectionContext, state: SplitState, host: HostInfo, role: HostRole) -> Any:
+        return ctx.open(host, purpose="reconnect")

@@ -1,0 +1,298 @@
+"""What ``read_write_splitting`` and ``srw`` share: moving one application connection between
+a writer connection and a reader connection when the application sets ``read_only``.
+
+The plugins wrap two calls only (``Connection.read_only_setter`` and ``Connection.close``), so
+``execute`` and ``fetch*`` never pass through them. A switch:
+
+1. is refused with :class:`ReadWriteSplittingError` inside a transaction (commit or roll back
+   first), leaving the connection as it was;
+2. takes the connection of the wanted role that this application connection keeps (one per
+   role), or with ``read_write_pools`` an idle one from the pool of the chosen host, or opens
+   one through the plugin chain (``purpose="reconnect"``: auth plugins run, failover lets it
+   pass);
+3. applies to it only the session state (autocommit, read_only, isolation level,
+   schema/database) that differs from what it already has, so a warm switch costs no round
+   trip;
+4. installs it with ``context.set_connection(..., keep_old=True)`` (cursors rebind to it at
+   their next ``execute``) and sets ``context.wanted_role``, which failover follows: a failed
+   reader is replaced by another reader, a failed writer by the new writer.
+
+When no reader can be reached, the writer serves the reads (``read_only`` is still applied to
+it, so writes are refused as the application asked). When failover replaces the current
+connection, ``sturdydb_connection_changed`` tells the plugin, which adopts the new one. What
+differs between the two plugins is only where the writer and the readers are
+(:meth:`SwitchingPlugin.candidates`) and how a new connection is checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sturdydb import HostAvailability, HostInfo, HostRole, Plugin, hookimpl
+from sturdydb.plugin_api import HostEvent
+
+from sturdydb_read_write.errors import ReadWriteSplittingError
+from sturdydb_read_write.pools import Tracked, bring_to, pools
+from sturdydb_read_write.settings import SplitSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable, Mapping
+
+    from sturdydb import Call, ConnectionContext
+    from sturdydb.plugin_api import ClusterTopology, SessionState
+
+__all__ = ["SplitState", "SwitchingPlugin"]
+
+log = logging.getLogger("sturdydb.read_write")
+
+_READ_ONLY = "Connection.read_only_setter"
+_CLOSE = "Connection.close"
+_WRAPPED = frozenset({_READ_ONLY, _CLOSE})
+#: Topology events after which a host's pooled connections must not be reused.
+_DROP_POOLS = frozenset({HostEvent.CONVERTED_TO_READER, HostEvent.HOST_DELETED, HostEvent.WENT_DOWN})
+
+
+def _nothing(*args: Any) -> None:
+    """The terminal call of a ``read_only`` switch: the switch already applied it."""
+
+
+class SplitState:
+    """What a switching plugin keeps per application connection (``plugin_state[code]``)."""
+
+    __slots__ = ("current", "current_role", "idle", "idle_role", "kwargs_key", "settings", "switching")
+
+    def __init__(self, settings: SplitSettings, current: Tracked, role: HostRole, kwargs_key: Hashable | None) -> None:
+        self.settings = settings
+        #: The physical connection in use and the role of its host.
+        self.current = current
+        self.current_role = role
+        #: The other role's connection kept for the next switch (never with pools).
+        self.idle: Tracked | None = None
+        self.idle_role: HostRole | None = None
+        self.kwargs_key = kwargs_key
+        #: True while this plugin installs a connection (its own connection_changed is ignored).
+        self.switching = False
+
+
+def _freeze(kwargs: Mapping[str, Any]) -> Hashable | None:
+    try:
+        key = tuple(sorted(kwargs.items()))
+        hash(key)
+    except TypeError:  # an unhashable driver option (an SSL context): such connections are not pooled
+        return None
+    return key
+
+
+def _merge(applied: SessionState, session: SessionState) -> SessionState:
+    """What a connection that served ``session`` has applied: ``session``'s fields over ``applied``'s."""
+    return replace(applied, **session.changed())
+
+
+class SwitchingPlugin(Plugin):
+    """Base of ``read_write_splitting`` and ``srw`` (see the module docstring)."""
+
+    code: ClassVar[str] = ""
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return method in _WRAPPED
+
+    # -- what the two plugins define ---------------------------------------------------------
+    def initial_role(self, ctx: ConnectionContext) -> HostRole:
+        """The role of the application's connection before its first switch."""
+        raise NotImplementedError
+
+    def candidates(self, ctx: ConnectionContext, state: SplitState, role: HostRole) -> Sequence[HostInfo]:
+        """The hosts to try for ``role``, best first (empty: none known)."""
+        raise NotImplementedError
+
+    def still_valid(self, ctx: ConnectionContext, tracked: Tracked, role: HostRole) -> bool:
+        """Whether a kept connection may still serve ``role`` (the topology may have moved)."""
+        return True
+
+    def open(self, ctx: ConnectionContext, state: SplitState, host: HostInfo, role: HostRole) -> Any:
+        """A new physical connection to ``host`` for ``role`` (raises when it cannot be had)."""
+        return ctx.open(host, purpose="reconnect")
+
+    def role_of(self, ctx: ConnectionContext, host: HostInfo, wanted: HostRole) -> HostRole:
+        """The role of ``host`` after failover installed a connection to it."""
+        return wanted
+
+    # -- the wrapped calls -------------------------------------------------------------------
+    @hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+        ctx = call.context
+        if call.method == _CLOSE:
+            self._closing(ctx, call)
+            return (yield)
+        value = call.args[-1]  # the core passes (connection, value)
+        want = HostRole.READER if value else HostRole.WRITER
+        state: SplitState | None = ctx.plugin_state.get(self.code)
+        if state is None:
+            state = self._start(ctx)
+        if ctx.wanted_role is not want or state.current_role is not want:
+            if self._switch(ctx, state, want, value):
+                call.target = ctx.connection
+                call.args = (ctx.connection, value)
+                call.func = _nothing  # read_only was applied with the rest of the session
+        return (yield)
+
+    def _start(self, ctx: ConnectionContext) -> SplitState:
+        settings = SplitSettings.from_props(ctx.props)
+        kwargs_key = _freeze(ctx.driver_kwargs()) if settings.pools else None
+        role = self.initial_role(ctx)
+        current = Tracked(ctx.connection, ctx.host.url, replace(ctx.session), self._key(ctx.host, kwargs_key))
+        state = SplitState(settings, current, role, kwargs_key)
+        ctx.plugin_state[self.code] = state
+        return state
+
+    @staticmethod
+    def _key(host: HostInfo, kwargs_key: Hashable | None) -> Hashable | None:
+        return None if kwargs_key is None else (host.url, kwargs_key)
+
+    def _switch(self, ctx: ConnectionContext, state: SplitState, want: HostRole, value: Any) -> bool:
+        """Move to a connection of role ``want``; False when the current one keeps serving."""
+        if state.current_role is want:
+            ctx.wanted_role = want
+            return False
+        if ctx.in_transaction():
+            raise ReadWriteSplittingError(
+                f"cannot set read_only={bool(value)} inside a transaction: it would move the "
+                f"connection from the {state.current_role.value} to a {want.value}. Commit or roll "
+                "back first (or use autocommit); the connection stays where it was")
+        session = ctx.session
+        before = session.read_only
+        session.read_only = bool(value)
+        try:
+            found = self._acquire(ctx, state, want)
+            if found is None:
+                # No reader answers: the writer serves the reads, read_only applied to it.
+                session.read_only = before
+                ctx.wanted_role = want
+                log.info("no reader of %s could be reached; reads stay on %s", ctx.cluster_id, ctx.host.url)
+                return False
+            tracked, host = found
+            try:
+                bring_to(ctx.driver, tracked, session)
+            except Exception:
+                ctx.driver.close_quietly(tracked.conn)
+                raise
+        except BaseException:
+            session.read_only = before
+            raise
+        old, old_role = state.current, state.current_role
+        old.applied = _merge(old.applied, replace(session, read_only=before))
+        state.switching = True
+        try:
+            ctx.set_connection(tracked.conn, host, keep_old=True, carry_session=False)
+        finally:
+            state.switching = False
+        state.current, state.current_role = tracked, want
+        ctx.wanted_role = want
+        settings = state.settings
+        if settings.pools and old.key is not None:
+            pools.give(old, ctx.driver, settings.pool_size, settings.pool_idle_timeout)
+        else:
+            stale, state.idle, state.idle_role = state.idle, old, old_role
+            if stale is not None:
+                ctx.driver.close_quietly(stale.conn)
+        return True
+
+    def _acquire(self, ctx: ConnectionContext, state: SplitState, want: HostRole) -> tuple[Tracked, HostInfo] | None:
+        idle = state.idle
+        if idle is not None and state.idle_role is want:
+            state.idle = state.idle_role = None
+            if self.still_valid(ctx, idle, want):
+                return idle, self._host_of(ctx, state, idle, want)
+            ctx.driver.close_quietly(idle.conn)
+        settings = state.settings
+        last: BaseException | None = None
+        tried: list[str] = []
+        for host in self.candidates(ctx, state, want):
+            key = self._key(host, state.kwargs_key)
+            if key is not None:
+                pooled = pools.take(key, ctx.session, settings.pool_idle_timeout)
+                if pooled is not None:
+                    return pooled, host
+            try:
+                conn = self.open(ctx, state, host, want)
+            except Exception as exc:
+                last = exc
+                tried.append(host.url)
+                log.info("could not open a %s connection to %s: %s", want.value, host.url, exc)
+                self._unreachable(ctx, host)
+                continue
+            return Tracked(conn, host.url, type(ctx.session)(), key), host
+        if want is HostRole.READER:
+            return None
+        where = ", ".join(tried) or "no writer is known"
+        raise ReadWriteSplittingError(
+            f"cannot set read_only=False: no connection to the writer could be opened ({where}); "
+            "the connection stays on the reader, try again later") from last
+
+    def _host_of(self, ctx: ConnectionContext, state: SplitState, tracked: Tracked, want: HostRole) -> HostInfo:
+        for host in self.candidates(ctx, state, want):
+            if host.url == tracked.url:
+                return host
+        host_name, _, port = tracked.url.rpartition(":")
+        return HostInfo(host_name, int(port) if port.isdigit() else None, want)
+
+    @staticmethod
+    def _unreachable(ctx: ConnectionContext, host: HostInfo) -> None:
+        try:
+            if ctx.topology.find(host.host) is not None:
+                ctx.topology.mark(host.host, HostAvailability.UNAVAILABLE,
+                                  reason=f"read/write splitting: a connection to {host.url} failed")
+        except Exception:
+            pass
+
+    def _closing(self, ctx: ConnectionContext, call: Call) -> None:
+        """The application closes: the kept connection goes too; with pools both are returned."""
+        state: SplitState | None = ctx.plugin_state.get(self.code)
+        if state is None:
+            return
+        settings = state.settings
+        driver = ctx.driver
+        idle, state.idle, state.idle_role = state.idle, None, None
+        if idle is not None:
+            if settings.pools and idle.key is not None:
+                pools.give(idle, driver, settings.pool_size, settings.pool_idle_timeout)
+            else:
+                driver.close_quietly(idle.conn)
+        current = state.current
+        if not settings.pools or current.key is None or current.conn is not ctx.connection:
+            return
+        try:
+            busy = ctx.in_transaction() or driver.is_closed(current.conn)
+        except Exception:
+            busy = True
+        if busy:
+            return  # closed for real: a transaction's fate is the driver's close semantics
+        current.applied = _merge(current.applied, ctx.session)
+        size, timeout = settings.pool_size, settings.pool_idle_timeout
+        call.func = lambda: pools.give(current, driver, size, timeout)
+
+    # -- what other plugins did ---------------------------------------------------------------
+    @hookimpl
+    def sturdydb_connection_changed(self, context: ConnectionContext, old: Any, new: Any) -> None:
+        state: SplitState | None = context.plugin_state.get(self.code)
+        if state is None or state.switching:
+            return
+        # Failover replaced the connection (and closed the old one): adopt the new one.
+        wanted = context.wanted_role or state.current_role
+        host = context.host
+        state.current = Tracked(new, host.url, replace(context.session), self._key(host, state.kwargs_key))
+        state.current_role = self.role_of(context, host, wanted)
+
+    @hookimpl
+    def sturdydb_host_state_changed(self, host: HostInfo, available: bool, reason: str) -> None:
+        if not available:
+            pools.close_host(host.url)
+
+    @hookimpl
+    def sturdydb_host_list_changed(self, topology: ClusterTopology, changes: Mapping[str, frozenset[HostEvent]]) -> None:
+        for url, events in changes.items():
+            if events & _DROP_POOLS:
+                pools.close_host(url)

@@ -1,0 +1,149 @@
+"""read_only moves the work to a reader and back to the writer (checked by the instance id
+each statement reports), refuses to move inside a transaction, and leaves reads on the writer
+when no reader answers."""
+
+from __future__ import annotations
+
+import pytest
+from rw_helpers import connect, insert, new_table, verify_writes, where
+
+import sturdydb
+from sturdydb_read_write import ReadWriteSplittingError
+from sturdydb_testing import Cluster
+
+
+def test_reads_go_to_a_reader_and_writes_to_the_writer(aurora_cluster: Cluster) -> None:
+    writer = aurora_cluster.writer
+    assert writer is not None
+    readers = {r.name for r in aurora_cluster.readers}
+    conn = connect(aurora_cluster)
+    try:
+        assert where(conn, aurora_cluster) == writer.name
+        table = new_table(conn)
+        acknowledged = []
+        for i in range(1, 6):
+            conn.read_only = True
+            assert conn.read_only
+            assert where(conn, aurora_cluster) in readers
+            conn.read_only = False
+            assert not conn.read_only
+            assert insert(conn, aurora_cluster, table, i) == writer.name
+            acknowledged.append(i)
+        conn.read_only = True
+        cur = conn.cursor()  # a cursor made on the reader follows the connection back
+        conn.read_only = False
+        cur.execute("SELECT 1")
+        assert cur.fetchall() == [(1,)]
+        assert where(conn, aurora_cluster) == writer.name
+    finally:
+        conn.close()
+    verify_writes(aurora_cluster, table, acknowledged, {writer.name})
+
+
+def test_a_reader_session_refuses_writes(aurora_cluster: Cluster) -> None:
+    conn = connect(aurora_cluster, autocommit=False)
+    try:
+        table = new_table(conn)
+        conn.commit()
+        conn.read_only = True
+        with pytest.raises(aurora_cluster_errors(aurora_cluster)):
+            conn.cursor().execute(f"INSERT INTO {table} (id) VALUES (1)")
+        conn.rollback()
+        conn.read_only = False
+        conn.cursor().execute(f"INSERT INTO {table} (id) VALUES (2)")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def aurora_cluster_errors(cluster: Cluster) -> type[BaseException]:
+    if cluster.engine == "pg":
+        import psycopg
+
+        return psycopg.Error
+    import mysql.connector
+
+    return mysql.connector.Error  # type: ignore[no-any-return]
+
+
+def test_switching_inside_a_transaction_is_refused(aurora_cluster: Cluster) -> None:
+    writer = aurora_cluster.writer
+    assert writer is not None
+    conn = connect(aurora_cluster, autocommit=False)
+    try:
+        table = new_table(conn)
+        conn.commit()
+        assert insert(conn, aurora_cluster, table, 1) == writer.name  # the transaction is open
+        with pytest.raises(ReadWriteSplittingError, match="inside a transaction") as caught:
+            conn.read_only = True
+        assert isinstance(caught.value, sturdydb.InterfaceError)
+        assert not conn.read_only  # nothing changed
+        conn.commit()
+        assert where(conn, aurora_cluster) == writer.name
+        conn.commit()
+        conn.read_only = True
+        assert where(conn, aurora_cluster) in {r.name for r in aurora_cluster.readers}
+        conn.commit()
+        cur = conn.cursor()
+        cur.execute(f"SELECT count(*) FROM {table}")  # a read of a table opens a transaction
+        cur.fetchall()
+        with pytest.raises(ReadWriteSplittingError, match="Commit or roll back first"):
+            conn.read_only = False
+        conn.rollback()
+        conn.read_only = False
+        assert where(conn, aurora_cluster) == writer.name
+        conn.commit()
+    finally:
+        conn.close()
+    verify_writes(aurora_cluster, table, [1], {writer.name})
+
+
+def test_the_writer_serves_reads_when_no_reader_answers(aurora_cluster: Cluster) -> None:
+    writer = aurora_cluster.writer
+    assert writer is not None
+    conn = connect(aurora_cluster)
+    try:
+        where(conn, aurora_cluster)  # the topology is known from the connect
+        for reader in list(aurora_cluster.readers):
+            aurora_cluster.kill(reader)
+        conn.read_only = True
+        assert where(conn, aurora_cluster) == writer.name
+        conn.read_only = False
+        assert where(conn, aurora_cluster) == writer.name
+    finally:
+        conn.close()
+
+
+def test_session_state_follows_the_switch(aurora_cluster: Cluster) -> None:
+    conn = connect(aurora_cluster, autocommit=False)
+    try:
+        conn.autocommit = True
+        if aurora_cluster.engine == "pg":
+            conn.cursor().execute("SET search_path TO pg_catalog, public")
+            conn.isolation_level = 3  # psycopg's IsolationLevel.REPEATABLE_READ
+        else:
+            conn.isolation_level = "SERIALIZABLE"
+        conn.read_only = True
+        assert conn.autocommit
+        cur = conn.cursor()
+        if aurora_cluster.engine == "pg":
+            cur.execute("SELECT current_setting('search_path'), current_setting('transaction_isolation')")
+            assert cur.fetchone() == ("pg_catalog, public", "read committed")  # autocommit: no tx
+            conn.autocommit = False
+            cur.execute("SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')")
+            assert cur.fetchone() == ("repeatable read", "on")
+            conn.rollback()
+            conn.autocommit = True
+        else:
+            cur.execute("SELECT @@session.tx_isolation, @@session.tx_read_only, @@autocommit")
+            assert cur.fetchone() == ("SERIALIZABLE", 1, 1)
+        conn.read_only = False
+        cur = conn.cursor()
+        if aurora_cluster.engine == "pg":
+            cur.execute("SELECT current_setting('search_path')")
+            assert cur.fetchone() == ("pg_catalog, public",)
+        else:
+            cur.execute("SELECT @@session.tx_isolation, @@session.tx_read_only, @@autocommit")
+            assert cur.fetchone() == ("SERIALIZABLE", 0, 1)
+    finally:
+        conn.close()
