@@ -227,7 +227,7 @@ class SwitchingPlugin(Plugin):
             return Tracked(conn, host.url, type(ctx.session)(), key), host
         if want is HostRole.READER:
             return None
-        where = ", ".join(tried) or "no writer is known"
+        where = f"{', '.join(tried)}: {last}" if tried else "no writer is known"
         raise ReadWriteSplittingError(
             f"cannot set read_only=False: no connection to the writer could be opened ({where}); "
             "the connection stays on the reader, try again later") from last
