@@ -111,3 +111,20 @@ def test_failover_retry_reads_is_an_opt_in_failover_property() -> None:
     assert settings(failover_retry_reads="true").retry_reads is True
     with pytest.raises(sturdydb.ConfigurationError, match="failover_retry_reads"):
         settings(failover_retry_reads="sometimes")
+
+
+def test_the_role_a_plugin_wants_decides_the_failover_mode() -> None:
+    """Read/write splitting sets ``wanted_role``: a reader's failure is replaced by a reader."""
+    from types import SimpleNamespace
+
+    from sturdydb import HostRole
+    from sturdydb_failover.plugin import _mode_for
+    from sturdydb_failover.settings import FailoverMode
+
+    def mode(wanted: HostRole | None, configured: FailoverMode) -> FailoverMode:
+        return _mode_for(SimpleNamespace(wanted_role=wanted), configured)  # type: ignore[arg-type]
+
+    assert mode(None, FailoverMode.STRICT_WRITER) is FailoverMode.STRICT_WRITER
+    assert mode(HostRole.READER, FailoverMode.STRICT_WRITER) is FailoverMode.READER_OR_WRITER
+    assert mode(HostRole.READER, FailoverMode.STRICT_READER) is FailoverMode.STRICT_READER
+    assert mode(HostRole.WRITER, FailoverMode.READER_OR_WRITER) is FailoverMode.STRICT_WRITER

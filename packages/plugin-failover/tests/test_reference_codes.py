@@ -49,15 +49,15 @@ def test_reference_codes_not_provided_are_refused_with_what_to_use(code: str, in
 def test_reference_only_properties_warn_and_never_reach_the_driver() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        props = build_properties(host="h", enable_telemetry="False", srw_read_endpoint="r:5432",
+        props = build_properties(host="h", enable_telemetry="False", gdb_rw_home_region="us-east-1",
                                  **{"frt-connect_timeout": "3", "bg_id": "2"})
     kinds = {type(w.message).__name__ for w in caught}
     assert kinds == {"NoEffectPropertyWarning"}, [str(w.message) for w in caught]
     text = " ".join(str(w.message) for w in caught)
-    assert "'enable_telemetry'" in text and "'srw_read_endpoint'" in text and "'frt-*'" in text
+    assert "'enable_telemetry'" in text and "'gdb_rw_home_region'" in text and "'frt-*'" in text
     assert "no effect in sturdydb" in text
     kwargs = props.driver_kwargs()
-    for name in ("enable_telemetry", "srw_read_endpoint", "frt-connect_timeout", "bg_id"):
+    for name in ("enable_telemetry", "gdb_rw_home_region", "frt-connect_timeout", "bg_id"):
         assert name not in kwargs
 
 

@@ -28,9 +28,9 @@ OWNER = "failover"
 #: the monitor-based failover (``failover_v2``).
 ALIASES: tuple[str, ...] = ("failover_v2", "initial_connection", "stale_dns")
 
-_SPLIT = ("read/write splitting is not provided: open a second connection to the reader "
-          "cluster endpoint (cluster-ro-) for reads, both with the 'failover' plugin, which "
-          "routes each to a verified instance of the right role")
+_SPLIT = ("read/write splitting is provided by the sturdydb-read-write distribution, which is "
+          "not installed here: pip install sturdydb-read-write (or open a second connection to "
+          "the reader cluster endpoint (cluster-ro-) for reads, both with the 'failover' plugin)")
 _GLOBAL = ("Aurora Global Database is not supported: connect to each region's cluster endpoint "
            "with 'failover' (and its own cluster_id)")
 _TIMING = ("it is provided by the sturdydb-timing distribution, which is not installed here: "
@@ -68,7 +68,7 @@ def _no_effect(name: str, why: str, *, prefix: bool = False) -> PropertySpec:
 
 def reference_only_properties() -> list[PropertySpec]:
     """The reference's properties in this distribution's area that have no effect here."""
-    split = "read/write splitting is not provided (see the 'srw'/'read_write_splitting' codes)"
+    split = "read/write splitting needs the sturdydb-read-write distribution: pip install sturdydb-read-write"
     bg = "blue/green switchover handling is not provided (see the 'bg' code)"
     custom = "custom endpoint membership is not tracked (see the 'custom_endpoint' code)"
     limitless = "Aurora Limitless is not supported (see the 'limitless' code)"

@@ -22,7 +22,7 @@ from sturdydb.plugin_api import lazy_exports
 if TYPE_CHECKING:
     from sturdydb_read_write.errors import ReadWriteSplittingError
     from sturdydb_read_write.plugin import ReadWriteSplittingPlugin
-    from sturdydb_read_write.pools import ConnectionPools, pools
+    from sturdydb_read_write.pools import ConnectionPools, connection_pools
     from sturdydb_read_write.simple import SimpleReadWriteSplittingPlugin
 
 #: What this package exports, and the module each name lives in (imported on first use, so
@@ -32,7 +32,7 @@ _LAZY: dict[str, str] = {
     "ReadWriteSplittingError": "sturdydb_read_write.errors",
     "ReadWriteSplittingPlugin": "sturdydb_read_write.plugin",
     "SimpleReadWriteSplittingPlugin": "sturdydb_read_write.simple",
-    "pools": "sturdydb_read_write.pools",
+    "connection_pools": "sturdydb_read_write.pools",
 }
 
 __getattr__ = lazy_exports(globals(), _LAZY)
@@ -42,5 +42,5 @@ __all__ = [
     "ReadWriteSplittingError",
     "ReadWriteSplittingPlugin",
     "SimpleReadWriteSplittingPlugin",
-    "pools",
+    "connection_pools",
 ]

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import HostAvailability, HostInfo, HostRole
 from sturdydb.plugin_api import bounded, select_host
-
 from sturdydb_read_write._info import READ_WRITE_SPLITTING
 from sturdydb_read_write.switching import SplitState, SwitchingPlugin
 

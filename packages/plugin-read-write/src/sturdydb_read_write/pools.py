@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from sturdydb.plugin_api import DriverDialect
 
-__all__ = ["ConnectionPools", "Tracked", "pools"]
+__all__ = ["ConnectionPools", "Tracked", "bring_to", "connection_pools"]
 
 log = logging.getLogger("sturdydb.read_write")
 
@@ -189,5 +189,5 @@ class ConnectionPools:
         return counts
 
 
-pools = ConnectionPools()
-register_process_state("sturdydb_read_write.pools", pools.reset, after_fork=pools.forget)
+connection_pools = ConnectionPools()
+register_process_state("sturdydb_read_write.pools", connection_pools.reset, after_fork=connection_pools.forget)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import HostInfo, HostRole, hookimpl
 from sturdydb.plugin_api import bounded, connect_below
-
 from sturdydb_read_write._info import SRW
 from sturdydb_read_write.errors import ReadWriteSplittingError
 from sturdydb_read_write.settings import parse_endpoint
@@ -83,6 +82,13 @@ class SimpleReadWriteSplittingPlugin(SwitchingPlugin):
             return conn
         return self._verified(ctx, conn, role, lambda: ctx.open(host, purpose="reconnect"), host)
 
+    @staticmethod
+    def _is_writer(ctx: ConnectionContext, conn: Any, host: HostInfo, aux: float) -> bool:
+        """The server's own answer (the dialect's role query), bounded by ``aux`` seconds."""
+        driver = ctx.driver
+        dialect = ctx.detect_dialect(conn, host)
+        return bool(bounded(driver, conn, aux, lambda: dialect.is_writer(driver, conn)))
+
     def _verified(self, ctx: ConnectionContext, conn: Any, want: HostRole, reopen: Any, host: HostInfo) -> Any:
         """``conn`` once its server has role ``want``, reconnecting until the retry timeout."""
         props = ctx.props
@@ -93,8 +99,7 @@ class SimpleReadWriteSplittingPlugin(SwitchingPlugin):
         deadline = time.monotonic() + timeout
         while True:
             try:
-                dialect = ctx.detect_dialect(conn, host)
-                is_writer = bool(bounded(driver, conn, aux, lambda c=conn: dialect.is_writer(driver, c)))
+                is_writer = self._is_writer(ctx, conn, host, aux)
             except BaseException:
                 driver.close_quietly(conn)
                 raise

@@ -33,9 +33,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import HostAvailability, HostInfo, HostRole, Plugin, hookimpl
 from sturdydb.plugin_api import HostEvent
-
 from sturdydb_read_write.errors import ReadWriteSplittingError
-from sturdydb_read_write.pools import Tracked, bring_to, pools
+from sturdydb_read_write.pools import Tracked, bring_to, connection_pools
 from sturdydb_read_write.settings import SplitSettings
 
 if TYPE_CHECKING:
@@ -132,11 +131,10 @@ class SwitchingPlugin(Plugin):
         state: SplitState | None = ctx.plugin_state.get(self.code)
         if state is None:
             state = self._start(ctx)
-        if ctx.wanted_role is not want or state.current_role is not want:
-            if self._switch(ctx, state, want, value):
-                call.target = ctx.connection
-                call.args = (ctx.connection, value)
-                call.func = _nothing  # read_only was applied with the rest of the session
+        if (ctx.wanted_role is not want or state.current_role is not want) and self._switch(ctx, state, want, value):
+            call.target = ctx.connection
+            call.args = (ctx.connection, value)
+            call.func = _nothing  # read_only was applied with the rest of the session
         return (yield)
 
     def _start(self, ctx: ConnectionContext) -> SplitState:
@@ -193,7 +191,7 @@ class SwitchingPlugin(Plugin):
         ctx.wanted_role = want
         settings = state.settings
         if settings.pools and old.key is not None:
-            pools.give(old, ctx.driver, settings.pool_size, settings.pool_idle_timeout)
+            connection_pools.give(old, ctx.driver, settings.pool_size, settings.pool_idle_timeout)
         else:
             stale, state.idle, state.idle_role = state.idle, old, old_role
             if stale is not None:
@@ -213,7 +211,7 @@ class SwitchingPlugin(Plugin):
         for host in self.candidates(ctx, state, want):
             key = self._key(host, state.kwargs_key)
             if key is not None:
-                pooled = pools.take(key, ctx.session, settings.pool_idle_timeout)
+                pooled = connection_pools.take(key, ctx.session, settings.pool_idle_timeout)
                 if pooled is not None:
                     return pooled, host
             try:
@@ -258,7 +256,7 @@ class SwitchingPlugin(Plugin):
         idle, state.idle, state.idle_role = state.idle, None, None
         if idle is not None:
             if settings.pools and idle.key is not None:
-                pools.give(idle, driver, settings.pool_size, settings.pool_idle_timeout)
+                connection_pools.give(idle, driver, settings.pool_size, settings.pool_idle_timeout)
             else:
                 driver.close_quietly(idle.conn)
         current = state.current
@@ -272,7 +270,7 @@ class SwitchingPlugin(Plugin):
             return  # closed for real: a transaction's fate is the driver's close semantics
         current.applied = _merge(current.applied, ctx.session)
         size, timeout = settings.pool_size, settings.pool_idle_timeout
-        call.func = lambda: pools.give(current, driver, size, timeout)
+        call.func = lambda: connection_pools.give(current, driver, size, timeout)
 
     # -- what other plugins did ---------------------------------------------------------------
     @hookimpl
@@ -289,10 +287,10 @@ class SwitchingPlugin(Plugin):
     @hookimpl
     def sturdydb_host_state_changed(self, host: HostInfo, available: bool, reason: str) -> None:
         if not available:
-            pools.close_host(host.url)
+            connection_pools.close_host(host.url)
 
     @hookimpl
     def sturdydb_host_list_changed(self, topology: ClusterTopology, changes: Mapping[str, frozenset[HostEvent]]) -> None:
         for url, events in changes.items():
             if events & _DROP_POOLS:
-                pools.close_host(url)
+                connection_pools.close_host(url)

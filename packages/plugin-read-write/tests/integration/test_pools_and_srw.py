@@ -9,7 +9,7 @@ import pytest
 from rw_helpers import backend_id, connect, driver_connect, insert, new_table, verify_writes, wait_for, where
 
 import sturdydb
-from sturdydb_read_write import ReadWriteSplittingError, pools
+from sturdydb_read_write import ReadWriteSplittingError, connection_pools
 from sturdydb_testing import Cluster, Instance
 
 
@@ -58,12 +58,12 @@ def test_pools_reuse_physical_connections(aurora_cluster: Cluster) -> None:
     finally:
         conn.close()
     # A new application connection's first switch takes a pooled reader connection.
-    hits = pools.hits
+    hits = connection_pools.hits
     again = connect(aurora_cluster, **props)
     try:
         again.read_only = True
         assert backend_id(again, aurora_cluster) in sessions
-        assert pools.hits == hits + 1
+        assert connection_pools.hits == hits + 1
     finally:
         again.close()
     verify_writes(aurora_cluster, table, list(range(1, 9)), {writer.name})
@@ -75,7 +75,7 @@ def test_pools_of_the_old_writer_are_closed_on_failover(aurora_cluster: Cluster)
     conn = connect(aurora_cluster, read_write_pools=True, topology_refresh_ms=500)
     try:
         conn.read_only = True  # the writer's connection goes to its pool
-        assert pools.stats().get(f"{old.host}:{old.port}") == 1
+        assert connection_pools.stats().get(f"{old.host}:{old.port}") == 1
         aurora_cluster.blackhole(old)
         aurora_cluster.wait_for_replication(timeout=20)
         new = aurora_cluster.failover()
@@ -83,7 +83,7 @@ def test_pools_of_the_old_writer_are_closed_on_failover(aurora_cluster: Cluster)
         topology = conn.context.topology
         wait_for(lambda: topology.writer is not None and topology.writer.host == new.host,
                  what="the monitor to see the new writer")
-        assert f"{old.host}:{old.port}" not in pools.stats()
+        assert f"{old.host}:{old.port}" not in connection_pools.stats()
         conn.read_only = False
         assert where(conn, aurora_cluster) == new.name
     finally:
