@@ -135,6 +135,10 @@ class SwitchingPlugin(Plugin):
             call.target = ctx.connection
             call.args = (ctx.connection, value)
             call.func = _nothing  # read_only was applied with the rest of the session
+        elif value is not None and ctx.session.read_only is bool(value):
+            # The current connection has it already: setting it again would cost MySQL a
+            # statement on every read_only assignment of an application that sets it per request.
+            call.func = _nothing
         return (yield)
 
     def _start(self, ctx: ConnectionContext) -> SplitState:
