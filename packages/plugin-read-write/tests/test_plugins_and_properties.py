@@ -51,3 +51,10 @@ def test_endpoints_parse(value: str, host: str, port: int | None) -> None:
 def test_bad_endpoints_name_the_property_and_the_fix(value: str | None) -> None:
     with pytest.raises(sturdydb.ConfigurationError, match="srw_read_endpoint"):
         parse_endpoint("srw_read_endpoint", value)
+
+
+def test_doctor_warns_about_splitting_without_failover() -> None:
+    props = build_properties(host="h")
+    risks = ReadWriteSplittingPlugin.configuration_risks(props, ["read_write_splitting"], "h")
+    assert len(risks) == 1 and "add 'failover'" in risks[0]
+    assert ReadWriteSplittingPlugin.configuration_risks(props, ["read_write_splitting", "failover"], "h") == []

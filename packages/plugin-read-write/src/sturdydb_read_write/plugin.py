@@ -23,6 +23,7 @@ from sturdydb_read_write.switching import SplitState, SwitchingPlugin
 
 if TYPE_CHECKING:
     from sturdydb import ConnectionContext
+    from sturdydb.plugin_api import Properties
     from sturdydb_read_write.pools import Tracked
 
 __all__ = ["ReadWriteSplittingPlugin"]
@@ -36,6 +37,14 @@ class ReadWriteSplittingPlugin(SwitchingPlugin):
     code: ClassVar[str] = READ_WRITE_SPLITTING.code
     weight: ClassVar[int] = READ_WRITE_SPLITTING.weight
     refused_codes: ClassVar[Mapping[str, str]] = READ_WRITE_SPLITTING.refused_codes
+
+    @classmethod
+    def configuration_risks(cls, props: Properties, codes: Sequence[str], host: str) -> list[str]:
+        if "failover" in codes:
+            return []
+        return ["read_write_splitting without failover: the topology is read once, so a reader "
+                "added later is never used and a failed reader or writer is not replaced; add "
+                "'failover' to plugins"]
 
     def initial_role(self, ctx: ConnectionContext) -> HostRole:
         topology = ctx.topology
