@@ -126,6 +126,8 @@ class SwitchingPlugin(Plugin):
         if call.method == _CLOSE:
             self._closing(ctx, call)
             return (yield)
+        if ctx.closed:
+            return (yield)  # the driver answers as it does for a closed connection
         value = call.args[-1]  # the core passes (connection, value)
         want = HostRole.READER if value else HostRole.WRITER
         state: SplitState | None = ctx.plugin_state.get(self.code)

@@ -147,3 +147,20 @@ def test_session_state_follows_the_switch(aurora_cluster: Cluster) -> None:
             assert cur.fetchone() == ("SERIALIZABLE", 0, 1)
     finally:
         conn.close()
+
+
+def test_a_connection_through_the_reader_endpoint_moves_to_the_writer_and_back(aurora_cluster: Cluster) -> None:
+    writer = aurora_cluster.writer
+    assert writer is not None
+    readers = {r.name for r in aurora_cluster.readers}
+    conn = connect(aurora_cluster, "reader")
+    try:
+        assert where(conn, aurora_cluster) in readers
+        conn.read_only = True  # already on a reader: no switch
+        assert where(conn, aurora_cluster) in readers
+        conn.read_only = False
+        assert where(conn, aurora_cluster) == writer.name
+        conn.read_only = True
+        assert where(conn, aurora_cluster) in readers
+    finally:
+        conn.close()
