@@ -12,11 +12,16 @@ from sturdydb_read_write import ReadWriteSplittingError
 from sturdydb_testing import Cluster
 
 
-def test_reads_go_to_a_reader_and_writes_to_the_writer(aurora_cluster: Cluster) -> None:
+@pytest.mark.parametrize("plugins", [
+    "read_write_splitting,failover",
+    "read_write_splitting,aurora_connection_tracker,failover,host_monitoring",  # with the default chain
+    "read_write_splitting",  # alone: the topology is read through the connection
+])
+def test_reads_go_to_a_reader_and_writes_to_the_writer(aurora_cluster: Cluster, plugins: str) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
     readers = {r.name for r in aurora_cluster.readers}
-    conn = connect(aurora_cluster)
+    conn = connect(aurora_cluster, plugins=plugins)
     try:
         assert where(conn, aurora_cluster) == writer.name
         table = new_table(conn)
