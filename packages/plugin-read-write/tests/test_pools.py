@@ -109,3 +109,8 @@ def test_forget_after_fork_closes_nothing() -> None:
     pools.give(t, driver, 5, 60)  # type: ignore[arg-type]
     pools.forget()
     assert not t.conn.closed and pools.stats() == {}
+
+
+def test_the_pool_key_with_the_password_is_never_in_a_repr() -> None:
+    t = Tracked(FakeConn(), "r1:5432", SessionState(), ("r1:5432", (("password", "s3cret"), ("user", "app"))))
+    assert "s3cret" not in repr(t)

@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from sturdydb.plugin_api import SessionState, on_release, register_process_state
@@ -53,7 +53,8 @@ class Tracked:
     conn: Any
     url: str
     applied: SessionState
-    key: Hashable | None = None
+    #: Holds the driver keywords, password included: never in a repr.
+    key: Hashable | None = field(default=None, repr=False)
     idle_since: float = 0.0
 
     def reusable_for(self, session: SessionState) -> bool:
