@@ -135,3 +135,39 @@ def test_setting_read_only_on_a_closed_connection_opens_nothing(open_srw: Open) 
     with pytest.raises(Exception, match=r"closed|not available"):  # the driver's own answer
         conn.read_only = True
     assert conn.context.plugin_state.get("srw") is None  # no switch was started
+
+
+def test_pooled_connections_are_never_shared_by_two_application_connections(open_srw: Open) -> None:
+    """Threads flip their own connections over shared pools; a marker written into the session
+    and read back a moment later would change if another thread used the same session."""
+    import threading
+    import time
+
+    errors: list[str] = []
+    conns = [open_srw(read_write_pools=True, read_write_pool_size=2) for _ in range(6)]
+    pg = conns[0].context.driver.session_namespace == "schema"
+    write = "SELECT set_config('app.owner', %s, false)" if pg else "SET @owner = %s"
+    read = "SELECT current_setting('app.owner')" if pg else "SELECT @owner"
+
+    def work(n: int, conn: sturdydb.Connection) -> None:
+        try:
+            for i in range(30):
+                conn.read_only = i % 2 == 0
+                cur = conn.cursor()
+                mark = f"t{n}-{i}"
+                cur.execute(write, (mark,))
+                cur.fetchall()
+                time.sleep(0.001)
+                cur.execute(read)
+                got = cur.fetchone()[0]
+                if got != mark:
+                    errors.append(f"thread {n} wrote {mark} and read {got}")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(n, c), name=f"rw-test-{n}") for n, c in enumerate(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[:5]
