@@ -81,3 +81,31 @@ def test_writes_reach_the_new_writer_after_a_failover_while_reading(aurora_clust
     finally:
         conn.close()
     verify_writes(aurora_cluster, table, [1, 2], {old.name, new.name})
+
+
+def test_a_reader_killed_while_a_read_runs_fails_over_to_another_reader(aurora_cluster: Cluster) -> None:
+    import threading
+
+    writer = aurora_cluster.writer
+    assert writer is not None
+    conn = connect(aurora_cluster)
+    try:
+        conn.read_only = True
+        first = where(conn, aurora_cluster)
+        others = {r.name for r in aurora_cluster.readers if r.name != first}
+        cur = conn.cursor()
+        killer = threading.Timer(0.5, aurora_cluster.kill, args=(first,))
+        killer.start()
+        slow = "SELECT pg_sleep(5)" if aurora_cluster.engine == "pg" else "SELECT SLEEP(5)"
+        try:
+            # Failover's rule cannot prove a function call read-only, so the outcome may be
+            # "unknown" (08007) rather than "not applied": both mean the connection moved on.
+            with pytest.raises((sturdydb.FailoverSuccessError, sturdydb.StatementOutcomeUnknownError)):
+                cur.execute(slow)
+        finally:
+            killer.join()
+        assert where(conn, aurora_cluster) in others
+        conn.read_only = False
+        assert where(conn, aurora_cluster) == writer.name
+    finally:
+        conn.close()
