@@ -22,7 +22,7 @@ from sturdydb._topology import ClusterTopology, derive_cluster_id, registry
 from sturdydb._watchdog import watchdog
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from sturdydb._dialects.base import DatabaseDialect
     from sturdydb._discovery import PluginCatalog
@@ -117,6 +117,10 @@ class ConnectionContext:
         self.plugin_state: dict[str, Any] = {}
         self.session = SessionState()
         self.closed = False
+        #: A plugin's restriction of the instances this connection may use (the
+        #: ``custom_endpoint`` plugin sets it to "is a member"): connect-time routing, failover
+        #: and reader selection consider only hosts it accepts. ``None``: every host.
+        self.allowed_hosts: Callable[[HostInfo], bool] | None = None
         self._dialect: DatabaseDialect | None = None
         self._chains: dict[tuple[str, bool], ChainFn | None] = {}
         self._lock = threading.RLock()
@@ -169,6 +173,11 @@ class ConnectionContext:
         if skip is not None:
             return self.pipeline.connect_without(skip, request)
         return self.pipeline.connect(request)
+
+    def usable_hosts(self, hosts: Iterable[HostInfo]) -> list[HostInfo]:
+        """``hosts`` without those :attr:`allowed_hosts` refuses (all of them when unset)."""
+        allowed = self.allowed_hosts
+        return list(hosts) if allowed is None else [h for h in hosts if allowed(h)]
 
     def set_connection(self, new: Any, host: HostInfo) -> None:
         """Make ``new`` (connected to ``host``) this context's connection.
