@@ -46,6 +46,14 @@ _EMULATION_SQL = [
         last_seen DATETIME(6) NULL,
         lag_ms DOUBLE NOT NULL DEFAULT 0
     )""",
+    "CREATE TABLE sturdydb_aurora.heartbeat (id INT PRIMARY KEY, at DOUBLE NOT NULL)",
+    # A replica whose SQL thread the harness stopped measures its own lag by the heartbeat it
+    # applied last: its copy of the topology table is as stale as the rest of its data.
+    """CREATE FUNCTION sturdydb_aurora.own_lag_ms() RETURNS DOUBLE NOT DETERMINISTIC READS SQL DATA
+        RETURN IF(@@global.read_only = 1 AND (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS
+                                              WHERE VARIABLE_NAME = 'SLAVE_RUNNING') = 'OFF',
+                  COALESCE((UNIX_TIMESTAMP(NOW(6)) - (SELECT at FROM sturdydb_aurora.heartbeat WHERE id = 1)) * 1000, 0),
+                  0)""",
     # Views may not read system variables; functions may.
     "CREATE FUNCTION sturdydb_aurora.local_id() RETURNS VARCHAR(64) DETERMINISTIC RETURN @@global.report_host",
     "CREATE FUNCTION sturdydb_aurora.primary_here() RETURNS BOOLEAN DETERMINISTIC RETURN @@global.read_only = 0",
@@ -58,7 +66,9 @@ _EMULATION_SQL = [
             CAST(1.5 AS DOUBLE) AS CPU,
             CASE WHEN (CASE WHEN sturdydb_aurora.primary_here() THEN t.server_id = sturdydb_aurora.local_id()
                             ELSE t.is_writer END)
-                 THEN CAST(0 AS DOUBLE) ELSE t.lag_ms END AS REPLICA_LAG_IN_MILLISECONDS,
+                 THEN CAST(0 AS DOUBLE)
+                 ELSE GREATEST(t.lag_ms, IF(t.server_id = sturdydb_aurora.local_id(), sturdydb_aurora.own_lag_ms(), 0))
+                 END AS REPLICA_LAG_IN_MILLISECONDS,
             CASE WHEN t.alive THEN NOW(6) ELSE t.last_seen END AS LAST_UPDATE_TIMESTAMP,
             t.server_id = sturdydb_aurora.local_id() AS IS_CURRENT
         FROM sturdydb_aurora.topology t

@@ -79,6 +79,7 @@ CREATE TABLE sturdydb_aurora.topology (
     last_seen timestamptz,
     lag_ms double precision NOT NULL DEFAULT 0
 );
+CREATE TABLE sturdydb_aurora.heartbeat (id integer PRIMARY KEY, at double precision NOT NULL);
 GRANT USAGE ON SCHEMA sturdydb_aurora TO PUBLIC;
 GRANT SELECT ON sturdydb_aurora.topology TO PUBLIC;
 
@@ -94,7 +95,13 @@ RETURNS TABLE (
 )
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     WITH me AS (
-        SELECT current_setting('sturdydb.instance_id') AS id, NOT pg_is_in_recovery() AS primary_here
+        SELECT current_setting('sturdydb.instance_id') AS id, NOT pg_is_in_recovery() AS primary_here,
+               -- a replica whose apply the harness paused measures its own lag by the heartbeat it
+               -- applied last: its copy of the topology table is as stale as the rest of its data
+               CASE WHEN pg_is_in_recovery() AND pg_is_wal_replay_paused() THEN
+                   COALESCE((EXTRACT(EPOCH FROM clock_timestamp())
+                             - (SELECT h.at FROM sturdydb_aurora.heartbeat h WHERE h.id = 1)) * 1000, 0)
+               ELSE 0 END::double precision AS own_lag
     )
     SELECT
         t.server_id,
@@ -111,7 +118,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
             ELSE 0::double precision END,
             -- measured by the harness's heartbeat while the replica's apply is paused
             CASE WHEN (CASE WHEN me.primary_here THEN t.server_id = me.id ELSE t.is_writer END)
-                 THEN 0::double precision ELSE t.lag_ms END)
+                 THEN 0::double precision ELSE t.lag_ms END,
+            CASE WHEN t.server_id = me.id THEN me.own_lag ELSE 0::double precision END)
     FROM sturdydb_aurora.topology t, me
     WHERE t.alive OR t.last_seen IS NOT NULL
     ORDER BY t.server_id
