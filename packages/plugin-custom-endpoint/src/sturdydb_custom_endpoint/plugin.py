@@ -93,7 +93,8 @@ class CustomEndpointPlugin(Plugin):
         if props.get("wait_for_custom_endpoint_info"):
             timeout = float(props.get("wait_for_custom_endpoint_info_timeout_ms")) / 1000.0
             if monitor.wait_for_info(timeout) is None:
-                why = f": {monitor.last_error}" if monitor.last_error else ""
+                why = (f": {monitor.last_error}" if monitor.last_error
+                       else ": DescribeDBClusterEndpoints has not answered yet")
                 raise ctx.error(
                     OperationalError,
                     f"the members of custom endpoint {identifier} were not known within "
