@@ -10,9 +10,9 @@ import pytest
 import sturdydb
 import sturdydb_aws as aws
 from sturdydb_testing import Cluster, Instance
-from sturdydb_testing.cluster import Endpoint
 from sturdydb_testing.aws import MotoServer
 from sturdydb_testing.aws_pytest import aws_env, moto_server  # noqa: F401
+from sturdydb_testing.cluster import Endpoint
 
 
 @pytest.fixture(autouse=True)

@@ -728,9 +728,9 @@ class FailoverPlugin(Plugin):
             if (old_host.role is not HostRole.WRITER and old_host not in ordered
                     and ctx.usable_hosts([old_host])):
                 ordered.append(old_host)  # the failed reader itself, last
-            if mode is not FailoverMode.STRICT_READER or not readers:
-                if writer is not None and all(h.url != writer.url for h in ordered):
-                    ordered.append(writer)
+            if ((mode is not FailoverMode.STRICT_READER or not readers)
+                    and writer is not None and all(h.url != writer.url for h in ordered)):
+                ordered.append(writer)
             for host in ordered:
                 if attempted and time.monotonic() >= deadline:
                     raise _Unreachable(last_problem)

@@ -137,7 +137,7 @@ class ClusterEndpoints:
             target[:] = given
 
     def _describe(self, form: dict[str, list[str]]) -> str:
-        wanted = [e for e in self._endpoints.values()]
+        wanted = list(self._endpoints.values())
         if form.get("DBClusterIdentifier"):
             cluster = _one(form, "DBClusterIdentifier").lower()
             if cluster not in self._clusters:

@@ -242,23 +242,24 @@ class Cluster(abc.ABC):
     @abc.abstractmethod
     def _pause_apply(self, instance: Instance) -> None:
         """Stop applying the writer's changes on the replica ``instance`` (still receiving them)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _resume_apply(self, instance: Instance) -> None:
-        raise NotImplementedError
+        """Apply again on ``instance``: it catches up."""
 
+    @abc.abstractmethod
     def _write_heartbeat(self, writer: Instance, at: float) -> None:
-        """Store ``at`` (epoch seconds) in ``sturdydb_aurora.heartbeat`` on the writer (create it)."""
-        raise NotImplementedError
+        """Store ``at`` (epoch seconds) in ``sturdydb_aurora.heartbeat`` on the writer."""
 
+    @abc.abstractmethod
     def _read_heartbeat(self, instance: Instance) -> float | None:
         """The heartbeat ``instance`` has applied (epoch seconds), ``None`` before the first."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _report_lag(self, writer: Instance, lags: dict[str, float]) -> None:
         """Publish instance name -> lag (ms) in the emulated topology's lag column."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _database_key(self) -> str:
         """The driver's keyword for the database name (``dbname`` or ``database``)."""
 
