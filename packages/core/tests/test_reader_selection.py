@@ -157,8 +157,8 @@ class _Context:
         self.props = props
         self.opened: list[tuple[str, str, Any]] = []
 
-    def open(self, host: HostInfo, *, purpose: str, overrides: dict[str, Any], props: Properties) -> str:
-        self.opened.append((host.host_id or "", purpose, props.get("connect_timeout")))
+    def open_auxiliary(self, host: HostInfo, extra: dict[str, Any], connect_timeout: float) -> str:
+        self.opened.append((host.host_id or "", "auxiliary", float(extra.get("connect_timeout", connect_timeout))))
         return host.host_id or ""
 
 

@@ -112,21 +112,7 @@ class ResponseProber:
         context = self._context() if self._context is not None else None
         if context is None:
             return None
-        props = context.props
-        registry = props.registry
-        known: dict[str, Any] = {}
-        overrides: dict[str, Any] = {"autocommit": True}
-        for name, value in props.with_prefix(FRT_PREFIX).items():
-            spec = registry.get(name)
-            if spec is None:
-                overrides[name] = value
-                continue
-            known[name] = value
-            if spec.passthrough:
-                overrides[name] = spec.coerce(value)
-        if known.get("connect_timeout") is None:
-            known["connect_timeout"] = _DEFAULT_CONNECT_TIMEOUT
-        conn = context.open(self.host, purpose="auxiliary", overrides=overrides, props=props.copy(**known))
+        conn = context.open_auxiliary(self.host, context.props.with_prefix(FRT_PREFIX), _DEFAULT_CONNECT_TIMEOUT)
         self._driver = context.driver
         if self.runner.stopping:
             self._driver.close_quietly(conn)

@@ -26,6 +26,8 @@ plugin needs and cannot find here should be added here, not imported from a priv
   through the whole chain (optionally without the calling plugin); it is returned, not
   installed. ``context.set_connection(new, host)`` installs it (session state carried over,
   ``sturdydb_connection_changed`` broadcast).
+- ``context.open_auxiliary(host, extra, connect_timeout)``: an autocommit side connection for
+  a plugin's own probes, with its prefixed properties (``monitoring-*``, ``frt-*``) applied.
 - :func:`connect_below`: re-run only the part of the connect chain inside the calling plugin
   (an auth plugin retrying with a fresh credential: outer plugins see one connect).
 - ``context.report_credentials(host, source, cached, seconds)``: an auth plugin says it
