@@ -13,8 +13,9 @@ intervals (at least a minute) stops and closes its connection; :func:`sturdydb.r
 stops all of them.
 
 The chosen host is cached per candidate set for one interval, as in the reference, so a
-selection costs a dict lookup; hosts not measured yet do not count, and with nothing measured
-the caller falls back to ``random``.
+selection costs a dict lookup. Until every candidate has been measured once (or had two
+intervals to answer), and when nothing answered, the caller falls back to ``random``; a host
+that did not answer its probes does not count.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class ResponseProber:
         self.response_time: float | None = None
         self.measured_at = 0.0
         self.rounds = 0
-        self.last_asked = time.monotonic()
+        self.created = self.last_asked = time.monotonic()
         self._context: weakref.ReferenceType[Any] | None = None
         self._conn: Any = None
         self._driver: Any = None
@@ -146,14 +147,19 @@ def fastest(hosts: Sequence[HostInfo], props: Any, context: Any) -> HostInfo | N
     now = time.monotonic()
     cached = _choices.get(key)
     measured: list[tuple[float, str, HostInfo]] = []
+    waiting = False  # a candidate's first measurement is still under way
     for host in hosts:
         prober = _prober(host, interval)
         prober.ask(context)
-        if prober.response_time is not None and prober.response_time != float("inf"):
+        if prober.response_time is None:
+            # A host measured later might be the fastest: until every candidate has an answer
+            # (or had two intervals to give one: a host that hangs in connect), pick at random.
+            waiting = waiting or now - prober.created < 2 * interval
+        elif prober.response_time != float("inf"):
             measured.append((prober.response_time, host.url, host))
     if cached is not None and cached[1] > now:
         return cached[0]
-    if not measured:
+    if waiting or not measured:
         return None
     chosen = min(measured)[2]
     _choices[key] = (chosen, now + interval)

@@ -7,7 +7,8 @@ them), speaking the RDS *query* protocol as AWS does: a form-encoded POST in, th
 of the service's published model out (``<Action>Response``/``<Action>Result``, lists as
 ``<member>`` and ``<DBClusterEndpointList>`` elements), and ``ErrorResponse`` documents with
 AWS's fault codes (``DBClusterNotFoundFault``, ``DBClusterEndpointNotFoundFault``,
-``DBClusterEndpointAlreadyExistsFault``, ``DBInstanceNotFoundFault``). botocore parses the
+``DBClusterEndpointAlreadyExistsFault``, ``DBInstanceNotFound``: the codes and HTTP statuses of
+the published model). botocore parses the
 answers with the same model it uses against AWS.
 
 What it does not emulate: a cluster must be made known with :meth:`register_db_cluster` (its
@@ -32,6 +33,8 @@ __all__ = ["ACTIONS", "ClusterEndpoints"]
 ACTIONS = frozenset({"CreateDBClusterEndpoint", "DescribeDBClusterEndpoints", "ModifyDBClusterEndpoint",
                      "DeleteDBClusterEndpoint"})
 _NS = "http://rds.amazonaws.com/doc/2014-10-31/"
+#: The HTTP status of each fault as the service model declares it (400 for the others).
+_STATUS = {"DBClusterNotFoundFault": "404 Not Found", "DBInstanceNotFound": "404 Not Found"}
 
 
 class _Fault(Exception):
@@ -85,7 +88,7 @@ class ClusterEndpoints:
             document = (f'<ErrorResponse xmlns="{_NS}"><Error><Type>Sender</Type><Code>{fault.code}</Code>'
                         f"<Message>{escape(str(fault))}</Message></Error><RequestId>{request_id}</RequestId>"
                         "</ErrorResponse>")
-            status = "404 Not Found" if fault.code.endswith("NotFoundFault") else "400 Bad Request"
+            status = _STATUS.get(fault.code, "400 Bad Request")
         data = document.encode()
         start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(data))),
                                 ("x-amzn-RequestId", request_id)])
@@ -133,7 +136,7 @@ class ClusterEndpoints:
             given = _members(form, key)
             unknown = [m for m in given if m not in instances]
             if unknown:
-                raise _Fault("DBInstanceNotFoundFault", f"DBInstance {unknown[0]} not found.")
+                raise _Fault("DBInstanceNotFound", f"DBInstance {unknown[0]} not found.")
             target[:] = given
 
     def _describe(self, form: dict[str, list[str]]) -> str:
