@@ -85,3 +85,15 @@ def test_a_connect_to_an_unknown_custom_endpoint_fails_and_says_why(
     with pytest.raises(sturdydb.OperationalError) as caught:
         connect(aurora_cluster, host, wait_for_custom_endpoint_info_timeout_ms=4000)
     assert "does not know the custom endpoint 'nosuch'" in str(caught.value)
+
+
+def test_writer_failover_refuses_a_writer_that_is_not_a_member(aurora_cluster: Cluster, custom_endpoint: Any) -> None:
+    member = aurora_cluster.readers[0]
+    endpoint = custom_endpoint(_ident(), [member])
+    conn = connect(aurora_cluster, endpoint)  # strict_writer, the default for a custom endpoint
+    assert instance_id(conn, aurora_cluster) == member.name
+    aurora_cluster.kill(member)
+    with pytest.raises(sturdydb.FailoverFailedError) as caught:
+        conn.cursor().execute("SELECT 1")
+    assert "not among this connection's allowed hosts" in str(caught.value)
+    conn.close()
