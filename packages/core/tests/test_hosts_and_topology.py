@@ -99,7 +99,7 @@ def test_round_robin_cycles_through_every_host() -> None:
     assert sorted(picks[:3]) == ["a", "b", "c"] and picks[:3] == picks[3:]
 
 
-def test_highest_weight_and_weighted_random_use_weights() -> None:
+def test_without_weight_pairs_highest_weight_and_weighted_random_use_topology_weights() -> None:
     assert selectors.select_host(HOSTS, "highest_weight").host == "b"
     counts = Counter(selectors.select_host(HOSTS, "weighted_random").host for _ in range(3000))
     assert counts["b"] > counts["c"] > counts["a"]

@@ -22,7 +22,7 @@ from sturdydb._topology import ClusterTopology, derive_cluster_id, registry
 from sturdydb._watchdog import watchdog
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Mapping
 
     from sturdydb._dialects.base import DatabaseDialect
     from sturdydb._discovery import PluginCatalog
@@ -121,6 +121,10 @@ class ConnectionContext:
         #: no plugin decided, the failover mode alone says what replaces a failed connection.
         self.wanted_role: HostRole | None = None
         self.closed = False
+        #: A plugin's restriction of the instances this connection may use (the
+        #: ``custom_endpoint`` plugin sets it to "is a member"): connect-time routing, failover
+        #: and reader selection consider only hosts it accepts. ``None``: every host.
+        self.allowed_hosts: Callable[[HostInfo], bool] | None = None
         self._dialect: DatabaseDialect | None = None
         self._chains: dict[tuple[str, bool], ChainFn | None] = {}
         self._lock = threading.RLock()
@@ -173,6 +177,35 @@ class ConnectionContext:
         if skip is not None:
             return self.pipeline.connect_without(skip, request)
         return self.pipeline.connect(request)
+
+    def open_auxiliary(self, host: HostInfo, extra: Mapping[str, Any], connect_timeout: float) -> Any:
+        """An autocommit side connection to ``host`` for a plugin's own probes (through the chain).
+
+        ``extra`` are the properties of that side connection only, their prefix removed
+        (``monitoring-connect_timeout=2`` as ``{"connect_timeout": 2}``): sturdydb properties
+        override the application's through a copy of the properties, anything else is a driver
+        keyword. ``connect_timeout`` applies unless ``extra`` sets one. ``purpose="auxiliary"``:
+        auth plugins run, failover lets it pass.
+        """
+        registry = self.props.registry
+        known: dict[str, Any] = {}
+        overrides: dict[str, Any] = {"autocommit": True}
+        for name, value in extra.items():
+            spec = registry.get(name)
+            if spec is None:
+                overrides[name] = value
+                continue
+            known[name] = value
+            if spec.passthrough:
+                overrides[name] = spec.coerce(value)
+        if known.get("connect_timeout") is None:
+            known["connect_timeout"] = connect_timeout
+        return self.open(host, purpose="auxiliary", overrides=overrides, props=self.props.copy(**known))
+
+    def usable_hosts(self, hosts: Iterable[HostInfo]) -> list[HostInfo]:
+        """``hosts`` without those :attr:`allowed_hosts` refuses (all of them when unset)."""
+        allowed = self.allowed_hosts
+        return list(hosts) if allowed is None else [h for h in hosts if allowed(h)]
 
     def set_connection(self, new: Any, host: HostInfo, *, keep_old: bool = False, carry_session: bool = True) -> None:
         """Make ``new`` (connected to ``host``) this context's connection.

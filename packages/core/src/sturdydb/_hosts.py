@@ -51,6 +51,9 @@ class HostInfo:
     weight: int = 100
     host_id: str | None = None
     last_update: float = field(default_factory=time.time, compare=False)
+    #: How far this reader's data is behind the writer, from the topology query's lag column
+    #: (``None``: not reported, for example a writer or a dialect without topology).
+    replica_lag_ms: float | None = field(default=None, compare=False)
 
     @property
     def url(self) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sturdydb._errors import ConfigurationError
+from sturdydb._selectors import check_weight_pairs
 
 __all__ = [
     "CORE_PROPERTIES",
@@ -207,7 +208,11 @@ def normalize_choice(value: str) -> str:
 _lower_underscore = normalize_choice  # the old private name, kept for existing callers
 
 
-SELECTOR_STRATEGIES = ("random", "round_robin", "weighted_random", "highest_weight", "least_connections")
+SELECTOR_STRATEGIES = ("random", "round_robin", "weighted_random", "highest_weight", "least_connections",
+                       "fastest_response")
+
+
+_weight_pairs = check_weight_pairs  # the parser lives with the selectors that use it
 
 CORE_PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("plugins", str, None,
@@ -268,8 +273,35 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("tcp_keepalive_probes", int, None,
                  "Unanswered keepalive probes before the connection is dropped.", minimum=1, maximum=127),
     PropertySpec("reader_host_selector_strategy", str, "random",
-                 "How a reader is chosen among the topology's readers.",
+                 "How a reader is chosen among the topology's readers: random, round_robin, "
+                 "weighted_random, highest_weight, least_connections (this process's open "
+                 "connections per host) or fastest_response (measured response time).",
                  choices=SELECTOR_STRATEGIES, normalize=_lower_underscore),
+    PropertySpec("max_replica_lag_ms", float, None,
+                 "Skip readers whose replica lag (the topology's lag column) exceeds this; when "
+                 "no reader qualifies, the writer serves the reads. Unset means any lag.",
+                 unit="ms", minimum=0),
+    PropertySpec("round_robin_host_weight_pairs", str, None,
+                 "round_robin weights as `host:weight,...` (host name or instance id): a host "
+                 "takes that many consecutive turns.",
+                 normalize=_weight_pairs("round_robin_host_weight_pairs")),
+    PropertySpec("round_robin_default_weight", int, 1,
+                 "round_robin weight of a host not listed in round_robin_host_weight_pairs.",
+                 minimum=1),
+    PropertySpec("weighted_random_host_weight_pairs", str, None,
+                 "weighted_random and highest_weight weights as `host:weight,...` (host name or "
+                 "instance id): a host is picked in proportion to its weight.",
+                 normalize=_weight_pairs("weighted_random_host_weight_pairs")),
+    PropertySpec("weighted_random_default_weight", int, 1,
+                 "weighted_random/highest_weight weight of a host not listed in "
+                 "weighted_random_host_weight_pairs.", minimum=1),
+    PropertySpec("response_measurement_interval_ms", int, 30000,
+                 "fastest_response: how often each host's response time is measured (5 probes "
+                 "per round on one shared connection per host), and how long the fastest "
+                 "host stays chosen.", unit="ms", minimum=100),
+    PropertySpec("frt-", str, None,
+                 "Properties of the fastest_response probe connections only, for example "
+                 "`frt-connect_timeout=3` (default 10 s).", prefix=True),
     PropertySpec("transfer_session_state_on_switch", bool, True,
                  "Carry autocommit, read_only, isolation level and current database/schema "
                  "over to a replacement connection."),
@@ -293,8 +325,6 @@ def _reference_only(name: str, why: str) -> PropertySpec:
 
 _NO_TELEMETRY = ("sturdydb has no telemetry backend; its `sturdydb.*` loggers report "
                  "connects, failovers and monitoring")
-_NO_WEIGHT_PAIRS = ("host weights come from the topology (HostInfo.weight); per-host weight "
-                    "pairs are not supported")
 _NO_AVAILABILITY_STRATEGY = ("a host marked unavailable is retried as soon as the topology or "
                              "monitoring sees it again; there is no back-off strategy to set")
 
@@ -306,10 +336,6 @@ REFERENCE_ONLY_CORE_PROPERTIES: tuple[PropertySpec, ...] = (
     _reference_only("telemetry_traces_backend", _NO_TELEMETRY),
     _reference_only("telemetry_metrics_backend", _NO_TELEMETRY),
     _reference_only("telemetry_submit_toplevel", _NO_TELEMETRY),
-    _reference_only("round_robin_default_weight", _NO_WEIGHT_PAIRS),
-    _reference_only("round_robin_host_weight_pairs", _NO_WEIGHT_PAIRS),
-    _reference_only("weighted_random_default_weight", _NO_WEIGHT_PAIRS),
-    _reference_only("weighted_random_host_weight_pairs", _NO_WEIGHT_PAIRS),
     _reference_only("default_host_availability_strategy", _NO_AVAILABILITY_STRATEGY),
     _reference_only("host_availability_strategy_max_retries", _NO_AVAILABILITY_STRATEGY),
     _reference_only("host_availability_strategy_initial_backoff_time", _NO_AVAILABILITY_STRATEGY),

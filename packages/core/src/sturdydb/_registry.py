@@ -188,6 +188,11 @@ process_state.register(
     "sturdydb._config", _when_imported("sturdydb._config", lambda m: m._warned_no_effect.clear()))
 process_state.register("sturdydb._connection", _when_imported("sturdydb._connection", _clear_plans))
 process_state.register("sturdydb._selectors", _when_imported("sturdydb._selectors", _reset_selectors))
+process_state.register(
+    "sturdydb._response_time",
+    _when_imported("sturdydb._response_time", lambda m: m.reset()),
+    after_fork=_when_imported("sturdydb._response_time", lambda m: m.after_fork()),
+)
 process_state.register("sturdydb._dialects", _when_imported("sturdydb._dialects", _reset_dialects))
 process_state.register("sturdydb._topology", _when_imported("sturdydb._topology", _reset_topologies))
 process_state.register(

@@ -1,32 +1,61 @@
 """Host selectors: how one host is picked among candidates (``reader_host_selector_strategy``).
 
-``random``, ``round_robin`` (per cluster, thread-safe), ``weighted_random`` and
-``highest_weight`` use the hosts' weights (``HostInfo.weight``); ``least_connections`` picks
-the host with the fewest connections this process has open to it, as counted by
-:func:`open_connections` over the tracked connections.
+- ``random``: uniform among the candidates.
+- ``round_robin``: a per-candidate-set cycle over the hosts sorted by name, each host taking
+  ``round_robin_host_weight_pairs`` consecutive turns (``round_robin_default_weight`` when not
+  listed), as in the reference wrapper.
+- ``weighted_random``: random in proportion to ``weighted_random_host_weight_pairs``
+  (``weighted_random_default_weight`` when not listed); with no pairs configured, in
+  proportion to the topology's weights (``HostInfo.weight``).
+- ``highest_weight``: the host with the largest of those same weights; ties go to the larger
+  topology weight, then to the host name, so the pick is stable.
+- ``least_connections``: the fewest connections this process has open to the host, counted
+  by :func:`open_connections` over the tracked connections.
+- ``fastest_response``: the host with the lowest measured response time
+  (:mod:`sturdydb._response_time`: one shared prober per host), random until measured.
+
+:func:`select_reader` adds what the reference lacks: readers whose replica lag (the topology
+query's lag column, ``HostInfo.replica_lag_ms``) exceeds ``max_replica_lag_ms`` are skipped,
+and the writer serves reads when no reader qualifies. It also honours a connection's host
+restriction (``ConnectionContext.allowed_hosts``, set by the ``custom_endpoint`` plugin).
+
+Weight pairs are ``host:weight,...``; a host is named by its host name or its instance id.
+Malformed pairs are refused when the property is read (:func:`check_weight_pairs`).
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 import random
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sturdydb._errors import ConfigurationError
-from sturdydb._hosts import HostAvailability, HostInfo
+from sturdydb._hosts import HostAvailability, HostInfo, HostRole
 
-__all__ = ["STRATEGIES", "open_connections", "select_host", "track", "untrack"]
+__all__ = [
+    "STRATEGIES",
+    "check_weight_pairs",
+    "open_connections",
+    "parse_weight_pairs",
+    "select_host",
+    "select_reader",
+    "track",
+    "untrack",
+]
 
 #: Every open sturdydb connection's context (weakly): ``least_connections`` counts them per
 #: host when it picks, so the connect/close path only adds to and discards from a set, and a
 #: connection that failed over is counted on its new host without any bookkeeping.
 _open: weakref.WeakSet[Any] = weakref.WeakSet()
 _rr_lock = threading.Lock()
-_round_robin: dict[tuple[str, ...], itertools.cycle[int]] = {}
+#: Sorted candidate urls -> [index of the current host, turns it has had].
+_round_robin: dict[tuple[str, ...], list[int]] = {}
+#: Seeded by tests (``random.Random(seed)``) to make weighted picks reproducible.
+rng: random.Random = random.Random()
 
 
 def track(context: Any) -> None:
@@ -47,51 +76,140 @@ def open_connections() -> Counter[str]:
     return counts
 
 
-def _usable(hosts: Sequence[HostInfo]) -> list[HostInfo]:
-    up = [h for h in hosts if h.availability is HostAvailability.AVAILABLE]
-    return up or list(hosts)
+# -- weights ----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def parse_weight_pairs(text: str, name: str = "weight pairs") -> Mapping[str, int]:
+    """``"host:weight,..."`` as ``{host (lower case): weight}``; a clear error when malformed."""
+    pairs: dict[str, int] = {}
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        host, sep, weight = item.rpartition(":")
+        host = host.strip()
+        if not sep or not host:
+            raise ConfigurationError(
+                f"property {name!r}: {item!r} is not host:weight; write for example "
+                f"'instance-1:3,instance-2:1' (a host name or instance id, a colon, a whole number)"
+            )
+        try:
+            value = int(weight.strip())
+        except ValueError:
+            raise ConfigurationError(
+                f"property {name!r}: the weight of {host!r} must be a whole number, got {weight.strip()!r}"
+            ) from None
+        if value < 1:
+            raise ConfigurationError(
+                f"property {name!r}: the weight of {host!r} must be at least 1, got {value}; "
+                "leave a host out of the readers with a custom endpoint instead"
+            )
+        if host.lower() in pairs:
+            raise ConfigurationError(f"property {name!r} names {host!r} twice; give each host one weight")
+        pairs[host.lower()] = value
+    return pairs
 
 
-def _random(hosts: list[HostInfo]) -> HostInfo:
-    return random.choice(hosts)
+def check_weight_pairs(name: str) -> Callable[[str], str]:
+    """A property ``normalize`` function that refuses malformed pairs when the property is read."""
+
+    def check(value: str) -> str:
+        parse_weight_pairs(value, name)
+        return value
+
+    return check
 
 
-def _round_robin_pick(hosts: list[HostInfo]) -> HostInfo:
+def _weight_of(host: HostInfo, pairs: Mapping[str, int], default: int) -> int:
+    found = pairs.get(host.host.lower())
+    if found is None and host.host_id is not None:
+        found = pairs.get(host.host_id.lower())
+    return default if found is None else found
+
+
+def _weights(hosts: Sequence[HostInfo], props: Any, prefix: str, *, topology_default: bool) -> list[int]:
+    """Each host's weight from ``<prefix>_host_weight_pairs`` (``<prefix>_default_weight`` if unlisted).
+
+    With no pairs configured, ``topology_default`` strategies use the topology's weights
+    (``HostInfo.weight``, equal for every Aurora instance), the others weigh every host 1.
+    """
+    name = f"{prefix}_host_weight_pairs"
+    text = str(props.get(name) or "") if props is not None else ""
+    if not text.strip():
+        return [max(1, h.weight) if topology_default else 1 for h in hosts]
+    pairs = parse_weight_pairs(text, name)
+    default = int(props.get(f"{prefix}_default_weight") or 1)
+    return [_weight_of(h, pairs, default) for h in hosts]
+
+
+# -- strategies -------------------------------------------------------------------------
+def _random(hosts: list[HostInfo], props: Any, context: Any) -> HostInfo:
+    return rng.choice(hosts)
+
+
+def _round_robin_pick(hosts: list[HostInfo], props: Any, context: Any) -> HostInfo:
     ordered = sorted(hosts, key=lambda h: h.url)
+    weights = _weights(ordered, props, "round_robin", topology_default=False)
     key = tuple(h.url for h in ordered)
     with _rr_lock:
-        cycle = _round_robin.get(key)
-        if cycle is None:
-            cycle = itertools.cycle(range(len(ordered)))
-            _round_robin[key] = cycle
-        return ordered[next(cycle)]
+        state = _round_robin.get(key)
+        if state is None:
+            state = _round_robin[key] = [0, 0]
+        index = state[0] % len(ordered)
+        state[1] += 1
+        if state[1] >= weights[index]:  # this host had its turns: the next one is up
+            state[0], state[1] = (index + 1) % len(ordered), 0
+        else:
+            state[0] = index
+        return ordered[index]
 
 
-def _weighted_random(hosts: list[HostInfo]) -> HostInfo:
-    weights = [max(1, h.weight) for h in hosts]
-    return random.choices(hosts, weights=weights, k=1)[0]
+def _weighted_random(hosts: list[HostInfo], props: Any, context: Any) -> HostInfo:
+    return rng.choices(hosts, weights=_weights(hosts, props, "weighted_random", topology_default=True), k=1)[0]
 
 
-def _highest_weight(hosts: list[HostInfo]) -> HostInfo:
-    return max(hosts, key=lambda h: (h.weight, h.url))
+def _highest_weight(hosts: list[HostInfo], props: Any, context: Any) -> HostInfo:
+    weights = _weights(hosts, props, "weighted_random", topology_default=True)
+    best = max(range(len(hosts)), key=lambda i: (weights[i], hosts[i].weight, hosts[i].url))
+    return hosts[best]
 
 
-def _least_connections(hosts: list[HostInfo]) -> HostInfo:
+def _least_connections(hosts: list[HostInfo], props: Any, context: Any) -> HostInfo:
     counts = open_connections()
-    return min(hosts, key=lambda h: (counts.get(h.url, 0), random.random()))
+    return min(hosts, key=lambda h: (counts.get(h.url, 0), rng.random()))
 
 
-STRATEGIES = {
+def _fastest_response(hosts: list[HostInfo], props: Any, context: Any) -> HostInfo:
+    from sturdydb._response_time import fastest  # its probers are needed only by this strategy
+
+    return fastest(hosts, props, context) or rng.choice(hosts)
+
+
+Strategy = Callable[[list[HostInfo], Any, Any], HostInfo]
+
+STRATEGIES: dict[str, Strategy] = {
     "random": _random,
     "round_robin": _round_robin_pick,
     "weighted_random": _weighted_random,
     "highest_weight": _highest_weight,
     "least_connections": _least_connections,
+    "fastest_response": _fastest_response,
 }
 
 
-def select_host(hosts: Sequence[HostInfo], strategy: str) -> HostInfo:
-    """Pick one of ``hosts`` with ``strategy``; available hosts are preferred."""
+def _usable(hosts: Sequence[HostInfo]) -> list[HostInfo]:
+    up = [h for h in hosts if h.availability is HostAvailability.AVAILABLE]
+    return up or list(hosts)
+
+
+def select_host(hosts: Sequence[HostInfo], strategy: str, props: Any = None, *, context: Any = None) -> HostInfo:
+    """Pick one of ``hosts`` with ``strategy``; available hosts are preferred.
+
+    ``props`` (the connection's :class:`~sturdydb._properties.Properties`) supplies the weight
+    pairs and ``response_measurement_interval_ms``; without it every weight is 1.
+    ``context`` (a ``ConnectionContext``) lets ``fastest_response`` start its probers, which
+    open their connections through that connection's chain; without it only measurements
+    already made count.
+    """
     if not hosts:
         raise ValueError("select_host() needs at least one host")
     try:
@@ -100,4 +218,37 @@ def select_host(hosts: Sequence[HostInfo], strategy: str) -> HostInfo:
         raise ConfigurationError(
             f"unknown host selector strategy {strategy!r}; use one of {', '.join(STRATEGIES)}"
         ) from None
-    return pick(_usable(hosts))
+    return pick(_usable(hosts), props, context)
+
+
+def qualifying_readers(hosts: Sequence[HostInfo], props: Any = None, context: Any = None) -> list[HostInfo]:
+    """The available readers of ``hosts`` within ``max_replica_lag_ms`` and the context's restriction."""
+    allowed = getattr(context, "allowed_hosts", None)
+    readers = [h for h in hosts if h.role is HostRole.READER
+               and h.availability is HostAvailability.AVAILABLE
+               and (allowed is None or allowed(h))]
+    limit = props.get("max_replica_lag_ms") if props is not None else None
+    if limit is not None:
+        readers = [h for h in readers if h.replica_lag_ms is None or h.replica_lag_ms <= float(limit)]
+    return readers
+
+
+def select_reader(
+    hosts: Sequence[HostInfo], props: Any = None, *, strategy: str | None = None, context: Any = None
+) -> HostInfo | None:
+    """A reader of ``hosts`` (a topology) by ``strategy``, or the writer when none qualifies.
+
+    ``strategy`` defaults to the connection's ``reader_host_selector_strategy``. Readers that
+    are unavailable, lag more than ``max_replica_lag_ms`` or are outside the context's host
+    restriction do not qualify. ``None`` when there is neither a qualifying reader nor an
+    allowed writer.
+    """
+    readers = qualifying_readers(hosts, props, context)
+    if readers:
+        chosen = strategy or (str(props.get("reader_host_selector_strategy")) if props is not None else "random")
+        return select_host(readers, chosen, props, context=context)
+    allowed = getattr(context, "allowed_hosts", None)
+    for host in hosts:
+        if host.role is HostRole.WRITER and (allowed is None or allowed(host)):
+            return host
+    return None

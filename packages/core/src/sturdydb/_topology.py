@@ -282,9 +282,13 @@ registry = TopologyRegistry()
 
 
 def host_from_topology_row(
-    instance_id: str, is_writer: bool, pattern: str, default_port: int | None, weight: int = 100
+    instance_id: str, is_writer: bool, pattern: str, default_port: int | None, weight: int = 100,
+    replica_lag_ms: float | None = None,
 ) -> HostInfo:
-    """Build the :class:`HostInfo` of a topology row from the instance host pattern."""
+    """Build the :class:`HostInfo` of a topology row from the instance host pattern.
+
+    ``replica_lag_ms`` is the row's lag column (readers only; ``max_replica_lag_ms`` uses it).
+    """
     template, port = pattern, default_port
     head, sep, tail = pattern.rpartition(":")
     if sep and tail.isdigit():
@@ -295,4 +299,5 @@ def host_from_topology_row(
         role=HostRole.WRITER if is_writer else HostRole.READER,
         host_id=instance_id,
         weight=weight,
+        replica_lag_ms=None if is_writer else replica_lag_ms,
     )

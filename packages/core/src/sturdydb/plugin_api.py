@@ -35,6 +35,8 @@ plugin needs and cannot find here should be added here, not imported from a priv
   (a reader, or the writer when no reader answers) instead of following its mode alone.
 - A ``sturdydb_execute`` wrapper may replace ``call.func``, ``call.args`` and ``call.target``
   before it yields: the terminal implementation performs the call as it is then.
+- ``context.open_auxiliary(host, extra, connect_timeout)``: an autocommit side connection for
+  a plugin's own probes, with its prefixed properties (``monitoring-*``, ``frt-*``) applied.
 - :func:`connect_below`: re-run only the part of the connect chain inside the calling plugin
   (an auth plugin retrying with a fresh credential: outer plugins see one connect).
 - ``context.report_credentials(host, source, cached, seconds)``: an auth plugin says it
@@ -59,7 +61,14 @@ plugin needs and cannot find here should be added here, not imported from a priv
   availability, reason)`` and ``report_host_state(host, available, reason)`` publish a host's
   state (core broadcasts ``sturdydb_host_state_changed``). Subscribing is implementing those
   hooks. :func:`host_from_topology_row` builds a :class:`HostInfo` from a dialect's row.
-- :func:`select_host` with a strategy from :data:`SELECTOR_STRATEGIES`.
+- :func:`select_host` with a strategy from :data:`SELECTOR_STRATEGIES` (pass the
+  connection's ``props`` for weight pairs and ``context=`` so ``fastest_response`` can probe);
+  :func:`select_reader`: a reader of a topology by ``reader_host_selector_strategy``, skipping
+  readers over ``max_replica_lag_ms`` and hosts outside ``context.allowed_hosts``, the writer
+  when no reader qualifies; :func:`parse_weight_pairs` for a plugin's own weight property.
+- ``context.allowed_hosts`` (a predicate on :class:`HostInfo`, ``None`` for all) restricts the
+  instances one connection may use (custom endpoints); ``context.usable_hosts(hosts)`` applies
+  it. Routing and failover honour it.
 
 **Dialects and properties**
 
@@ -109,7 +118,7 @@ from sturdydb._properties import (
 )
 from sturdydb._registry import register_process_state, reset_process_state
 from sturdydb._resources import on_release
-from sturdydb._selectors import select_host
+from sturdydb._selectors import parse_weight_pairs, select_host, select_reader
 from sturdydb._topology import ClusterTopology, HostEvent, host_from_topology_row
 from sturdydb._topology import registry as _topologies
 from sturdydb._watchdog import Deadline, bounded, watchdog
@@ -146,10 +155,12 @@ __all__ = [
     "normalize_choice",
     "on_release",
     "parse_rds_host",
+    "parse_weight_pairs",
     "register_process_state",
     "remember_dialect",
     "reset_process_state",
     "select_host",
+    "select_reader",
     "watchdog",
 ]
 

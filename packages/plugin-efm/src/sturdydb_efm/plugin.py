@@ -182,21 +182,7 @@ def open_monitoring_connection(
     verdict never waits for it anyway. The connection is in autocommit so a probe is one
     round trip.
     """
-    registry = context.props.registry
-    known: dict[str, Any] = {}
-    overrides: dict[str, Any] = {"autocommit": True}
-    for name, value in monitoring_props.items():
-        spec = registry.get(name)
-        if spec is None:
-            overrides[name] = value
-            continue
-        known[name] = value
-        if spec.passthrough:
-            overrides[name] = spec.coerce(value)
-    if known.get("connect_timeout") is None:
-        known["connect_timeout"] = max(1.0, rule.probe_timeout)
-    props = context.props.copy(**known)
-    return context.open(host, purpose="auxiliary", overrides=overrides, props=props)
+    return context.open_auxiliary(host, monitoring_props, max(1.0, rule.probe_timeout))
 
 
 def identify_instance(ctx: ConnectionContext, conn: Any, host: HostInfo) -> HostInfo:

@@ -47,7 +47,7 @@ from sturdydb import (
     hookimpl,
     register_process_state,
 )
-from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, select_host
+from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, select_host, select_reader
 from sturdydb_failover._info import FAILOVER
 from sturdydb_failover.monitor import TopologyMonitor, monitors
 from sturdydb_failover.session import is_session_statement, note_session_statement
@@ -304,7 +304,7 @@ class FailoverPlugin(Plugin):
         host = request.host
         ctx.host = host
         try:
-            return self._after_connect(ctx, state, raw, host, wants_writer, routed is not None)
+            return self._after_connect(ctx, state, raw, host, wants_writer, routed is not None, wants_reader)
         except BaseException:
             ctx.driver.close_quietly(raw)  # nobody else would close it
             raise
@@ -353,12 +353,18 @@ class FailoverPlugin(Plugin):
             if found is None:
                 found = monitor.wait_for_writer(self._route_wait(ctx, state))
             return found
-        readers = [h for h in monitor.topology.readers if h.availability is HostAvailability.AVAILABLE]
-        if not readers:
-            return None
+        return self._pick_reader(ctx, monitor.topology.hosts)
+
+    @staticmethod
+    def _pick_reader(ctx: ConnectionContext, hosts: Sequence[HostInfo]) -> HostInfo | None:
+        """A reader by the initial-connection strategy (lag limit and host restriction honoured).
+
+        The writer when no reader qualifies (as a reader endpoint of a cluster without readers
+        does); ``None`` when nothing is known or allowed.
+        """
         strategy = (ctx.props.get("reader_initial_connection_host_selector_strategy")
                     or ctx.props.get("reader_host_selector_strategy"))
-        return select_host(readers, str(strategy))
+        return select_reader(hosts, ctx.props, strategy=str(strategy), context=ctx)
 
     @staticmethod
     def _route_wait(ctx: ConnectionContext, state: ConnectionState) -> float:
@@ -369,7 +375,7 @@ class FailoverPlugin(Plugin):
 
     def _after_connect(
         self, ctx: ConnectionContext, state: ConnectionState, raw: Any, host: HostInfo,
-        wants_writer: bool, routed: bool,
+        wants_writer: bool, routed: bool, wants_reader: bool = False,
     ) -> Any:
         driver = ctx.driver
         dialect = ctx.detect_dialect(raw, host)
@@ -409,6 +415,10 @@ class FailoverPlugin(Plugin):
                 and classify_host(host.host) in (RdsUrlType.IP_ADDRESS, RdsUrlType.OTHER)
                 and topology.hosts and not self._is_instance(host, topology.hosts, port)):
             self._remember_endpoint(ctx, raw, host, dialect, aux)
+        if wants_reader and not routed and has_topology and topology.hosts:
+            # The first connection of this cluster learned the topology just now: pick the
+            # reader by strategy, as every later connect will, instead of keeping DNS's choice.
+            return self._reroute_to_reader(ctx, state, raw, host, dialect, aux)
         if not wants_writer and not plain_writer:
             return raw
         # A writer endpoint: verify, because DNS may still point at the old writer.
@@ -424,6 +434,37 @@ class FailoverPlugin(Plugin):
         driver.close_quietly(raw)
         monitor.suspect(host)
         return self._connect_elsewhere(ctx, state, monitor, False, None)
+
+    def _reroute_to_reader(
+        self, ctx: ConnectionContext, state: ConnectionState, raw: Any, host: HostInfo,
+        dialect: DatabaseDialect, aux: float,
+    ) -> Any:
+        """Keep ``raw`` if it reached the reader the strategy picks, else connect to that reader."""
+        driver = ctx.driver
+        chosen = self._pick_reader(ctx, ctx.topology.hosts)
+        if chosen is None:
+            return raw
+        try:
+            landed_id = bounded(driver, raw, aux, lambda: dialect.instance_id(driver, raw))
+        except Exception as exc:
+            if driver.is_network_error(exc):
+                raise
+            landed_id = None
+        landed = ctx.topology.find(landed_id) if landed_id else None
+        if landed is not None and landed.url == chosen.url:
+            ctx.host = landed
+            return raw
+        outcome = self._try_host(ctx, state, chosen, time.monotonic() + self._route_wait(ctx, state),
+                                 "connect", want=None)
+        if isinstance(outcome, str):
+            log.info("could not move the first reader-endpoint connection to %s (%s); keeping %s",
+                     chosen.url, outcome, landed.url if landed is not None else host.url)
+            if landed is not None:
+                ctx.host = landed
+            return raw
+        driver.close_quietly(raw)
+        new, ctx.host = outcome
+        return new
 
     @staticmethod
     def _is_instance(host: HostInfo, instances: Sequence[HostInfo], port: int) -> bool:
@@ -649,6 +690,9 @@ class FailoverPlugin(Plugin):
                 plain_hosts = plain_hosts[1:] + plain_hosts[:1]
             if host is None or (one_shot and attempted):
                 raise _Unreachable(last_problem)
+            if not ctx.usable_hosts([host]):
+                raise _Unreachable(f"the writer {host.url} is not among this connection's allowed "
+                                   "hosts (the members of its custom endpoint)")
             attempted = True
             outcome = self._try_host(ctx, state, host, deadline, purpose, want=HostRole.WRITER)
             if isinstance(outcome, tuple):
@@ -675,22 +719,31 @@ class FailoverPlugin(Plugin):
         last_problem = "no reader was reachable"
         attempted = False  # failover_timeout_sec=0 still makes one attempt
         while True:
-            hosts = list(ctx.topology.hosts) or list(ctx.hosts)
+            hosts = ctx.usable_hosts(ctx.topology.hosts or ctx.hosts)
             readers = [h for h in hosts if h.role is not HostRole.WRITER and h.url != old_host.url]
             up = [h for h in readers if h.availability is HostAvailability.AVAILABLE]
+            limit = ctx.props.get("max_replica_lag_ms")
+            fresh = [h for h in up if limit is None or h.replica_lag_ms is None
+                     or h.replica_lag_ms <= float(limit)]
             ordered: list[HostInfo] = []
-            pool = up or readers
+            pool = fresh if limit is not None else (up or readers)
             while pool:
-                pick = select_host(pool, settings.reader_strategy)
+                pick = select_host(pool, settings.reader_strategy, ctx.props, context=ctx)
                 ordered.append(pick)
                 pool = [h for h in pool if h is not pick]
+            writer = (monitor.writer if monitor is not None else None) or ctx.topology.writer
+            if writer is not None and not ctx.usable_hosts([writer]):
+                writer = None  # outside this connection's allowed hosts (a custom endpoint)
+            if limit is not None and writer is not None and mode is not FailoverMode.STRICT_READER:
+                # Readers over max_replica_lag_ms come after the writer, which has no lag.
+                ordered.append(writer)
             ordered += [h for h in readers if h not in ordered]
-            if old_host.role is not HostRole.WRITER and old_host not in ordered:
+            if (old_host.role is not HostRole.WRITER and old_host not in ordered
+                    and ctx.usable_hosts([old_host])):
                 ordered.append(old_host)  # the failed reader itself, last
-            if mode is not FailoverMode.STRICT_READER or not readers:
-                writer = (monitor.writer if monitor is not None else None) or ctx.topology.writer
-                if writer is not None and all(h.url != writer.url for h in ordered):
-                    ordered.append(writer)
+            if ((mode is not FailoverMode.STRICT_READER or not readers)
+                    and writer is not None and all(h.url != writer.url for h in ordered)):
+                ordered.append(writer)
             for host in ordered:
                 if attempted and time.monotonic() >= deadline:
                     raise _Unreachable(last_problem)

@@ -44,15 +44,13 @@ REFUSED_CODES: dict[str, str] = {
     "gdb_failover": _GLOBAL,
     "bg": ("blue/green switchover handling is not provided: 'failover' reconnects to the "
            "cluster's writer once the switchover has moved it"),
-    "custom_endpoint": ("custom endpoint membership is not tracked: connect through the custom "
-                        "endpoint without this plugin, or through the cluster endpoints with "
-                        "'failover'"),
+    "custom_endpoint": ("it is provided by the sturdydb-custom-endpoint distribution, which is "
+                        "not installed here: pip install sturdydb-custom-endpoint"),
     "limitless": ("Aurora Limitless shard groups are not supported: connect to the shard "
                   "group endpoint without this plugin"),
-    "fastest_response_strategy": ("the 'fastest_response' host selector is not provided: set "
-                                  "reader_host_selector_strategy (or "
-                                  "failover_reader_host_selector_strategy) to least_connections "
-                                  "or round_robin"),
+    "fastest_response_strategy": ("the 'fastest_response' host selector is built into sturdydb "
+                                  "and needs no plugin: set reader_host_selector_strategy (or "
+                                  "failover_reader_host_selector_strategy) to fastest_response"),
     "connect_time": _TIMING,
     "execute_time": _TIMING,
     "dev": ("the reference's exception simulator is provided by the sturdydb-dev distribution, "
@@ -70,9 +68,8 @@ def reference_only_properties() -> list[PropertySpec]:
     """The reference's properties in this distribution's area that have no effect here."""
     split = "read/write splitting needs the sturdydb-read-write distribution: pip install sturdydb-read-write"
     bg = "blue/green switchover handling is not provided (see the 'bg' code)"
-    custom = "custom endpoint membership is not tracked (see the 'custom_endpoint' code)"
+    custom = "pip install sturdydb-custom-endpoint (see the 'custom_endpoint' code)"
     limitless = "Aurora Limitless is not supported (see the 'limitless' code)"
-    fastest = "the fastest_response host selector is not provided"
     names: list[tuple[str, str]] = [
         ("telemetry_failover_additional_top_trace", "sturdydb has no telemetry backend; "
          "failovers are logged by the sturdydb.failover logger"),
@@ -111,11 +108,9 @@ def reference_only_properties() -> list[PropertySpec]:
         ("limitless_get_transaction_router_retry_interval_ms", limitless),
         ("limitless_get_transaction_router_max_retries", limitless),
         ("limitless_max_retries_ms", limitless),
-        ("response_measurement_interval_ms", fastest),
     ]
     specs = [_no_effect(name, why) for name, why in names]
     specs += [
-        _no_effect("frt-", fastest, prefix=True),
         _no_effect("blue-green-monitoring-", bg, prefix=True),
         _no_effect("limitless-router-monitor-", limitless, prefix=True),
     ]

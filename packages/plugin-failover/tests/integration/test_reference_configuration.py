@@ -63,9 +63,7 @@ COMMON: dict[str, Any] = {
 NO_EFFECT = {"reset_session_state_on_close", "open_connection_retry_timeout_ms",
              "open_connection_retry_interval_ms", "enable_telemetry", "telemetry_traces_backend",
              "telemetry_metrics_backend", "telemetry_submit_toplevel",
-             "telemetry_failover_additional_top_trace", "round_robin_default_weight",
-             "round_robin_host_weight_pairs", "weighted_random_default_weight",
-             "default_host_availability_strategy"}
+             "telemetry_failover_additional_top_trace", "default_host_availability_strategy"}
 
 
 def _options(cluster: Cluster, **props: Any) -> dict[str, Any]:

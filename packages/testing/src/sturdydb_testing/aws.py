@@ -10,11 +10,14 @@ that points boto3 at the server and makes sure nothing falls back to a real AWS 
 attempt to resolve or connect to a non-loopback address into an immediate error.
 
 moto and boto3 are imported on first use; this module may be imported without them.
-RDS IAM tokens need no server at all: they are presigned URLs made locally.
+RDS IAM tokens need no server at all: they are presigned URLs made locally. Aurora custom
+endpoints, which moto lacks, are answered in front of it by
+:class:`~sturdydb_testing.aws_cluster_endpoints.ClusterEndpoints` (``server.cluster_endpoints``).
 """
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import socket
 import threading
@@ -24,6 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sturdydb_testing.aws_cluster_endpoints import ACTIONS, ClusterEndpoints
 
 __all__ = [
     "ACCESS_KEY",
@@ -77,6 +82,9 @@ class MotoServer:
         self.requests: list[AwsRequest] = []
         self._lock = threading.Lock()
         self._server: Any = None
+        #: Aurora custom endpoints (moto has none): register a cluster, then use boto3's
+        #: create/describe/modify/delete_db_cluster_endpoint against this server.
+        self.cluster_endpoints = ClusterEndpoints(REGION)
 
     @property
     def url(self) -> str:
@@ -99,9 +107,14 @@ class MotoServer:
 
                 def recording_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
                     path = str(environ.get("PATH_INFO", "/"))
+                    form = _query_form(environ)
+                    action = (form.get("Action") or [""])[0] if form is not None else ""
                     if not path.startswith("/moto-api"):
+                        operation = f"Action={action}" if action else _operation(environ)
                         recorder._record(AwsRequest(str(environ.get("REQUEST_METHOD")), path,
-                                                    _operation(environ), time.monotonic()))
+                                                    operation, time.monotonic()))
+                    if form is not None and action in ACTIONS:
+                        return recorder.cluster_endpoints.handle(action, form, start_response)
                     return app(environ, start_response)
 
                 self._server = make_server(self._ip_address, self._port, recording_app, True,
@@ -140,7 +153,8 @@ class MotoServer:
             self.requests.clear()
 
     def reset(self) -> None:
-        """Wipe moto's state (secrets, users...) and the request record."""
+        """Wipe moto's state (secrets, users...), the custom endpoints and the request record."""
+        self.cluster_endpoints.reset()
         req = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
         with urllib.request.urlopen(req, timeout=10) as response:  # loopback only
             response.read()
@@ -153,6 +167,17 @@ class MotoServer:
         make_client: Any = boto3.client
         return make_client(service, region_name=region, endpoint_url=self.url,
                             aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+
+
+def _query_form(environ: dict[str, Any]) -> dict[str, list[str]] | None:
+    """The form of a query-protocol POST (RDS, STS...), the body put back for moto; else None."""
+    if environ.get("REQUEST_METHOD") != "POST" or "x-www-form-urlencoded" not in str(
+            environ.get("CONTENT_TYPE", "")):
+        return None
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return ClusterEndpoints.parse(body)
 
 
 def aws_environment(endpoint_url: str, config_dir: Path, region: str = REGION) -> dict[str, str | None]:

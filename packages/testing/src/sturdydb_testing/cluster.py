@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Literal
 
 import sturdydb
 from sturdydb_testing.events import EventLog, FaultEvent
+from sturdydb_testing.lag import LagReporter
 from sturdydb_testing.loopback import AddressClaim, claim_address, free_port
 from sturdydb_testing.processes import ScratchDir, ServerProcess, install_cleanup_handlers
 from sturdydb_testing.proxy import Rewriter, TcpProxy, proxy_loop
@@ -94,7 +95,7 @@ class Endpoint:
     DNS delay. Connections already made stay with the instance they reached, as with DNS.
     """
 
-    def __init__(self, kind: Literal["cluster", "reader"], host: str, claim: AddressClaim) -> None:
+    def __init__(self, kind: Literal["cluster", "reader", "custom"], host: str, claim: AddressClaim) -> None:
         self.kind = kind
         self.host = host
         self.claim = claim
@@ -201,6 +202,8 @@ class Cluster(abc.ABC):
         self._pinned: list[str] = []
         self.cluster_endpoint: Endpoint
         self.reader_endpoint: Endpoint
+        self.custom_endpoints: dict[str, Endpoint] = {}
+        self.lag = LagReporter(self)
         self.started = False
 
     # ------------------------------------------------------------------ engine hooks
@@ -235,6 +238,26 @@ class Cluster(abc.ABC):
     @abc.abstractmethod
     def _wait_replicated(self, writer: Instance, readers: list[Instance], timeout: float) -> None:
         """Return once every reader has replayed everything ``writer`` has written so far."""
+
+    @abc.abstractmethod
+    def _pause_apply(self, instance: Instance) -> None:
+        """Stop applying the writer's changes on the replica ``instance`` (still receiving them)."""
+
+    @abc.abstractmethod
+    def _resume_apply(self, instance: Instance) -> None:
+        """Apply again on ``instance``: it catches up."""
+
+    @abc.abstractmethod
+    def _write_heartbeat(self, writer: Instance, at: float) -> None:
+        """Store ``at`` (epoch seconds) in ``sturdydb_aurora.heartbeat`` on the writer."""
+
+    @abc.abstractmethod
+    def _read_heartbeat(self, instance: Instance) -> float | None:
+        """The heartbeat ``instance`` has applied (epoch seconds), ``None`` before the first."""
+
+    @abc.abstractmethod
+    def _report_lag(self, writer: Instance, lags: dict[str, float]) -> None:
+        """Publish instance name -> lag (ms) in the emulated topology's lag column."""
 
     @abc.abstractmethod
     def _database_key(self) -> str:
@@ -323,19 +346,24 @@ class Cluster(abc.ABC):
 
     def stop(self) -> None:
         """Stop servers and proxies, unpin names, free addresses, remove every file."""
+        self.lag.stop()
         with self._lock:
+            self.lag.paused.clear()
             for host in self._pinned:
                 sturdydb.unmap_host(host)
             self._pinned.clear()
             proxies: list[TcpProxy] = [i.proxy for i in self.instances if i.proxy is not None]
-            for endpoint_name in ("cluster_endpoint", "reader_endpoint"):
-                endpoint: Endpoint | None = getattr(self, endpoint_name, None)
+            endpoints: list[Endpoint | None] = [getattr(self, "cluster_endpoint", None),
+                                                getattr(self, "reader_endpoint", None),
+                                                *self.custom_endpoints.values()]
+            for endpoint in endpoints:
                 if endpoint is not None:
                     endpoint.cancel_pending()
                     proxies.append(endpoint.proxy)
             for proxy in proxies:
                 with contextlib.suppress(Exception):
                     proxy.close()
+            self.custom_endpoints.clear()
             for instance in self.instances:
                 if instance.process is not None:
                     instance.process.kill()
@@ -517,6 +545,59 @@ class Cluster(abc.ABC):
         self._events.record("restore", instance.name)
         return instance
 
+    def inject_replica_lag(self, which: Instance | str | int) -> Instance:
+        """Make a replica fall behind for real: its apply pauses (see :mod:`sturdydb_testing.lag`).
+
+        The replica keeps serving reads of ever older data; the emulated topology reports its
+        measured lag (growing) until :meth:`clear_replica_lag`.
+        """
+        instance = self.instance(which)
+        with self._lock:
+            if instance is self._writer or not instance.running:
+                raise ValueError(f"{instance.name} is not a running replica: only replicas can lag")
+            if instance.name not in self.lag.paused:
+                self.lag.pause(instance)
+                self._events.record("lag", instance.name, "apply paused")
+        return instance
+
+    def clear_replica_lag(self, which: Instance | str | int | None = None) -> None:
+        """Resume applying on ``which`` (every lagging replica when ``None``); it catches up."""
+        with self._lock:
+            names = list(self.lag.paused) if which is None else [self.instance(which).name]
+            for name in names:
+                instance = self.instance(name)
+                if instance.running:
+                    self.lag.resume(instance)
+                else:
+                    self.lag.paused.pop(name, None)
+                self._events.record("lag_cleared", name)
+
+    def replica_lag_ms(self, which: Instance | str | int) -> float:
+        """How far the replica is behind the writer now, measured by the heartbeat (ms)."""
+        return self.lag.measured_ms(self.instance(which))
+
+    def add_custom_endpoint(self, identifier: str, members: list[Instance | str | int]) -> Endpoint:
+        """A custom endpoint ``<identifier>.cluster-custom-<hash>...`` routing to ``members``.
+
+        Only the network side: connections to its name reach one of the members (round robin).
+        Its membership as AWS reports it is the moto emulation's (see
+        :mod:`sturdydb_testing.aws`, ``create_db_cluster_endpoint``).
+        """
+        with self._lock:
+            if identifier in self.custom_endpoints:
+                raise ValueError(f"custom endpoint {identifier!r} exists already")
+            host = f"{identifier}.cluster-custom-{self.instance_host_pattern[2:]}"
+            claim = claim_address(self.standard_port)
+            self._claims.append(claim)
+            endpoint = Endpoint("custom", host, claim)
+            endpoint.follow([self.instance(m) for m in members], 0, self._events)
+            endpoint.proxy.start()
+            self.custom_endpoints[identifier] = endpoint
+            sturdydb.map_host(host, endpoint.address, endpoint.port)
+            self._pinned.append(host)
+            self._events.record("custom_endpoint", "", f"{identifier} -> {[str(m) for m in members]}")
+            return endpoint
+
     # ------------------------------------------------------------------ failover
     def failover(
         self,
@@ -533,6 +614,8 @@ class Cluster(abc.ABC):
         """
         if old_writer not in ("kill", "freeze", "demote"):
             raise ValueError(f"old_writer must be 'kill', 'freeze' or 'demote', not {old_writer!r}")
+        # A paused replica could neither be promoted promptly nor follow the new writer.
+        self.clear_replica_lag()
         with self._lock:
             old = self._writer
             assert old is not None, "the cluster is not started"
@@ -634,7 +717,7 @@ class Cluster(abc.ABC):
         The writer may stay the one a failover chose. Cheap when nothing is wrong.
         """
         with self._lock:
-            changed = False
+            changed = bool(self.lag.paused)
             for instance in self.instances:
                 proxy = self._proxy(instance)
                 if proxy.blackholed or proxy.latency or proxy.refusing:
@@ -666,6 +749,7 @@ class Cluster(abc.ABC):
                     self._follow(reader, writer)
                     reader.following = writer
                     changed = True
+            self.clear_replica_lag()  # after thawing: a frozen replica resumes only once it runs
             if self.cluster_endpoint.has_pending_change or self.reader_endpoint.has_pending_change:
                 changed = True
             if changed or self._endpoints_stale():
@@ -698,7 +782,8 @@ class Cluster(abc.ABC):
         """Return once every running replica has replayed everything the writer has written."""
         writer = self._writer
         assert writer is not None
-        readers = [i for i in self.readers if i.running and not i.needs_rebuild]
+        readers = [i for i in self.readers if i.running and not i.needs_rebuild
+                   and i.name not in self.lag.paused]  # a lagging replica lags on purpose
         self._wait_replicated(writer, readers, timeout)
 
     def iter_running(self) -> Iterator[Instance]:

@@ -43,8 +43,17 @@ _EMULATION_SQL = [
         session_id VARCHAR(64) NOT NULL,
         is_writer BOOLEAN NOT NULL,
         alive BOOLEAN NOT NULL,
-        last_seen DATETIME(6) NULL
+        last_seen DATETIME(6) NULL,
+        lag_ms DOUBLE NOT NULL DEFAULT 0
     )""",
+    "CREATE TABLE sturdydb_aurora.heartbeat (id INT PRIMARY KEY, at DOUBLE NOT NULL)",
+    # A replica whose SQL thread the harness stopped measures its own lag by the heartbeat it
+    # applied last: its copy of the topology table is as stale as the rest of its data.
+    """CREATE FUNCTION sturdydb_aurora.own_lag_ms() RETURNS DOUBLE NOT DETERMINISTIC READS SQL DATA
+        RETURN IF(@@global.read_only = 1 AND (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS
+                                              WHERE VARIABLE_NAME = 'SLAVE_RUNNING') = 'OFF',
+                  COALESCE((UNIX_TIMESTAMP(NOW(6)) - (SELECT at FROM sturdydb_aurora.heartbeat WHERE id = 1)) * 1000, 0),
+                  0)""",
     # Views may not read system variables; functions may.
     "CREATE FUNCTION sturdydb_aurora.local_id() RETURNS VARCHAR(64) DETERMINISTIC RETURN @@global.report_host",
     "CREATE FUNCTION sturdydb_aurora.primary_here() RETURNS BOOLEAN DETERMINISTIC RETURN @@global.read_only = 0",
@@ -55,7 +64,11 @@ _EMULATION_SQL = [
                             ELSE t.is_writer END)
                  THEN 'MASTER_SESSION_ID' ELSE t.session_id END AS SESSION_ID,
             CAST(1.5 AS DOUBLE) AS CPU,
-            CAST(0 AS DOUBLE) AS REPLICA_LAG_IN_MILLISECONDS,
+            CASE WHEN (CASE WHEN sturdydb_aurora.primary_here() THEN t.server_id = sturdydb_aurora.local_id()
+                            ELSE t.is_writer END)
+                 THEN CAST(0 AS DOUBLE)
+                 ELSE GREATEST(t.lag_ms, IF(t.server_id = sturdydb_aurora.local_id(), sturdydb_aurora.own_lag_ms(), 0))
+                 END AS REPLICA_LAG_IN_MILLISECONDS,
             CASE WHEN t.alive THEN NOW(6) ELSE t.last_seen END AS LAST_UPDATE_TIMESTAMP,
             t.server_id = sturdydb_aurora.local_id() AS IS_CURRENT
         FROM sturdydb_aurora.topology t
@@ -296,6 +309,29 @@ class MariaDBCluster(Cluster):
             cursor.close()
         finally:
             conn.close()
+
+    # ------------------------------------------------------------------ replica lag
+    def _pause_apply(self, instance: Instance) -> None:
+        self._execute(instance, "STOP SLAVE SQL_THREAD")
+
+    def _resume_apply(self, instance: Instance) -> None:
+        self._execute(instance, "START SLAVE SQL_THREAD")
+
+    def _write_heartbeat(self, writer: Instance, at: float) -> None:
+        self._execute(writer, "CREATE TABLE IF NOT EXISTS sturdydb_aurora.heartbeat "
+                              "(id INT PRIMARY KEY, at DOUBLE NOT NULL)")
+        self._execute(writer, "INSERT INTO sturdydb_aurora.heartbeat VALUES (1, %s) "
+                              "ON DUPLICATE KEY UPDATE at = VALUES(at)", params=(at,))
+
+    def _read_heartbeat(self, instance: Instance) -> float | None:
+        rows = self._execute(instance, "SELECT at FROM sturdydb_aurora.heartbeat WHERE id = 1")
+        return float(rows[0][0]) if rows else None
+
+    def _report_lag(self, writer: Instance, lags: dict[str, float]) -> None:
+        statements = ["SET SESSION binlog_format = 'STATEMENT'"]
+        statements += [f"UPDATE sturdydb_aurora.topology SET lag_ms = {float(lag)!r} WHERE server_id = {_quote(name)}"
+                       for name, lag in lags.items()]
+        self._execute(writer, *statements)
 
     # ------------------------------------------------------------------ replication
     def _wait_replicated(self, writer: Instance, readers: list[Instance], timeout: float) -> None:

@@ -76,8 +76,10 @@ CREATE TABLE sturdydb_aurora.topology (
     session_id text NOT NULL,
     is_writer boolean NOT NULL,
     alive boolean NOT NULL,
-    last_seen timestamptz
+    last_seen timestamptz,
+    lag_ms double precision NOT NULL DEFAULT 0
 );
+CREATE TABLE sturdydb_aurora.heartbeat (id integer PRIMARY KEY, at double precision NOT NULL);
 GRANT USAGE ON SCHEMA sturdydb_aurora TO PUBLIC;
 GRANT SELECT ON sturdydb_aurora.topology TO PUBLIC;
 
@@ -93,7 +95,13 @@ RETURNS TABLE (
 )
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     WITH me AS (
-        SELECT current_setting('sturdydb.instance_id') AS id, NOT pg_is_in_recovery() AS primary_here
+        SELECT current_setting('sturdydb.instance_id') AS id, NOT pg_is_in_recovery() AS primary_here,
+               -- a replica whose apply the harness paused measures its own lag by the heartbeat it
+               -- applied last: its copy of the topology table is as stale as the rest of its data
+               CASE WHEN pg_is_in_recovery() AND pg_is_wal_replay_paused() THEN
+                   COALESCE((EXTRACT(EPOCH FROM clock_timestamp())
+                             - (SELECT h.at FROM sturdydb_aurora.heartbeat h WHERE h.id = 1)) * 1000, 0)
+               ELSE 0 END::double precision AS own_lag
     )
     SELECT
         t.server_id,
@@ -103,10 +111,15 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
         t.server_id = me.id, 0::numeric, NULL::timestamptz,
         CASE WHEN t.alive THEN now() ELSE t.last_seen END,
         1.5::double precision,
-        CASE WHEN me.primary_here AND t.server_id <> me.id THEN
-            COALESCE((SELECT EXTRACT(EPOCH FROM r.replay_lag) * 1000 FROM pg_stat_replication r
-                      WHERE r.application_name = t.server_id LIMIT 1), 0)::double precision
-        ELSE 0::double precision END
+        GREATEST(
+            CASE WHEN me.primary_here AND t.server_id <> me.id THEN
+                COALESCE((SELECT EXTRACT(EPOCH FROM r.replay_lag) * 1000 FROM pg_stat_replication r
+                          WHERE r.application_name = t.server_id LIMIT 1), 0)::double precision
+            ELSE 0::double precision END,
+            -- measured by the harness's heartbeat while the replica's apply is paused
+            CASE WHEN (CASE WHEN me.primary_here THEN t.server_id = me.id ELSE t.is_writer END)
+                 THEN 0::double precision ELSE t.lag_ms END,
+            CASE WHEN t.server_id = me.id THEN me.own_lag ELSE 0::double precision END)
     FROM sturdydb_aurora.topology t, me
     WHERE t.alive OR t.last_seen IS NOT NULL
     ORDER BY t.server_id
@@ -367,6 +380,34 @@ class PostgresCluster(Cluster):
             )
 
     # ------------------------------------------------------------------ replication
+    # ------------------------------------------------------------------ replica lag
+    def _pause_apply(self, instance: Instance) -> None:
+        with self.admin_connect(instance) as conn:
+            conn.execute("SELECT pg_catalog.pg_wal_replay_pause()")
+
+    def _resume_apply(self, instance: Instance) -> None:
+        with self.admin_connect(instance) as conn:
+            conn.execute("SELECT pg_catalog.pg_wal_replay_resume()")
+
+    def _write_heartbeat(self, writer: Instance, at: float) -> None:
+        with self.admin_connect(writer, self.dbname) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS sturdydb_aurora.heartbeat "
+                         "(id integer PRIMARY KEY, at double precision NOT NULL)")
+            conn.execute("INSERT INTO sturdydb_aurora.heartbeat VALUES (1, %s) "
+                         "ON CONFLICT (id) DO UPDATE SET at = excluded.at", (at,))
+
+    def _read_heartbeat(self, instance: Instance) -> float | None:
+        with self.admin_connect(instance, self.dbname) as conn:
+            row = conn.execute("SELECT at FROM sturdydb_aurora.heartbeat WHERE id = 1").fetchone()
+        return None if row is None else float(row[0])
+
+    def _report_lag(self, writer: Instance, lags: dict[str, float]) -> None:
+        for dbname in dict.fromkeys(("postgres", self.dbname)):
+            with self.admin_connect(writer, dbname) as conn, conn.transaction():
+                for name, lag in lags.items():
+                    conn.execute("UPDATE sturdydb_aurora.topology SET lag_ms = %s WHERE server_id = %s",
+                                 (lag, name))
+
     def _wait_replicated(self, writer: Instance, readers: list[Instance], timeout: float) -> None:
         if not readers:
             return

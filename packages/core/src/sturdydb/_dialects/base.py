@@ -86,8 +86,10 @@ class DatabaseDialect:
     ) -> list[HostInfo]:
         writers: list[tuple[float, str]] = []
         readers: list[str] = []
+        lags: dict[str, float | None] = {}
         for row in rows:
             instance_id, is_writer = str(row[0]), bool(row[1])
+            lags[instance_id] = _lag(row[3]) if len(row) > 3 else None
             if is_writer:
                 updated = row[4] if len(row) > 4 else None
                 stamp = updated.timestamp() if updated is not None and hasattr(updated, "timestamp") else time.time()
@@ -99,9 +101,18 @@ class DatabaseDialect:
         writers.sort()
         writer_id = writers[-1][1]
         readers.extend(w for _, w in writers[:-1])
-        hosts = [host_from_topology_row(r, False, pattern, default_port) for r in readers]
+        hosts = [host_from_topology_row(r, False, pattern, default_port, replica_lag_ms=lags.get(r))
+                 for r in readers]
         hosts.append(host_from_topology_row(writer_id, True, pattern, default_port))
         return hosts
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.code}>"
+
+
+def _lag(value: Any) -> float | None:
+    """The topology row's replica lag column in milliseconds (``None`` when absent or odd)."""
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,106 @@
+"""Replica lag injection: a replica that really stops applying, and the lag Aurora would report.
+
+:meth:`Cluster.inject_replica_lag <sturdydb_testing.cluster.Cluster.inject_replica_lag>` pauses
+the replica's apply (PostgreSQL ``pg_wal_replay_pause()``, MariaDB ``STOP SLAVE SQL_THREAD``):
+the replica keeps receiving the writer's changes but no longer applies them, so its data
+really falls behind (a row written on the writer afterwards is missing there).
+
+How far behind is *measured*, as replication monitors do with a heartbeat table: while any
+replica is paused, a :class:`LagReporter` thread writes the wall-clock time into
+``sturdydb_aurora.heartbeat`` on the writer every ``interval`` seconds, reads the heartbeat each
+paused replica has applied, and publishes the difference into the emulated topology's lag
+column (``REPLICA_LAG_IN_MSEC`` / ``REPLICA_LAG_IN_MILLISECONDS``), the column Aurora fills
+from its own replication feedback. When the last replica resumes, the lags are published as
+0 and the thread ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sturdydb_testing.cluster import Cluster, Instance
+
+__all__ = ["LagReporter"]
+
+log = logging.getLogger("sturdydb_testing.lag")
+
+
+class LagReporter:
+    """Measures the lag of paused replicas and publishes it in the emulated topology."""
+
+    def __init__(self, cluster: Cluster, interval: float = 0.1) -> None:
+        self.cluster = cluster
+        self.interval = interval
+        #: Instance name -> wall-clock time its apply was paused.
+        self.paused: dict[str, float] = {}
+        #: Instance name -> the lag last published (ms).
+        self.published: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def pause(self, instance: Instance) -> None:
+        cluster = self.cluster
+        writer = cluster.writer
+        assert writer is not None
+        # The heartbeat table must exist on the replica before it stops applying.
+        cluster._write_heartbeat(writer, time.time())
+        cluster._wait_replicated(writer, [instance], 30.0)
+        cluster._pause_apply(instance)
+        with self._lock:
+            self.paused[instance.name] = time.time()
+            start = self._thread is None or not self._thread.is_alive()
+            if start:
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name=f"sturdydb-testing-lag-{cluster.name}",
+                                                daemon=True)
+        if start:
+            assert self._thread is not None
+            self._thread.start()
+
+    def resume(self, instance: Instance) -> None:
+        with self._lock:
+            if self.paused.pop(instance.name, None) is None:
+                return
+        self.cluster._resume_apply(instance)
+
+    def measured_ms(self, instance: Instance) -> float:
+        """How far ``instance`` is behind the writer now, from the heartbeat it applied (ms)."""
+        cluster = self.cluster
+        writer = cluster.writer
+        assert writer is not None
+        now = time.time()
+        cluster._write_heartbeat(writer, now)
+        applied = cluster._read_heartbeat(instance)
+        return 0.0 if applied is None else max(0.0, (now - applied) * 1000.0)
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5)
+
+    def _run(self) -> None:
+        cluster = self.cluster
+        while not self._stop.is_set():
+            with self._lock:
+                names = list(self.paused)
+            writer = cluster.writer
+            try:
+                if writer is None or not writer.running:
+                    pass  # nowhere to publish; a failover or heal is under way
+                elif not names:
+                    cluster._report_lag(writer, dict.fromkeys(self.published, 0.0))
+                    self.published.clear()
+                    return
+                else:
+                    lags = {name: self.measured_ms(cluster.instance(name)) for name in names}
+                    cluster._report_lag(writer, lags)
+                    self.published.update(lags)
+            except Exception as exc:  # a server restarting under a fault: try again next tick
+                log.debug("could not measure or publish replica lag: %s", exc)
+            self._stop.wait(self.interval)
