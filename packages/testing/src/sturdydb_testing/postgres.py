@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb_testing.binaries import PostgresBinaries, find_postgres
 from sturdydb_testing.cluster import Cluster, Instance, InstanceState
+from sturdydb_testing.multi_az import PG_MULTI_AZ_SQL, PG_PUBLISH, pg_topology_rows
 from sturdydb_testing.processes import ServerProcess, ServerUser, run_as, server_user
 
 if TYPE_CHECKING:
@@ -205,6 +206,8 @@ class PostgresCluster(Cluster):
             "-c",
             f"sturdydb.instance_id={instance.name}",
             "-c",
+            f"sturdydb.dbi_resource_id={instance.resource_id}",
+            "-c",
             f"cluster_name={self.name}-{instance.name}",
         ]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
@@ -256,10 +259,11 @@ class PostgresCluster(Cluster):
                 f"CREATE ROLE {_quote_ident(self.user)} LOGIN PASSWORD {_quote_literal(self.password)}"
             )
             if self.aurora:
+                emulation = PG_MULTI_AZ_SQL if self.kind == "multi-az" else _EMULATION_SQL
                 # template1 first, so the application database inherits the emulation.
                 with self.admin_connect(instance, "template1") as template:
-                    template.execute(_EMULATION_SQL)
-                conn.execute(_EMULATION_SQL)
+                    template.execute(emulation)
+                conn.execute(emulation)
             conn.execute(f"CREATE DATABASE {_quote_ident(self.dbname)} OWNER {_quote_ident(self.user)}")
         with self.admin_connect(instance, self.dbname) as conn:
             conn.execute(f"ALTER SCHEMA public OWNER TO {_quote_ident(self.user)}")
@@ -328,6 +332,12 @@ class PostgresCluster(Cluster):
 
     # ------------------------------------------------------------------ emulation
     def _publish_topology(self, writer: Instance) -> None:
+        if self.kind == "multi-az":
+            for dbname in dict.fromkeys(("postgres", self.dbname)):
+                with self.admin_connect(writer, dbname) as conn, conn.transaction():
+                    for row in pg_topology_rows(self, writer):
+                        conn.execute(PG_PUBLISH, row)
+            return
         rows = []
         for instance in self.instances:
             session = self._session_ids.setdefault(instance.name, str(uuid.uuid4()))
