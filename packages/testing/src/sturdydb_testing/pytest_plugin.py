@@ -8,7 +8,8 @@ installs them.
 Fixtures: ``pg_cluster``, ``mysql_cluster``, ``aurora_cluster`` (parametrized over both
 engines); the RDS Multi-AZ DB cluster twins ``pg_multi_az_cluster``, ``mysql_multi_az_cluster``
 and ``multi_az_cluster`` (both engines); ``rds_cluster`` (every kind on every engine: aurora and
-multi-az, pg and mysql), and the single-fault fixtures ``killed_writer``, ``frozen_writer``,
+multi-az, pg and mysql), ``limitless_cluster`` (an Aurora PostgreSQL Limitless shard group with
+three transaction routers), and the single-fault fixtures ``killed_writer``, ``frozen_writer``,
 ``blackholed_writer`` and ``failed_over_writer`` that act on whichever of those the test uses, and
 ``pg_relay``/``mysql_relay``: a relay in front of the machine's own server that can go silent or slow.
 Markers: ``pg`` and ``mysql`` (added automatically to tests that use an engine's cluster) and
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 import pytest
 
 from sturdydb_testing.cluster import Cluster, ClusterKind, Instance
+from sturdydb_testing.limitless import LimitlessCluster
 from sturdydb_testing.mariadb import MariaDBCluster
 from sturdydb_testing.postgres import PostgresCluster
 from sturdydb_testing.relay import Relay
@@ -32,6 +34,7 @@ __all__ = [
     "failed_over_writer",
     "frozen_writer",
     "killed_writer",
+    "limitless_cluster",
     "multi_az_cluster",
     "mysql_cluster",
     "mysql_multi_az_cluster",
@@ -190,6 +193,24 @@ def rds_cluster(request: pytest.FixtureRequest) -> Cluster:
     fixtures = _MULTI_AZ_FIXTURES if kind == "multi-az" else _ENGINE_FIXTURES
     cluster: Cluster = request.getfixturevalue(fixtures[engine])
     return cluster
+
+
+@pytest.fixture(scope="session")
+def limitless_session_cluster() -> Iterator[LimitlessCluster]:
+    """The Limitless shard group shared by the session (prefer ``limitless_cluster``)."""
+    cluster = LimitlessCluster(routers=3)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def limitless_cluster(limitless_session_cluster: LimitlessCluster) -> LimitlessCluster:
+    """A healthy Limitless shard group: every router up, listed and idle."""
+    limitless_session_cluster.heal()
+    return limitless_session_cluster
 
 
 def _test_cluster(request: pytest.FixtureRequest) -> Cluster:
