@@ -47,8 +47,8 @@ REFUSED_CODES: dict[str, str] = {
     "custom_endpoint": ("custom endpoint membership is not tracked: connect through the custom "
                         "endpoint without this plugin, or through the cluster endpoints with "
                         "'failover'"),
-    "limitless": ("Aurora Limitless shard groups are not supported: connect to the shard "
-                  "group endpoint without this plugin"),
+    "limitless": ("the 'limitless' plugin is provided by the sturdydb-limitless distribution, "
+                  "which is not installed here: pip install sturdydb-limitless"),
     "fastest_response_strategy": ("the 'fastest_response' host selector is not provided: set "
                                   "reader_host_selector_strategy (or "
                                   "failover_reader_host_selector_strategy) to least_connections "
@@ -71,7 +71,7 @@ def reference_only_properties() -> list[PropertySpec]:
     split = "read/write splitting is not provided (see the 'srw'/'read_write_splitting' codes)"
     bg = "blue/green switchover handling is not provided (see the 'bg' code)"
     custom = "custom endpoint membership is not tracked (see the 'custom_endpoint' code)"
-    limitless = "Aurora Limitless is not supported (see the 'limitless' code)"
+    limitless = "the limitless plugin is not installed: pip install sturdydb-limitless"
     fastest = "the fastest_response host selector is not provided"
     names: list[tuple[str, str]] = [
         ("telemetry_failover_additional_top_trace", "sturdydb has no telemetry backend; "
