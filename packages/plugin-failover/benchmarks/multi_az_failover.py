@@ -22,11 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 from typing import Any
 
 import sturdydb
-from failover_downtime import one_run, summary
+from failover_downtime import run_styles
 from sturdydb_testing import MariaDBCluster, PostgresCluster
 
 STYLES = ("sturdydb_keep", "sturdydb_reconnect", "raw_reconnect")
@@ -51,17 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     for engine in args.engines.split(","):
         cls = PostgresCluster if engine == "pg" else MariaDBCluster
-        per_style: dict[str, Any] = {}
         with cls(replicas=2, kind="multi-az", dns_delay=args.dns_delay, promote_delay=args.promote_delay,
                  name=f"bench-maz-{engine}") as cluster:
-            for style in args.styles.split(","):
-                runs = [one_run(cluster, style) for _ in range(runs_per_style)]
-                per_style[style] = {
-                    "after_accepting_writes_s": summary([r["after_accepting_writes_s"] for r in runs]),
-                    "downtime_s": summary([r["downtime_s"] for r in runs]),
-                }
-                print(f"{engine} {style}: {per_style[style]['after_accepting_writes_s']}", file=sys.stderr)
-        results["engines"][engine] = per_style
+            results["engines"][engine] = run_styles(cluster, args.styles.split(","), runs_per_style)
     sturdydb.release_resources()
     print(json.dumps(results, indent=2))
     return 0

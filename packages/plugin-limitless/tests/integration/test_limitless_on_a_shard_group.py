@@ -130,3 +130,16 @@ def test_an_unused_monitor_stops_after_its_disposal_time(limitless_cluster: Limi
         assert time.monotonic() < deadline, "the monitor outlived its disposal time"
         time.sleep(0.1)
     assert monitor.routers == []  # forgotten with it
+
+
+def test_without_waiting_the_first_connection_stays_and_later_ones_use_the_routers(
+    limitless_cluster: LimitlessCluster,
+) -> None:
+    props = {"limitless_wait_for_transaction_router_info": False,
+             "limitless_transaction_router_monitor_interval_ms": 100}
+    with _connect(limitless_cluster, **props) as first:
+        assert first.host.host == limitless_cluster.shard_group_host  # not moved
+        monitor = monitors()[0]
+        assert monitor.wait_for_routers(10), "the monitor never read the routers"
+        with _connect(limitless_cluster, **props) as second:
+            _router_of(limitless_cluster, second)

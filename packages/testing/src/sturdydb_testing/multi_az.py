@@ -3,7 +3,8 @@
 An RDS Multi-AZ DB cluster is a writer and two readable standbys. Clients learn its shape
 from what the multi-az dialects query, which this module creates and keeps current:
 
-PostgreSQL (``rds.extensions`` lists ``rds_tools``, not ``aurora_stat_utils``):
+PostgreSQL (``rds.extensions`` lists ``rds_tools``, not ``aurora_stat_utils``; the
+``pg_settings`` view comes from :mod:`sturdydb_testing.postgres`):
 
 - ``rds_tools.show_topology(text)``: one row per instance (``id`` = the DbiResourceId,
   ``endpoint``, ``port``; the blue/green columns ``role``, ``status``, ``version`` are NULL);
@@ -70,14 +71,6 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     FROM sturdydb_multi_az.topology t ORDER BY t.endpoint
 $$;
 
-CREATE OR REPLACE VIEW pg_catalog.pg_settings AS
-    SELECT a.* FROM pg_catalog.pg_show_all_settings() a
-    UNION ALL
-    SELECT 'rds.extensions', 'rds_tools,pg_stat_statements', NULL, 'Customized Options',
-           'Extensions installed on this RDS instance (sturdydb-testing emulation).', NULL,
-           'superuser', 'string', 'configuration file', NULL, NULL, NULL,
-           'rds_tools,pg_stat_statements', 'rds_tools,pg_stat_statements',
-           NULL, NULL, false;
 """
 
 PG_PUBLISH = """

@@ -113,14 +113,19 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     ORDER BY t.server_id
 $$;
 
+"""
+
+
+def _settings_view(extensions: str) -> str:
+    """``pg_settings`` with an ``rds.extensions`` row (what RDS and Aurora report)."""
+    return f"""
 CREATE OR REPLACE VIEW pg_catalog.pg_settings AS
     SELECT a.* FROM pg_catalog.pg_show_all_settings() a
     UNION ALL
-    SELECT 'rds.extensions', 'aurora_stat_utils,pg_stat_statements', NULL, 'Customized Options',
-           'Extensions installed on this Aurora instance (sturdydb-testing emulation).', NULL,
+    SELECT 'rds.extensions', '{extensions}', NULL, 'Customized Options',
+           'Extensions installed on this instance (sturdydb-testing emulation).', NULL,
            'superuser', 'string', 'configuration file', NULL, NULL, NULL,
-           'aurora_stat_utils,pg_stat_statements', 'aurora_stat_utils,pg_stat_statements',
-           NULL, NULL, false;
+           '{extensions}', '{extensions}', NULL, NULL, false;
 """
 
 
@@ -259,7 +264,10 @@ class PostgresCluster(Cluster):
                 f"CREATE ROLE {_quote_ident(self.user)} LOGIN PASSWORD {_quote_literal(self.password)}"
             )
             if self.aurora:
-                emulation = PG_MULTI_AZ_SQL if self.kind == "multi-az" else _EMULATION_SQL
+                if self.kind == "multi-az":
+                    emulation = PG_MULTI_AZ_SQL + _settings_view("rds_tools,pg_stat_statements")
+                else:
+                    emulation = _EMULATION_SQL + _settings_view("aurora_stat_utils,pg_stat_statements")
                 # template1 first, so the application database inherits the emulation.
                 with self.admin_connect(instance, "template1") as template:
                     template.execute(emulation)
