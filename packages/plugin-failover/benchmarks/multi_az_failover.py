@@ -24,8 +24,9 @@ import json
 import logging
 from typing import Any
 
-import sturdydb
 from failover_downtime import run_styles
+
+import sturdydb
 from sturdydb_testing import MariaDBCluster, PostgresCluster
 
 STYLES = ("sturdydb_keep", "sturdydb_reconnect", "raw_reconnect")
