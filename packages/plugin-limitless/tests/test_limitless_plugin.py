@@ -114,3 +114,38 @@ def test_retry_respects_its_time_budget(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(plugin_module, "connect_below", lambda plugin, request: "never")
     with pytest.raises(ConnectionError, match="first"):
         LimitlessPlugin()._retry(_Request(), _routers(), set(), ConnectionError("first"), _settings(budget=0))  # type: ignore[arg-type]
+
+
+class _GoneContext:
+    """Stands for a connection context that is garbage-collected at once (no server needed)."""
+
+
+def test_the_monitor_is_a_lazy_named_daemon_that_ends_after_its_disposal_time() -> None:
+    from sturdydb_limitless import RouterMonitor
+
+    settings = LimitlessSettings(0.05, 0.3, True, 0.3, 5, 5.0, {})
+    monitor = RouterMonitor("shard-group-x", HostInfo("endpoint", 5432), settings)
+    assert monitor.thread.thread is None  # nothing runs before the first connect
+    monitor.publish([HostInfo("10.0.0.1", 5432, weight=10)])
+    assert [h.host for h in monitor.wait_for_routers(1)] == ["10.0.0.1"]
+    ctx = _GoneContext()
+    monitor.use(ctx)  # type: ignore[arg-type]
+    del ctx
+    thread = monitor.thread.thread
+    assert thread is not None and thread.daemon and thread.name == "sturdydb-limitless-shard-group-x"
+    thread.join(5)
+    assert not thread.is_alive()
+    assert monitor.routers == []  # the list is forgotten with the monitor
+
+
+def test_release_stops_the_monitor_without_waiting_for_its_interval() -> None:
+    from sturdydb_limitless import RouterMonitor
+
+    settings = LimitlessSettings(60.0, 600.0, True, 0.3, 5, 5.0, {})
+    monitor = RouterMonitor("shard-group-y", HostInfo("endpoint", 5432), settings)
+    ctx = _GoneContext()
+    monitor.use(ctx)  # type: ignore[arg-type]
+    del ctx  # the thread now sleeps its 60 s interval
+    assert monitor.thread.running
+    sturdydb.release_resources()
+    assert monitor.thread.stop(timeout=5)

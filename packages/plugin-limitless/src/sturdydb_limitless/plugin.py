@@ -76,7 +76,11 @@ class LimitlessPlugin(Plugin):
         conn = yield
         if not settings.wait_for_routers:
             return conn
-        routers = self._first_read(ctx, conn, monitor, port, settings)
+        try:
+            routers = self._first_read(ctx, conn, monitor, port, settings)
+        except BaseException:
+            ctx.driver.close_quietly(conn)
+            raise
         if not routers or any(_same(r, given) for r in routers):
             return conn
         chosen = select_host(routers, "weighted_random")
@@ -126,15 +130,16 @@ class LimitlessPlugin(Plugin):
         ctx = request.context
         deadline = time.monotonic() + settings.connect_budget
         last = cause
+        failed = request.host.url
         while time.monotonic() < deadline:
             left = [r for r in routers if r.url not in tried]
             if not left:
                 break
             router = select_host(left, "highest_weight")
             tried.add(router.url)
+            log.info("transaction router %s of %s failed (%s); trying %s", failed, ctx.cluster_id, last, router.url)
             request.host = router
-            log.info("transaction router %s of %s failed (%s); trying %s", sorted(tried)[0],
-                     ctx.cluster_id, last, router.url)
+            failed = router.url
             try:
                 conn = connect_below(self, request)
             except Exception as exc:
