@@ -205,6 +205,21 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
+def run_styles(cluster: Cluster, styles: list[str], runs_per_style: int) -> dict[str, Any]:
+    """Every style's runs on ``cluster`` and their summaries (also used by multi_az_failover.py)."""
+    per_style: dict[str, Any] = {}
+    for style in styles:
+        runs = [one_run(cluster, style) for _ in range(runs_per_style)]
+        per_style[style] = {
+            "runs": runs,
+            "after_accepting_writes_s": summary([r["after_accepting_writes_s"] for r in runs]),
+            "after_promote_event_s": summary([r["after_promote_event_s"] for r in runs]),
+            "downtime_s": summary([r["downtime_s"] for r in runs]),
+        }
+        print(f"{cluster.engine} {style}: {per_style[style]['after_accepting_writes_s']}", file=sys.stderr)
+    return per_style
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
@@ -222,19 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     for engine in args.engines.split(","):
         cls = PostgresCluster if engine == "pg" else MariaDBCluster
-        per_style: dict[str, Any] = {}
         with cls(replicas=2, dns_delay=args.dns_delay, promote_delay=args.promote_delay,
                  name=f"bench-{engine}") as cluster:
-            for style in args.styles.split(","):
-                runs = [one_run(cluster, style) for _ in range(args.runs)]
-                per_style[style] = {
-                    "runs": runs,
-                    "after_accepting_writes_s": summary([r["after_accepting_writes_s"] for r in runs]),
-                    "after_promote_event_s": summary([r["after_promote_event_s"] for r in runs]),
-                    "downtime_s": summary([r["downtime_s"] for r in runs]),
-                }
-                print(f"{engine} {style}: {per_style[style]['after_accepting_writes_s']}", file=sys.stderr)
-        results["engines"][engine] = per_style
+            results["engines"][engine] = run_styles(cluster, args.styles.split(","), args.runs)
     sturdydb.release_resources()
     print(json.dumps(results, indent=2))
     return 0

@@ -28,7 +28,7 @@ def test_reference_codes_that_failover_does_select_it(code: str) -> None:
     ("gdb_failover", "each region's cluster endpoint"),
     ("bg", "switchover"),
     ("custom_endpoint", "pip install sturdydb-custom-endpoint"),
-    ("limitless", "shard group"),
+    ("limitless", "pip install sturdydb-limitless"),
     ("fastest_response_strategy", "built into sturdydb"),
     ("execute_time", "pip install sturdydb-timing"),
     ("connect_time", "pip install sturdydb-timing"),

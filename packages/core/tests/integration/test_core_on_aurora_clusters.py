@@ -1,6 +1,7 @@
 """The core against real local Aurora-compatible clusters (``sturdydb-testing``).
 
-Dialect detection, topology and role queries with the reference SQL on emulated Aurora,
+Dialect detection, topology and role queries with the reference SQL on emulated Aurora and
+RDS Multi-AZ DB clusters,
 ``abort_connection`` against a server frozen with SIGSTOP, and ``doctor`` on a cluster.
 """
 
@@ -26,25 +27,32 @@ def _target(cluster: Any) -> Any:
     return psycopg.Connection.connect if cluster.engine == "pg" else mysql.connector.connect
 
 
-def test_aurora_dialect_is_detected_and_reads_the_real_topology(aurora_cluster: Any) -> None:
+def test_cluster_dialect_is_detected_and_reads_the_real_topology(rds_cluster: Any) -> None:
+    """Aurora and RDS Multi-AZ DB clusters on both engines: detected, topology with the writer."""
     dialects.clear_dialect_cache()
-    with sturdydb.connect(_target(aurora_cluster), plugins="", **aurora_cluster.connect_kwargs("cluster")) as conn:
+    with sturdydb.connect(_target(rds_cluster), plugins="", **rds_cluster.connect_kwargs("cluster")) as conn:
         ctx = conn.context
-        family = "pg" if aurora_cluster.engine == "pg" else "mysql"
-        assert ctx.dialect.code == f"aurora-{family}"
+        family = "pg" if rds_cluster.engine == "pg" else "mysql"
+        assert ctx.dialect.code == f"{rds_cluster.kind}-{family}"
+        assert ctx.dialect.has_topology
         pattern = ctx.instance_host_pattern()
-        assert pattern == aurora_cluster.instance_host_pattern
+        assert pattern == rds_cluster.instance_host_pattern
         hosts = ctx.dialect.topology(ctx.driver, ctx.connection, pattern, ctx.host.port)
         writers = [h for h in hosts if h.role is HostRole.WRITER]
-        assert [w.host for w in writers] == [aurora_cluster.writer.host]
-        assert {h.host for h in hosts} == {i.host for i in aurora_cluster.instances}
-        assert ctx.dialect.instance_id(ctx.driver, ctx.connection) == aurora_cluster.writer.name
+        assert [w.host for w in writers] == [rds_cluster.writer.host]
+        assert {h.host for h in hosts} == {i.host for i in rds_cluster.instances}
+        assert ctx.dialect.instance_id(ctx.driver, ctx.connection) == rds_cluster.writer.name
         assert ctx.dialect.is_writer(ctx.driver, ctx.connection)
-    reader = aurora_cluster.readers[0]
-    with sturdydb.connect(_target(aurora_cluster), plugins="", **aurora_cluster.connect_kwargs(reader)) as conn:
+        assert not ctx.in_transaction()
+    reader = rds_cluster.readers[0]
+    with sturdydb.connect(_target(rds_cluster), plugins="", **rds_cluster.connect_kwargs(reader)) as conn:
         ctx = conn.context
         assert ctx.dialect.is_reader(ctx.driver, ctx.connection)
         assert not ctx.dialect.is_writer(ctx.driver, ctx.connection)
+        assert ctx.dialect.instance_id(ctx.driver, ctx.connection) == reader.name
+        # A standby knows the writer too (from its replication source).
+        hosts = ctx.dialect.topology(ctx.driver, ctx.connection, rds_cluster.instance_host_pattern, ctx.host.port)
+        assert [h.host for h in hosts if h.role is HostRole.WRITER] == [rds_cluster.writer.host]
 
 
 def test_abort_unblocks_a_call_on_a_server_frozen_with_sigstop(aurora_cluster: Any) -> None:

@@ -40,11 +40,12 @@ def sleep_sql(cluster: Cluster, seconds: float) -> str:
 
 
 def instance_id(conn: sturdydb.Connection, cluster: Cluster) -> str:
-    cur = conn.cursor()
-    cur.execute("SELECT pg_catalog.aurora_db_instance_identifier()" if cluster.engine == "pg"
-                else "SELECT @@aurora_server_id")
-    rows = cur.fetchall()
-    return str(rows[0][0])
+    """The instance ``conn`` is on, by the cluster kind's own SQL (the detected dialect's)."""
+    ctx = conn.context
+    assert ctx.dialect.code == f"{cluster.kind}-{cluster.engine}"
+    found = ctx.dialect.instance_id(ctx.driver, conn.target_connection)
+    assert found is not None
+    return found
 
 
 class BackgroundCall:

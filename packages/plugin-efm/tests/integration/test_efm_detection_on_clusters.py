@@ -1,5 +1,6 @@
 """Detection on real clusters, both engines: frozen, blackholed and killed writers, outages
-before and after the grace time. The bounds only guard against hangs; detection times are
+before and after the grace time. The probe and frozen-writer cases run on every cluster kind
+(Aurora and RDS Multi-AZ DB clusters). The bounds only guard against hangs; detection times are
 measured by ``benchmarks/detection.py``."""
 
 from __future__ import annotations
@@ -21,27 +22,27 @@ def _assert_drivers_network_error(conn: sturdydb.Connection, error: BaseExceptio
     assert conn.context.driver.is_network_error(error), f"not a network error: {error!r}"
 
 
-def test_the_monitor_probes_the_instance_behind_the_cluster_endpoint(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster)
-    assert aurora_cluster.writer is not None
-    call = BackgroundCall(conn, sleep_sql(aurora_cluster, 1.6)).wait(20)
+def test_the_monitor_probes_the_instance_behind_the_cluster_endpoint(rds_cluster: Cluster) -> None:
+    conn = connect(rds_cluster)
+    assert rds_cluster.writer is not None
+    call = BackgroundCall(conn, sleep_sql(rds_cluster, 1.6)).wait(20)
     assert call.error is None
-    monitor = monitor_for(aurora_cluster.writer.host)
+    monitor = monitor_for(rds_cluster.writer.host)
     assert monitor.probes >= 1
-    assert instance_id(conn, aurora_cluster) == aurora_cluster.writer.name
+    assert instance_id(conn, rds_cluster) == rds_cluster.writer.name
 
 
-def test_a_writer_frozen_during_a_long_query_aborts_the_query(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster)
-    writer = aurora_cluster.writer
+def test_a_writer_frozen_during_a_long_query_aborts_the_query(rds_cluster: Cluster) -> None:
+    conn = connect(rds_cluster)
+    writer = rds_cluster.writer
     assert writer is not None
-    call = BackgroundCall(conn, sleep_sql(aurora_cluster, 120))
+    call = BackgroundCall(conn, sleep_sql(rds_cluster, 120))
     time.sleep(0.3)
-    aurora_cluster.freeze(writer)
+    rds_cluster.freeze(writer)
     try:
         call.wait(30)
     finally:
-        aurora_cluster.thaw(writer)
+        rds_cluster.thaw(writer)
     _assert_drivers_network_error(conn, call.error)
     assert monitor_for(writer.host).detections == 1
 

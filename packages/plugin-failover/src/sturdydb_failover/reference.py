@@ -46,8 +46,8 @@ REFUSED_CODES: dict[str, str] = {
            "cluster's writer once the switchover has moved it"),
     "custom_endpoint": ("it is provided by the sturdydb-custom-endpoint distribution, which is "
                         "not installed here: pip install sturdydb-custom-endpoint"),
-    "limitless": ("Aurora Limitless shard groups are not supported: connect to the shard "
-                  "group endpoint without this plugin"),
+    "limitless": ("the 'limitless' plugin is provided by the sturdydb-limitless distribution, "
+                  "which is not installed here: pip install sturdydb-limitless"),
     "fastest_response_strategy": ("the 'fastest_response' host selector is built into sturdydb "
                                   "and needs no plugin: set reader_host_selector_strategy (or "
                                   "failover_reader_host_selector_strategy) to fastest_response"),
@@ -69,7 +69,7 @@ def reference_only_properties() -> list[PropertySpec]:
     split = "read/write splitting needs the sturdydb-read-write distribution: pip install sturdydb-read-write"
     bg = "blue/green switchover handling is not provided (see the 'bg' code)"
     custom = "pip install sturdydb-custom-endpoint (see the 'custom_endpoint' code)"
-    limitless = "Aurora Limitless is not supported (see the 'limitless' code)"
+    limitless = "the limitless plugin is not installed: pip install sturdydb-limitless"
     names: list[tuple[str, str]] = [
         ("telemetry_failover_additional_top_trace", "sturdydb has no telemetry backend; "
          "failovers are logged by the sturdydb.failover logger"),

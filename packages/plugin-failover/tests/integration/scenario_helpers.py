@@ -40,12 +40,19 @@ def connect(cluster: Cluster, host: Instance | str | None = None, **props: Any) 
     return sturdydb.connect(driver_connect(cluster), cluster.conninfo(host), **options)
 
 
+#: The instance a connection is on, as each kind of cluster answers it.
+_INSTANCE_ID_SQL = {
+    ("aurora", "pg"): "SELECT pg_catalog.aurora_db_instance_identifier()",
+    ("aurora", "mysql"): "SELECT @@aurora_server_id",
+    ("multi-az", "pg"): "SELECT SUBSTRING(endpoint FROM 0 FOR POSITION('.' IN endpoint)) FROM "
+                        "rds_tools.show_topology() WHERE id = rds_tools.dbi_resource_id()",
+    ("multi-az", "mysql"): "SELECT SUBSTRING_INDEX(endpoint, '.', 1) FROM mysql.rds_topology WHERE id = @@server_id",
+}
+
+
 def instance_id(conn: sturdydb.Connection, cluster: Cluster) -> str:
     cur = conn.cursor()
-    if cluster.engine == "pg":
-        cur.execute("SELECT pg_catalog.aurora_db_instance_identifier()")
-    else:
-        cur.execute("SELECT @@aurora_server_id")
+    cur.execute(_INSTANCE_ID_SQL[cluster.kind, cluster.engine])
     row = cur.fetchone()
     cur.fetchall()
     return str(row[0])

@@ -43,26 +43,26 @@ def test_reader_killed_fails_over_by_mode(aurora_cluster: Cluster, mode: str) ->
     conn.close()
 
 
-def test_a_new_connection_through_a_stale_cluster_endpoint_reaches_the_true_writer(aurora_cluster: Cluster) -> None:
+def test_a_new_connection_through_a_stale_cluster_endpoint_reaches_the_true_writer(rds_cluster: Cluster) -> None:
     """DNS points the cluster endpoint at a reader: sturdydb verifies the role and reroutes."""
-    reader = aurora_cluster.readers[0]
-    aurora_cluster.cluster_endpoint.follow([reader], 0, aurora_cluster.event_log)  # stale "DNS"
+    reader = rds_cluster.readers[0]
+    rds_cluster.cluster_endpoint.follow([reader], 0, rds_cluster.event_log)  # stale "DNS"
     try:
-        conn = connect(aurora_cluster, autocommit=True)
-        assert instance_id(conn, aurora_cluster) == aurora_cluster.writer.name  # type: ignore[union-attr]
+        conn = connect(rds_cluster, autocommit=True)
+        assert instance_id(conn, rds_cluster) == rds_cluster.writer.name  # type: ignore[union-attr]
         table = new_table(conn)
         conn.cursor().execute(f"INSERT INTO {table} (id) VALUES (1)")
-        verify_writes(aurora_cluster, table, [(0, 1)], {(0, 1)})
+        verify_writes(rds_cluster, table, [(0, 1)], {(0, 1)})
         conn.close()
     finally:
-        aurora_cluster.cluster_endpoint.follow([aurora_cluster.writer], 0, aurora_cluster.event_log)  # type: ignore[list-item]
+        rds_cluster.cluster_endpoint.follow([rds_cluster.writer], 0, rds_cluster.event_log)  # type: ignore[list-item]
 
 
-def test_reconnecting_through_a_dead_cluster_endpoint_uses_the_shared_topology(aurora_cluster: Cluster) -> None:
+def test_reconnecting_through_a_dead_cluster_endpoint_uses_the_shared_topology(rds_cluster: Cluster) -> None:
     """An application that reconnects through the endpoint on any error lands on the new writer."""
-    conn = connect(aurora_cluster, autocommit=True)
+    conn = connect(rds_cluster, autocommit=True)
     table = new_table(conn)
-    future = fail_over(aurora_cluster)
+    future = fail_over(rds_cluster)
     # Issue 12: the interrupted INSERT's outcome is unknown (or, with mysql-connector, whose
     # cursor() pings first, the INSERT is never sent and nothing was applied).
     with pytest.raises(WRITE_ERRORS) as caught:
@@ -71,12 +71,12 @@ def test_reconnecting_through_a_dead_cluster_endpoint_uses_the_shared_topology(a
     not_applied = {(0, 1)} if isinstance(caught.value, sturdydb.FailoverSuccessError) else set()
     conn.close()
     new = future.result(60)
-    assert aurora_cluster.cluster_endpoint.has_pending_change  # DNS still names the dead writer
-    again = connect(aurora_cluster, autocommit=True)
-    assert instance_id(again, aurora_cluster) == new.name
+    assert rds_cluster.cluster_endpoint.has_pending_change  # DNS still names the dead writer
+    again = connect(rds_cluster, autocommit=True)
+    assert instance_id(again, rds_cluster) == new.name
     again.cursor().execute(f"INSERT INTO {table} (id) VALUES (2)")
-    assert aurora_cluster.cluster_endpoint.has_pending_change
-    verify_writes(aurora_cluster, table, [(0, 2)], {(0, 1), (0, 2)}, not_applied)
+    assert rds_cluster.cluster_endpoint.has_pending_change
+    verify_writes(rds_cluster, table, [(0, 2)], {(0, 1), (0, 2)}, not_applied)
     again.close()
 
 

@@ -1,5 +1,8 @@
 """Writer failover scenarios on both engines: the application gets the documented error, its
-connection is usable and on the new writer, acknowledged writes survive, nothing is applied twice."""
+connection is usable and on the new writer, acknowledged writes survive, nothing is applied twice.
+
+The main scenarios (killed, frozen, in a transaction, twenty writers) run on every cluster kind
+(``rds_cluster``: Aurora and RDS Multi-AZ DB clusters); the others on Aurora."""
 
 from __future__ import annotations
 
@@ -27,12 +30,13 @@ def _assert_on_new_writer(conn: sturdydb.Connection, cluster: Cluster, new_write
     assert cluster.writer is not None and cluster.writer.name == new_writer_name
     assert instance_id(conn, cluster) == new_writer_name
     assert conn.host.host == cluster.writer.host
+    assert conn.context.dialect.code == f"{cluster.kind}-{cluster.engine}"
 
 
-def test_writer_killed_fails_over_to_the_promoted_replica(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=True)
+def test_writer_killed_fails_over_to_the_promoted_replica(rds_cluster: Cluster) -> None:
+    conn = connect(rds_cluster, autocommit=True)
     table = new_table(conn)
-    fault = BackgroundFault(aurora_cluster)
+    fault = BackgroundFault(rds_cluster)
     committed, attempted, errors = write_until_failover(conn, table, fault)
     new = fault.new_writer()
     assert len(errors) == 1
@@ -42,15 +46,15 @@ def test_writer_killed_fails_over_to_the_promoted_replica(aurora_cluster: Cluste
     assert_documented_write_error(err, conn)
     assert isinstance(err, conn.context.driver.operational_error)
     assert conn.context.driver.is_network_error(err.__cause__)  # type: ignore[arg-type]
-    _assert_on_new_writer(conn, aurora_cluster, new.name)
-    verify_writes(aurora_cluster, table, committed, attempted, not_applied_rows(errors))
+    _assert_on_new_writer(conn, rds_cluster, new.name)
+    verify_writes(rds_cluster, table, committed, attempted, not_applied_rows(errors))
     conn.close()
 
 
-def test_writer_frozen_is_detected_by_socket_timeout(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=True, socket_timeout=1)
+def test_writer_frozen_is_detected_by_socket_timeout(rds_cluster: Cluster) -> None:
+    conn = connect(rds_cluster, autocommit=True, socket_timeout=1)
     table = new_table(conn)
-    fault = BackgroundFault(aurora_cluster, old_writer="freeze")
+    fault = BackgroundFault(rds_cluster, old_writer="freeze")
     committed, attempted, errors = write_until_failover(conn, table, fault)
     new = fault.new_writer()
     assert len(errors) == 1  # issue 12: the one error is now the documented write error
@@ -59,8 +63,8 @@ def test_writer_frozen_is_detected_by_socket_timeout(aurora_cluster: Cluster) ->
         errors[0].__cause__)  # type: ignore[arg-type]
     if isinstance(errors[0].__cause__, sturdydb.QueryTimeoutError):
         assert not errors[0].__cause__.cancelled  # the frozen host did not answer the cancel
-    _assert_on_new_writer(conn, aurora_cluster, new.name)
-    verify_writes(aurora_cluster, table, committed, attempted, not_applied_rows(errors))
+    _assert_on_new_writer(conn, rds_cluster, new.name)
+    verify_writes(rds_cluster, table, committed, attempted, not_applied_rows(errors))
     conn.close()
 
 
@@ -77,15 +81,15 @@ def test_writer_blackholed_fails_over_once_the_call_times_out(aurora_cluster: Cl
     conn.close()
 
 
-def test_failover_inside_a_transaction_reports_an_unknown_outcome(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=False)
+def test_failover_inside_a_transaction_reports_an_unknown_outcome(rds_cluster: Cluster) -> None:
+    conn = connect(rds_cluster, autocommit=False)
     table = new_table(conn)
     cur = conn.cursor()
     cur.execute(f"INSERT INTO {table} (id) VALUES (1)")
     conn.commit()
     cur.execute(f"INSERT INTO {table} (id) VALUES (2)")
     cur.execute(f"INSERT INTO {table} (id) VALUES (3)")
-    future = fail_over(aurora_cluster)
+    future = fail_over(rds_cluster)
     with pytest.raises(sturdydb.TransactionResolutionUnknownError) as caught:
         cur.execute(f"INSERT INTO {table} (id) VALUES (4)")
     assert caught.value.sqlstate == "08007"
@@ -97,8 +101,8 @@ def test_failover_inside_a_transaction_reports_an_unknown_outcome(aurora_cluster
     cur.execute(f"INSERT INTO {table} (id) VALUES (3)")
     cur.execute(f"INSERT INTO {table} (id) VALUES (4)")
     conn.commit()
-    _assert_on_new_writer(conn, aurora_cluster, new.name)
-    verify_writes(aurora_cluster, table, [(0, 1), (0, 2), (0, 3), (0, 4)], {(0, i) for i in range(1, 5)})
+    _assert_on_new_writer(conn, rds_cluster, new.name)
+    verify_writes(rds_cluster, table, [(0, 1), (0, 2), (0, 3), (0, 4)], {(0, i) for i in range(1, 5)})
     conn.close()
 
 
@@ -159,13 +163,13 @@ def test_failover_during_the_fetch_of_a_large_result(aurora_cluster: Cluster) ->
     conn.close()
 
 
-def test_twenty_threads_each_with_a_connection_write_through_a_failover(aurora_cluster: Cluster) -> None:
-    setup = connect(aurora_cluster, autocommit=True)
+def test_twenty_threads_each_with_a_connection_write_through_a_failover(rds_cluster: Cluster) -> None:
+    setup = connect(rds_cluster, autocommit=True)
     table = new_table(setup)
-    conns = [connect(aurora_cluster, autocommit=True) for _ in range(20)]
+    conns = [connect(rds_cluster, autocommit=True) for _ in range(20)]
     results: dict[int, tuple[list[tuple[int, int]], set[tuple[int, int]], list[BaseException]]] = {}
     failures: list[BaseException] = []
-    fault = BackgroundFault(aurora_cluster)
+    fault = BackgroundFault(rds_cluster)
     go = threading.Barrier(21)
     fired = threading.Event()
 
@@ -198,9 +202,9 @@ def test_twenty_threads_each_with_a_connection_write_through_a_failover(aurora_c
             assert_documented_write_error(e, conns[w])
     not_applied = {k for _, _, errors in results.values() for k in not_applied_rows(errors)}
     for conn in conns:
-        _assert_on_new_writer(conn, aurora_cluster, new.name)
+        _assert_on_new_writer(conn, rds_cluster, new.name)
         conn.close()
-    verify_writes(aurora_cluster, table, committed, attempted, not_applied)
+    verify_writes(rds_cluster, table, committed, attempted, not_applied)
     setup.close()
 
 

@@ -33,9 +33,7 @@ _INSTANCE_COMMANDS = ("freeze", "thaw", "kill", "blackhole", "reset", "refuse", 
 
 def describe(cluster: Cluster) -> str:
     """Human-readable connection strings for every endpoint and instance."""
-    lines = [
-        f"{cluster.name}: {cluster.engine} cluster, aurora emulation {'on' if cluster.aurora else 'off'}"
-    ]
+    lines = [f"{cluster.name}: {cluster.engine} cluster, emulating {cluster.kind}"]
     targets: list[tuple[str, str]] = [("cluster endpoint", "cluster"), ("reader endpoint", "reader")]
     targets += [
         (f"{i.name} ({'writer' if i.is_writer else 'reader'}, {i.state.value})", i.name)
@@ -131,6 +129,7 @@ def _up(args: argparse.Namespace) -> int:
     cluster = cluster_type(
         args.replicas,
         aurora=not args.plain,
+        kind="plain" if args.plain else args.kind,
         dns_delay=args.dns_delay,
         promote_delay=args.promote_delay,
         name=name,
@@ -188,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--name", default=None)
     up.add_argument("--dns-delay", type=float, default=5.0)
     up.add_argument("--promote-delay", type=float, default=1.0)
-    up.add_argument("--plain", action="store_true", help="no Aurora emulation")
+    up.add_argument("--plain", action="store_true", help="no Aurora emulation (same as --kind plain)")
+    up.add_argument("--kind", choices=("aurora", "multi-az", "plain"), default=None,
+                    help="the emulated surface: Aurora (default) or an RDS Multi-AZ DB cluster")
     up.set_defaults(func=_up)
     for command in ("status", "events", "heal", "down"):
         sub = commands.add_parser(command)

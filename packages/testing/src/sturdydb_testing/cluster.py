@@ -33,11 +33,15 @@ from sturdydb_testing.loopback import AddressClaim, claim_address, free_port
 from sturdydb_testing.processes import ScratchDir, ServerProcess, install_cleanup_handlers
 from sturdydb_testing.proxy import Rewriter, TcpProxy, proxy_loop
 
-__all__ = ["Cluster", "Endpoint", "Instance", "InstanceState", "OldWriterFate"]
+__all__ = ["Cluster", "ClusterKind", "Endpoint", "Instance", "InstanceState", "OldWriterFate"]
 
 log = logging.getLogger("sturdydb_testing")
 
 OldWriterFate = Literal["kill", "freeze", "demote"]
+#: Which RDS surface the cluster emulates: an Aurora cluster, an RDS Multi-AZ DB cluster
+#: (``rds_tools`` functions / ``mysql.rds_topology``), or none (plain replication).
+ClusterKind = Literal["aurora", "multi-az", "plain"]
+_KINDS = ("aurora", "multi-az", "plain")
 
 
 class InstanceState(enum.Enum):
@@ -70,6 +74,8 @@ class Instance:
         self.following: Instance | None = None
         self.datadir: Path = Path()
         self.rebuilds = 0
+        # RDS's DbiResourceId: stable for the instance's life (Multi-AZ topology ids use it).
+        self.resource_id = "db-" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(26))
 
     def __repr__(self) -> str:
         role = "writer" if self.is_writer else "reader"
@@ -167,6 +173,7 @@ class Cluster(abc.ABC):
         replicas: int = 2,
         *,
         aurora: bool = True,
+        kind: ClusterKind | None = None,
         dns_delay: float = 5.0,
         promote_delay: float = 1.0,
         name: str | None = None,
@@ -178,8 +185,13 @@ class Cluster(abc.ABC):
     ) -> None:
         if replicas < 0:
             raise ValueError(f"replicas must be >= 0, not {replicas}")
+        if kind is not None and kind not in _KINDS:
+            raise ValueError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
         self.replica_count = replicas
-        self.aurora = aurora
+        #: The emulated surface; ``aurora=False`` is the older spelling of ``kind="plain"``.
+        self.kind: ClusterKind = kind or ("aurora" if aurora else "plain")
+        #: Whether a topology surface is emulated (published on every change), of either kind.
+        self.aurora = self.kind != "plain"
         self.dns_delay = dns_delay
         self.promote_delay = promote_delay
         self.name = name or f"sturdydb-{self.engine}"
@@ -795,6 +807,7 @@ class Cluster(abc.ABC):
             "engine": self.engine,
             "name": self.name,
             "aurora": self.aurora,
+            "kind": self.kind,
             "cluster_endpoint": {
                 "host": self.cluster_host,
                 "address": self.cluster_endpoint.address,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb_testing.binaries import MariaDBBinaries, find_mariadb
 from sturdydb_testing.cluster import Cluster, Instance, InstanceState
+from sturdydb_testing.multi_az import MYSQL_MULTI_AZ_SQL, mysql_grants, mysql_topology_rows
 from sturdydb_testing.mysql_protocol import AuroraQueryRewriter
 from sturdydb_testing.processes import ServerProcess, ServerUser, run_as, server_user
 
@@ -154,7 +155,8 @@ class MariaDBCluster(Cluster):
         return "database"
 
     def _rewriter_factory(self, instance: Instance) -> Callable[[], Rewriter] | None:
-        return AuroraQueryRewriter if self.aurora else None
+        # MariaDB answers the Multi-AZ surface natively; only Aurora's needs rewriting.
+        return AuroraQueryRewriter if self.kind == "aurora" else None
 
     def _start_server(self, instance: Instance, read_only: bool) -> None:
         folder = instance.datadir.parent
@@ -249,9 +251,15 @@ class MariaDBCluster(Cluster):
             f"CREATE DATABASE `{self.dbname}`",
             f"CREATE USER {user}@'%' IDENTIFIED BY {password}",
             f"GRANT ALL PRIVILEGES ON `{self.dbname}`.* TO {user}@'%'",
-            *(_EMULATION_SQL if self.aurora else []),
-            *([f"GRANT SELECT, EXECUTE ON sturdydb_aurora.* TO {user}@'%'"] if self.aurora else []),
+            *self._emulation_sql(user),
         )
+
+    def _emulation_sql(self, user: str) -> list[str]:
+        if self.kind == "multi-az":
+            return [*MYSQL_MULTI_AZ_SQL, *mysql_grants(user)]
+        if self.kind == "aurora":
+            return [*_EMULATION_SQL, f"GRANT SELECT, EXECUTE ON sturdydb_aurora.* TO {user}@'%'"]
+        return []
 
     def _create_replica(self, instance: Instance, primary: Instance) -> None:
         self._install(instance)
@@ -286,6 +294,13 @@ class MariaDBCluster(Cluster):
             # diverged (it published rows itself while it was the writer) replays the upsert
             # instead of stopping replication on "Duplicate entry" for a row image.
             cursor.execute("SET SESSION binlog_format = 'STATEMENT'")
+            if self.kind == "multi-az":
+                # Every start gives a server a new server_id, so the rows are rewritten whole.
+                cursor.execute("DELETE FROM mysql.rds_topology")
+                for row in mysql_topology_rows(self.server_ids, self):
+                    cursor.execute("INSERT INTO mysql.rds_topology (id, endpoint, port) VALUES (%s, %s, %s)", row)
+                cursor.close()
+                return
             for instance in self.instances:
                 session = self._session_ids.setdefault(instance.name, str(uuid.uuid4()))
                 alive = instance.state in (InstanceState.RUNNING, InstanceState.FROZEN) and not (

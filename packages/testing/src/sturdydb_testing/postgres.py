@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb_testing.binaries import PostgresBinaries, find_postgres
 from sturdydb_testing.cluster import Cluster, Instance, InstanceState
+from sturdydb_testing.multi_az import PG_MULTI_AZ_SQL, PG_PUBLISH, pg_topology_rows
 from sturdydb_testing.processes import ServerProcess, ServerUser, run_as, server_user
 
 if TYPE_CHECKING:
@@ -125,14 +126,19 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     ORDER BY t.server_id
 $$;
 
+"""
+
+
+def _settings_view(extensions: str) -> str:
+    """``pg_settings`` with an ``rds.extensions`` row (what RDS and Aurora report)."""
+    return f"""
 CREATE OR REPLACE VIEW pg_catalog.pg_settings AS
     SELECT a.* FROM pg_catalog.pg_show_all_settings() a
     UNION ALL
-    SELECT 'rds.extensions', 'aurora_stat_utils,pg_stat_statements', NULL, 'Customized Options',
-           'Extensions installed on this Aurora instance (sturdydb-testing emulation).', NULL,
+    SELECT 'rds.extensions', '{extensions}', NULL, 'Customized Options',
+           'Extensions installed on this instance (sturdydb-testing emulation).', NULL,
            'superuser', 'string', 'configuration file', NULL, NULL, NULL,
-           'aurora_stat_utils,pg_stat_statements', 'aurora_stat_utils,pg_stat_statements',
-           NULL, NULL, false;
+           '{extensions}', '{extensions}', NULL, NULL, false;
 """
 
 
@@ -218,6 +224,8 @@ class PostgresCluster(Cluster):
             "-c",
             f"sturdydb.instance_id={instance.name}",
             "-c",
+            f"sturdydb.dbi_resource_id={instance.resource_id}",
+            "-c",
             f"cluster_name={self.name}-{instance.name}",
         ]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"}
@@ -269,10 +277,14 @@ class PostgresCluster(Cluster):
                 f"CREATE ROLE {_quote_ident(self.user)} LOGIN PASSWORD {_quote_literal(self.password)}"
             )
             if self.aurora:
+                if self.kind == "multi-az":
+                    emulation = PG_MULTI_AZ_SQL + _settings_view("rds_tools,pg_stat_statements")
+                else:
+                    emulation = _EMULATION_SQL + _settings_view("aurora_stat_utils,pg_stat_statements")
                 # template1 first, so the application database inherits the emulation.
                 with self.admin_connect(instance, "template1") as template:
-                    template.execute(_EMULATION_SQL)
-                conn.execute(_EMULATION_SQL)
+                    template.execute(emulation)
+                conn.execute(emulation)
             conn.execute(f"CREATE DATABASE {_quote_ident(self.dbname)} OWNER {_quote_ident(self.user)}")
         with self.admin_connect(instance, self.dbname) as conn:
             conn.execute(f"ALTER SCHEMA public OWNER TO {_quote_ident(self.user)}")
@@ -341,6 +353,12 @@ class PostgresCluster(Cluster):
 
     # ------------------------------------------------------------------ emulation
     def _publish_topology(self, writer: Instance) -> None:
+        if self.kind == "multi-az":
+            for dbname in dict.fromkeys(("postgres", self.dbname)):
+                with self.admin_connect(writer, dbname) as conn, conn.transaction():
+                    for row in pg_topology_rows(self, writer):
+                        conn.execute(PG_PUBLISH, row)
+            return
         rows = []
         for instance in self.instances:
             session = self._session_ids.setdefault(instance.name, str(uuid.uuid4()))

@@ -6,10 +6,14 @@ servers are not installed fail loudly with the reason instead of skipping, becau
 installs them.
 
 Fixtures: ``pg_cluster``, ``mysql_cluster``, ``aurora_cluster`` (parametrized over both
-engines), and the single-fault fixtures ``killed_writer``, ``frozen_writer``,
+engines); the RDS Multi-AZ DB cluster twins ``pg_multi_az_cluster``, ``mysql_multi_az_cluster``
+and ``multi_az_cluster`` (both engines); ``rds_cluster`` (every kind on every engine: aurora and
+multi-az, pg and mysql), ``limitless_cluster`` (an Aurora PostgreSQL Limitless shard group with
+three transaction routers), and the single-fault fixtures ``killed_writer``, ``frozen_writer``,
 ``blackholed_writer`` and ``failed_over_writer`` that act on whichever of those the test uses, and
 ``pg_relay``/``mysql_relay``: a relay in front of the machine's own server that can go silent or slow.
-Markers: ``pg`` and ``mysql`` (added automatically to tests that use an engine's cluster).
+Markers: ``pg`` and ``mysql`` (added automatically to tests that use an engine's cluster) and
+``multi_az`` (tests on a Multi-AZ DB cluster).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sturdydb_testing.cluster import Cluster, Instance
+from sturdydb_testing.cluster import Cluster, ClusterKind, Instance
+from sturdydb_testing.limitless import LimitlessCluster
 from sturdydb_testing.mariadb import MariaDBCluster
 from sturdydb_testing.postgres import PostgresCluster
 from sturdydb_testing.relay import Relay
@@ -29,11 +34,21 @@ __all__ = [
     "failed_over_writer",
     "frozen_writer",
     "killed_writer",
+    "limitless_cluster",
+    "multi_az_cluster",
     "mysql_cluster",
+    "mysql_multi_az_cluster",
     "pg_cluster",
+    "pg_multi_az_cluster",
+    "rds_cluster",
 ]
 
 _ENGINE_FIXTURES = {"pg": "pg_cluster", "mysql": "mysql_cluster"}
+_MULTI_AZ_FIXTURES = {"pg": "pg_multi_az_cluster", "mysql": "mysql_multi_az_cluster"}
+_CLUSTER_FIXTURES = (
+    "pg_cluster", "mysql_cluster", "aurora_cluster",
+    "pg_multi_az_cluster", "mysql_multi_az_cluster", "multi_az_cluster", "rds_cluster",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,19 +73,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "pg: the test runs against a PostgreSQL (aurora-pg) cluster")
     config.addinivalue_line("markers", "mysql: the test runs against a MariaDB (aurora-mysql) cluster")
+    config.addinivalue_line("markers", "multi_az: the test runs against an RDS Multi-AZ DB cluster emulation")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         names = getattr(item, "fixturenames", ())
         for marker, fixture in _ENGINE_FIXTURES.items():
-            if fixture in names:
+            if fixture in names or _MULTI_AZ_FIXTURES[marker] in names:
                 item.add_marker(getattr(pytest.mark, marker))
+        if any(fixture in names for fixture in _MULTI_AZ_FIXTURES.values()):
+            item.add_marker(pytest.mark.multi_az)
 
 
-def _session_cluster(request: pytest.FixtureRequest, cluster_type: type[Cluster]) -> Iterator[Cluster]:
+def _session_cluster(
+    request: pytest.FixtureRequest, cluster_type: type[Cluster], kind: ClusterKind = "aurora"
+) -> Iterator[Cluster]:
     options = request.config.option
     cluster = cluster_type(
+        kind=kind,
+        name=f"sturdydb-{cluster_type.engine}-multi-az" if kind == "multi-az" else None,
         replicas=options.sturdydb_replicas,
         dns_delay=options.sturdydb_dns_delay,
         promote_delay=options.sturdydb_promote_delay,
@@ -119,13 +141,85 @@ def aurora_cluster(request: pytest.FixtureRequest) -> Cluster:
     return cluster
 
 
+@pytest.fixture(scope="session")
+def pg_multi_az_session_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """The PostgreSQL Multi-AZ DB cluster shared by the session (prefer ``pg_multi_az_cluster``)."""
+    yield from _session_cluster(request, PostgresCluster, "multi-az")
+
+
+@pytest.fixture(scope="session")
+def mysql_multi_az_session_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """The MariaDB Multi-AZ DB cluster shared by the session (prefer ``mysql_multi_az_cluster``)."""
+    yield from _session_cluster(request, MariaDBCluster, "multi-az")
+
+
+@pytest.fixture
+def pg_multi_az_cluster(pg_multi_az_session_cluster: Cluster) -> Cluster:
+    """A healthy PostgreSQL cluster with the RDS Multi-AZ DB cluster surface (healed)."""
+    pg_multi_az_session_cluster.heal()
+    return pg_multi_az_session_cluster
+
+
+@pytest.fixture
+def mysql_multi_az_cluster(mysql_multi_az_session_cluster: Cluster) -> Cluster:
+    """A healthy MariaDB cluster with the RDS Multi-AZ DB cluster surface (healed)."""
+    mysql_multi_az_session_cluster.heal()
+    return mysql_multi_az_session_cluster
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("pg", marks=[pytest.mark.pg, pytest.mark.multi_az]),
+        pytest.param("mysql", marks=[pytest.mark.mysql, pytest.mark.multi_az]),
+    ]
+)
+def multi_az_cluster(request: pytest.FixtureRequest) -> Cluster:
+    """Each engine's healthy Multi-AZ DB cluster in turn."""
+    cluster: Cluster = request.getfixturevalue(_MULTI_AZ_FIXTURES[request.param])
+    return cluster
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("aurora-pg", marks=pytest.mark.pg),
+        pytest.param("aurora-mysql", marks=pytest.mark.mysql),
+        pytest.param("multi-az-pg", marks=[pytest.mark.pg, pytest.mark.multi_az]),
+        pytest.param("multi-az-mysql", marks=[pytest.mark.mysql, pytest.mark.multi_az]),
+    ]
+)
+def rds_cluster(request: pytest.FixtureRequest) -> Cluster:
+    """Every emulated cluster kind on every engine in turn (Aurora and Multi-AZ, pg and mysql)."""
+    kind, _, engine = request.param.rpartition("-")
+    fixtures = _MULTI_AZ_FIXTURES if kind == "multi-az" else _ENGINE_FIXTURES
+    cluster: Cluster = request.getfixturevalue(fixtures[engine])
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def limitless_session_cluster() -> Iterator[LimitlessCluster]:
+    """The Limitless shard group shared by the session (prefer ``limitless_cluster``)."""
+    cluster = LimitlessCluster(routers=3)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def limitless_cluster(limitless_session_cluster: LimitlessCluster) -> LimitlessCluster:
+    """A healthy Limitless shard group: every router up, listed and idle."""
+    limitless_session_cluster.heal()
+    return limitless_session_cluster
+
+
 def _test_cluster(request: pytest.FixtureRequest) -> Cluster:
-    for name in ("pg_cluster", "mysql_cluster", "aurora_cluster"):
+    for name in _CLUSTER_FIXTURES:
         if name in request.fixturenames:
             cluster: Cluster = request.getfixturevalue(name)
             return cluster
     raise pytest.UsageError(
-        f"{request.fixturename} acts on the test's cluster: also request pg_cluster, mysql_cluster or aurora_cluster"
+        f"{request.fixturename} acts on the test's cluster: also request one of {', '.join(_CLUSTER_FIXTURES)}"
     )
 
 

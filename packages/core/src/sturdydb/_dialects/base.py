@@ -18,7 +18,7 @@ from sturdydb._topology import host_from_topology_row
 if TYPE_CHECKING:
     from sturdydb._drivers.base import DriverDialect
 
-__all__ = ["DatabaseDialect"]
+__all__ = ["DatabaseDialect", "MultiAzDialect"]
 
 
 class DatabaseDialect:
@@ -116,3 +116,46 @@ def _lag(value: Any) -> float | None:
         return None if value is None else float(value)
     except (TypeError, ValueError):
         return None
+
+
+class MultiAzDialect(DatabaseDialect):
+    """An RDS Multi-AZ DB cluster: a writer and two readable standbys.
+
+    Its topology rows are ``(id, endpoint, port)`` with no role; the writer's id comes from a
+    separate query (:meth:`writer_topology_id`). Hosts are named by the instance part of the
+    endpoint (``instance-1`` of ``instance-1.xyz.us-east-1.rds.amazonaws.com``) through the
+    instance host pattern, so the host ids match what :attr:`instance_id_query` returns.
+    """
+
+    has_topology: ClassVar[bool] = True
+
+    def writer_topology_id(self, driver: DriverDialect, conn: Any) -> str | None:
+        """The topology ``id`` of the cluster's writer, as the server behind ``conn`` knows it."""
+        raise NotImplementedError
+
+    def topology(
+        self, driver: DriverDialect, conn: Any, pattern: str, default_port: int | None
+    ) -> list[HostInfo]:
+        writer_id = self.writer_topology_id(driver, conn)
+        if not writer_id:
+            return []  # a standby that lost its source does not know the writer
+        rows = driver.query(conn, self.topology_query)
+        return self.hosts_from_rows([(row[1], str(row[0]) == writer_id) for row in rows], pattern, default_port)
+
+    def hosts_from_rows(
+        self, rows: Sequence[tuple[Any, ...]], pattern: str, default_port: int | None
+    ) -> list[HostInfo]:
+        """``rows`` are ``(endpoint, is_writer)``; readers first, the writer last, or ``[]``."""
+        readers: list[str] = []
+        writer: str | None = None
+        for endpoint, is_writer in rows:
+            name = str(endpoint).split(".", 1)[0]
+            if is_writer:
+                writer = name
+            else:
+                readers.append(name)
+        if writer is None:
+            return []
+        hosts = [host_from_topology_row(r, False, pattern, default_port) for r in readers]
+        hosts.append(host_from_topology_row(writer, True, pattern, default_port))
+        return hosts

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb._dialects.base import DatabaseDialect
+from sturdydb._dialects.base import DatabaseDialect, MultiAzDialect
 
 if TYPE_CHECKING:
     from sturdydb._drivers.base import DriverDialect
@@ -65,12 +65,33 @@ class AuroraMysqlDialect(MysqlDialect):
         return self._first(driver, conn, "SHOW VARIABLES LIKE 'aurora_version'") is not None
 
 
-class MultiAzMysqlDialect(MysqlDialect):
+#: Column of ``SHOW REPLICA STATUS`` holding the source's server id (``Source_Server_Id`` on
+#: MySQL, ``Master_Server_Id`` on MariaDB: the same position on both).
+_SOURCE_SERVER_ID_COLUMN = 39
+
+
+class MultiAzMysqlDialect(MultiAzDialect, MysqlDialect):
+    """RDS for MySQL Multi-AZ DB cluster: ``mysql.rds_topology`` names the instances by server id.
+
+    The writer is the server a standby replicates from (``SHOW REPLICA STATUS``); on the writer
+    that returns nothing, and the writer is the server itself.
+    """
+
     code: ClassVar[str] = "multi-az-mysql"
     refinements: ClassVar[tuple[str, ...]] = ()
     instance_id_query: ClassVar[str] = (
         "SELECT id, SUBSTRING_INDEX(endpoint, '.', 1) FROM mysql.rds_topology WHERE id = @@server_id"
     )
+    topology_query: ClassVar[str] = "SELECT id, endpoint, port FROM mysql.rds_topology"
+
+    def writer_topology_id(self, driver: DriverDialect, conn: Any) -> str | None:
+        rows = driver.query(conn, "SHOW REPLICA STATUS")
+        if rows:
+            source = rows[0][_SOURCE_SERVER_ID_COLUMN]
+            # 0: the standby has not reached its (new) source yet, so it does not know the writer.
+            return str(source) if source and str(source) != "0" else None
+        me = driver.query(conn, self.instance_id_query)
+        return str(me[0][0]) if me and me[0][0] is not None else None
 
     def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
         if self._first(driver, conn, "SELECT id, endpoint, port FROM mysql.rds_topology") is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb._dialects.base import DatabaseDialect
+from sturdydb._dialects.base import DatabaseDialect, MultiAzDialect
 
 if TYPE_CHECKING:
     from sturdydb._drivers.base import DriverDialect
@@ -75,18 +75,28 @@ class AuroraPgDialect(PgDialect):
         return self._first(driver, conn, "SELECT 1 FROM pg_catalog.aurora_replica_status() LIMIT 1") is not None
 
 
-class MultiAzPgDialect(PgDialect):
+_SOURCE_RESOURCE_ID = (
+    "SELECT multi_az_db_cluster_source_dbi_resource_id FROM "
+    "rds_tools.multi_az_db_cluster_source_dbi_resource_id()"
+)
+
+
+class MultiAzPgDialect(MultiAzDialect, PgDialect):
+    """RDS for PostgreSQL Multi-AZ DB cluster: ``rds_tools`` names the instances and the writer."""
+
     code: ClassVar[str] = "multi-az-pg"
     refinements: ClassVar[tuple[str, ...]] = ()
     instance_id_query: ClassVar[str] = (
         "SELECT id, SUBSTRING(endpoint FROM 0 FOR POSITION('.' IN endpoint)) FROM "
         "rds_tools.show_topology() WHERE id OPERATOR(pg_catalog.=) rds_tools.dbi_resource_id()"
     )
+    # The argument identifies the client to RDS (the reference sends its own name and version).
+    topology_query: ClassVar[str] = "SELECT id, endpoint, port FROM rds_tools.show_topology('sturdydb')"
 
     def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
-        row = self._first(
-            driver, conn,
-            "SELECT multi_az_db_cluster_source_dbi_resource_id FROM "
-            "rds_tools.multi_az_db_cluster_source_dbi_resource_id()",
-        )
+        row = self._first(driver, conn, _SOURCE_RESOURCE_ID)
         return bool(row and row[0])
+
+    def writer_topology_id(self, driver: DriverDialect, conn: Any) -> str | None:
+        rows = driver.query(conn, _SOURCE_RESOURCE_ID)
+        return str(rows[0][0]) if rows and rows[0][0] else None
