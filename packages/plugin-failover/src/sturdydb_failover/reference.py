@@ -42,8 +42,8 @@ REFUSED_CODES: dict[str, str] = {
     "srw": _SPLIT,
     "gdb_rw": _GLOBAL,
     "gdb_failover": _GLOBAL,
-    "bg": ("blue/green switchover handling is not provided: 'failover' reconnects to the "
-           "cluster's writer once the switchover has moved it"),
+    "bg": ("it is provided by the sturdydb-blue-green distribution, which is not installed "
+           "here: pip install sturdydb-blue-green"),
     "custom_endpoint": ("custom endpoint membership is not tracked: connect through the custom "
                         "endpoint without this plugin, or through the cluster endpoints with "
                         "'failover'"),
@@ -69,7 +69,7 @@ def _no_effect(name: str, why: str, *, prefix: bool = False) -> PropertySpec:
 def reference_only_properties() -> list[PropertySpec]:
     """The reference's properties in this distribution's area that have no effect here."""
     split = "read/write splitting is not provided (see the 'srw'/'read_write_splitting' codes)"
-    bg = "blue/green switchover handling is not provided (see the 'bg' code)"
+    bg = "the 'bg' plugin (sturdydb-blue-green) is not installed"
     custom = "custom endpoint membership is not tracked (see the 'custom_endpoint' code)"
     limitless = "Aurora Limitless is not supported (see the 'limitless' code)"
     fastest = "the fastest_response host selector is not provided"

@@ -200,6 +200,9 @@ class BlueGreenDeployment:
             self.blue.wait_for_replication(timeout=30)
             self.green = self._build_green()
             self.green.start()
+            # Green's writer has everything blue wrote so far (the metadata objects included).
+            assert self.blue.writer is not None and self.green.writer is not None
+            self.green._wait_replicated(self.blue.writer, [self.green.writer], 30)
             self._rows = self._initial_rows()
             self._set_phase("created")
         except BaseException:
@@ -327,12 +330,15 @@ class BlueGreenDeployment:
             cursor = conn.cursor()
             # Per instance: a standby's copy changes without replication, as on RDS.
             cursor.execute("SET SESSION sql_log_bin = 0")
+            # One transaction: a reader never sees the table empty between two phases.
+            cursor.execute("START TRANSACTION")
             cursor.execute("DELETE FROM mysql.rds_topology")
             for row in rows:
                 cursor.execute(
                     "INSERT INTO mysql.rds_topology (version, endpoint, port, role, status) VALUES (%s, %s, %s, %s, %s)",
                     (row["version"], row["endpoint"], row["port"], row["role"], row["status"]),
                 )
+            cursor.execute("COMMIT")
             cursor.close()
         finally:
             conn.close()
