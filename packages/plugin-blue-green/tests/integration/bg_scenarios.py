@@ -33,8 +33,11 @@ def target(cluster: Cluster) -> Any:
 def sturdy_connect(cluster: Cluster, host: str | None = None, **options: Any) -> sturdydb.Connection:
     """A sturdydb connection to ``host`` (default: blue's cluster endpoint), in autocommit."""
     extra: dict[str, Any] = {"use_pure": True} if cluster.engine == "mysql" else {}
-    kwargs = {**cluster.connect_kwargs(host or "cluster"), **extra, "autocommit": True,
-              "connect_timeout": 5, **options}
+    try:
+        where = cluster.connect_kwargs(host or "cluster")
+    except KeyError:  # a name the cluster does not know (an -old1 name): pinned by the deployment
+        where = {**cluster.connect_kwargs("cluster"), "host": host}
+    kwargs = {**where, **extra, "autocommit": True, "connect_timeout": 5, **options}
     return sturdydb.connect(target(cluster), **kwargs)
 
 
