@@ -14,8 +14,8 @@ read without a lock:
   switchover demoted or dropped, and is moved before its next call.
 
 The routes (which names are blue or green, and green's addresses) are learned only while the
-names are the pre-switchover ones (up to the preparation phase) and kept through the
-switchover; they are dropped when the metadata disappears (the deployment was deleted).
+names are the pre-switchover ones (until post-processing, when RDS renames) and kept through
+the switchover; they are dropped when the metadata disappears (the deployment was deleted).
 
 Polling: ``bg_interval_baseline_ms`` without a deployment or after it completed,
 ``bg_interval_increased_ms`` while it exists, ``bg_interval_high_ms`` from preparation until
@@ -88,6 +88,7 @@ class Deployment:
         self._queries: dict[str, str] = {}
         self._rows_key: tuple[StatusRow, ...] = ()
         self._vanishing = False
+        self._answering = True
         self.monitor = BackgroundMonitor(
             f"sturdydb-bg-{bg_id}", self._run, on_error=self._drop_all, description=f"Blue/Green status monitor {bg_id!r}"
         )
@@ -99,7 +100,9 @@ class Deployment:
     def attach(self, source: StatusSource, settings: Settings) -> None:
         """Start the monitor (once) with the first connection's way of reaching the servers."""
         with self._cond:
-            if self._source is None:
+            if self._source is None or not self._answering:
+                # The first connection's way in; replaced while the servers it leads to do
+                # not answer (they may be gone), so the newest connection's host is tried.
                 self._source = source
                 self.settings = settings
         self.monitor.start()
@@ -135,7 +138,7 @@ class Deployment:
             self._vanishing = False
             if phase is Phase.NOT_CREATED:
                 self.routes = Routes()  # no deployment (any more): nothing to route
-            elif phase <= Phase.PREPARATION:
+            elif phase <= Phase.IN_PROGRESS:  # the names change only at post-processing
                 key = tuple(rows)
                 if key != self._rows_key:
                     self.routes = build_routes(rows, self._resolve)
@@ -179,9 +182,11 @@ class Deployment:
         source = self._source
         if source is None:
             return
-        hosts = list(self.routes.status_hosts) or [source.first_host]
         rows: list[StatusRow] = []
         answered = False
+        hosts = list(self.routes.status_hosts)
+        if not hosts or not self._answering:
+            hosts.append(source.first_host)  # no routes yet, or their hosts stopped answering
         for host in hosts:
             try:
                 rows += self._read(source, host)
@@ -192,6 +197,7 @@ class Deployment:
                 self._drop(host)
             else:
                 answered = True
+        self._answering = answered
         if answered:
             self.publish(rows)
 

@@ -2,7 +2,8 @@
 
 RDS publishes, on every instance of both sides of a deployment, one row per endpoint:
 ``version, endpoint, port, role, status`` (the SQL is in :data:`STATUS_QUERIES`). This module
-turns those rows into a :class:`Phase` and, while the names are still the pre-switchover ones,
+turns those rows into a :class:`Phase` and, while the names are still the pre-switchover ones
+(until post-processing),
 into a :class:`Routes` map: which host names belong to blue (source) and green (target), which
 green endpoint corresponds to each blue one (RDS names green ``<blue name>-green-<6 chars>``),
 and the address each green endpoint had, so that connections can go to green after the
