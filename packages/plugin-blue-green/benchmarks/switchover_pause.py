@@ -26,6 +26,7 @@ Run: ``.venv/bin/python packages/plugin-blue-green/benchmarks/switchover_pause.p
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import statistics
@@ -92,7 +93,9 @@ def _create_table(dep: BlueGreenDeployment) -> None:
         sql = (f"CREATE TABLE {TABLE} (n BIGINT AUTO_INCREMENT PRIMARY KEY, k VARCHAR(64) NOT NULL, "
                "server VARCHAR(64) NOT NULL, written_at DOUBLE NOT NULL)")
     _query(blue, blue.writer, sql)
-    assert dep.green is not None and blue.writer is not None and dep.green.writer is not None
+    assert dep.green is not None
+    assert blue.writer is not None
+    assert dep.green.writer is not None
     dep.green._wait_replicated(blue.writer, [dep.green.writer], 30)
 
 
@@ -127,13 +130,13 @@ class _Writer:
                 continue
             except TransactionResolutionUnknownError as exc:  # maybe applied: never again
                 self.errors.append(type(exc).__name__)
-            except Exception as exc:  # noqa: BLE001 - counted
+            except Exception as exc:
                 self.errors.append(type(exc).__name__)
                 if self.style == "raw_reconnect":
                     if conn is not None:
                         try:
                             conn.close()
-                        except Exception:  # noqa: BLE001 - it is usually dead
+                        except Exception:
                             pass
                     conn = None
                     time.sleep(0.05)
@@ -145,7 +148,7 @@ class _Writer:
         if conn is not None:
             try:
                 conn.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
 
 
@@ -176,7 +179,7 @@ def _one_run(engine: type[PostgresCluster] | type[MariaDBCluster], dns_delay: fl
         result: dict[str, Any] = {"in_progress_s": round(times["phase_post"] - times["phase_in_progress"], 3)}
         for writer in writers:
             stamps = sorted(at for _, at in writer.acks)
-            gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+            gaps = [b - a for a, b in itertools.pairwise(stamps)]
             on_green = [at for key, at in writer.acks if key in green_times]
             mine = [key for key in counts if key.startswith(writer.style)]
             result[writer.style] = {

@@ -30,7 +30,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sturdydb.plugin_api import BackgroundMonitor, bounded, on_release, register_process_state
-
 from sturdydb_blue_green.status import (
     STATUS_QUERIES,
     Phase,
@@ -45,7 +44,6 @@ from sturdydb_blue_green.status import (
 if TYPE_CHECKING:
     from sturdydb import HostInfo
     from sturdydb.plugin_api import DriverDialect
-
     from sturdydb_blue_green.settings import Settings
 
 __all__ = ["Deployment", "StatusSource", "deployment", "deployments"]

@@ -43,7 +43,6 @@ from sturdydb import (
     TransactionResolutionUnknownError,
     hookimpl,
 )
-
 from sturdydb_blue_green._info import BG
 from sturdydb_blue_green.errors import SwitchoverInProgressError
 from sturdydb_blue_green.monitor import Deployment, StatusSource, deployment
@@ -103,14 +102,14 @@ class BlueGreenPlugin(Plugin):
         name = request.host.host
         role = dep.routes.role_of(name)
         if role is not None:
-            if dep.holding and (role is Role.TARGET or settings.suspend_new_blue):
-                if not dep.wait_until_released(settings.connect_timeout):
-                    raise ctx.error(
-                        SwitchoverInProgressError,
-                        f"the Blue/Green switchover of deployment {settings.bg_id!r} was still in "
-                        f"progress after {settings.connect_timeout:g} s (bg_connect_timeout_ms); the "
-                        f"connect to {name} was not attempted: try again later",
-                    )
+            held = dep.holding and (role is Role.TARGET or settings.suspend_new_blue)
+            if held and not dep.wait_until_released(settings.connect_timeout):
+                raise ctx.error(
+                    SwitchoverInProgressError,
+                    f"the Blue/Green switchover of deployment {settings.bg_id!r} was still in "
+                    f"progress after {settings.connect_timeout:g} s (bg_connect_timeout_ms); the "
+                    f"connect to {name} was not attempted: try again later",
+                )
             if dep.switch_epoch > 0:
                 green = dep.routes.green_for(name)
                 if green is not None:

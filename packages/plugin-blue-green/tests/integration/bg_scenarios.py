@@ -8,6 +8,7 @@ deployment's event times). The checks read every instance directly, not through 
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 import time
@@ -124,11 +125,11 @@ def write_through(deployment: BlueGreenDeployment, threads: int = 4, after: floa
                         work.safe_errors.append(f"{type(exc).__name__}: {exc}")
                     cur = conn.cursor()
                     continue
-                except TransactionResolutionUnknownError as exc:
+                except TransactionResolutionUnknownError:
                     with work.lock:
                         work.unknown.append(key)
                     cur = conn.cursor()
-                except Exception as exc:  # noqa: BLE001 - recorded and asserted on
+                except Exception as exc:
                     with work.lock:
                         work.other_errors.append(f"{type(exc).__name__}: {exc}")
                     time.sleep(0.05)
@@ -162,7 +163,7 @@ def write_through(deployment: BlueGreenDeployment, threads: int = 4, after: floa
 def max_gap(work: Workload) -> float:
     """The longest time between two acknowledged writes (any thread): the application's pause."""
     times = sorted(at for _, at in work.acknowledged)
-    return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+    return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
 
 
 def assert_guarantee(deployment: BlueGreenDeployment, work: Workload) -> None:

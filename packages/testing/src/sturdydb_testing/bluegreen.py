@@ -106,6 +106,8 @@ def _rename_first_label(host: str, add: str = "", remove: str = "") -> str:
 class _GreenSide(Cluster):
     """What makes a cluster the green side: built from blue's writer, green names, no own topology."""
 
+    #: The engine class this green side is made of (its methods do the real work).
+    _engine: ClassVar[type[Cluster]]
     _blue_source: Instance
     _green_suffix: str
     _following_blue: bool = True
@@ -115,21 +117,21 @@ class _GreenSide(Cluster):
 
     def _create_primary(self, instance: Instance) -> None:
         # Green's writer is a replica of blue's writer until the switchover promotes it.
-        super()._create_replica(instance, self._blue_source)
+        self._engine._create_replica(self, instance, self._blue_source)
 
     def _create_replica(self, instance: Instance, primary: Instance) -> None:
         if isinstance(self, PostgresCluster) and self._following_blue and primary is not self._blue_source:
             # pg_basebackup refuses a standby as its source while full_page_writes is off:
             # copy blue's writer, then stream from green's (cascading, same timeline).
-            super()._create_replica(instance, self._blue_source)
+            self._engine._create_replica(self, instance, self._blue_source)
             self._follow(instance, primary)
             return
-        super()._create_replica(instance, primary)
+        self._engine._create_replica(self, instance, primary)
 
     def _publish_topology(self, writer: Instance) -> None:
         if self._following_blue:
             return  # read only: green shows blue's topology (replicated) until it is promoted
-        super()._publish_topology(writer)
+        self._engine._publish_topology(self, writer)
 
 
 class BlueGreenDeployment:
@@ -201,7 +203,8 @@ class BlueGreenDeployment:
             self.green = self._build_green()
             self.green.start()
             # Green's writer has everything blue wrote so far (the metadata objects included).
-            assert self.blue.writer is not None and self.green.writer is not None
+            assert self.blue.writer is not None
+            assert self.green.writer is not None
             self.green._wait_replicated(self.blue.writer, [self.green.writer], 30)
             self._rows = self._initial_rows()
             self._set_phase("created")
@@ -226,7 +229,7 @@ class BlueGreenDeployment:
     def _build_green(self) -> Cluster:
         green_type = self._green_types.get(self.engine)
         if green_type is None:
-            green_type = type(f"Green{self.engine.__name__}", (_GreenSide, self.engine), {})
+            green_type = type(f"Green{self.engine.__name__}", (_GreenSide, self.engine), {"_engine": self.engine})
             self._green_types[self.engine] = green_type
         blue = self.blue
         green: Any = green_type(
@@ -347,9 +350,11 @@ class BlueGreenDeployment:
     def switchover(self, timeout: float = 60.0) -> dict[str, float]:
         """Switch blue over to green (see the module docs); returns each step's wall time."""
         green = self.green
-        assert green is not None and self.phase == "created", f"cannot switch over in phase {self.phase}"
+        if green is None or self.phase != "created":
+            raise RuntimeError(f"a switchover needs a started deployment in phase 'created', not {self.phase!r}")
         blue_writer, green_writer = self.blue.writer, green.writer
-        assert blue_writer is not None and green_writer is not None
+        assert blue_writer is not None
+        assert green_writer is not None
         self._set_phase("preparation")
         time.sleep(self.preparation_time)
         self._set_phase("in_progress")
