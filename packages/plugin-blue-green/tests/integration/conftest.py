@@ -7,7 +7,7 @@ runs in one pytest session). A switchover is one-way, so each test gets its own 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,15 +33,13 @@ def engine(request: pytest.FixtureRequest) -> type[PostgresCluster] | type[Maria
 
 
 @pytest.fixture
-def make_deployment(engine: type[PostgresCluster] | type[MariaDBCluster]) -> Iterator[object]:
-    """``make_deployment(**options)``: a started deployment (blue writer, green writer), stopped after."""
-    started: list[BlueGreenDeployment] = []
+def make_deployment(
+    engine: type[PostgresCluster] | type[MariaDBCluster], blue_green_deployment: Callable[..., BlueGreenDeployment]
+) -> Callable[..., BlueGreenDeployment]:
+    """``make_deployment(**options)``: a started deployment of the test's engine (blue writer,
+    green writer by default), stopped after the test (sturdydb-testing's fixture)."""
 
     def make(**options: object) -> BlueGreenDeployment:
-        deployment = BlueGreenDeployment(engine, **{"replicas": 0, **options})  # type: ignore[arg-type]
-        started.append(deployment)
-        return deployment.start()
+        return blue_green_deployment(engine, **{"replicas": 0, **options})
 
-    yield make
-    for deployment in started:
-        deployment.stop()
+    return make
