@@ -26,22 +26,25 @@ def _server(conn: sturdydb.Connection, engine: str) -> str:
     return str(row[0])
 
 
-def test_new_connects_after_a_switchover_reach_green_without_waiting_for_dns(make_deployment: Any) -> None:
+@pytest.mark.parametrize("plugins", ["bg", "failover,bg"])
+def test_new_connects_after_a_switchover_reach_green_without_waiting_for_dns(make_deployment: Any, plugins: str) -> None:
+    # With failover too: its connect-time routing picks the topology's writer by instance name,
+    # and bg sends that name to green's instance.
     dep = make_deployment(dns_delay=600.0)
     blue, green = dep.blue, dep.green
     sc.create_table(dep)
-    first = sc.sturdy_connect(blue, plugins="bg")
+    first = sc.sturdy_connect(blue, plugins=plugins)
     assert deployment("1").wait_for_first_status(30)
     assert deployment("1").phase is Phase.CREATED
     assert _server(first, blue.engine) == sc.server_of(blue, blue.writer)
     dep.switchover()
     assert deployment("1").wait_for_switch(0, 30)
 
-    fresh = sc.sturdy_connect(blue, plugins="bg")
+    fresh = sc.sturdy_connect(blue, plugins=plugins)
     assert _server(fresh, blue.engine) == sc.server_of(green, green.writer)
     fresh.cursor().execute(sc.insert_sql(blue), ("after-switchover",))
     # The instance name (what failover's topology routing uses) goes to green's writer as well.
-    by_instance = sc.sturdy_connect(blue, blue.writer.host, plugins="bg")
+    by_instance = sc.sturdy_connect(blue, blue.writer.host, plugins=plugins)
     assert _server(by_instance, blue.engine) == sc.server_of(green, green.writer)
 
     # DNS has not changed: without the plugin the same name still reaches old blue.
