@@ -79,6 +79,8 @@ class FakeContext:
         self.opened: list[HostInfo] = []
 
     def open(self, host: HostInfo, **kwargs: Any) -> Any:
+        if kwargs.get("purpose") == "auxiliary":
+            raise ConnectionError("the fake servers have no status monitor connections")
         self.opened.append(host)
         return f"conn-to-{host.host}"
 
