@@ -210,7 +210,7 @@ def main() -> None:
                               "settings": {"runs": runs, "dns_delay_s": args.dns_delay,
                                            "preparation_s": 1.0, "block_delay_s": 0.5, "post_s": 0.5},
                               "engines": {}}
-    engines = {"pg": PostgresCluster, "mysql": MariaDBCluster}
+    engines: dict[str, type[PostgresCluster] | type[MariaDBCluster]] = {"pg": PostgresCluster, "mysql": MariaDBCluster}
     for name in args.engines.split(","):
         results = []
         for _ in range(runs):
