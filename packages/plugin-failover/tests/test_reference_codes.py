@@ -26,7 +26,7 @@ def test_reference_codes_that_failover_does_select_it(code: str) -> None:
     ("read_write_splitting", "cluster-ro"),
     ("srw", "cluster-ro"),
     ("gdb_failover", "each region's cluster endpoint"),
-    ("bg", "switchover"),
+    ("bg", "pip install sturdydb-blue-green"),
     ("custom_endpoint", "pip install sturdydb-custom-endpoint"),
     ("limitless", "pip install sturdydb-limitless"),
     ("fastest_response_strategy", "built into sturdydb"),

@@ -42,8 +42,8 @@ REFUSED_CODES: dict[str, str] = {
     "srw": _SPLIT,
     "gdb_rw": _GLOBAL,
     "gdb_failover": _GLOBAL,
-    "bg": ("blue/green switchover handling is not provided: 'failover' reconnects to the "
-           "cluster's writer once the switchover has moved it"),
+    "bg": ("it is provided by the sturdydb-blue-green distribution, which is not installed "
+           "here: pip install sturdydb-blue-green"),
     "custom_endpoint": ("it is provided by the sturdydb-custom-endpoint distribution, which is "
                         "not installed here: pip install sturdydb-custom-endpoint"),
     "limitless": ("the 'limitless' plugin is provided by the sturdydb-limitless distribution, "
@@ -67,7 +67,7 @@ def _no_effect(name: str, why: str, *, prefix: bool = False) -> PropertySpec:
 def reference_only_properties() -> list[PropertySpec]:
     """The reference's properties in this distribution's area that have no effect here."""
     split = "read/write splitting needs the sturdydb-read-write distribution: pip install sturdydb-read-write"
-    bg = "blue/green switchover handling is not provided (see the 'bg' code)"
+    bg = "the 'bg' plugin (sturdydb-blue-green) is not installed"
     custom = "pip install sturdydb-custom-endpoint (see the 'custom_endpoint' code)"
     limitless = "the limitless plugin is not installed: pip install sturdydb-limitless"
     names: list[tuple[str, str]] = [

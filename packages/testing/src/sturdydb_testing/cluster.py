@@ -275,6 +275,10 @@ class Cluster(abc.ABC):
     def _database_key(self) -> str:
         """The driver's keyword for the database name (``dbname`` or ``database``)."""
 
+    def _instance_host(self, index: int, domain: str) -> str:
+        """The Aurora-shaped host name of instance ``index`` (a Blue/Green green side adds its suffix)."""
+        return f"instance-{index}.{domain}"
+
     def _rewriter_factory(self, instance: Instance) -> Callable[[], Rewriter] | None:
         """A per-connection query rewriter for ``instance``'s proxy (MariaDB's Aurora surface)."""
         return None
@@ -310,7 +314,7 @@ class Cluster(abc.ABC):
             for index in range(1, self.replica_count + 2):
                 claim = claim_address(self.standard_port)
                 self._claims.append(claim)
-                instance = Instance(self, index, claim, f"instance-{index}.{domain}")
+                instance = Instance(self, index, claim, self._instance_host(index, domain))
                 instance.datadir = self.scratch_path / instance.name / "data"
                 instance.datadir.parent.mkdir()
                 self.instances.append(instance)

@@ -430,7 +430,12 @@ class PostgresCluster(Cluster):
         if not readers:
             return
         with self.admin_connect(writer) as conn:
-            row = conn.execute("SELECT pg_catalog.pg_current_wal_lsn()::text").fetchone()
+            # A standby (a Blue/Green green writer) has no current WAL position of its own:
+            # what it replayed is what its replicas must reach.
+            row = conn.execute(
+                "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_replay_lsn()"
+                " ELSE pg_catalog.pg_current_wal_lsn() END::text"
+            ).fetchone()
             assert row is not None
             lsn = row[0]
         deadline = time.monotonic() + timeout

@@ -11,17 +11,20 @@ and ``multi_az_cluster`` (both engines); ``rds_cluster`` (every kind on every en
 multi-az, pg and mysql), ``limitless_cluster`` (an Aurora PostgreSQL Limitless shard group with
 three transaction routers), and the single-fault fixtures ``killed_writer``, ``frozen_writer``,
 ``blackholed_writer`` and ``failed_over_writer`` that act on whichever of those the test uses, and
-``pg_relay``/``mysql_relay``: a relay in front of the machine's own server that can go silent or slow.
+``pg_relay``/``mysql_relay``: a relay in front of the machine's own server that can go silent or slow,
+and ``blue_green_deployment``: a factory of Blue/Green deployments (one per call, stopped after the test).
 Markers: ``pg`` and ``mysql`` (added automatically to tests that use an engine's cluster) and
 ``multi_az`` (tests on a Multi-AZ DB cluster).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
+from sturdydb_testing.bluegreen import BlueGreenDeployment
 from sturdydb_testing.cluster import Cluster, ClusterKind, Instance
 from sturdydb_testing.limitless import LimitlessCluster
 from sturdydb_testing.mariadb import MariaDBCluster
@@ -31,6 +34,7 @@ from sturdydb_testing.relay import Relay
 __all__ = [
     "aurora_cluster",
     "blackholed_writer",
+    "blue_green_deployment",
     "failed_over_writer",
     "frozen_writer",
     "killed_writer",
@@ -271,3 +275,20 @@ def mysql_relay() -> Iterator[Relay]:
     relay = Relay(3306)
     yield relay
     relay.close()
+
+
+@pytest.fixture
+def blue_green_deployment() -> Iterator[Callable[..., BlueGreenDeployment]]:
+    """``blue_green_deployment(PostgresCluster | MariaDBCluster, **options)``: a started Blue/Green
+    deployment (see :class:`~sturdydb_testing.bluegreen.BlueGreenDeployment`), stopped after the
+    test. A switchover is one-way, so each call builds a new one."""
+    started: list[BlueGreenDeployment] = []
+
+    def make(engine: type[PostgresCluster] | type[MariaDBCluster], **options: Any) -> BlueGreenDeployment:
+        deployment = BlueGreenDeployment(engine, **options)
+        started.append(deployment)
+        return deployment.start()
+
+    yield make
+    for deployment in started:
+        deployment.stop()
