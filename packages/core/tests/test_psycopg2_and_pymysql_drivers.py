@@ -181,6 +181,28 @@ def test_psycopg2_transaction_status_before_a_broken_call_is_kept(pg2_wrapped: s
     assert PG2.socket_fd(raw) is None
 
 
+def test_a_psycopg2_cursor_of_a_closed_connection_is_told_from_one_the_application_closed() -> None:
+    raw = psycopg2.connect(PG_CONNINFO)
+    closed_by_app = raw.cursor()
+    closed_by_app.close()
+    with pytest.raises(psycopg2.InterfaceError) as own:
+        closed_by_app.execute("SELECT 1")
+    # The application's own mistake on an open connection: no lost connection, no failover.
+    assert not PG2.is_closed_connection_error(own.value, raw)
+    assert not PG2.is_network_error(own.value)
+    orphan = raw.cursor()
+    orphan.execute("SELECT 1")
+    raw.close()
+    with pytest.raises(psycopg2.InterfaceError) as refused:
+        orphan.execute("SELECT 2")
+    assert PG2.is_closed_connection_error(refused.value, raw)
+    assert PG2.is_unsent_error(refused.value)  # refused before any I/O
+    with pytest.raises(psycopg2.InterfaceError):
+        orphan.fetchall()  # even a result already in memory: hence results_outlive_connection
+    assert not PG2.results_outlive_connection and PYMY.results_outlive_connection
+    assert not PYMY.is_closed_connection_error(refused.value, raw)
+
+
 def test_psycopg2_cancel_stops_the_statement_and_keeps_the_connection(pg_conninfo: str) -> None:
     raw = psycopg2.connect(pg_conninfo)
     raw.autocommit = True

@@ -508,9 +508,9 @@ class Cursor:
 
     def _stale(self) -> None:
         """A fetch after the connection failed over: fine if the result is in memory, else raise."""
-        if not self._server_side:
-            return  # psycopg's client-side cursors hold their whole result: it is still valid
         ctx = self._ctx
+        if not self._server_side and ctx.driver.results_outlive_connection:
+            return  # a client-side cursor holds its whole result: it is still valid
         raise ctx.error(
             FailoverSuccessError,
             f"this cursor's result was on a connection that failed over (now on {ctx.host.url}); "

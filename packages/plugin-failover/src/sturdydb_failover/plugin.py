@@ -493,7 +493,10 @@ class FailoverPlugin(Plugin):
         driver = ctx.driver
         if isinstance(exc, FailoverError):
             return None
-        if not driver.is_network_error(exc) and not (
+        # The driver knew the connection was gone and refused before sending anything (its
+        # is_unsent_error says so, which makes the outcome "not applied" below).
+        refused = driver.is_closed_connection_error(exc, ctx.connection)
+        if not refused and not driver.is_network_error(exc) and not (
             state.settings.mode is FailoverMode.STRICT_WRITER and not ctx.session.read_only
             and driver.is_read_only_error(exc) and self._writer_moved(ctx, state)
         ):
@@ -507,7 +510,7 @@ class FailoverPlugin(Plugin):
         except Exception:
             in_tx = True  # unknown: the more careful answer
         outcome = Outcome.UNKNOWN
-        if not driver.is_network_error(exc):
+        if not refused and not driver.is_network_error(exc):
             outcome = Outcome.NOT_APPLIED  # the server answered with a read-only error
         elif not in_tx:
             # Classified before the failover replaces the connection: the old one's mode counts.

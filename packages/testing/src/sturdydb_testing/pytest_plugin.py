@@ -9,6 +9,9 @@ Fixtures: ``pg_cluster``, ``mysql_cluster``, ``aurora_cluster`` (parametrized ov
 engines), and the single-fault fixtures ``killed_writer``, ``frozen_writer``,
 ``blackholed_writer`` and ``failed_over_writer`` that act on whichever of those the test uses, and
 ``pg_relay``/``mysql_relay``: a relay in front of the machine's own server that can go silent or slow.
+Drivers: the ``dbapi_driver`` fixture is the :class:`~sturdydb_testing.drivers.Driver` a test connects
+through (its cluster's default one), and the ``every_driver`` mark runs a test once per driver
+(psycopg and psycopg2 on ``pg``, mysql-connector and PyMySQL on ``mysql``).
 Markers: ``pg`` and ``mysql`` (added automatically to tests that use an engine's cluster).
 """
 
@@ -19,6 +22,7 @@ from collections.abc import Iterator
 import pytest
 
 from sturdydb_testing.cluster import Cluster, Instance
+from sturdydb_testing.drivers import DEFAULT_DRIVERS, DRIVERS, Driver
 from sturdydb_testing.mariadb import MariaDBCluster
 from sturdydb_testing.postgres import PostgresCluster
 from sturdydb_testing.relay import Relay
@@ -26,6 +30,8 @@ from sturdydb_testing.relay import Relay
 __all__ = [
     "aurora_cluster",
     "blackholed_writer",
+    "dbapi_driver",
+    "every_driver",
     "failed_over_writer",
     "frozen_writer",
     "killed_writer",
@@ -34,6 +40,19 @@ __all__ = [
 ]
 
 _ENGINE_FIXTURES = {"pg": "pg_cluster", "mysql": "mysql_cluster"}
+
+#: Run a test once per driver, each on its engine's cluster. The test takes ``aurora_cluster``
+#: and ``dbapi_driver``; ids are ``pg-psycopg``, ``pg-psycopg2``, ``mysql-mysql-connector`` and
+#: ``mysql-pymysql``, so ``-k pymysql`` selects one driver. A parametrize mark (not fixture
+#: params) because it pairs each driver with its own engine's cluster instead of crossing them.
+every_driver = pytest.mark.parametrize(
+    ("aurora_cluster", "dbapi_driver"),
+    [
+        pytest.param(d.engine, d, id=f"{d.engine}-{d.short_name}", marks=getattr(pytest.mark, d.engine))
+        for d in DRIVERS
+    ],
+    indirect=["aurora_cluster"],
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -127,6 +146,13 @@ def _test_cluster(request: pytest.FixtureRequest) -> Cluster:
     raise pytest.UsageError(
         f"{request.fixturename} acts on the test's cluster: also request pg_cluster, mysql_cluster or aurora_cluster"
     )
+
+
+@pytest.fixture
+def dbapi_driver(request: pytest.FixtureRequest) -> Driver:
+    """The driver of the test's cluster that a test not marked ``every_driver`` connects
+    through: psycopg on ``pg``, mysql-connector-python on ``mysql``."""
+    return DEFAULT_DRIVERS[_test_cluster(request).engine]
 
 
 @pytest.fixture

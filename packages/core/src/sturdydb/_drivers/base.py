@@ -152,6 +152,17 @@ class DriverDialect:
         """
         return False
 
+    def is_closed_connection_error(self, exc: BaseException, conn: Any) -> bool:
+        """Whether ``exc`` is the driver refusing a call before any I/O because ``conn`` was
+        already closed or broken, in a form that the exception alone does not prove.
+
+        psycopg2 gives a cursor of a closed connection the same "cursor already closed" error
+        as a cursor the application closed itself; only the connection's state tells them
+        apart. Failover treats a True answer as a lost connection and an unsent call. Called
+        on the error path only.
+        """
+        return False
+
     def is_cancel_error(self, exc: BaseException) -> bool:
         """Whether ``exc`` is the server's answer to a cancelled statement."""
         return False
@@ -357,6 +368,11 @@ class DriverDialect:
     def cursor_is_server_side(self, cursor: Any) -> bool:
         """Whether fetches on ``cursor`` go to the server (so fetch* is network-bound)."""
         return True
+
+    #: Whether a client-side cursor's result can still be fetched once its connection closed
+    #: (after a failover replaced it). psycopg, mysql-connector's buffered cursors and PyMySQL
+    #: keep the rows in Python; psycopg2 refuses any use of a cursor of a closed connection.
+    results_outlive_connection: ClassVar[bool] = True
 
     def set_keepalive(self, conn: Any, props: Properties) -> None:
         """Apply ``tcp_keepalive*`` to the connection's socket when the driver has no option."""
