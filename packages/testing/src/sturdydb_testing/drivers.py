@@ -47,6 +47,17 @@ class Driver:
         mysql-connector's does; psycopg, psycopg2 and PyMySQL read the whole result first)."""
         return self.name == "mysql-connector-python"
 
+    def streaming_cursor(self, conn: Any, name: str) -> Any:
+        """A cursor of ``conn`` whose fetches read from the server: a named (server-side)
+        cursor on PostgreSQL, an unbuffered one on MariaDB (PyMySQL's ``SSCursor``)."""
+        if self.engine == "pg":
+            return conn.cursor(name)
+        if self.name == "pymysql":
+            import pymysql.cursors
+
+            return conn.cursor(pymysql.cursors.SSCursor)
+        return conn.cursor()  # mysql-connector's default cursor is unbuffered
+
     def buffered_cursor_options(self) -> dict[str, Any]:
         """``cursor()`` arguments that give a cursor holding its whole result in memory."""
         return {"buffered": True} if self.streams_results else {}
