@@ -19,8 +19,8 @@ import pytest
 import sturdydb
 import sturdydb_aws as aws
 from sturdydb_testing.aws import MotoServer
-from sturdydb_testing.drivers import DRIVERS, Driver
 from sturdydb_testing.aws_pytest import SecretLog, auth_fronts, aws_env, moto_server, secret_log  # noqa: F401
+from sturdydb_testing.drivers import DRIVERS, Driver
 from sturdydb_testing.iam_front import AuthFront, PasswordCheck
 
 DB_HOST = "ledger.cluster-5ec2e75ab1e5.us-east-1.rds.amazonaws.com"
