@@ -16,8 +16,8 @@ import sturdydb
 import sturdydb_aws as aws
 from sturdydb_testing import Cluster
 from sturdydb_testing.drivers import Driver
-from sturdydb_testing.pytest_plugin import every_driver
 from sturdydb_testing.iam_front import AuthFront, PasswordCheck
+from sturdydb_testing.pytest_plugin import every_driver
 
 
 def instance_name(conn: sturdydb.Connection, engine: str) -> str:
