@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from local_servers import MYSQL_URL, PG_URL
+from local_servers import MYSQL_URL, PG2_URL, PG_URL, PYMYSQL_URL
 
 import sturdydb
 
@@ -36,9 +36,23 @@ def mysql_engine() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-@pytest.fixture(params=["pg", "mysql"])
+@pytest.fixture
+def pg2_engine() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(PG2_URL, connect_args={"plugins": "host_monitoring"})
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pymysql_engine() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(PYMYSQL_URL, connect_args={"plugins": "host_monitoring"})
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["pg", "mysql", "pg2", "pymysql"])
 def engine(request: pytest.FixtureRequest) -> sa.Engine:
-    """Each engine in turn."""
+    """Each engine in turn: psycopg, mysql-connector, psycopg2 and PyMySQL."""
     found: sa.Engine = request.getfixturevalue(f"{request.param}_engine")
     return found
 
