@@ -39,7 +39,7 @@ class SturdyPsycopg2Dialect(SturdyDialectMixin, PGDialect_psycopg2):
     def _sturdydb_target(cls) -> Callable[..., Any]:
         import psycopg2
 
-        return psycopg2.connect  # type: ignore[no-any-return]
+        return psycopg2.connect
 
     def on_connect(self) -> Any:
         # Done by the connection class instead (see the module docstring).
@@ -52,9 +52,9 @@ class SturdyPsycopg2Dialect(SturdyDialectMixin, PGDialect_psycopg2):
             return found
         import psycopg2.extensions
 
-        setup = PGDialect_psycopg2.on_connect(self)
+        setup = PGDialect_psycopg2.on_connect(self)  # type: ignore[no-untyped-call]
 
-        class _SetUpConnection(psycopg2.extensions.connection):  # type: ignore[misc]
+        class _SetUpConnection(psycopg2.extensions.connection):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
                 if setup is not None:

@@ -21,7 +21,8 @@ from sturdydb_sqlalchemy.mysql import sturdydb_ping
 __all__ = ["SturdyMariaDBPyMySQLDialect", "SturdyPyMySQLDialect", "dialect", "mariadb_dialect"]
 
 
-class SturdyPyMySQLDialect(SturdyDialectMixin, MySQLDialect_pymysql):
+# SQLAlchemy's MySQLdb-family method signatures differ from the mixin's (Any-typed) ones.
+class SturdyPyMySQLDialect(SturdyDialectMixin, MySQLDialect_pymysql):  # type: ignore[misc]
     """MySQL and MariaDB through PyMySQL and sturdydb (``mysql+sturdydb_pymysql://``)."""
 
     driver = "sturdydb_pymysql"
@@ -34,10 +35,10 @@ class SturdyPyMySQLDialect(SturdyDialectMixin, MySQLDialect_pymysql):
     def _sturdydb_target(cls) -> Callable[..., Any]:
         import pymysql
 
-        return pymysql.connect  # type: ignore[no-any-return]
+        return pymysql.connect
 
 
-class SturdyMariaDBPyMySQLDialect(MariaDBDialect, SturdyPyMySQLDialect):
+class SturdyMariaDBPyMySQLDialect(MariaDBDialect, SturdyPyMySQLDialect):  # type: ignore[misc]
     """MariaDB through PyMySQL and sturdydb (``mariadb+sturdydb_pymysql://``)."""
 
     supports_statement_cache = True
