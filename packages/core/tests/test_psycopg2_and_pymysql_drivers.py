@@ -59,14 +59,16 @@ def test_each_driver_is_recognised_from_its_own_connect_function(target: Any, ex
     assert driver_dialect_for(target).name == expected
 
 
-def test_an_unknown_driver_is_refused_naming_the_supported_ones_and_the_fix() -> None:
+@pytest.mark.parametrize("plugins", [{}, {"plugins": "failover"}], ids=["default chain", "failover"])
+def test_an_unknown_driver_is_refused_naming_the_supported_ones_and_the_fix(plugins: dict[str, str]) -> None:
     def my_connect(**kwargs: Any) -> Any:
         raise AssertionError("never called")
 
     with pytest.raises(sturdydb.ConfigurationError) as info:
-        sturdydb.connect(my_connect, "host=127.0.0.1", plugins="")
+        sturdydb.connect(my_connect, "host=127.0.0.1", **plugins)
     message = str(info.value)
-    for name in ("psycopg 3", "psycopg2", "mysql-connector-python", "PyMySQL", "wrapper_driver_dialect"):
+    for name in ("psycopg 3", "psycopg2", "mysql-connector-python", "PyMySQL", "wrapper_driver_dialect",
+                 'plugins=""'):
         assert name in message, message
     assert set(SUPPORTED_DRIVERS) == {"psycopg", "psycopg2", "mysql-connector-python", "pymysql"}
 

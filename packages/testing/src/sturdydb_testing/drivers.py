@@ -32,6 +32,11 @@ class Driver:
     module: str
     function: str
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: Whether the default cursor leaves an unread result on the server (mysql-connector's
+    #: does; psycopg, psycopg2 and PyMySQL read the whole result first).
+    streams_results: bool = False
+    #: The dotted name of the driver's unbuffered cursor class, where it is not the default.
+    unbuffered_cursor: str = ""
 
     @property
     def connect(self) -> Callable[..., Any]:
@@ -41,22 +46,15 @@ class Driver:
             target = getattr(target, part)
         return target  # type: ignore[no-any-return]
 
-    @property
-    def streams_results(self) -> bool:
-        """Whether the driver's default cursor leaves an unread result on the server (only
-        mysql-connector's does; psycopg, psycopg2 and PyMySQL read the whole result first)."""
-        return self.name == "mysql-connector-python"
-
     def streaming_cursor(self, conn: Any, name: str) -> Any:
         """A cursor of ``conn`` whose fetches read from the server: a named (server-side)
-        cursor on PostgreSQL, an unbuffered one on MariaDB (PyMySQL's ``SSCursor``)."""
+        cursor on PostgreSQL, an unbuffered one on MariaDB."""
         if self.engine == "pg":
             return conn.cursor(name)
-        if self.name == "pymysql":
-            import pymysql.cursors
-
-            return conn.cursor(pymysql.cursors.SSCursor)
-        return conn.cursor()  # mysql-connector's default cursor is unbuffered
+        if self.unbuffered_cursor:
+            module, _, cls = self.unbuffered_cursor.rpartition(".")
+            return conn.cursor(getattr(importlib.import_module(module), cls))
+        return conn.cursor()  # the driver's default cursor is unbuffered
 
     def buffered_cursor_options(self) -> dict[str, Any]:
         """``cursor()`` arguments that give a cursor holding its whole result in memory."""
@@ -74,8 +72,9 @@ class Driver:
 DRIVERS: tuple[Driver, ...] = (
     Driver("psycopg", "pg", "psycopg", "Connection.connect"),
     Driver("psycopg2", "pg", "psycopg2", "connect"),
-    Driver("mysql-connector-python", "mysql", "mysql.connector", "connect", MappingProxyType({"use_pure": True})),
-    Driver("pymysql", "mysql", "pymysql", "connect"),
+    Driver("mysql-connector-python", "mysql", "mysql.connector", "connect", MappingProxyType({"use_pure": True}),
+           streams_results=True),
+    Driver("pymysql", "mysql", "pymysql", "connect", unbuffered_cursor="pymysql.cursors.SSCursor"),
 )
 
 #: The driver each engine's scenarios use when a test does not ask for a particular one.

@@ -110,6 +110,13 @@ class DriverDialect:
     #: Whether the driver's ``with connection:`` closes the connection at the end (psycopg 3,
     #: mysql-connector) or leaves it open (psycopg2).
     context_exit_closes: ClassVar[bool] = True
+    #: Whether plugins can work on this driver (not for the pass-through dialect).
+    supports_plugins: ClassVar[bool] = True
+    #: Whether ``with connection:`` is left to the driver's own ``__exit__`` (pass-through).
+    context_exit_delegates: ClassVar[bool] = False
+    #: Whether every property nobody declares goes to the driver without a warning (the
+    #: pass-through dialect: sturdydb cannot know the driver's keywords; the driver judges).
+    accepts_any_property: ClassVar[bool] = False
     #: Appended to the warning that a connection's socket cannot be aborted (how to fix it).
     abort_unsupported_hint: ClassVar[str] = ""
     module: ModuleType
