@@ -302,6 +302,22 @@ class Connection:
         """mysql-connector's ``cmd_query()`` through the plugins."""
         return self._call("Connection.cmd_query", self._ctx.connection.cmd_query, *args, **kwargs)
 
+    # PEP 249's two-phase commit extension (psycopg, psycopg2): through the plugins, like commit.
+    def tpc_begin(self, xid: Any) -> None:
+        self._call("Connection.tpc_begin", self._ctx.connection.tpc_begin, xid)
+
+    def tpc_prepare(self) -> None:
+        self._call("Connection.tpc_prepare", self._ctx.connection.tpc_prepare)
+
+    def tpc_commit(self, *xid: Any) -> None:
+        self._call("Connection.tpc_commit", self._ctx.connection.tpc_commit, *xid)
+
+    def tpc_rollback(self, *xid: Any) -> None:
+        self._call("Connection.tpc_rollback", self._ctx.connection.tpc_rollback, *xid)
+
+    def tpc_recover(self) -> Any:
+        return self._call("Connection.tpc_recover", self._ctx.connection.tpc_recover)
+
     def __enter__(self) -> Connection:
         return self
 
@@ -600,6 +616,23 @@ class Cursor:
             self._rebind()
         raw = self._cursor.copy(*args, **kwargs)
         return _ChainedBlock(self._ctx, "Cursor.copy", self._cursor, raw, _COPY_IO)
+
+    # psycopg2's COPY methods: one call each, through the plugins (socket_timeout bounds the
+    # whole COPY; failover reports its outcome as unknown, never "not applied").
+    def copy_from(self, *args: Any, **kwargs: Any) -> Any:
+        if self._gen != self._ctx.generation:
+            self._rebind()
+        return self._call("Cursor.copy_from", self._cursor.copy_from, *args, **kwargs)
+
+    def copy_to(self, *args: Any, **kwargs: Any) -> Any:
+        if self._gen != self._ctx.generation:
+            self._rebind()
+        return self._call("Cursor.copy_to", self._cursor.copy_to, *args, **kwargs)
+
+    def copy_expert(self, *args: Any, **kwargs: Any) -> Any:
+        if self._gen != self._ctx.generation:
+            self._rebind()
+        return self._call("Cursor.copy_expert", self._cursor.copy_expert, *args, **kwargs)
 
     def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         """psycopg's ``stream()``: the query and every row fetched go through the plugins.

@@ -79,7 +79,11 @@ _FETCH_CALLS = frozenset({
     "Cursor.nextset",
 })
 #: Calls that may change data but carry no statement text to classify.
-_OPAQUE_CALLS = frozenset({"Cursor.callproc", "Cursor.copy"})
+_OPAQUE_CALLS = frozenset({
+    "Cursor.callproc", "Cursor.copy", "Cursor.copy_from", "Cursor.copy_to", "Cursor.copy_expert",
+    # Two-phase commit: COMMIT/ROLLBACK PREPARED run outside any transaction and do apply data.
+    "Connection.tpc_prepare", "Connection.tpc_commit", "Connection.tpc_rollback",
+})
 
 
 class Outcome:

@@ -62,7 +62,10 @@ class Psycopg2Dialect(LibpqDialect):
     context_exit_ends_transaction: ClassVar[bool] = True
     context_exit_closes: ClassVar[bool] = False
     extra_network_messages: ClassVar[tuple[str, ...]] = _PSYCOPG2_NETWORK_MESSAGES
-    # network_bound_methods and server_cursor_methods: LibpqDialect's, nothing of its own.
+    # psycopg2's COPY methods, besides LibpqDialect's (server_cursor_methods: LibpqDialect's).
+    network_bound_methods: ClassVar[frozenset[str]] = LibpqDialect.network_bound_methods | {
+        "Cursor.copy_from", "Cursor.copy_to", "Cursor.copy_expert",
+    }
 
     def __init__(self) -> None:
         import psycopg2
