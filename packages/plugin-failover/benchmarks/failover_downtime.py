@@ -60,13 +60,24 @@ def _extra(cluster: Cluster) -> dict[str, Any]:
     return dict(_DRIVER[cluster.engine].options)
 
 
+def _raw_connect(cluster: Cluster, **kwargs: Any) -> Any:
+    """The raw driver's connection, ``autocommit`` included (psycopg2 takes no such keyword:
+    it is an attribute there)."""
+    if _DRIVER[cluster.engine].name != "psycopg2":
+        return _target(cluster)(**kwargs)
+    autocommit = kwargs.pop("autocommit", False)
+    conn = _target(cluster)(**kwargs)
+    conn.autocommit = autocommit
+    return conn
+
+
 def _open(cluster: Cluster, style: str) -> Any:
     if style == "raw_reconnect":
         kwargs = {**cluster.address_kwargs("cluster"), **_extra(cluster), "autocommit": True}
         # mysql-connector spells its connect timeout differently from the three others.
         mysql_connector = _DRIVER[cluster.engine].name == "mysql-connector-python"
         kwargs["connection_timeout" if mysql_connector else "connect_timeout"] = 2
-        return _target(cluster)(**kwargs)
+        return _raw_connect(cluster, **kwargs)
     if style in ("sturdydb_reconnect_ip", "sturdydb_reconnect_custom_name"):
         host = cluster.cluster_endpoint.address if style.endswith("_ip") else CUSTOM_NAME
         sturdydb.map_host(CUSTOM_NAME, cluster.cluster_endpoint.address)
@@ -144,7 +155,7 @@ class AcceptanceProbe(threading.Thread):
 
     def run(self) -> None:
         kwargs = {**self.cluster.address_kwargs(self.target), **_extra(self.cluster), "autocommit": True}
-        conn = _target(self.cluster)(**kwargs)
+        conn = _raw_connect(self.cluster, **kwargs)
         sql = "SELECT NOT pg_catalog.pg_is_in_recovery()" if self.cluster.engine == "pg" else "SELECT @@global.read_only = 0"
         cur = conn.cursor()
         try:
