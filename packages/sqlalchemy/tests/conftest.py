@@ -22,32 +22,30 @@ def _fresh_process_state() -> Iterator[None]:
     sturdydb.reset_process_state()
 
 
-@pytest.fixture
-def pg_engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(PG_URL, connect_args={"plugins": "host_monitoring"})
+def _engine(url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(url, connect_args={"plugins": "host_monitoring"})
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[sa.Engine]:
+    yield from _engine(PG_URL)
 
 
 @pytest.fixture
 def mysql_engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(MYSQL_URL, connect_args={"plugins": "host_monitoring"})
-    yield engine
-    engine.dispose()
+    yield from _engine(MYSQL_URL)
 
 
 @pytest.fixture
 def pg2_engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(PG2_URL, connect_args={"plugins": "host_monitoring"})
-    yield engine
-    engine.dispose()
+    yield from _engine(PG2_URL)
 
 
 @pytest.fixture
 def pymysql_engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(PYMYSQL_URL, connect_args={"plugins": "host_monitoring"})
-    yield engine
-    engine.dispose()
+    yield from _engine(PYMYSQL_URL)
 
 
 @pytest.fixture(params=["pg", "mysql", "pg2", "pymysql"])

@@ -26,18 +26,14 @@ def test_the_dialects_are_registered_under_their_driver_names() -> None:
     assert sa.dialects.registry.load("postgresql.sturdydb_psycopg2") is SturdyPsycopg2Dialect
     assert sa.dialects.registry.load("mysql.sturdydb_pymysql") is SturdyPyMySQLDialect
     assert sa.dialects.registry.load("mariadb.sturdydb_pymysql") is SturdyMariaDBPyMySQLDialect
-    engine = sa.create_engine(PG2_URL)
-    with engine.connect() as conn:
-        dbapi = conn.connection.dbapi_connection
-        assert isinstance(dbapi, sturdydb.Connection) and dbapi.context.driver.name == "psycopg2"
-        assert isinstance(conn.connection.driver_connection, psycopg2.extensions.connection)
-    engine.dispose()
-    engine = sa.create_engine(PYMYSQL_URL)
-    with engine.connect() as conn:
-        dbapi = conn.connection.dbapi_connection
-        assert isinstance(dbapi, sturdydb.Connection) and dbapi.context.driver.name == "pymysql"
-        assert isinstance(conn.connection.driver_connection, pymysql.connections.Connection)
-    engine.dispose()
+    for url, name, raw_class in ((PG2_URL, "psycopg2", psycopg2.extensions.connection),
+                                 (PYMYSQL_URL, "pymysql", pymysql.connections.Connection)):
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            dbapi = conn.connection.dbapi_connection
+            assert isinstance(dbapi, sturdydb.Connection) and dbapi.context.driver.name == name
+            assert isinstance(conn.connection.driver_connection, raw_class)
+        engine.dispose()
 
 
 @pytest.fixture

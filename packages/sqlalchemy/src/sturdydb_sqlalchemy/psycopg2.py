@@ -19,14 +19,10 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
 
-from sturdydb_sqlalchemy._common import SturdyDialectMixin
+from sturdydb_sqlalchemy._common import SturdyDialectMixin, physical
 
 __all__ = ["SturdyPsycopg2Dialect", "dialect"]
 
-
-def _physical(dbapi_connection: Any) -> Any:
-    """The psycopg2 connection behind a sturdydb connection (or the connection itself)."""
-    return getattr(dbapi_connection, "target_connection", dbapi_connection)
 
 
 class SturdyPsycopg2Dialect(SturdyDialectMixin, PGDialect_psycopg2):
@@ -77,10 +73,10 @@ class SturdyPsycopg2Dialect(SturdyDialectMixin, PGDialect_psycopg2):
         return connection.read_only
 
     def set_deferrable(self, connection: Any, value: bool) -> None:
-        _physical(connection).deferrable = value
+        physical(connection).deferrable = value
 
     def get_deferrable(self, connection: Any) -> Any:
-        return _physical(connection).deferrable
+        return physical(connection).deferrable
 
 
 dialect = SturdyPsycopg2Dialect
