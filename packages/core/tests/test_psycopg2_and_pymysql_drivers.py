@@ -59,14 +59,16 @@ def test_each_driver_is_recognised_from_its_own_connect_function(target: Any, ex
     assert driver_dialect_for(target).name == expected
 
 
-def test_an_unknown_driver_is_refused_naming_the_supported_ones_and_the_fix() -> None:
+@pytest.mark.parametrize("plugins", [{}, {"plugins": "failover"}], ids=["default chain", "failover"])
+def test_an_unknown_driver_is_refused_naming_the_supported_ones_and_the_fix(plugins: dict[str, str]) -> None:
     def my_connect(**kwargs: Any) -> Any:
         raise AssertionError("never called")
 
     with pytest.raises(sturdydb.ConfigurationError) as info:
-        sturdydb.connect(my_connect, "host=127.0.0.1", plugins="")
+        sturdydb.connect(my_connect, "host=127.0.0.1", **plugins)
     message = str(info.value)
-    for name in ("psycopg 3", "psycopg2", "mysql-connector-python", "PyMySQL", "wrapper_driver_dialect"):
+    for name in ("psycopg 3", "psycopg2", "mysql-connector-python", "PyMySQL", "wrapper_driver_dialect",
+                 'plugins=""'):
         assert name in message, message
     assert set(SUPPORTED_DRIVERS) == {"psycopg", "psycopg2", "mysql-connector-python", "pymysql"}
 
@@ -179,6 +181,28 @@ def test_psycopg2_transaction_status_before_a_broken_call_is_kept(pg2_wrapped: s
         raw.cursor()
     assert PG2.is_unsent_error(again.value) and PG2.is_network_error(again.value)
     assert PG2.socket_fd(raw) is None
+
+
+def test_a_psycopg2_cursor_of_a_closed_connection_is_told_from_one_the_application_closed() -> None:
+    raw = psycopg2.connect(PG_CONNINFO)
+    closed_by_app = raw.cursor()
+    closed_by_app.close()
+    with pytest.raises(psycopg2.InterfaceError) as own:
+        closed_by_app.execute("SELECT 1")
+    # The application's own mistake on an open connection: no lost connection, no failover.
+    assert not PG2.is_closed_connection_error(own.value, raw)
+    assert not PG2.is_network_error(own.value)
+    orphan = raw.cursor()
+    orphan.execute("SELECT 1")
+    raw.close()
+    with pytest.raises(psycopg2.InterfaceError) as refused:
+        orphan.execute("SELECT 2")
+    assert PG2.is_closed_connection_error(refused.value, raw)
+    assert PG2.is_unsent_error(refused.value)  # refused before any I/O
+    with pytest.raises(psycopg2.InterfaceError):
+        orphan.fetchall()  # even a result already in memory: hence results_outlive_connection
+    assert not PG2.results_outlive_connection and PYMY.results_outlive_connection
+    assert not PYMY.is_closed_connection_error(refused.value, raw)
 
 
 def test_psycopg2_cancel_stops_the_statement_and_keeps_the_connection(pg_conninfo: str) -> None:

@@ -21,7 +21,9 @@ Measured per run, to the first successful write on the new writer: from the kill
 direct 1 ms probe (``after_accepting_writes_s``: the target is a median under 0.1 s), and from
 the cluster's ``promote`` event (``after_promote_event_s``, recorded a little later).
 
-Run: ``.venv/bin/python packages/plugin-failover/benchmarks/failover_downtime.py --runs 5``
+Run: ``.venv/bin/python packages/plugin-failover/benchmarks/failover_downtime.py --runs 5``; add
+``--drivers psycopg,psycopg2,mysql-connector-python,pymysql`` for every driver (default: each
+engine's default driver, psycopg and mysql-connector).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 
 import sturdydb
 from sturdydb_testing import Cluster, MariaDBCluster, PostgresCluster
+from sturdydb_testing.drivers import DEFAULT_DRIVERS, DRIVERS, Driver
 
 STYLES = ("sturdydb_keep", "sturdydb_reconnect", "sturdydb_reconnect_ip",
           "sturdydb_reconnect_custom_name", "raw_reconnect")
@@ -45,28 +48,36 @@ STYLES = ("sturdydb_keep", "sturdydb_reconnect", "sturdydb_reconnect_ip",
 CUSTOM_NAME = "db.internal.test"
 
 
+#: The driver each engine's runs go through right now (``main`` switches it per ``--drivers``).
+_DRIVER: dict[str, Driver] = dict(DEFAULT_DRIVERS)
+
+
 def _target(cluster: Cluster) -> Any:
-    if cluster.engine == "pg":
-        import psycopg
-
-        return psycopg.Connection.connect
-    import mysql.connector
-
-    return mysql.connector.connect
+    return _DRIVER[cluster.engine].connect
 
 
 def _extra(cluster: Cluster) -> dict[str, Any]:
-    return {"use_pure": True} if cluster.engine == "mysql" else {}
+    return dict(_DRIVER[cluster.engine].options)
+
+
+def _raw_connect(cluster: Cluster, **kwargs: Any) -> Any:
+    """The raw driver's connection, ``autocommit`` included (psycopg2 takes no such keyword:
+    it is an attribute there)."""
+    if _DRIVER[cluster.engine].name != "psycopg2":
+        return _target(cluster)(**kwargs)
+    autocommit = kwargs.pop("autocommit", False)
+    conn = _target(cluster)(**kwargs)
+    conn.autocommit = autocommit
+    return conn
 
 
 def _open(cluster: Cluster, style: str) -> Any:
     if style == "raw_reconnect":
         kwargs = {**cluster.address_kwargs("cluster"), **_extra(cluster), "autocommit": True}
-        if cluster.engine == "pg":
-            kwargs["connect_timeout"] = 2
-        else:
-            kwargs["connection_timeout"] = 2
-        return _target(cluster)(**kwargs)
+        # mysql-connector spells its connect timeout differently from the three others.
+        mysql_connector = _DRIVER[cluster.engine].name == "mysql-connector-python"
+        kwargs["connection_timeout" if mysql_connector else "connect_timeout"] = 2
+        return _raw_connect(cluster, **kwargs)
     if style in ("sturdydb_reconnect_ip", "sturdydb_reconnect_custom_name"):
         host = cluster.cluster_endpoint.address if style.endswith("_ip") else CUSTOM_NAME
         sturdydb.map_host(CUSTOM_NAME, cluster.cluster_endpoint.address)
@@ -144,7 +155,7 @@ class AcceptanceProbe(threading.Thread):
 
     def run(self) -> None:
         kwargs = {**self.cluster.address_kwargs(self.target), **_extra(self.cluster), "autocommit": True}
-        conn = _target(self.cluster)(**kwargs)
+        conn = _raw_connect(self.cluster, **kwargs)
         sql = "SELECT NOT pg_catalog.pg_is_in_recovery()" if self.cluster.engine == "pg" else "SELECT @@global.read_only = 0"
         cur = conn.cursor()
         try:
@@ -227,7 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--styles", default=",".join(STYLES))
     parser.add_argument("--dns-delay", type=float, default=5.0)
     parser.add_argument("--promote-delay", type=float, default=1.0)
+    parser.add_argument("--drivers", default="",
+                        help="comma-separated driver names (psycopg, psycopg2, mysql-connector-python, "
+                             "pymysql); default: each engine's default driver")
     args = parser.parse_args(argv)
+    wanted = [d for d in args.drivers.split(",") if d]
+    unknown = set(wanted) - {d.name for d in DRIVERS}
+    if unknown:
+        parser.error(f"unknown drivers {sorted(unknown)}; use {[d.name for d in DRIVERS]}")
     logging.basicConfig(level=logging.WARNING)
     results: dict[str, Any] = {
         "benchmark": "failover_downtime",
@@ -237,9 +255,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     for engine in args.engines.split(","):
         cls = PostgresCluster if engine == "pg" else MariaDBCluster
+        drivers = [d for d in DRIVERS if d.engine == engine and d.name in wanted] or [DEFAULT_DRIVERS[engine]]
         with cls(replicas=2, dns_delay=args.dns_delay, promote_delay=args.promote_delay,
                  name=f"bench-{engine}") as cluster:
-            results["engines"][engine] = run_styles(cluster, args.styles.split(","), args.runs)
+            for driver in drivers:
+                _DRIVER[engine] = driver
+                per_style = run_styles(cluster, args.styles.split(","), args.runs)
+                # One driver per engine keeps the established layout; several are keyed by name.
+                key = engine if len(drivers) == 1 else f"{engine} ({driver.name})"
+                results["engines"][key] = per_style
     sturdydb.release_resources()
     print(json.dumps(results, indent=2))
     return 0

@@ -30,6 +30,10 @@ def test_statements_by_the_rule(open_conn: Open) -> None:
     assert _outcome(conn, "Cursor.executemany", "SELECT 1", []) == Outcome.UNKNOWN
     assert _outcome(conn, "Cursor.callproc", "p") == Outcome.UNKNOWN
     assert _outcome(conn, "Cursor.copy", "COPY t FROM STDIN") == Outcome.UNKNOWN
+    # psycopg2's COPY methods, and two-phase commit (COMMIT PREPARED runs outside a transaction)
+    for method in ("Cursor.copy_from", "Cursor.copy_to", "Cursor.copy_expert", "Connection.tpc_prepare",
+                   "Connection.tpc_commit", "Connection.tpc_rollback"):
+        assert _outcome(conn, method) == Outcome.UNKNOWN, method
 
 
 def test_calls_that_apply_no_data_of_their_own(open_conn: Open) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from local_servers import MYSQL_URL, PG_URL
+from local_servers import MYSQL_URL, PG2_URL, PG_URL, PYMYSQL_URL
 
 import sturdydb
 
@@ -22,23 +22,35 @@ def _fresh_process_state() -> Iterator[None]:
     sturdydb.reset_process_state()
 
 
-@pytest.fixture
-def pg_engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(PG_URL, connect_args={"plugins": "host_monitoring"})
+def _engine(url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(url, connect_args={"plugins": "host_monitoring"})
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[sa.Engine]:
+    yield from _engine(PG_URL)
 
 
 @pytest.fixture
 def mysql_engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(MYSQL_URL, connect_args={"plugins": "host_monitoring"})
-    yield engine
-    engine.dispose()
+    yield from _engine(MYSQL_URL)
 
 
-@pytest.fixture(params=["pg", "mysql"])
+@pytest.fixture
+def pg2_engine() -> Iterator[sa.Engine]:
+    yield from _engine(PG2_URL)
+
+
+@pytest.fixture
+def pymysql_engine() -> Iterator[sa.Engine]:
+    yield from _engine(PYMYSQL_URL)
+
+
+@pytest.fixture(params=["pg", "mysql", "pg2", "pymysql"])
 def engine(request: pytest.FixtureRequest) -> sa.Engine:
-    """Each engine in turn."""
+    """Each engine in turn: psycopg, mysql-connector, psycopg2 and PyMySQL."""
     found: sa.Engine = request.getfixturevalue(f"{request.param}_engine")
     return found
 

@@ -1,5 +1,5 @@
-"""The sturdydb dialects do what SQLAlchemy's own psycopg and mysql-connector dialects do,
-on the machine's servers, with every connection opened through sturdydb."""
+"""The sturdydb dialects do what SQLAlchemy's own psycopg, psycopg2, mysql-connector and PyMySQL
+dialects do, on the machine's servers, with every connection opened through sturdydb."""
 
 from __future__ import annotations
 
@@ -72,9 +72,9 @@ def test_an_unknown_property_is_named_with_a_hint(engine: sa.Engine) -> None:
     other = sa.create_engine(engine.url.update_query_dict({"failover_timeout_secs": "5"}))
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        # The driver has the final say: psycopg raises ProgrammingError (wrapped by SQLAlchemy),
-        # mysql-connector AttributeError("Unsupported argument ...").
-        with pytest.raises((sa.exc.DBAPIError, AttributeError), match="failover_timeout_secs"):
+        # The driver has the final say: psycopg and psycopg2 raise ProgrammingError (wrapped by
+        # SQLAlchemy), mysql-connector AttributeError("Unsupported argument ..."), PyMySQL TypeError.
+        with pytest.raises((sa.exc.DBAPIError, AttributeError, TypeError), match="failover_timeout_secs"):
             other.connect()
     messages = [str(w.message) for w in seen]
     assert any("failover_timeout_secs" in m and "failover_timeout_sec" in m for m in messages), messages
@@ -144,7 +144,7 @@ def test_autocommit_isolation_level(engine: sa.Engine, table_name: str) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text(f"CREATE TABLE {table_name} (id INT)"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        assert conn.connection.dbapi_connection.autocommit is True
+        assert conn.connection.dbapi_connection.autocommit == True  # noqa: E712 (PyMySQL's is a callable switch)
         conn.execute(sa.text(f"INSERT INTO {table_name} VALUES (1)"))
         conn.rollback()  # nothing to roll back: the INSERT is committed already
     with engine.connect() as conn:

@@ -104,7 +104,7 @@ def build_properties(
         if prefix is not None and prefix.no_effect is not None:
             _warn_no_effect(prefix.name + "*", prefix.no_effect)
             continue
-        if prefix is not None or key in driver_names:
+        if prefix is not None or key in driver_names or (driver is not None and driver.accepts_any_property):
             continue
         nearest = registry.nearest(key, driver_names)
         hint = f" Did you mean {nearest!r}?" if nearest else ""

@@ -25,8 +25,8 @@ from sturdydb._config import build_properties
 from sturdydb._conninfo import check_conninfo, split_hosts
 from sturdydb._context import Call, ConnectionContext
 from sturdydb._discovery import PluginCatalog, catalog_for
-from sturdydb._drivers import driver_dialect_for
-from sturdydb._errors import FailoverSuccessError, InterfaceError
+from sturdydb._drivers import UnknownDriverError, driver_dialect_for, pass_through_dialect
+from sturdydb._errors import ConfigurationError, FailoverSuccessError, InterfaceError
 from sturdydb._hosts import HostInfo
 from sturdydb._pipeline import Pipeline, get_pipeline, select_plugins
 from sturdydb._properties import Properties
@@ -109,9 +109,20 @@ def _plan(cat: PluginCatalog, target: Callable[..., Any], conninfo: str, kwargs:
         spec = cat.registry.get("wrapper_driver_dialect")
         assert spec is not None
         forced = spec.coerce(forced)
-    driver = driver_dialect_for(target, forced)
+    try:
+        driver = driver_dialect_for(target, forced)
+    except UnknownDriverError:
+        if not _no_plugins_asked(conninfo, kwargs):
+            raise
+        driver = pass_through_dialect(target)
     props = build_properties(cat, driver, conninfo, kwargs)
     pipeline = get_pipeline(select_plugins(cat, props))
+    if pipeline.plugins and not driver.supports_plugins:
+        raise ConfigurationError(
+            f"{target!r} is no driver sturdydb supports, so it runs only as a pass-through with no "
+            f"plugins, but these properties enable {', '.join(pipeline.codes)}: remove them, or use "
+            "a supported driver"
+        )
     hosts = [HostInfo(h, p) for h, p in split_hosts(props.get("host"), props.get("port"))]
     if not hosts:
         hosts = [HostInfo("localhost", None)]
@@ -121,6 +132,13 @@ def _plan(cat: PluginCatalog, target: Callable[..., Any], conninfo: str, kwargs:
             _plans.clear()  # simple and bounded; steady-state applications use a handful
         _plans[key] = plan
     return plan
+
+
+def _no_plugins_asked(conninfo: str, kwargs: dict[str, Any]) -> bool:
+    """Whether the application named an empty plugin list itself (``plugins=""``)."""
+    value = kwargs["plugins"] if "plugins" in kwargs else (
+        _peek(conninfo, "plugins") if "plugins" in conninfo else None)
+    return isinstance(value, str) and not value.strip()
 
 
 def _peek(conninfo: str, key: str) -> str | None:
@@ -284,12 +302,31 @@ class Connection:
         """mysql-connector's ``cmd_query()`` through the plugins."""
         return self._call("Connection.cmd_query", self._ctx.connection.cmd_query, *args, **kwargs)
 
+    # PEP 249's two-phase commit extension (psycopg, psycopg2): through the plugins, like commit.
+    def tpc_begin(self, xid: Any) -> None:
+        self._call("Connection.tpc_begin", self._ctx.connection.tpc_begin, xid)
+
+    def tpc_prepare(self) -> None:
+        self._call("Connection.tpc_prepare", self._ctx.connection.tpc_prepare)
+
+    def tpc_commit(self, *xid: Any) -> None:
+        self._call("Connection.tpc_commit", self._ctx.connection.tpc_commit, *xid)
+
+    def tpc_rollback(self, *xid: Any) -> None:
+        self._call("Connection.tpc_rollback", self._ctx.connection.tpc_rollback, *xid)
+
+    def tpc_recover(self) -> Any:
+        return self._call("Connection.tpc_recover", self._ctx.connection.tpc_recover)
+
     def __enter__(self) -> Connection:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         ctx = self._ctx
         if ctx.closed:
+            return
+        if ctx.driver.context_exit_delegates and hasattr(ctx.connection, "__exit__"):
+            ctx.connection.__exit__(exc_type, exc, tb)  # a driver sturdydb does not know: its own rule
             return
         try:
             if ctx.driver.context_exit_ends_transaction and not ctx.driver.is_closed(ctx.connection):
@@ -480,7 +517,10 @@ class Cursor:
             self._rebind()
         chain = self._c_execute
         if chain is None:
-            self._cursor.execute(query, params, **kwargs)
+            if params is None:  # as the application called it: not every driver takes None
+                self._cursor.execute(query, **kwargs)
+            else:
+                self._cursor.execute(query, params, **kwargs)
         else:
             cur = self._cursor
             try:
@@ -508,9 +548,9 @@ class Cursor:
 
     def _stale(self) -> None:
         """A fetch after the connection failed over: fine if the result is in memory, else raise."""
-        if not self._server_side:
-            return  # psycopg's client-side cursors hold their whole result: it is still valid
         ctx = self._ctx
+        if not self._server_side and ctx.driver.results_outlive_connection:
+            return  # a client-side cursor holds its whole result: it is still valid
         raise ctx.error(
             FailoverSuccessError,
             f"this cursor's result was on a connection that failed over (now on {ctx.host.url}); "
@@ -576,6 +616,23 @@ class Cursor:
             self._rebind()
         raw = self._cursor.copy(*args, **kwargs)
         return _ChainedBlock(self._ctx, "Cursor.copy", self._cursor, raw, _COPY_IO)
+
+    # psycopg2's COPY methods: one call each, through the plugins (socket_timeout bounds the
+    # whole COPY; failover reports its outcome as unknown, never "not applied").
+    def copy_from(self, *args: Any, **kwargs: Any) -> Any:
+        if self._gen != self._ctx.generation:
+            self._rebind()
+        return self._call("Cursor.copy_from", self._cursor.copy_from, *args, **kwargs)
+
+    def copy_to(self, *args: Any, **kwargs: Any) -> Any:
+        if self._gen != self._ctx.generation:
+            self._rebind()
+        return self._call("Cursor.copy_to", self._cursor.copy_to, *args, **kwargs)
+
+    def copy_expert(self, *args: Any, **kwargs: Any) -> Any:
+        if self._gen != self._ctx.generation:
+            self._rebind()
+        return self._call("Cursor.copy_expert", self._cursor.copy_expert, *args, **kwargs)
 
     def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         """psycopg's ``stream()``: the query and every row fetched go through the plugins.

@@ -4,35 +4,29 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import sturdydb
 from sturdydb_efm import HostMonitor, service
 from sturdydb_testing import Cluster, Instance
+from sturdydb_testing.drivers import DEFAULT_DRIVERS, Driver
 
 #: Probe after 1 s, every 500 ms (250 ms to answer), unhealthy after 2 failed probes: the rule's
 #: worst case is 1.75 s from the start of a call to a host that is already silent.
 FAST = {"failure_detection_time_ms": 1000, "failure_detection_interval_ms": 500, "failure_detection_count": 2}
 
 
-def driver_connect(cluster: Cluster) -> Callable[..., Any]:
-    if cluster.engine == "pg":
-        import psycopg
-
-        return psycopg.Connection.connect
-    import mysql.connector
-
-    return mysql.connector.connect
-
-
-def connect(cluster: Cluster, host: Instance | str | None = "cluster", **props: Any) -> sturdydb.Connection:
-    """A monitored connection (default: through the cluster endpoint), autocommit."""
-    options: dict[str, Any] = {"plugins": "host_monitoring", "autocommit": True, "connect_timeout": 3, **FAST}
-    if cluster.engine == "mysql":
-        options["use_pure"] = True  # the C extension hides its socket, so it cannot be aborted
-    options.update(props)
-    return sturdydb.connect(driver_connect(cluster), **cluster.connect_kwargs(host), **options)
+def connect(cluster: Cluster, host: Instance | str | None = "cluster", *, driver: Driver | None = None,
+            **props: Any) -> sturdydb.Connection:
+    """A monitored connection (default: through the cluster endpoint), autocommit, through
+    ``driver`` (default: the engine's default driver; mysql-connector in its pure-Python mode,
+    because the C extension hides its socket, so it cannot be aborted)."""
+    driver = driver or DEFAULT_DRIVERS[cluster.engine]
+    options: dict[str, Any] = {"plugins": "host_monitoring", "autocommit": True, "connect_timeout": 3, **FAST,
+                               **driver.options, **props}
+    conn = sturdydb.connect(driver.connect, **cluster.connect_kwargs(host), **options)
+    assert conn.context.driver.name == driver.name
+    return conn
 
 
 def sleep_sql(cluster: Cluster, seconds: float) -> str:

@@ -1,17 +1,20 @@
-"""Detection on real clusters, both engines: frozen, blackholed and killed writers, outages
-before and after the grace time. The probe and frozen-writer cases run on every cluster kind
-(Aurora and RDS Multi-AZ DB clusters). The bounds only guard against hangs; detection times are
+"""Detection on real clusters, both engines (frozen, blackholed and killed writers through each
+of the four drivers), outages before and after the grace time. The probe and frozen-writer cases
+also run on RDS Multi-AZ DB clusters. The bounds only guard against hangs; detection times are
 measured by ``benchmarks/detection.py``."""
 
 from __future__ import annotations
 
 import time
+import warnings
 
 import pytest
 from efm_scenarios import BackgroundCall, connect, instance_id, monitor_for, sleep_sql
 
 import sturdydb
 from sturdydb_testing import Cluster
+from sturdydb_testing.drivers import Driver
+from sturdydb_testing.pytest_plugin import every_driver, every_driver_and_kind
 
 pytestmark = pytest.mark.integration
 
@@ -19,11 +22,13 @@ pytestmark = pytest.mark.integration
 def _assert_drivers_network_error(conn: sturdydb.Connection, error: BaseException | None) -> None:
     assert error is not None, "the call was not aborted"
     assert not isinstance(error, sturdydb.Error), f"sturdydb replaced the driver's error: {error!r}"
+    assert isinstance(error, conn.context.driver.module.Error)  # the driver's own error
     assert conn.context.driver.is_network_error(error), f"not a network error: {error!r}"
 
 
-def test_the_monitor_probes_the_instance_behind_the_cluster_endpoint(rds_cluster: Cluster) -> None:
-    conn = connect(rds_cluster)
+@every_driver_and_kind
+def test_the_monitor_probes_the_instance_behind_the_cluster_endpoint(rds_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(rds_cluster, driver=dbapi_driver)
     assert rds_cluster.writer is not None
     call = BackgroundCall(conn, sleep_sql(rds_cluster, 1.6)).wait(20)
     assert call.error is None
@@ -32,8 +37,11 @@ def test_the_monitor_probes_the_instance_behind_the_cluster_endpoint(rds_cluster
     assert instance_id(conn, rds_cluster) == rds_cluster.writer.name
 
 
-def test_a_writer_frozen_during_a_long_query_aborts_the_query(rds_cluster: Cluster) -> None:
-    conn = connect(rds_cluster)
+@every_driver_and_kind
+def test_a_writer_frozen_during_a_long_query_aborts_the_query(rds_cluster: Cluster, dbapi_driver: Driver) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "cannot abort" warning, no unknown property
+        conn = connect(rds_cluster, driver=dbapi_driver)
     writer = rds_cluster.writer
     assert writer is not None
     call = BackgroundCall(conn, sleep_sql(rds_cluster, 120))
@@ -47,8 +55,9 @@ def test_a_writer_frozen_during_a_long_query_aborts_the_query(rds_cluster: Clust
     assert monitor_for(writer.host).detections == 1
 
 
-def test_a_blackholed_writer_aborts_the_query(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster)
+@every_driver
+def test_a_blackholed_writer_aborts_the_query(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver)
     writer = aurora_cluster.writer
     assert writer is not None
     call = BackgroundCall(conn, sleep_sql(aurora_cluster, 120))
@@ -62,8 +71,9 @@ def test_a_blackholed_writer_aborts_the_query(aurora_cluster: Cluster) -> None:
     assert monitor_for(writer.host).detections == 1
 
 
-def test_a_killed_writer_ends_the_query_with_the_drivers_error(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster)
+@every_driver
+def test_a_killed_writer_ends_the_query_with_the_drivers_error(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver)
     writer = aurora_cluster.writer
     assert writer is not None
     call = BackgroundCall(conn, sleep_sql(aurora_cluster, 120))

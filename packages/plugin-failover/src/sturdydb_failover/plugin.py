@@ -79,7 +79,11 @@ _FETCH_CALLS = frozenset({
     "Cursor.nextset",
 })
 #: Calls that may change data but carry no statement text to classify.
-_OPAQUE_CALLS = frozenset({"Cursor.callproc", "Cursor.copy"})
+_OPAQUE_CALLS = frozenset({
+    "Cursor.callproc", "Cursor.copy", "Cursor.copy_from", "Cursor.copy_to", "Cursor.copy_expert",
+    # Two-phase commit: COMMIT/ROLLBACK PREPARED run outside any transaction and do apply data.
+    "Connection.tpc_prepare", "Connection.tpc_commit", "Connection.tpc_rollback",
+})
 
 
 class Outcome:
@@ -546,7 +550,10 @@ class FailoverPlugin(Plugin):
         driver = ctx.driver
         if isinstance(exc, FailoverError):
             return None
-        if not driver.is_network_error(exc) and not (
+        # The driver knew the connection was gone and refused before sending anything (its
+        # is_unsent_error says so, which makes the outcome "not applied" below).
+        refused = driver.is_closed_connection_error(exc, ctx.connection)
+        if not refused and not driver.is_network_error(exc) and not (
             _mode_for(ctx, state.settings.mode) is FailoverMode.STRICT_WRITER and not ctx.session.read_only
             and driver.is_read_only_error(exc) and self._writer_moved(ctx, state)
         ):
@@ -560,7 +567,7 @@ class FailoverPlugin(Plugin):
         except Exception:
             in_tx = True  # unknown: the more careful answer
         outcome = Outcome.UNKNOWN
-        if not driver.is_network_error(exc):
+        if not refused and not driver.is_network_error(exc):
             outcome = Outcome.NOT_APPLIED  # the server answered with a read-only error
         elif not in_tx:
             # Classified before the failover replaces the connection: the old one's mode counts.

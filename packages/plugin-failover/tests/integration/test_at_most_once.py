@@ -14,7 +14,6 @@ from scenario_helpers import (
     BackgroundFault,
     assert_documented_write_error,
     connect,
-    driver_connect,
     fail_over,
     instance_id,
     new_table,
@@ -23,12 +22,14 @@ from scenario_helpers import (
 import sturdydb
 from sturdydb import HostAvailability
 from sturdydb_testing import Cluster
+from sturdydb_testing.drivers import DEFAULT_DRIVERS, DRIVERS, Driver
+from sturdydb_testing.pytest_plugin import every_driver
 
 
 def _count(cluster: Cluster, table: str, where: str = "") -> int:
     """Rows of ``table`` on the current writer, read on a fresh plain connection."""
-    conn = sturdydb.connect(driver_connect(cluster), cluster.conninfo(cluster.writer), plugins="",
-                            **({"use_pure": True} if cluster.engine == "mysql" else {}))
+    default = DEFAULT_DRIVERS[cluster.engine]
+    conn = sturdydb.connect(default.connect, cluster.conninfo(cluster.writer), plugins="", **default.options)
     try:
         cur = conn.cursor()
         cur.execute(f"SELECT count(*) FROM {table} {where}")
@@ -64,8 +65,9 @@ def _monitor(conn: sturdydb.Connection) -> Any:
 
 # -- 1. at most once ------------------------------------------------------------------------
 
-def test_an_autocommit_write_whose_reply_was_lost_reports_an_unknown_outcome(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=True)
+@every_driver
+def test_an_autocommit_write_whose_reply_was_lost_reports_an_unknown_outcome(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=True)
     table = new_table(conn)
     _monitor(conn)
     cur = conn.cursor()
@@ -79,7 +81,7 @@ def test_an_autocommit_write_whose_reply_was_lost_reports_an_unknown_outcome(aur
     assert "may or may not have been applied" in str(err)
     # The connection works (failed over to the writer) and the application decides.
     cur.execute("SELECT 5")
-    assert cur.fetchall() == [(5,)]
+    assert [tuple(r) for r in cur.fetchall()] == [(5,)]
     time.sleep(2.0)  # let the server finish the statement it kept running
     applied = _count(aurora_cluster, table)
     if aurora_cluster.engine == "pg":
@@ -91,8 +93,9 @@ def test_an_autocommit_write_whose_reply_was_lost_reports_an_unknown_outcome(aur
     conn.close()
 
 
-def test_an_interrupted_read_is_reported_safe_to_rerun(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=True)
+@every_driver
+def test_an_interrupted_read_is_reported_safe_to_rerun(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=True)
     table = new_table(conn)
     _monitor(conn)
     cur = conn.cursor()
@@ -104,14 +107,15 @@ def test_an_interrupted_read_is_reported_safe_to_rerun(aurora_cluster: Cluster) 
     assert not caught.value.retry_read  # failover_retry_reads is off by default
     assert "safe to run it again" in str(caught.value)
     cur.execute(f"SELECT count(*) FROM {table}")
-    assert cur.fetchall() == [(0,)]
+    assert [tuple(r) for r in cur.fetchall()] == [(0,)]
     assert _count(aurora_cluster, table) == 0
     conn.close()
 
 
-def test_a_statement_in_a_read_only_session_is_reported_safe_to_rerun(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_a_statement_in_a_read_only_session_is_reported_safe_to_rerun(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     # Not autocommit: psycopg applies read_only to the transactions it opens.
-    conn = connect(aurora_cluster, autocommit=False)
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=False)
     table = new_table(conn)
     _monitor(conn)
     conn.read_only = True
@@ -132,8 +136,9 @@ def test_a_statement_in_a_read_only_session_is_reported_safe_to_rerun(aurora_clu
     conn.close()
 
 
-def test_a_write_that_provably_never_left_is_reported_safe_to_rerun(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=True)
+@every_driver
+def test_a_write_that_provably_never_left_is_reported_safe_to_rerun(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=True)
     table = new_table(conn)
     cur = conn.cursor()
     cur.execute(f"INSERT INTO {table} (id) VALUES (1)")
@@ -149,9 +154,10 @@ def test_a_write_that_provably_never_left_is_reported_safe_to_rerun(aurora_clust
 
 # -- 2. a timeout is not a failover ---------------------------------------------------------
 
-def test_a_slow_autocommit_insert_is_cancelled_and_the_connection_kept(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_a_slow_autocommit_insert_is_cancelled_and_the_connection_kept(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     """The issue's case: socket_timeout=1 and a 1.5 s INSERT ... SELECT in autocommit."""
-    conn = connect(aurora_cluster, autocommit=True, socket_timeout=1)
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=True, socket_timeout=1)
     table = new_table(conn)
     monitor = _monitor(conn)
     writer = monitor.writer
@@ -169,7 +175,7 @@ def test_a_slow_autocommit_insert_is_cancelled_and_the_connection_kept(aurora_cl
     # The same connection is still usable, on the same host; the topology is untouched.
     assert conn.target_connection is raw and conn.context.host == host
     cur.execute("SELECT 6")
-    assert cur.fetchall() == [(6,)]
+    assert [tuple(r) for r in cur.fetchall()] == [(6,)]
     assert conn.context.plugin_state["failover"].failovers == 0
     assert monitor.writer == writer and monitor.probe_connects == probes
     assert all(h.availability is HostAvailability.AVAILABLE for h in conn.context.topology.hosts)
@@ -180,12 +186,13 @@ def test_a_slow_autocommit_insert_is_cancelled_and_the_connection_kept(aurora_cl
     conn.close()
 
 
-def test_a_host_that_does_not_answer_the_cancel_is_treated_as_failed(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_a_host_that_does_not_answer_the_cancel_is_treated_as_failed(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
-    conn = sturdydb.connect(driver_connect(aurora_cluster), aurora_cluster.conninfo(writer),
+    conn = sturdydb.connect(dbapi_driver.connect, aurora_cluster.conninfo(writer),
                             plugins="", socket_timeout=1, auxiliary_query_timeout_sec=1, connect_timeout=2,
-                            **({"use_pure": True} if aurora_cluster.engine == "mysql" else {}))
+                            **dbapi_driver.options)
     raw = conn.target_connection
     driver = conn.context.driver
     cur = conn.cursor()
@@ -210,8 +217,9 @@ def test_a_host_that_does_not_answer_the_cancel_is_treated_as_failed(aurora_clus
 
 # -- 3. transparent retry of reads ----------------------------------------------------------
 
-def test_a_read_interrupted_by_a_failover_is_rerun_with_failover_retry_reads(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=True, failover_retry_reads=True)
+@every_driver
+def test_a_read_interrupted_by_a_failover_is_rerun_with_failover_retry_reads(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=True, failover_retry_reads=True)
     table = new_table(conn)
     conn.cursor().execute(f"INSERT INTO {table} (id) VALUES (1), (2), (3)")
     _monitor(conn)
@@ -231,14 +239,15 @@ def test_a_read_interrupted_by_a_failover_is_rerun_with_failover_retry_reads(aur
     conn.close()
 
 
-def test_a_read_heavy_workload_sees_no_error_through_a_real_failover(aurora_cluster: Cluster) -> None:
-    setup = connect(aurora_cluster, autocommit=True)
+@every_driver
+def test_a_read_heavy_workload_sees_no_error_through_a_real_failover(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    setup = connect(aurora_cluster, driver=dbapi_driver, autocommit=True)
     table = new_table(setup)
     expected = [(i, f"row {i}") for i in range(1, 51)]
     setup.cursor().executemany(f"INSERT INTO {table} (id, pad) VALUES (%s, %s)", expected)
     setup.close()
     threads = 6
-    conns = [connect(aurora_cluster, autocommit=True, failover_retry_reads=True) for _ in range(threads)]
+    conns = [connect(aurora_cluster, driver=dbapi_driver, autocommit=True, failover_retry_reads=True) for _ in range(threads)]
     fault = BackgroundFault(aurora_cluster)
     errors: list[BaseException] = []
     wrong: list[Any] = []
@@ -248,7 +257,7 @@ def test_a_read_heavy_workload_sees_no_error_through_a_real_failover(aurora_clus
     def reader(w: int) -> None:
         conn = conns[w]
         # mysql-connector: a buffered cursor, so a failover cannot interrupt a fetch.
-        cur = conn.cursor(buffered=True) if aurora_cluster.engine == "mysql" else conn.cursor()
+        cur = conn.cursor(**dbapi_driver.buffered_cursor_options())
         while not stop.is_set():
             try:
                 cur.execute(f"SELECT id, pad FROM {table} WHERE id <= %s ORDER BY id", (50,))
@@ -288,46 +297,56 @@ def test_a_read_heavy_workload_sees_no_error_through_a_real_failover(aurora_clus
 
 # -- 5. cursors from before a failover; multi-host strict_writer connects -------------------
 
-def test_a_cursor_from_before_a_failover_works_or_raises_the_documented_error(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=True)
+@every_driver
+def test_a_cursor_from_before_a_failover_works_or_raises_the_documented_error(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=True)
     table = new_table(conn)
     conn.cursor().execute(f"INSERT INTO {table} (id) VALUES (1), (2)")
     _monitor(conn)
-    mysql = aurora_cluster.engine == "mysql"
-    # A result held in memory (psycopg's cursors, mysql-connector's buffered ones), not fetched yet.
-    pending = conn.cursor(buffered=True) if mysql else conn.cursor()
+    streams = dbapi_driver.streams_results
+    # A result held in memory (the default cursors of psycopg, psycopg2 and PyMySQL,
+    # mysql-connector's buffered ones), not fetched yet.
+    pending = conn.cursor(**dbapi_driver.buffered_cursor_options())
     pending.execute(f"SELECT id FROM {table} ORDER BY id")
-    if mysql:
+    if streams:
         # mysql-connector's default cursor streams from the server: its result is on the
         # connection that will fail.
         streamed = conn.cursor()
         streamed.execute(f"SELECT id FROM {table} ORDER BY id")
-        assert streamed.fetchall() == [(1,), (2,)]
+        assert [tuple(r) for r in streamed.fetchall()] == [(1,), (2,)]
     unused = conn.cursor()
     aurora_cluster.reset_connections(aurora_cluster.writer)  # type: ignore[arg-type]
     with pytest.raises(sturdydb.FailoverSuccessError):
         conn.cursor().execute("SELECT 1")
     assert conn.context.plugin_state["failover"].failovers == 1
-    assert [tuple(r) for r in pending.fetchall()] == [(1,), (2,)]  # still valid
-    if mysql:
+    if conn.context.driver.results_outlive_connection:
+        assert [tuple(r) for r in pending.fetchall()] == [(1,), (2,)]  # still valid
+    else:
+        # psycopg2 refuses any use of a cursor of a closed connection: the documented error.
+        with pytest.raises(sturdydb.FailoverSuccessError, match="execute the query again"):
+            pending.fetchall()
+    if streams:
         # The documented error, not the driver's "No result set" or an empty list.
         with pytest.raises(sturdydb.FailoverSuccessError, match="execute the query again"):
             streamed.fetchall()
         streamed.execute(f"SELECT id FROM {table} ORDER BY id")
-        assert streamed.fetchall() == [(1,), (2,)]
+        assert [tuple(r) for r in streamed.fetchall()] == [(1,), (2,)]
     unused.execute(f"SELECT count(*) FROM {table}")
-    assert unused.fetchall() == [(2,)]
+    assert [tuple(r) for r in unused.fetchall()] == [(2,)]
     pending.execute(f"SELECT id FROM {table} ORDER BY id")
     assert [tuple(r) for r in pending.fetchall()] == [(1,), (2,)]
     conn.close()
 
 
-def test_a_server_side_cursor_from_before_a_failover_raises_the_documented_error(pg_cluster: Cluster) -> None:
-    conn = connect(pg_cluster, autocommit=True)
+@pytest.mark.parametrize("dbapi_driver", [d for d in DRIVERS if d.engine == "pg"], ids=str)
+def test_a_server_side_cursor_from_before_a_failover_raises_the_documented_error(
+    pg_cluster: Cluster, dbapi_driver: Driver
+) -> None:
+    conn = connect(pg_cluster, driver=dbapi_driver, autocommit=True)
     _monitor(conn)
     named = conn.cursor("held", withhold=True)
     named.execute("SELECT g FROM generate_series(1, 10) g")
-    assert named.fetchone() == (1,)
+    assert tuple(named.fetchone()) == (1,)
     pg_cluster.reset_connections(pg_cluster.writer)  # type: ignore[arg-type]
     with pytest.raises(sturdydb.FailoverSuccessError):
         conn.cursor().execute("SELECT 1")
@@ -336,19 +355,19 @@ def test_a_server_side_cursor_from_before_a_failover_raises_the_documented_error
     conn.close()
 
 
-def test_a_plain_multi_host_connect_in_strict_writer_mode_writes_only_to_the_writer(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_a_plain_multi_host_connect_in_strict_writer_mode_writes_only_to_the_writer(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     reader = aurora_cluster.readers[0]
     writer = aurora_cluster.writer
     assert writer is not None
-    setup = connect(aurora_cluster, autocommit=True)
+    setup = connect(aurora_cluster, driver=dbapi_driver, autocommit=True)
     table = new_table(setup)
     setup.close()
     kwargs = aurora_cluster.connect_kwargs(reader)
     kwargs["host"] = f"{reader.host},{writer.host}"  # the replica answers first
     kwargs["port"] = f"{reader.port},{writer.port}"
-    if aurora_cluster.engine == "mysql":
-        kwargs["use_pure"] = True
-    conn = sturdydb.connect(driver_connect(aurora_cluster), plugins=PLUGINS, failover_mode="strict_writer",
+    kwargs.update(dbapi_driver.options)
+    conn = sturdydb.connect(dbapi_driver.connect, plugins=PLUGINS, failover_mode="strict_writer",
                             autocommit=True, connect_timeout=3, failover_timeout_sec=30, **kwargs)
     assert instance_id(conn, aurora_cluster) == writer.name
     assert conn.context.host.host == writer.host
@@ -357,8 +376,9 @@ def test_a_plain_multi_host_connect_in_strict_writer_mode_writes_only_to_the_wri
     conn.close()
 
 
-def test_an_interrupted_autocommit_write_during_a_real_failover_is_never_reported_safe(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=True)
+@every_driver
+def test_an_interrupted_autocommit_write_during_a_real_failover_is_never_reported_safe(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=True)
     table = new_table(conn)
     cur = conn.cursor()
     future = fail_over(aurora_cluster)

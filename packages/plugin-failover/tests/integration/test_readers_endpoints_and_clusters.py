@@ -1,5 +1,6 @@
-"""Reader failover, connect-time routing through stale endpoints, two clusters in one process,
-and the reference wrapper's own example running unchanged but for its import."""
+"""Reader failover and connect-time routing through stale endpoints (through each of the four
+drivers), two clusters in one process, and the reference wrapper's own example running
+unchanged but for its import."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ from scenario_helpers import (
 
 import sturdydb
 from sturdydb_testing import Cluster, MariaDBCluster, PostgresCluster
+from sturdydb_testing.drivers import Driver
+from sturdydb_testing.pytest_plugin import every_driver, every_driver_and_kind
 
 
+@every_driver
 @pytest.mark.parametrize("mode", ["strict_reader", "reader_or_writer", "strict-reader"])
-def test_reader_killed_fails_over_by_mode(aurora_cluster: Cluster, mode: str) -> None:
+def test_reader_killed_fails_over_by_mode(aurora_cluster: Cluster, dbapi_driver: Driver, mode: str) -> None:
     reader = aurora_cluster.readers[0]
-    conn = connect(aurora_cluster, reader, failover_mode=mode, autocommit=True)
+    conn = connect(aurora_cluster, reader, driver=dbapi_driver, failover_mode=mode, autocommit=True)
     assert instance_id(conn, aurora_cluster) == reader.name
     aurora_cluster.kill(reader)
     with pytest.raises(sturdydb.FailoverSuccessError) as caught:
@@ -39,16 +43,17 @@ def test_reader_killed_fails_over_by_mode(aurora_cluster: Cluster, mode: str) ->
         assert now_on in {i.name for i in aurora_cluster.instances if i is not reader}
     cur = conn.cursor()
     cur.execute("SELECT 42")
-    assert cur.fetchall() == [(42,)]
+    assert [tuple(r) for r in cur.fetchall()] == [(42,)]
     conn.close()
 
 
-def test_a_new_connection_through_a_stale_cluster_endpoint_reaches_the_true_writer(rds_cluster: Cluster) -> None:
+@every_driver_and_kind
+def test_a_new_connection_through_a_stale_cluster_endpoint_reaches_the_true_writer(rds_cluster: Cluster, dbapi_driver: Driver) -> None:
     """DNS points the cluster endpoint at a reader: sturdydb verifies the role and reroutes."""
     reader = rds_cluster.readers[0]
     rds_cluster.cluster_endpoint.follow([reader], 0, rds_cluster.event_log)  # stale "DNS"
     try:
-        conn = connect(rds_cluster, autocommit=True)
+        conn = connect(rds_cluster, driver=dbapi_driver, autocommit=True)
         assert instance_id(conn, rds_cluster) == rds_cluster.writer.name  # type: ignore[union-attr]
         table = new_table(conn)
         conn.cursor().execute(f"INSERT INTO {table} (id) VALUES (1)")
@@ -58,9 +63,10 @@ def test_a_new_connection_through_a_stale_cluster_endpoint_reaches_the_true_writ
         rds_cluster.cluster_endpoint.follow([rds_cluster.writer], 0, rds_cluster.event_log)  # type: ignore[list-item]
 
 
-def test_reconnecting_through_a_dead_cluster_endpoint_uses_the_shared_topology(rds_cluster: Cluster) -> None:
+@every_driver_and_kind
+def test_reconnecting_through_a_dead_cluster_endpoint_uses_the_shared_topology(rds_cluster: Cluster, dbapi_driver: Driver) -> None:
     """An application that reconnects through the endpoint on any error lands on the new writer."""
-    conn = connect(rds_cluster, autocommit=True)
+    conn = connect(rds_cluster, driver=dbapi_driver, autocommit=True)
     table = new_table(conn)
     future = fail_over(rds_cluster)
     # Issue 12: the interrupted INSERT's outcome is unknown (or, with mysql-connector, whose
@@ -72,7 +78,7 @@ def test_reconnecting_through_a_dead_cluster_endpoint_uses_the_shared_topology(r
     conn.close()
     new = future.result(60)
     assert rds_cluster.cluster_endpoint.has_pending_change  # DNS still names the dead writer
-    again = connect(rds_cluster, autocommit=True)
+    again = connect(rds_cluster, driver=dbapi_driver, autocommit=True)
     assert instance_id(again, rds_cluster) == new.name
     again.cursor().execute(f"INSERT INTO {table} (id) VALUES (2)")
     assert rds_cluster.cluster_endpoint.has_pending_change
@@ -114,7 +120,7 @@ def test_two_clusters_in_one_process_keep_separate_topologies(aurora_cluster: Cl
     # The other cluster saw nothing: same connection, same writer, no error.
     cur = b.cursor()
     cur.execute("SELECT 1")
-    assert cur.fetchall() == [(1,)]
+    assert [tuple(r) for r in cur.fetchall()] == [(1,)]
     assert b.host == b_host
     assert instance_id(b, other) == other.writer.name  # type: ignore[union-attr]
     assert {h.host for h in b.context.topology.hosts}.isdisjoint({h.host for h in a.context.topology.hosts})

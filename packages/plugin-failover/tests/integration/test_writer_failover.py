@@ -1,8 +1,9 @@
 """Writer failover scenarios on both engines: the application gets the documented error, its
 connection is usable and on the new writer, acknowledged writes survive, nothing is applied twice.
 
-The main scenarios (killed, frozen, in a transaction, twenty writers) run on every cluster kind
-(``rds_cluster``: Aurora and RDS Multi-AZ DB clusters); the others on Aurora."""
+The main scenarios (killed, frozen, in a transaction, twenty writers) run through each of the four
+drivers on Aurora and through each engine's default driver on RDS Multi-AZ DB clusters
+(``every_driver_and_kind``); the others through each driver on Aurora."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from scenario_helpers import (
 
 import sturdydb
 from sturdydb_testing import Cluster
+from sturdydb_testing.drivers import Driver
+from sturdydb_testing.pytest_plugin import every_driver, every_driver_and_kind
 
 
 def _assert_on_new_writer(conn: sturdydb.Connection, cluster: Cluster, new_writer_name: str) -> None:
@@ -33,8 +36,9 @@ def _assert_on_new_writer(conn: sturdydb.Connection, cluster: Cluster, new_write
     assert conn.context.dialect.code == f"{cluster.kind}-{cluster.engine}"
 
 
-def test_writer_killed_fails_over_to_the_promoted_replica(rds_cluster: Cluster) -> None:
-    conn = connect(rds_cluster, autocommit=True)
+@every_driver_and_kind
+def test_writer_killed_fails_over_to_the_promoted_replica(rds_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(rds_cluster, driver=dbapi_driver, autocommit=True)
     table = new_table(conn)
     fault = BackgroundFault(rds_cluster)
     committed, attempted, errors = write_until_failover(conn, table, fault)
@@ -51,8 +55,9 @@ def test_writer_killed_fails_over_to_the_promoted_replica(rds_cluster: Cluster) 
     conn.close()
 
 
-def test_writer_frozen_is_detected_by_socket_timeout(rds_cluster: Cluster) -> None:
-    conn = connect(rds_cluster, autocommit=True, socket_timeout=1)
+@every_driver_and_kind
+def test_writer_frozen_is_detected_by_socket_timeout(rds_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(rds_cluster, driver=dbapi_driver, autocommit=True, socket_timeout=1)
     table = new_table(conn)
     fault = BackgroundFault(rds_cluster, old_writer="freeze")
     committed, attempted, errors = write_until_failover(conn, table, fault)
@@ -68,8 +73,9 @@ def test_writer_frozen_is_detected_by_socket_timeout(rds_cluster: Cluster) -> No
     conn.close()
 
 
-def test_writer_blackholed_fails_over_once_the_call_times_out(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=True, socket_timeout=1)
+@every_driver
+def test_writer_blackholed_fails_over_once_the_call_times_out(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=True, socket_timeout=1)
     table = new_table(conn)
     fault = BackgroundFault(aurora_cluster, keep_blackhole=True)
     committed, attempted, errors = write_until_failover(conn, table, fault)
@@ -81,8 +87,9 @@ def test_writer_blackholed_fails_over_once_the_call_times_out(aurora_cluster: Cl
     conn.close()
 
 
-def test_failover_inside_a_transaction_reports_an_unknown_outcome(rds_cluster: Cluster) -> None:
-    conn = connect(rds_cluster, autocommit=False)
+@every_driver_and_kind
+def test_failover_inside_a_transaction_reports_an_unknown_outcome(rds_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(rds_cluster, driver=dbapi_driver, autocommit=False)
     table = new_table(conn)
     cur = conn.cursor()
     cur.execute(f"INSERT INTO {table} (id) VALUES (1)")
@@ -95,7 +102,7 @@ def test_failover_inside_a_transaction_reports_an_unknown_outcome(rds_cluster: C
     assert caught.value.sqlstate == "08007"
     assert isinstance(caught.value, conn.context.driver.operational_error)
     new = future.result(60)
-    assert conn.autocommit is False  # session state carried over
+    assert not conn.autocommit  # session state carried over (PyMySQL's is a callable switch, not False)
     # Restart the transaction: it commits on the new writer.
     cur.execute(f"INSERT INTO {table} (id) VALUES (2)")
     cur.execute(f"INSERT INTO {table} (id) VALUES (3)")
@@ -106,8 +113,12 @@ def test_failover_inside_a_transaction_reports_an_unknown_outcome(rds_cluster: C
     conn.close()
 
 
-def test_failover_during_executemany(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=False, socket_timeout=5)
+@every_driver
+def test_failover_during_executemany(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    # psycopg2's executemany sends one statement per row: 20000 round trips can outlast 5 s
+    # on a busy machine, which would be a timeout, not the failover this test is about.
+    timeout = 60 if dbapi_driver.name == "psycopg2" else 5
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=False, socket_timeout=timeout)
     table = new_table(conn)
     cur = conn.cursor()
     rows = [(i, 0, "x" * 30) for i in range(1, 20001)]
@@ -128,18 +139,18 @@ def test_failover_during_executemany(aurora_cluster: Cluster) -> None:
     conn.close()
 
 
-def test_failover_during_the_fetch_of_a_large_result(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_failover_during_the_fetch_of_a_large_result(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     pg = aurora_cluster.engine == "pg"
-    conn = connect(aurora_cluster, autocommit=not pg)
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=not pg)
     n = 300000
     if pg:
         sql = f"SELECT g, repeat('x', 50) FROM generate_series(1, {n}) g"
-        cur = conn.cursor("big")  # a server-side cursor: fetches go to the server
     else:
         # The server produces rows slowly (a short sleep every 1000 rows), so the result is
         # really still streaming when the writer dies, not already buffered on this machine.
         sql = f"SELECT seq, REPEAT('x', 50), IF(seq % 1000 = 0, SLEEP(0.01), 0) FROM seq_1_to_{n}"
-        cur = conn.cursor()  # mysql-connector's default cursor is unbuffered
+    cur = dbapi_driver.streaming_cursor(conn, "big")  # fetches go to the server
     cur.execute(sql)
     assert len(cur.fetchmany(100)) == 100
     future = fail_over(aurora_cluster)
@@ -151,7 +162,7 @@ def test_failover_during_the_fetch_of_a_large_result(aurora_cluster: Cluster) ->
     new = future.result(60)
     if pg:
         conn.rollback()
-        cur = conn.cursor("big2")
+        cur = dbapi_driver.streaming_cursor(conn, "big2")
     cur.execute(sql)
     total = 0
     while batch := cur.fetchmany(5000):
@@ -163,10 +174,11 @@ def test_failover_during_the_fetch_of_a_large_result(aurora_cluster: Cluster) ->
     conn.close()
 
 
-def test_twenty_threads_each_with_a_connection_write_through_a_failover(rds_cluster: Cluster) -> None:
-    setup = connect(rds_cluster, autocommit=True)
+@every_driver_and_kind
+def test_twenty_threads_each_with_a_connection_write_through_a_failover(rds_cluster: Cluster, dbapi_driver: Driver) -> None:
+    setup = connect(rds_cluster, driver=dbapi_driver, autocommit=True)
     table = new_table(setup)
-    conns = [connect(rds_cluster, autocommit=True) for _ in range(20)]
+    conns = [connect(rds_cluster, driver=dbapi_driver, autocommit=True) for _ in range(20)]
     results: dict[int, tuple[list[tuple[int, int]], set[tuple[int, int]], list[BaseException]]] = {}
     failures: list[BaseException] = []
     fault = BackgroundFault(rds_cluster)
@@ -186,7 +198,7 @@ def test_twenty_threads_each_with_a_connection_write_through_a_failover(rds_clus
         except BaseException as exc:
             failures.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(20)]
+    threads = [threading.Thread(target=worker, args=(w,), name=f"test-writer-{w}") for w in range(20)]
     for t in threads:
         t.start()
     go.wait()
@@ -208,13 +220,14 @@ def test_twenty_threads_each_with_a_connection_write_through_a_failover(rds_clus
     setup.close()
 
 
-def test_idle_connections_to_the_old_writer_are_invalidated_by_the_tracker(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_idle_connections_to_the_old_writer_are_invalidated_by_the_tracker(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     from sturdydb_failover import tracked_connections
 
-    active = connect(aurora_cluster, autocommit=True, socket_timeout=1)
+    active = connect(aurora_cluster, driver=dbapi_driver, autocommit=True, socket_timeout=1)
     # Without the tracker, this idle connection's next call would wait on the frozen old writer
     # until its 30 s socket timeout; aborted by the tracker, it fails over at once.
-    idle = connect(aurora_cluster, autocommit=True, socket_timeout=30)
+    idle = connect(aurora_cluster, driver=dbapi_driver, autocommit=True, socket_timeout=30)
     old_host = idle.host.host
     assert idle.target_connection in tracked_connections(old_host)
     future = fail_over(aurora_cluster, old_writer="freeze")

@@ -10,12 +10,11 @@ fails the test if anything tries to leave loopback.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import mysql.connector
-import psycopg
 import pytest
 
 import sturdydb
@@ -23,6 +22,7 @@ import sturdydb_aws as aws
 from sturdydb_federated import sts as federated_sts
 from sturdydb_testing.aws import REGION
 from sturdydb_testing.aws_pytest import auth_fronts, aws_env, moto_server, secret_log  # noqa: F401
+from sturdydb_testing.drivers import DEFAULT_DRIVERS, DRIVERS, Driver
 from sturdydb_testing.iam_front import AuthFront, IamTokenValidator
 from sturdydb_testing.idp import (
     CertificateAuthority,
@@ -95,7 +95,7 @@ class FederatedDatabase:
     OTHER_ROLE_ARN = OTHER_ROLE_ARN
     PROVIDER_ARN = PROVIDER_ARN
 
-    engine: str
+    driver: Driver
     front: AuthFront
     validator: IamTokenValidator
     idp: SamlIdentityProvider
@@ -113,29 +113,33 @@ class FederatedDatabase:
         }
         if plugin == "okta":
             options["app_id"] = self.idp.app_id
-        if self.engine == "pg":
-            options["dbname"] = "test"
-        else:
-            options["database"] = "test"
-            options["use_pure"] = True
+        options["dbname" if self.engine == "pg" else "database"] = "test"
+        options.update(self.driver.options)
         options.update(kwargs)
         return {k: v for k, v in options.items() if v is not None}
 
+    @property
+    def engine(self) -> str:
+        return self.driver.engine
+
     def connect(self, plugin: str = "federated_auth", **kwargs: Any) -> sturdydb.Connection:
-        target: Callable[..., Any] = psycopg.Connection.connect if self.engine == "pg" else mysql.connector.connect
-        return sturdydb.connect(target, **self.options(plugin, **kwargs))
+        conn = sturdydb.connect(self.driver.connect, **self.options(plugin, **kwargs))
+        assert conn.context.driver.name == self.driver.name
+        return conn
 
     @property
     def driver_error(self) -> type[BaseException]:
-        return psycopg.OperationalError if self.engine == "pg" else mysql.connector.errors.Error
+        module = importlib.import_module(self.driver.module)
+        return module.OperationalError if self.engine == "pg" else module.Error  # type: ignore[no-any-return]
 
     def sts_calls(self) -> int:
         """AssumeRoleWithSAML calls (moto's request log cannot name form-encoded operations)."""
         return self.sts.calls
 
 
-def _database(engine: str, moto: Any, make_front: Any, idp: SamlIdentityProvider, saml_sts: SamlSts,
+def _database(driver: Driver, moto: Any, make_front: Any, idp: SamlIdentityProvider, saml_sts: SamlSts,
               ca: CertificateAuthority) -> FederatedDatabase:
+    engine = driver.engine
     # Only credentials issued by STS for an assertion open the database: the account's own
     # long-term key is not among the validator's credentials.
     validator = IamTokenValidator(credentials={}, region=REGION, endpoints=[], users=[DB_USERS[engine]])
@@ -147,12 +151,14 @@ def _database(engine: str, moto: Any, make_front: Any, idp: SamlIdentityProvider
     backend = ("127.0.0.1", 5432) if engine == "pg" else ("127.0.0.1", 3306)
     front = make_front(engine, backend, validator, names=[CLUSTER_HOST], require_tls=True)
     validator.add_endpoint(CLUSTER_HOST, front.port)
-    return FederatedDatabase(engine, front, validator, idp, saml_sts, moto, ca.ca_bundle, DB_USERS[engine])
+    return FederatedDatabase(driver, front, validator, idp, saml_sts, moto, ca.ca_bundle, DB_USERS[engine])
 
 
-@pytest.fixture(params=["pg", "mysql"])
+@pytest.fixture(params=DRIVERS, ids=lambda d: f"{d.engine}-{d.short_name}")
 def fed_db(request: pytest.FixtureRequest, aws_env: Any, auth_fronts: Any, idp: SamlIdentityProvider,  # noqa: F811
            saml_sts: SamlSts, certificate_authority: CertificateAuthority) -> Iterator[FederatedDatabase]:
+    """The federated database once per driver (psycopg and psycopg2 on PostgreSQL,
+    mysql-connector and PyMySQL on MariaDB)."""
     aws.clear_clients()
     federated_sts.clear_clients()
     yield _database(request.param, aws_env, auth_fronts, idp, saml_sts, certificate_authority)
@@ -167,7 +173,7 @@ def pg_db(aws_env: Any, auth_fronts: Any, idp: SamlIdentityProvider, saml_sts: S
     """PostgreSQL only: for failures that happen before the database is reached."""
     aws.clear_clients()
     federated_sts.clear_clients()
-    yield _database("pg", aws_env, auth_fronts, idp, saml_sts, certificate_authority)
+    yield _database(DEFAULT_DRIVERS["pg"], aws_env, auth_fronts, idp, saml_sts, certificate_authority)
     sturdydb.release_resources()
     aws.clear_clients()
     federated_sts.clear_clients()

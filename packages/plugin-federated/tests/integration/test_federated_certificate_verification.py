@@ -40,7 +40,7 @@ def test_federated_token_goes_out_only_to_a_verified_server(
     conn = fed_db.connect(plugin, iam_ca_bundle=certificate_authority.ca_bundle)
     cur = conn.cursor()
     cur.execute("SELECT 1")
-    assert cur.fetchall() == [(1,)]
+    assert [tuple(r) for r in cur.fetchall()] == [(1,)]
     conn.close()
     (attempt,) = fed_db.front.attempts
     assert attempt.accepted and attempt.tls

@@ -17,7 +17,7 @@ def test_signs_in_assumes_the_role_and_logs_in_over_tls(fed_db: Any, plugin: str
     conn = fed_db.connect(plugin)
     cur = conn.cursor()
     cur.execute("SELECT 1")
-    assert cur.fetchall() == [(1,)]
+    assert [tuple(r) for r in cur.fetchall()] == [(1,)]
     conn.close()
     (attempt,) = fed_db.front.attempts
     assert attempt.accepted and attempt.tls and attempt.user == fed_db.user

@@ -8,12 +8,11 @@ token's signature, expiry, region, host, port and user, like RDS.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import mysql.connector
-import psycopg
 import pytest
 
 import sturdydb
@@ -21,6 +20,7 @@ import sturdydb_aws as aws
 from sturdydb_iam import IamAuthPlugin
 from sturdydb_testing.aws import ACCESS_KEY, REGION, SECRET_KEY
 from sturdydb_testing.aws_pytest import auth_fronts, aws_env, moto_server, secret_log  # noqa: F401
+from sturdydb_testing.drivers import DEFAULT_DRIVERS, DRIVERS, Driver
 from sturdydb_testing.iam_front import AuthFront, IamTokenValidator
 
 CLUSTER_HOST = "orders.cluster-c0ffee123456.us-east-1.rds.amazonaws.com"
@@ -29,29 +29,34 @@ IAM_USERS = {"pg": "postgres", "mysql": "root"}
 
 @dataclass
 class IamDatabase:
-    """One engine behind an IAM front: how to connect through sturdydb, and the front."""
+    """One engine behind an IAM front: how to connect through sturdydb (which driver), and the front."""
 
-    engine: str
+    driver: Driver
     front: AuthFront
     validator: IamTokenValidator
     user: str
 
+    @property
+    def engine(self) -> str:
+        return self.driver.engine
+
     def connect(self, **kwargs: Any) -> sturdydb.Connection:
         options: dict[str, Any] = {"host": CLUSTER_HOST, "user": self.user, "plugins": "iam",
-                                   "connect_timeout": 10}
-        if self.engine == "pg":
-            target: Callable[..., Any] = psycopg.Connection.connect
-            options["dbname"] = "test"
-        else:
-            target = mysql.connector.connect
-            options["database"] = "test"
-            options["use_pure"] = True
+                                   "connect_timeout": 10, **self.driver.options}
+        options["dbname" if self.engine == "pg" else "database"] = "test"
         options.update(kwargs)
-        return sturdydb.connect(target, **options)
+        conn = sturdydb.connect(self.driver.connect, **options)
+        assert conn.context.driver.name == self.driver.name
+        return conn
+
+    @property
+    def module(self) -> Any:
+        """The driver's module (its exception classes)."""
+        return importlib.import_module(self.driver.module)
 
     @property
     def login_error(self) -> type[BaseException]:
-        return psycopg.OperationalError if self.engine == "pg" else mysql.connector.errors.Error
+        return self.module.OperationalError if self.engine == "pg" else self.module.Error  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -69,15 +74,18 @@ def token_spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return made
 
 
-@pytest.fixture(params=["pg", "mysql"])
+@pytest.fixture(params=DRIVERS, ids=lambda d: f"{d.engine}-{d.short_name}")
 def iam_db(request: pytest.FixtureRequest, aws_env: Any, auth_fronts: Any) -> Iterator[IamDatabase]:  # noqa: F811
-    engine = request.param
+    """The IAM front once per driver (psycopg and psycopg2 on PostgreSQL, mysql-connector and
+    PyMySQL on MariaDB); ``indirect`` parametrization may name one driver."""
+    driver: Driver = request.param if isinstance(request.param, Driver) else DEFAULT_DRIVERS[request.param]
+    engine = driver.engine
     aws.clear_clients()
     validator = IamTokenValidator(credentials={ACCESS_KEY: SECRET_KEY}, region=REGION, endpoints=[],
                                   users=[IAM_USERS[engine]])
     backend = ("127.0.0.1", 5432) if engine == "pg" else ("127.0.0.1", 3306)
     front = auth_fronts(engine, backend, validator, names=[CLUSTER_HOST], require_tls=True)
     validator.add_endpoint(CLUSTER_HOST, front.port)
-    yield IamDatabase(engine, front, validator, IAM_USERS[engine])
+    yield IamDatabase(driver, front, validator, IAM_USERS[engine])
     aws.clear_clients()
     sturdydb.release_resources()

@@ -45,11 +45,13 @@ def test_ca_bundle_verifies_the_server_and_logs_no_warning(
     conn = db.connect(iam_ca_bundle=ca.ca_bundle)
     raw = conn.target_connection
     if db.engine == "pg":
-        assert raw.info.get_parameters().get("sslmode") == "verify-full"
-        assert raw.info.get_parameters().get("sslrootcert") == ca.ca_bundle
+        # libpq's settings, as psycopg (info) or psycopg2 (get_dsn_parameters) reports them.
+        params = raw.get_dsn_parameters() if hasattr(raw, "get_dsn_parameters") else raw.info.get_parameters()
+        assert params.get("sslmode") == "verify-full"
+        assert params.get("sslrootcert") == ca.ca_bundle
     cur = conn.cursor()
     cur.execute("SELECT 1")
-    assert cur.fetchall() == [(1,)]
+    assert [tuple(r) for r in cur.fetchall()] == [(1,)]
     conn.close()
     (attempt,) = db.front.attempts
     assert attempt.accepted and attempt.tls

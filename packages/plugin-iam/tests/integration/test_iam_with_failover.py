@@ -1,4 +1,5 @@
-"""IAM with failover on real clusters: the connection opened after failover logs in with IAM again.
+"""IAM with failover on real clusters, through each of the four drivers: the connection opened
+after failover logs in with IAM again.
 
 Every instance host name and the cluster endpoint of a ``sturdydb_testing`` cluster are
 pinned to an RDS-like front that only accepts valid IAM tokens for that host and logs in to
@@ -11,15 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import mysql.connector
-import psycopg
 import pytest
 
 import sturdydb
 import sturdydb_aws as aws
 from sturdydb_testing import Cluster
 from sturdydb_testing.aws import ACCESS_KEY, REGION, SECRET_KEY
+from sturdydb_testing.drivers import Driver
 from sturdydb_testing.iam_front import AuthFront, IamTokenValidator
+from sturdydb_testing.pytest_plugin import every_driver
 
 
 def front_every_host(cluster: Cluster, auth_fronts: Any, validator: IamTokenValidator) -> dict[str, AuthFront]:
@@ -43,20 +44,20 @@ def instance_name(conn: sturdydb.Connection, engine: str) -> str:
 
 
 @pytest.mark.slow
+@every_driver
 def test_the_connection_after_failover_authenticates_with_iam(
-    aurora_cluster: Cluster, aws_env: Any, auth_fronts: Any
+    aurora_cluster: Cluster, dbapi_driver: Driver, aws_env: Any, auth_fronts: Any
 ) -> None:
     cluster = aurora_cluster
     aws.clear_clients()
     validator = IamTokenValidator(credentials={ACCESS_KEY: SECRET_KEY}, region=REGION, endpoints=[],
                                   users=[cluster.user])
     fronts = front_every_host(cluster, auth_fronts, validator)
-    target: Any = psycopg.Connection.connect if cluster.engine == "pg" else mysql.connector.connect
     kwargs = cluster.connect_kwargs()
     kwargs.pop("password")
-    extra = {"use_pure": True} if cluster.engine == "mysql" else {}
-    conn = sturdydb.connect(target, plugins="failover,iam", failover_timeout_sec=60, connect_timeout=3, autocommit=True,
-                            **kwargs, **extra)
+    conn = sturdydb.connect(dbapi_driver.connect, plugins="failover,iam", failover_timeout_sec=60, connect_timeout=3,
+                            autocommit=True, **kwargs, **dbapi_driver.options)
+    assert conn.context.driver.name == dbapi_driver.name
     assert cluster.writer is not None
     old_writer = cluster.writer.name
     assert instance_name(conn, cluster.engine) == old_writer

@@ -8,19 +8,19 @@ locks out the old one.
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import mysql.connector
-import psycopg
 import pytest
 
 import sturdydb
 import sturdydb_aws as aws
 from sturdydb_testing.aws import MotoServer
 from sturdydb_testing.aws_pytest import SecretLog, auth_fronts, aws_env, moto_server, secret_log  # noqa: F401
+from sturdydb_testing.drivers import DRIVERS, Driver
 from sturdydb_testing.iam_front import AuthFront, PasswordCheck
 
 DB_HOST = "ledger.cluster-5ec2e75ab1e5.us-east-1.rds.amazonaws.com"
@@ -30,7 +30,7 @@ BACKEND_USERS = {"pg": "postgres", "mysql": "root"}
 
 @dataclass
 class SecretDatabase:
-    engine: str
+    driver: Driver
     front: AuthFront
     passwords: PasswordCheck
     moto: MotoServer
@@ -44,31 +44,40 @@ class SecretDatabase:
                 SecretId=self.secret_arn, SecretString=json.dumps({"username": APP_USER, "password": password}))
         self.passwords.set(APP_USER, password)
 
+    @property
+    def engine(self) -> str:
+        return self.driver.engine
+
     def connect(self, **kwargs: Any) -> sturdydb.Connection:
         options: dict[str, Any] = {"host": DB_HOST, "plugins": "aws_secrets_manager",
-                                   "secrets_manager_secret_id": self.secret_arn, "connect_timeout": 10}
+                                   "secrets_manager_secret_id": self.secret_arn, "connect_timeout": 10,
+                                   **self.driver.options}
         if self.engine == "pg":
-            target: Callable[..., Any] = psycopg.Connection.connect
             options.update(dbname="test", sslmode="require")
         else:
-            target = mysql.connector.connect
-            options.update(database="test", use_pure=True)
+            options.update(database="test")
         options.update(kwargs)
-        return sturdydb.connect(target, **options)
+        conn = sturdydb.connect(self.driver.connect, **options)
+        assert conn.context.driver.name == self.driver.name
+        return conn
 
     @property
     def login_error(self) -> type[BaseException]:
-        return psycopg.OperationalError if self.engine == "pg" else mysql.connector.errors.Error
+        module = importlib.import_module(self.driver.module)
+        return module.OperationalError if self.engine == "pg" else module.Error  # type: ignore[no-any-return]
 
     @property
     def fetches(self) -> int:
         return self.moto.count("GetSecretValue")
 
 
-@pytest.fixture(params=["pg", "mysql"])
+@pytest.fixture(params=DRIVERS, ids=lambda d: f"{d.engine}-{d.short_name}")
 def secret_db(request: pytest.FixtureRequest, aws_env: MotoServer, auth_fronts: Any,  # noqa: F811
               secret_log: SecretLog) -> Iterator[SecretDatabase]:  # noqa: F811
-    engine = request.param
+    """The secret and the password-checking front, once per driver (psycopg and psycopg2 on
+    PostgreSQL, mysql-connector and PyMySQL on MariaDB)."""
+    driver: Driver = request.param
+    engine = driver.engine
     aws.clear_clients()
     passwords = PasswordCheck({APP_USER: "first-password-0001"})
     backend = ("127.0.0.1", 5432) if engine == "pg" else ("127.0.0.1", 3306)
@@ -78,6 +87,6 @@ def secret_db(request: pytest.FixtureRequest, aws_env: MotoServer, auth_fronts: 
             Name=f"ledger/{engine}/app",
             SecretString=json.dumps({"username": APP_USER, "password": "first-password-0001"}))["ARN"]
     aws_env.clear_record()
-    yield SecretDatabase(engine, front, passwords, aws_env, arn, secret_log)
+    yield SecretDatabase(driver, front, passwords, aws_env, arn, secret_log)
     aws.clear_clients()
     sturdydb.release_resources()

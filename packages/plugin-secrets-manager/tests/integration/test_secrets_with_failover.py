@@ -1,4 +1,4 @@
-"""Secrets Manager with failover on real clusters: the connection opened after failover takes
+"""Secrets Manager with failover on real clusters, through each of the four drivers: the connection opened after failover takes
 its credentials from the (cached) secret again, and the password is checked by the server.
 
 Every instance host name and the cluster endpoint are pinned to a front that accepts only
@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import mysql.connector
-import psycopg
 import pytest
 
 import sturdydb
 import sturdydb_aws as aws
 from sturdydb_testing import Cluster
+from sturdydb_testing.drivers import Driver
 from sturdydb_testing.iam_front import AuthFront, PasswordCheck
+from sturdydb_testing.pytest_plugin import every_driver
 
 
 def instance_name(conn: sturdydb.Connection, engine: str) -> str:
@@ -27,8 +27,9 @@ def instance_name(conn: sturdydb.Connection, engine: str) -> str:
 
 
 @pytest.mark.slow
+@every_driver
 def test_the_connection_after_failover_uses_the_secret_again(
-    aurora_cluster: Cluster, aws_env: Any, auth_fronts: Any
+    aurora_cluster: Cluster, dbapi_driver: Driver, aws_env: Any, auth_fronts: Any
 ) -> None:
     cluster = aurora_cluster
     aws.clear_clients()
@@ -44,13 +45,14 @@ def test_the_connection_after_failover_uses_the_secret_again(
         SecretString=json.dumps({"username": "vault_user", "password": "from-the-vault-0001"}))["ARN"]
     aws_env.clear_record()
 
-    target: Any = psycopg.Connection.connect if cluster.engine == "pg" else mysql.connector.connect
     kwargs = cluster.connect_kwargs()
     kwargs.pop("password")
     kwargs.pop("user")
-    extra: dict[str, Any] = {"use_pure": True} if cluster.engine == "mysql" else {"sslmode": "require"}
-    conn = sturdydb.connect(target, plugins="failover,aws_secrets_manager", secrets_manager_secret_id=arn,
+    extra: dict[str, Any] = {"sslmode": "require"} if cluster.engine == "pg" else {}
+    extra.update(dbapi_driver.options)
+    conn = sturdydb.connect(dbapi_driver.connect, plugins="failover,aws_secrets_manager", secrets_manager_secret_id=arn,
                             failover_timeout_sec=60, connect_timeout=3, autocommit=True, **kwargs, **extra)
+    assert conn.context.driver.name == dbapi_driver.name
     assert cluster.writer is not None
     assert instance_name(conn, cluster.engine) == cluster.writer.name
 

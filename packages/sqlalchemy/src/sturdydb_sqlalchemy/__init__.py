@@ -4,7 +4,15 @@ Installed, the distribution registers (entry point group ``sqlalchemy.dialects``
 
 - ``postgresql+sturdydb://`` :class:`SturdyPGDialect` (SQLAlchemy's psycopg 3 dialect),
 - ``mysql+sturdydb://`` :class:`SturdyMySQLDialect` and ``mariadb+sturdydb://``
-  :class:`SturdyMariaDBDialect` (SQLAlchemy's mysql-connector dialects).
+  :class:`SturdyMariaDBDialect` (SQLAlchemy's mysql-connector dialects),
+- ``postgresql+sturdydb_psycopg2://`` :class:`SturdyPsycopg2Dialect` (SQLAlchemy's psycopg2
+  dialect),
+- ``mysql+sturdydb_pymysql://`` :class:`SturdyPyMySQLDialect` and
+  ``mariadb+sturdydb_pymysql://`` :class:`SturdyMariaDBPyMySQLDialect` (SQLAlchemy's PyMySQL
+  dialects).
+
+The driver is named in the URL like any SQLAlchemy driver; each dialect imports its driver
+only when the engine is created, so only the drivers in use need to be installed.
 
 The URL's query parameters and ``connect_args`` are sturdydb properties (``plugins``,
 ``profile_name``, every plugin's properties) plus the driver's own; see the package README for
@@ -16,5 +24,15 @@ from __future__ import annotations
 from sturdydb_sqlalchemy._common import is_sturdydb_disconnect
 from sturdydb_sqlalchemy.mysql import SturdyMariaDBDialect, SturdyMySQLDialect
 from sturdydb_sqlalchemy.postgresql import SturdyPGDialect
+from sturdydb_sqlalchemy.psycopg2 import SturdyPsycopg2Dialect
+from sturdydb_sqlalchemy.pymysql import SturdyMariaDBPyMySQLDialect, SturdyPyMySQLDialect
 
-__all__ = ["SturdyMariaDBDialect", "SturdyMySQLDialect", "SturdyPGDialect", "is_sturdydb_disconnect"]
+__all__ = [
+    "SturdyMariaDBDialect",
+    "SturdyMariaDBPyMySQLDialect",
+    "SturdyMySQLDialect",
+    "SturdyPGDialect",
+    "SturdyPsycopg2Dialect",
+    "SturdyPyMySQLDialect",
+    "is_sturdydb_disconnect",
+]

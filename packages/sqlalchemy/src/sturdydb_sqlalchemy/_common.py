@@ -32,7 +32,7 @@ from typing import Any
 
 import sturdydb
 
-__all__ = ["SturdyDialectMixin", "is_sturdydb_disconnect"]
+__all__ = ["SturdyDialectMixin", "is_sturdydb_disconnect", "physical"]
 
 log = logging.getLogger("sturdydb_sqlalchemy")
 
@@ -41,6 +41,12 @@ _INVALIDATING: tuple[type[BaseException], ...] = (
     sturdydb.FailoverFailedError,
     sturdydb.TransactionResolutionUnknownError,
 )
+
+
+def physical(dbapi_connection: Any) -> Any:
+    """The driver connection behind a sturdydb connection (or the connection itself), looked up
+    at the moment of the call because a failover replaces it."""
+    return getattr(dbapi_connection, "target_connection", dbapi_connection)
 
 
 def is_sturdydb_disconnect(error: BaseException) -> bool | None:
@@ -119,7 +125,7 @@ class SturdyDialectMixin:
         real driver connection; anything done on it bypasses sturdydb's plugins and does not
         survive a failover.
         """
-        return getattr(connection, "target_connection", connection)
+        return physical(connection)
 
     @classmethod
     def get_async_dialect_cls(cls, url: Any) -> Any:

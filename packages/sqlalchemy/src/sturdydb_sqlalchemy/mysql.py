@@ -20,7 +20,7 @@ from sturdydb_sqlalchemy._common import SturdyDialectMixin
 __all__ = ["SturdyMariaDBDialect", "SturdyMySQLDialect", "dialect", "mariadb_dialect"]
 
 
-def _ping(dbapi_connection: Any) -> bool:
+def sturdydb_ping(dbapi_connection: Any) -> bool:
     """A ping that goes through sturdydb's plugins.
 
     SQLAlchemy's mysql-connector dialect calls the driver's ``ping()``, which sturdydb's
@@ -43,7 +43,7 @@ class SturdyMySQLDialect(SturdyDialectMixin, MySQLDialect_mysqlconnector):
     supports_statement_cache = True
 
     def _sturdydb_ping(self, dbapi_connection: Any) -> bool:
-        return _ping(dbapi_connection)
+        return sturdydb_ping(dbapi_connection)
 
     @classmethod
     def _sturdydb_target(cls) -> Callable[..., Any]:
@@ -59,7 +59,7 @@ class SturdyMariaDBDialect(SturdyDialectMixin, MariaDBDialect_mysqlconnector):
     supports_statement_cache = True
 
     def _sturdydb_ping(self, dbapi_connection: Any) -> bool:
-        return _ping(dbapi_connection)
+        return sturdydb_ping(dbapi_connection)
 
     @classmethod
     def _sturdydb_target(cls) -> Callable[..., Any]:

@@ -16,14 +16,10 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-from sturdydb_sqlalchemy._common import SturdyDialectMixin
+from sturdydb_sqlalchemy._common import SturdyDialectMixin, physical
 
 __all__ = ["SturdyPGDialect", "dialect"]
 
-
-def _physical(dbapi_connection: Any) -> Any:
-    """The psycopg connection behind a sturdydb connection (or the connection itself)."""
-    return getattr(dbapi_connection, "target_connection", dbapi_connection)
 
 
 class SturdyPGDialect(SturdyDialectMixin, PGDialect_psycopg):
@@ -41,15 +37,15 @@ class SturdyPGDialect(SturdyDialectMixin, PGDialect_psycopg):
     def _type_info_fetch(self, connection: Any, name: str) -> Any:
         from psycopg.types import TypeInfo
 
-        return TypeInfo.fetch(_physical(connection.connection.dbapi_connection), name)
+        return TypeInfo.fetch(physical(connection.connection.dbapi_connection), name)
 
     def set_deferrable(self, connection: Any, value: bool) -> None:
         # sturdydb's connection does not carry ``deferrable`` over a failover (it is a
         # per-transaction setting that SQLAlchemy sets before each transaction that asks for it).
-        _physical(connection).deferrable = value
+        physical(connection).deferrable = value
 
     def get_deferrable(self, connection: Any) -> Any:
-        return _physical(connection).deferrable
+        return physical(connection).deferrable
 
 
 dialect = SturdyPGDialect

@@ -25,20 +25,25 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from sturdydb_testing import Cluster, Instance
+from sturdydb_testing.drivers import DEFAULT_DRIVERS, Driver
 
 PLUGINS = "aurora_connection_tracker,failover,host_monitoring"
 
 
-def engine_for(cluster: Cluster, **engine_kw: Any) -> sa.Engine:
-    """An engine on the cluster endpoint through the sturdydb dialect of the cluster's engine."""
+#: The sturdydb SQLAlchemy dialect of each driver (``sturdydb_testing.drivers.Driver.name``).
+SCHEMES = {"psycopg": "postgresql+sturdydb", "psycopg2": "postgresql+sturdydb_psycopg2",
+           "mysql-connector-python": "mysql+sturdydb", "pymysql": "mysql+sturdydb_pymysql"}
+
+
+def engine_for(cluster: Cluster, driver: Driver | None = None, **engine_kw: Any) -> sa.Engine:
+    """An engine on the cluster endpoint through the sturdydb dialect of ``driver`` (default:
+    the cluster engine's default driver)."""
+    driver = driver or DEFAULT_DRIVERS[cluster.engine]
     kw = cluster.connect_kwargs()
-    scheme = "postgresql+sturdydb" if cluster.engine == "pg" else "mysql+sturdydb"
-    url = sa.URL.create(scheme, username=kw["user"], password=kw["password"], host=kw["host"],
+    url = sa.URL.create(SCHEMES[driver.name], username=kw["user"], password=kw["password"], host=kw["host"],
                         port=kw["port"], database=cluster.dbname)
     connect_args: dict[str, Any] = {"plugins": PLUGINS, "failover_timeout_sec": 60, "connect_timeout": 3,
-                                    "socket_timeout": 2}
-    if cluster.engine == "mysql":
-        connect_args["use_pure"] = True
+                                    "socket_timeout": 2, **driver.options}
     return sa.create_engine(url, connect_args=connect_args, **engine_kw)
 
 
@@ -222,14 +227,15 @@ def verify(cluster: Cluster, engine: sa.Engine, model: type[Any], logs: dict[int
            old_writer: str, new_writer: str) -> None:
     """Every committed unit is on the new writer exactly once (both rows), no unit is half there,
     nothing nobody wrote is there, and every row was executed by the old or the new writer."""
-    check = sa.create_engine(engine.url, poolclass=sa.NullPool,
-                             connect_args={"plugins": "", **({"use_pure": True} if cluster.engine == "mysql" else {})})
+    # The same driver without the plugins (mysql-connector in its pure-Python mode, as the workload).
+    mysql_connector = cluster.engine == "mysql" and engine.dialect.driver == "sturdydb"
+    plain: dict[str, Any] = {"plugins": "", **({"use_pure": True} if mysql_connector else {})}
+    check = sa.create_engine(engine.url, poolclass=sa.NullPool, connect_args=plain)
     table = model.__table__
     kw = cluster.connect_kwargs(cluster.writer)
     url = check.url.set(host=kw["host"], port=kw["port"])
     check.dispose()
-    check = sa.create_engine(url, poolclass=sa.NullPool,
-                             connect_args={"plugins": "", **({"use_pure": True} if cluster.engine == "mysql" else {})})
+    check = sa.create_engine(url, poolclass=sa.NullPool, connect_args=plain)
     try:
         with check.connect() as conn:
             where = conn.execute(sa.select(node_expression(cluster))).scalar()

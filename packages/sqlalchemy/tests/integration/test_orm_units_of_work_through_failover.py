@@ -1,4 +1,5 @@
-"""SQLAlchemy ORM units of work on 8 threads through a real writer failover, on both engines:
+"""SQLAlchemy ORM units of work on 8 threads through a real writer failover, on both engines and
+through the sturdydb dialect of each of the four drivers:
 every unit whose commit returned is on the new writer exactly once, nothing lands on a wrong
 node, and the workload goes on by simply moving to its next unit of work after an error."""
 
@@ -20,11 +21,15 @@ from orm_workload import (
 
 import sturdydb
 from sturdydb_testing import Cluster
+from sturdydb_testing.drivers import Driver
+from sturdydb_testing.pytest_plugin import every_driver
 
 
+@every_driver
 @pytest.mark.parametrize("old_writer", ["kill", "freeze"])
-def test_orm_units_of_work_survive_a_writer_failover(aurora_cluster: Cluster, old_writer: str) -> None:
-    engine = engine_for(aurora_cluster, pool_size=8, max_overflow=4)
+def test_orm_units_of_work_survive_a_writer_failover(aurora_cluster: Cluster, dbapi_driver: Driver,
+                                                     old_writer: str) -> None:
+    engine = engine_for(aurora_cluster, dbapi_driver, pool_size=8, max_overflow=4)
     try:
         model = new_unit_table(engine)
         old = aurora_cluster.writer
@@ -48,7 +53,7 @@ def test_orm_units_of_work_survive_a_writer_failover(aurora_cluster: Cluster, ol
         # committed units begun after the failover instead (run_workload waits for both).
         hit = sum(1 for log in logs.values() if log.errors)
         assert len(delays) == hit
-        print(f"\n{aurora_cluster.engine} {old_writer}: {len(errors)} errors "
+        print(f"\n{dbapi_driver.name} {old_writer}: {len(errors)} errors "
               f"({_kinds(errors)}) on {hit} of 8 workers; {summary(delays)}")
         # Afterwards the pool only hands out connections to the new writer.
         with engine.connect() as conn:

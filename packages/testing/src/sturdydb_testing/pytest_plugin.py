@@ -13,6 +13,10 @@ three transaction routers), and the single-fault fixtures ``killed_writer``, ``f
 ``blackholed_writer`` and ``failed_over_writer`` that act on whichever of those the test uses, and
 ``pg_relay``/``mysql_relay``: a relay in front of the machine's own server that can go silent or slow,
 and ``blue_green_deployment``: a factory of Blue/Green deployments (one per call, stopped after the test).
+Drivers: the ``dbapi_driver`` fixture is the :class:`~sturdydb_testing.drivers.Driver` a test connects
+through (its cluster's default one), the ``every_driver`` mark runs a test once per driver
+(psycopg and psycopg2 on ``pg``, mysql-connector and PyMySQL on ``mysql``), and
+``every_driver_and_kind`` does that on ``rds_cluster``'s Aurora kind plus the default drivers on Multi-AZ.
 Markers: ``pg`` and ``mysql`` (added automatically to tests that use an engine's cluster) and
 ``multi_az`` (tests on a Multi-AZ DB cluster).
 """
@@ -26,6 +30,7 @@ import pytest
 
 from sturdydb_testing.bluegreen import BlueGreenDeployment
 from sturdydb_testing.cluster import Cluster, ClusterKind, Instance
+from sturdydb_testing.drivers import DEFAULT_DRIVERS, DRIVERS, Driver
 from sturdydb_testing.limitless import LimitlessCluster
 from sturdydb_testing.mariadb import MariaDBCluster
 from sturdydb_testing.postgres import PostgresCluster
@@ -35,6 +40,9 @@ __all__ = [
     "aurora_cluster",
     "blackholed_writer",
     "blue_green_deployment",
+    "dbapi_driver",
+    "every_driver",
+    "every_driver_and_kind",
     "failed_over_writer",
     "frozen_writer",
     "killed_writer",
@@ -52,6 +60,37 @@ _MULTI_AZ_FIXTURES = {"pg": "pg_multi_az_cluster", "mysql": "mysql_multi_az_clus
 _CLUSTER_FIXTURES = (
     "pg_cluster", "mysql_cluster", "aurora_cluster",
     "pg_multi_az_cluster", "mysql_multi_az_cluster", "multi_az_cluster", "rds_cluster",
+)
+
+#: Run a test once per driver, each on its engine's cluster. The test takes ``aurora_cluster``
+#: and ``dbapi_driver``; ids are ``pg-psycopg``, ``pg-psycopg2``, ``mysql-mysql-connector`` and
+#: ``mysql-pymysql``, so ``-k pymysql`` selects one driver. A parametrize mark (not fixture
+#: params) because it pairs each driver with its own engine's cluster instead of crossing them.
+every_driver = pytest.mark.parametrize(
+    ("aurora_cluster", "dbapi_driver"),
+    [
+        pytest.param(d.engine, d, id=f"{d.engine}-{d.short_name}", marks=getattr(pytest.mark, d.engine))
+        for d in DRIVERS
+    ],
+    indirect=["aurora_cluster"],
+)
+
+#: ``every_driver`` on ``rds_cluster``: each driver on its engine's Aurora cluster, plus each
+#: engine's default driver on its Multi-AZ DB cluster. For the main failover scenarios, which must
+#: hold on every driver and on every cluster kind; crossing the two would double their run time
+#: and test nothing new, since a driver's code does not depend on the kind of cluster.
+every_driver_and_kind = pytest.mark.parametrize(
+    ("rds_cluster", "dbapi_driver"),
+    [
+        pytest.param(f"aurora-{d.engine}", d, id=f"aurora-{d.engine}-{d.short_name}",
+                     marks=getattr(pytest.mark, d.engine))
+        for d in DRIVERS
+    ] + [
+        pytest.param(f"multi-az-{engine}", d, id=f"multi-az-{engine}-{d.short_name}",
+                     marks=[getattr(pytest.mark, engine), pytest.mark.multi_az])
+        for engine, d in DEFAULT_DRIVERS.items()
+    ],
+    indirect=["rds_cluster"],
 )
 
 
@@ -225,6 +264,13 @@ def _test_cluster(request: pytest.FixtureRequest) -> Cluster:
     raise pytest.UsageError(
         f"{request.fixturename} acts on the test's cluster: also request one of {', '.join(_CLUSTER_FIXTURES)}"
     )
+
+
+@pytest.fixture
+def dbapi_driver(request: pytest.FixtureRequest) -> Driver:
+    """The driver of the test's cluster that a test not marked ``every_driver`` connects
+    through: psycopg on ``pg``, mysql-connector-python on ``mysql``."""
+    return DEFAULT_DRIVERS[_test_cluster(request).engine]
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ contains ``mysql``, and taking one driver for another fails late and obscurely (
 ``AttributeError`` on the first ``execute``). The driver is the top-level package that defines
 the connect function, or the connection class it belongs to (any class in its MRO, so a
 subclass of ``psycopg.Connection`` defined by the application is still psycopg). Anything else
-is refused with the list of supported drivers and how to name one explicitly.
+is refused with the list of supported drivers and how to name one explicitly, unless the
+application asks for no plugins at all (``plugins=""``): then :func:`pass_through_dialect`
+passes everything to the driver unchanged.
 """
 
 from __future__ import annotations
@@ -17,7 +19,19 @@ from typing import Any
 from sturdydb._drivers.base import DriverDialect, SessionState, shutdown_fd
 from sturdydb._errors import ConfigurationError
 
-__all__ = ["SUPPORTED_DRIVERS", "DriverDialect", "SessionState", "driver_dialect_for", "shutdown_fd"]
+__all__ = [
+    "SUPPORTED_DRIVERS",
+    "DriverDialect",
+    "SessionState",
+    "UnknownDriverError",
+    "driver_dialect_for",
+    "pass_through_dialect",
+    "shutdown_fd",
+]
+
+
+class UnknownDriverError(ConfigurationError):
+    """The connect function belongs to none of the supported drivers."""
 
 #: Driver package (module prefix) -> driver dialect name, the ``wrapper_driver_dialect`` value.
 _PACKAGES: tuple[tuple[str, str], ...] = (
@@ -100,9 +114,17 @@ def driver_dialect_for(target: Callable[..., Any], name: str | None = None) -> D
         if found is not None:
             return _by_name(found)
     supported = "; ".join(SUPPORTED_DRIVERS.values())
-    raise ConfigurationError(
+    raise UnknownDriverError(
         f"cannot tell which driver {target!r} belongs to (it is defined in "
         f"{getattr(target, '__module__', None)!r}). sturdydb supports {supported}. Pass the "
         "driver's own connect function, or, if this function wraps one of them, set "
-        f"wrapper_driver_dialect to one of {', '.join(repr(n) for n in SUPPORTED_DRIVERS)}"
+        f"wrapper_driver_dialect to one of {', '.join(repr(n) for n in SUPPORTED_DRIVERS)}. "
+        "Another driver runs only as a pass-through with no plugins (plugins=\"\")"
     )
+
+
+def pass_through_dialect(target: Callable[..., Any]) -> DriverDialect:
+    """The dialect of a driver sturdydb does not know, for a connection with no plugins."""
+    from sturdydb._drivers.passthrough import PassThroughDialect
+
+    return PassThroughDialect(list(_modules(target)))

@@ -110,6 +110,13 @@ class DriverDialect:
     #: Whether the driver's ``with connection:`` closes the connection at the end (psycopg 3,
     #: mysql-connector) or leaves it open (psycopg2).
     context_exit_closes: ClassVar[bool] = True
+    #: Whether plugins can work on this driver (not for the pass-through dialect).
+    supports_plugins: ClassVar[bool] = True
+    #: Whether ``with connection:`` is left to the driver's own ``__exit__`` (pass-through).
+    context_exit_delegates: ClassVar[bool] = False
+    #: Whether every property nobody declares goes to the driver without a warning (the
+    #: pass-through dialect: sturdydb cannot know the driver's keywords; the driver judges).
+    accepts_any_property: ClassVar[bool] = False
     #: Appended to the warning that a connection's socket cannot be aborted (how to fix it).
     abort_unsupported_hint: ClassVar[str] = ""
     module: ModuleType
@@ -149,6 +156,17 @@ class DriverDialect:
         True only for errors the driver raises *before* writing to the socket, for example
         because it already knew the connection was dead. Used by failover to tell the
         application that a statement was certainly not applied.
+        """
+        return False
+
+    def is_closed_connection_error(self, exc: BaseException, conn: Any) -> bool:
+        """Whether ``exc`` is the driver refusing a call before any I/O because ``conn`` was
+        already closed or broken, in a form that the exception alone does not prove.
+
+        psycopg2 gives a cursor of a closed connection the same "cursor already closed" error
+        as a cursor the application closed itself; only the connection's state tells them
+        apart. Failover treats a True answer as a lost connection and an unsent call. Called
+        on the error path only.
         """
         return False
 
@@ -357,6 +375,11 @@ class DriverDialect:
     def cursor_is_server_side(self, cursor: Any) -> bool:
         """Whether fetches on ``cursor`` go to the server (so fetch* is network-bound)."""
         return True
+
+    #: Whether a client-side cursor's result can still be fetched once its connection closed
+    #: (after a failover replaced it). psycopg, mysql-connector's buffered cursors and PyMySQL
+    #: keep the rows in Python; psycopg2 refuses any use of a cursor of a closed connection.
+    results_outlive_connection: ClassVar[bool] = True
 
     def set_keepalive(self, conn: Any, props: Properties) -> None:
         """Apply ``tcp_keepalive*`` to the connection's socket when the driver has no option."""

@@ -82,6 +82,12 @@ class LibpqDialect(DriverDialect):
         "Cursor.execute",
         "Cursor.executemany",
         "Cursor.callproc",
+        # PEP 249's two-phase commit extension (psycopg and psycopg2 both have it).
+        "Connection.tpc_begin",
+        "Connection.tpc_prepare",
+        "Connection.tpc_commit",
+        "Connection.tpc_rollback",
+        "Connection.tpc_recover",
     })
     # Additionally network-bound for server-side (named) cursors only.
     server_cursor_methods: ClassVar[frozenset[str]] = frozenset({

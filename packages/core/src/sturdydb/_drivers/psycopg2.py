@@ -52,13 +52,20 @@ _PSYCOPG2_NETWORK_MESSAGES = ("connection already closed", "timeout expired", "c
                               "could not connect to server", "could not translate host name")
 
 
+#: psycopg2's errors for a call it refuses before any I/O (a closed connection or cursor).
+_REFUSED_MESSAGES = frozenset({"connection already closed", "cursor already closed"})
+
+
 class Psycopg2Dialect(LibpqDialect):
     name: ClassVar[str] = "psycopg2"
     # ``with conn:`` commits on success and rolls back on error, and leaves the connection open.
     context_exit_ends_transaction: ClassVar[bool] = True
     context_exit_closes: ClassVar[bool] = False
     extra_network_messages: ClassVar[tuple[str, ...]] = _PSYCOPG2_NETWORK_MESSAGES
-    # network_bound_methods and server_cursor_methods: LibpqDialect's, nothing of its own.
+    # psycopg2's COPY methods, besides LibpqDialect's (server_cursor_methods: LibpqDialect's).
+    network_bound_methods: ClassVar[frozenset[str]] = LibpqDialect.network_bound_methods | {
+        "Cursor.copy_from", "Cursor.copy_to", "Cursor.copy_expert",
+    }
 
     def __init__(self) -> None:
         import psycopg2
@@ -76,9 +83,17 @@ class Psycopg2Dialect(LibpqDialect):
         return getattr(exc, "pgcode", None)
 
     def is_unsent_error(self, exc: BaseException) -> bool:
-        # psycopg2 raises exactly this before any I/O when the connection is already closed
-        # or broken (``conn.closed`` non-zero).
-        return isinstance(exc, self.module.InterfaceError) and str(exc) == "connection already closed"
+        # psycopg2 raises exactly these before any I/O: the connection's when it is already
+        # closed or broken (``conn.closed`` non-zero), the cursor's when the cursor or its
+        # connection is closed.
+        return isinstance(exc, self.module.InterfaceError) and str(exc) in _REFUSED_MESSAGES
+
+    def is_closed_connection_error(self, exc: BaseException, conn: Any) -> bool:
+        # A cursor of a closed or broken connection refuses every call with "cursor already
+        # closed", before any I/O; the same words for a cursor the application closed itself
+        # on an open connection are the application's own error, not a lost connection.
+        return (isinstance(exc, self.module.InterfaceError) and str(exc) == "cursor already closed"
+                and bool(getattr(conn, "closed", 0)))
 
     # -- connecting -------------------------------------------------------------
     def property_names(self) -> frozenset[str]:
@@ -156,6 +171,10 @@ class Psycopg2Dialect(LibpqDialect):
 
     def get_isolation_level(self, conn: Any, session: SessionState) -> Any:
         return conn.isolation_level
+
+    # psycopg2 cursors refuse every call once their connection is closed, even when the
+    # whole result is already in memory.
+    results_outlive_connection: ClassVar[bool] = False
 
     def cursor_is_server_side(self, cursor: Any) -> bool:
         return getattr(cursor, "name", None) is not None
