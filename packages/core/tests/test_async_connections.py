@@ -212,7 +212,7 @@ def test_execute_async_wraps_calls_in_weight_order_on_the_loop(engine: str) -> N
 
 def test_a_plugin_without_an_async_form_is_refused_by_name() -> None:
     async def scenario() -> None:
-        with pytest.raises(sturdydb.ConfigurationError, match="'t_blocker'.*sturdydb_execute_async"):
+        with pytest.raises(sturdydb.ConfigurationError, match=r"'t_blocker'.*sturdydb_execute_async"):
             await _connect("pg", plugins="t_blocker,t_async_recorder")
         with pytest.raises(sturdydb.ConfigurationError, match="'socket_timeout'"):
             await _connect("pg", socket_timeout=1)
