@@ -9,6 +9,7 @@ a heartbeat task proves that the event loop kept running while connections faile
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -92,7 +93,7 @@ class Heartbeat:
         return sum(1 for t in self.ticks if start <= t <= end)
 
     def max_gap(self) -> float:
-        return max((b - a for a, b in zip(self.ticks, self.ticks[1:], strict=False)), default=0.0)
+        return max((b - a for a, b in itertools.pairwise(self.ticks)), default=0.0)
 
 
 async def _write_until_failover(

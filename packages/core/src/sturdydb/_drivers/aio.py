@@ -57,6 +57,12 @@ class AsyncDialectMixin:
     #: The sync connect function used for auxiliary connections (monitoring, topology, cancel).
     sync_connect: Callable[..., Any]
     is_async: ClassVar[bool] = True
+    #: The sync dialect's name (the driver of the auxiliary connections).
+    sync_name: ClassVar[str]
+
+    @property
+    def auxiliary_driver(self) -> str:
+        return self.sync_name
 
     @property
     def _loops(self) -> weakref.WeakKeyDictionary[Any, asyncio.AbstractEventLoop]:

@@ -28,6 +28,7 @@ def _transport_socket(conn: Any) -> Any:
 
 class AsyncMysqlDialect(AsyncDialectMixin, MysqlConnectorDialect):
     name: ClassVar[str] = "mysql-connector-aio"
+    sync_name: ClassVar[str] = MysqlConnectorDialect.name
     abort_unsupported_hint: ClassVar[str] = ""
 
     def __init__(self) -> None:

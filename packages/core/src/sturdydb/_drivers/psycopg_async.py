@@ -21,6 +21,7 @@ __all__ = ["AsyncPsycopgDialect"]
 
 class AsyncPsycopgDialect(AsyncDialectMixin, PsycopgDialect):
     name: ClassVar[str] = "psycopg-async"
+    sync_name: ClassVar[str] = PsycopgDialect.name
 
     def __init__(self) -> None:
         super().__init__()
