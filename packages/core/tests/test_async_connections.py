@@ -279,3 +279,17 @@ def test_blocking_dialect_calls_are_refused_on_the_loop_thread() -> None:
         await conn.close()
 
     asyncio.run(scenario())
+
+
+def test_a_replacement_arriving_after_the_connection_was_closed_is_closed_not_installed() -> None:
+    # A failover that ran off-loop while its task was cancelled finishes after the core
+    # closed the connection: its new connection must not bring the wrapper back to life.
+    conn = sturdydb.connect(psycopg.Connection.connect, PG_CONNINFO, plugins="")
+    ctx = conn.context
+    old = ctx.connection
+    conn.close()
+    new = psycopg.connect(PG_CONNINFO)
+    ctx.set_connection(new, ctx.host)
+    assert new.closed
+    assert ctx.connection is old
+    assert ctx.generation == 0
