@@ -1,6 +1,7 @@
 """Failover of async connections (``sturdydb.connect_async``) on the real clusters, both engines.
 
-The sync scenarios, async: a killed writer, a frozen writer (detected by host_monitoring),
+The sync scenarios, async: a killed writer, a frozen or blackholed writer (detected by
+host_monitoring, since socket_timeout is not available on async connections yet),
 a failover inside a transaction, fifty tasks on their own connections, and a cancellation
 that must not start a failover. Every acknowledged write is on the new writer exactly once;
 a heartbeat task proves that the event loop kept running while connections failed over.
@@ -147,17 +148,20 @@ def _on_new_writer(cluster: Cluster, conn: sturdydb.AsyncConnection, new: Instan
     assert conn.host.host == cluster.writer.host
 
 
-@pytest.mark.parametrize("fate", ["kill", "freeze"])
+@pytest.mark.parametrize("fate", ["kill", "freeze", "blackhole"])
 def test_async_writer_fault_fails_over_while_the_loop_keeps_ticking(aurora_cluster: Cluster, fate: str) -> None:
-    # A frozen writer keeps its TCP connections open: host_monitoring's per-host monitor
-    # thread detects it and aborts the async connection's socket.
-    plugins = PLUGINS + (",host_monitoring" if fate == "freeze" else "")
+    # A frozen or blackholed writer keeps its TCP connections open: host_monitoring's
+    # per-host monitor thread detects it and aborts the async connection's socket.
+    plugins = PLUGINS + ("" if fate == "kill" else ",host_monitoring")
 
     async def scenario() -> None:
         conn = await _connect(aurora_cluster, autocommit=True, plugins=plugins, **FAST_EFM)
         table = await _new_table(conn)
         heartbeat = Heartbeat().start()
-        fault = BackgroundFault(aurora_cluster, old_writer=fate)
+        if fate == "blackhole":
+            fault = BackgroundFault(aurora_cluster, keep_blackhole=True)  # killed behind the blackhole
+        else:
+            fault = BackgroundFault(aurora_cluster, old_writer=fate)
         committed, attempted, errors, spans = await _write_until_failover(conn, table, fault)
         await heartbeat.stop()
         new = await asyncio.get_running_loop().run_in_executor(None, fault.new_writer)
