@@ -266,3 +266,27 @@ def test_a_cancelled_call_closes_the_connection_and_starts_no_failover(aurora_cl
         await again.close()
 
     asyncio.run(scenario())
+
+
+def test_idle_async_connections_to_the_old_writer_are_invalidated_by_the_tracker(aurora_cluster: Cluster) -> None:
+    from sturdydb_failover import tracked_connections
+
+    async def scenario() -> None:
+        active = await _connect(aurora_cluster, autocommit=True, plugins=PLUGINS + ",host_monitoring", **FAST_EFM)
+        # No host_monitoring and no socket_timeout: only the tracker can unblock this one's
+        # next call on the frozen old writer.
+        idle = await _connect(aurora_cluster, autocommit=True)
+        old_host = idle.host.host
+        assert idle.target_connection in tracked_connections(old_host)
+        future = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: fail_over(aurora_cluster, old_writer="freeze"))
+        with pytest.raises(sturdydb.FailoverSuccessError):
+            await active.cursor().execute("SELECT 1")
+        new = await asyncio.get_running_loop().run_in_executor(None, future.result, 60)
+        with pytest.raises(sturdydb.FailoverSuccessError):
+            await asyncio.wait_for(idle.cursor().execute("SELECT 1"), 20)
+        _on_new_writer(aurora_cluster, idle, new, await _instance_id(idle, aurora_cluster))
+        await active.close()
+        await idle.close()
+
+    asyncio.run(scenario())
