@@ -86,7 +86,7 @@ async def bench_pg(rounds: int, batch: int) -> dict[str, Any]:
     full = await sturdydb.connect_async(psycopg.AsyncConnection.connect, PG, plugins=PLUGINS, autocommit=True)
     pids = [os.getpid()]
     for conn in (raw, bare, full):
-        cur = await conn.execute("SELECT pg_backend_pid()")
+        cur: Any = await conn.execute("SELECT pg_backend_pid()")
         row = await cur.fetchone()
         pids.append(int(row[0]))
     _pin(pids)
@@ -108,7 +108,8 @@ async def bench_mysql(rounds: int, batch: int) -> dict[str, Any]:
     bare_cur = await bare.cursor(buffered=True)
     full_cur = await full.cursor(buffered=True)
     tids = []
-    for cur in (raw_cur, bare_cur, full_cur):
+    cursors: tuple[Any, ...] = (raw_cur, bare_cur, full_cur)
+    for cur in cursors:
         try:
             await cur.execute("SELECT TID FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()")
             row = await cur.fetchone()
