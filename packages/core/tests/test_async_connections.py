@@ -214,8 +214,6 @@ def test_a_plugin_without_an_async_form_is_refused_by_name() -> None:
     async def scenario() -> None:
         with pytest.raises(sturdydb.ConfigurationError, match=r"'t_blocker'.*sturdydb_execute_async"):
             await _connect("pg", plugins="t_blocker,t_async_recorder")
-        with pytest.raises(sturdydb.ConfigurationError, match="'socket_timeout'"):
-            await _connect("pg", socket_timeout=1)
 
     asyncio.run(scenario())
     # The same chain is fine for sync connections.
@@ -293,3 +291,33 @@ def test_a_replacement_arriving_after_the_connection_was_closed_is_closed_not_in
     assert new.closed
     assert ctx.connection is old
     assert ctx.generation == 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_socket_timeout_cancels_a_slow_awaited_statement_and_keeps_the_connection(engine: str) -> None:
+    table = f"sturdy_{uuid.uuid4().hex[:12]}"
+    sleep = "pg_sleep(2)" if engine == "pg" else "(SELECT SLEEP(2)) AS s"
+
+    async def scenario() -> None:
+        conn = await _connect(engine, socket_timeout=0.5, autocommit=True)
+        raw = conn.target_connection
+        cur = conn.cursor()
+        await cur.execute(f"CREATE TABLE {table} (id INT)")
+        try:
+            with pytest.raises(sturdydb.QueryTimeoutError) as caught:
+                await cur.execute(f"INSERT INTO {table} (id) SELECT 1 FROM {sleep}")
+            err = caught.value
+            assert err.cancelled
+            assert isinstance(err, conn.context.driver.operational_error)
+            assert conn.context.driver.is_cancel_error(err.__cause__)  # type: ignore[arg-type]
+            assert conn.target_connection is raw  # not aborted: the same connection goes on
+            await cur.execute("SELECT 8")
+            assert await cur.fetchall() == [(8,)]
+            await asyncio.sleep(2.0)  # past the statement's own end
+            await cur.execute(f"SELECT count(*) FROM {table}")
+            assert await cur.fetchall() == [(0,)]  # cancelled: not applied
+        finally:
+            await cur.execute(f"DROP TABLE {table}")
+            await conn.close()
+
+    asyncio.run(scenario())

@@ -92,8 +92,11 @@ class AsyncPsycopgDialect(AsyncDialectMixin, PsycopgDialect):
     def cancel_statement(self, conn: Any, timeout: float, open_auxiliary: Any) -> bool:
         if not self.is_async_connection(conn):
             return super().cancel_statement(conn, timeout, open_auxiliary)
+        bound = max(0.1, timeout)
         try:
-            conn.cancel()  # libpq's PQcancel: blocking, from this (non-loop) thread
+            # The non-blocking cancel connection, polled on the connection's loop (this thread
+            # waits). Not PQcancel: it blocks, holding the GIL, until a frozen host answers.
+            self.bridge(conn, lambda: conn.cancel_safe(timeout=bound))
         except Exception:
             return False
         return True
