@@ -72,6 +72,7 @@ class FakeHost:
 
 class FakeDriver:
     name = "fake"
+    auxiliary_driver = "fake"  # monitors are keyed by the driver of their own connections
     module = SimpleNamespace(Error=FakeServerError)
 
     def __init__(self) -> None:

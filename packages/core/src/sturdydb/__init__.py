@@ -11,6 +11,8 @@ and the exception classes. Nothing here starts a thread or opens a connection at
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from sturdydb._addresses import PinnedAddress, map_host, mapped_hosts, resolve_host, unmap_host
 from sturdydb._config import NoEffectPropertyWarning, UnknownPropertyWarning
 from sturdydb._connection import AwsWrapperConnection, Connection, Cursor, connect
@@ -43,6 +45,9 @@ from sturdydb._registry import register_process_state, reset_process_state
 from sturdydb._resources import on_release, release_resources
 from sturdydb.hookspecs import hookimpl, hookspec
 
+if TYPE_CHECKING:
+    from sturdydb._async_connection import AsyncConnection, AsyncCursor
+
 __version__ = "0.1.0"
 
 apilevel = "2.0"
@@ -50,6 +55,8 @@ threadsafety = 2
 paramstyle = "pyformat"
 
 __all__ = [
+    "AsyncConnection",
+    "AsyncCursor",
     "AwsWrapperConnection",
     "Call",
     "ConfigurationError",
@@ -86,6 +93,7 @@ __all__ = [
     "apilevel",
     "catalog",
     "connect",
+    "connect_async",
     "hookimpl",
     "hookspec",
     "map_host",
@@ -104,3 +112,22 @@ __all__ = [
     "unregister_plugin",
     "unregister_profile",
 ]
+
+
+async def connect_async(target_connect: Any, conninfo: str = "", **kwargs: Any) -> AsyncConnection:
+    """Open an async connection (``psycopg.AsyncConnection.connect``, ``mysql.connector.aio.connect``).
+
+    See :func:`sturdydb._async_connection.connect_async`; imported on first use so that
+    ``import sturdydb`` does not import asyncio.
+    """
+    from sturdydb._async_connection import connect_async as impl
+
+    return await impl(target_connect, conninfo, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("AsyncConnection", "AsyncCursor"):
+        from sturdydb import _async_connection
+
+        return getattr(_async_connection, name)
+    raise AttributeError(f"module 'sturdydb' has no attribute {name!r}")

@@ -17,16 +17,20 @@ The cancel runs on its own short-lived daemon thread (``sturdydb-cancel``), so a
 does not answer never delays other connections' deadlines on the watchdog thread, and the
 call does not return to the application before the cancel finished: a late cancel request
 can never hit the connection's next statement.
+
+Async connections use the same deadline and cancel (``sturdydb_execute_async``); the wait for
+a fired cancel to end runs off the event loop.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb._errors import QueryTimeoutError
+from sturdydb._offloop import run_off_loop
 from sturdydb._plugin import Plugin
 from sturdydb._watchdog import Deadline, watchdog
 from sturdydb.hookspecs import hookimpl
@@ -133,38 +137,78 @@ class SocketTimeoutPlugin(Plugin):
             result = yield
         except BaseException as exc:
             watchdog.unregister(deadline)
-            if not deadline.fired:
-                late = ctx.plugin_state.pop(_LATE_CANCEL, None)
-                if late is not None and time.monotonic() < late and ctx.driver.is_cancel_error(exc):
-                    raise _cancelled(ctx, call, seconds) from exc
+            if fired:
+                fired[0].finish()
+            err = _timeout_error(call, conn, seconds, deadline, fired, exc)
+            if err is None:
                 raise
-            cancel = fired[0] if fired else None
-            if cancel is not None:
-                cancel.finish()
-            driver = ctx.driver
-            if cancel is not None and not cancel.aborted and cancel.acknowledged and driver.is_cancel_error(exc):
-                raise _cancelled(ctx, call, seconds) from exc
-            if cancel is None or cancel.aborted or driver.is_network_error(exc) or driver.is_closed(conn):
-                bound = f"{cancel.bound:g}s " if cancel is not None else ""
-                raise ctx.error(
-                    QueryTimeoutError,
-                    f"{call.method} did not complete within socket_timeout={seconds:g}s and the host "
-                    f"did not answer a cancel request within {bound}(auxiliary_query_timeout_sec); "
-                    "the connection was aborted",
-                ) from exc
-            raise  # an ordinary error that came back just as the deadline passed
+            raise err from exc
         watchdog.unregister(deadline)
         if fired:
-            # The call returned just as the cancel went out: keep its result, but do not return
-            # before the cancel ended. The cancel may still end the statement this call began
-            # (a COPY or a stream returns from its first call before the rows come): the next
-            # call on this connection that fails with the driver's cancel error soon after is
-            # that statement's timeout, not a cancel of the application's own.
-            cancel = fired[0]
-            cancel.finish()
-            if cancel.acknowledged and not cancel.aborted:
-                ctx.plugin_state[_LATE_CANCEL] = time.monotonic() + cancel.bound
+            fired[0].finish()
+            _note_late_cancel(ctx, fired[0])
         return result
+
+    @hookimpl
+    async def sturdydb_execute_async(self, call: Call, proceed: Callable[[Call], Awaitable[Any]]) -> Any:
+        """The same for async connections; waiting for a fired cancel to end happens off-loop."""
+        ctx = call.context
+        conn = ctx.connection
+        seconds = float(ctx.props.get("socket_timeout"))
+        fired: list[_Cancel] = []
+        deadline = watchdog.register(seconds, lambda: _Cancel.start(ctx, conn, fired), exclusive=True)
+        try:
+            result = await proceed(call)
+        except BaseException as exc:
+            watchdog.unregister(deadline)
+            if fired:
+                await run_off_loop(fired[0].finish)
+            err = _timeout_error(call, conn, seconds, deadline, fired, exc)
+            if err is None:
+                raise
+            raise err from exc
+        watchdog.unregister(deadline)
+        if fired:
+            await run_off_loop(fired[0].finish)
+            _note_late_cancel(ctx, fired[0])
+        return result
+
+
+def _timeout_error(
+    call: Call, conn: Any, seconds: float, deadline: Deadline, fired: list[_Cancel], exc: BaseException,
+) -> QueryTimeoutError | None:
+    """What a call that failed with ``exc`` raises (``None``: ``exc`` itself); the cancel ended."""
+    ctx = call.context
+    driver = ctx.driver
+    if not deadline.fired:
+        late = ctx.plugin_state.pop(_LATE_CANCEL, None)
+        if late is not None and time.monotonic() < late and driver.is_cancel_error(exc):
+            return _cancelled(ctx, call, seconds)
+        return None
+    cancel = fired[0] if fired else None
+    if cancel is not None and not cancel.aborted and cancel.acknowledged and driver.is_cancel_error(exc):
+        return _cancelled(ctx, call, seconds)
+    if cancel is None or cancel.aborted or driver.is_network_error(exc) or driver.is_closed(conn):
+        bound = f"{cancel.bound:g}s " if cancel is not None else ""
+        return ctx.error(
+            QueryTimeoutError,
+            f"{call.method} did not complete within socket_timeout={seconds:g}s and the host "
+            f"did not answer a cancel request within {bound}(auxiliary_query_timeout_sec); "
+            "the connection was aborted",
+        )
+    return None  # an ordinary error that came back just as the deadline passed
+
+
+def _note_late_cancel(ctx: ConnectionContext, cancel: _Cancel) -> None:
+    """The call returned just as the cancel went out: its result is kept (the cancel ended).
+
+    The cancel may still end the statement this call began (a COPY or a stream returns from
+    its first call before the rows come): the next call on this connection that fails with
+    the driver's cancel error soon after is that statement's timeout, not a cancel of the
+    application's own.
+    """
+    if cancel.acknowledged and not cancel.aborted:
+        ctx.plugin_state[_LATE_CANCEL] = time.monotonic() + cancel.bound
 
 
 def _cancelled(ctx: ConnectionContext, call: Call, seconds: float) -> QueryTimeoutError:

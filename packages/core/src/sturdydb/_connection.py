@@ -48,10 +48,26 @@ def connect(target_connect: Callable[..., Any], conninfo: str = "", **kwargs: An
     cat = catalog_for(target_connect, conninfo, kwargs)
     plan = _plan(cat, target_connect, conninfo, kwargs)
     driver, props, pipeline, hosts = plan
+    if getattr(driver, "is_async", False):
+        raise InterfaceError(
+            f"{target_connect!r} is an async connect function: use "
+            "'await sturdydb.connect_async(...)' for it, or pass the driver's sync connect "
+            "function (psycopg.Connection.connect, mysql.connector.connect) to sturdydb.connect"
+        )
     ctx = ConnectionContext(
         pipeline=pipeline, driver=driver, props=props, target_connect=target_connect,
         hosts=hosts, catalog=cat,
     )
+    open_initial(ctx)
+    return Connection(ctx)
+
+
+def open_initial(ctx: ConnectionContext) -> None:
+    """Open ``ctx``'s first physical connection (hosts in order) and detect its dialect.
+
+    Shared by ``connect`` and ``connect_async`` (which runs it off-loop).
+    """
+    hosts, driver, pipeline = ctx.hosts, ctx.driver, ctx.pipeline
     last_error: BaseException | None = None
     for index, host in enumerate(hosts):
         ctx.initial_host = ctx.host = host
@@ -77,7 +93,6 @@ def connect(target_connect: Callable[..., Any], conninfo: str = "", **kwargs: An
             driver.close_quietly(raw)
             raise
     selectors.track(ctx)
-    return Connection(ctx)
 
 
 _Plan = tuple[Any, Properties, Pipeline, list[HostInfo]]

@@ -10,6 +10,7 @@ execute chains.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from sturdydb._dialects.base import DatabaseDialect
     from sturdydb._discovery import PluginCatalog
     from sturdydb._drivers.base import DriverDialect
-    from sturdydb._pipeline import ChainFn, Pipeline
+    from sturdydb._pipeline import AsyncChainFn, ChainFn, Pipeline
     from sturdydb._plugin import Plugin
     from sturdydb._properties import Properties
 
@@ -45,7 +46,7 @@ class ConnectRequest:
     will receive; auth plugins set ``user``/``password`` there.
     """
 
-    __slots__ = ("context", "driver_kwargs", "host", "props", "purpose")
+    __slots__ = ("context", "driver_kwargs", "host", "props", "purpose", "target")
 
     def __init__(
         self,
@@ -60,6 +61,9 @@ class ConnectRequest:
         self.props = props
         self.driver_kwargs = driver_kwargs
         self.purpose = purpose
+        #: The connect function the terminal calls: the application's, or for an auxiliary
+        #: connection of an async connection the sibling sync driver's.
+        self.target = context.auxiliary_connect if purpose == "auxiliary" else context.target_connect
 
     def __repr__(self) -> str:
         return f"<ConnectRequest {self.purpose} {self.host.url}>"
@@ -107,6 +111,10 @@ class ConnectionContext:
         self.driver = driver
         self.props = props
         self.target_connect = target_connect
+        #: For async connections (``connect_async``): the event loop the connection belongs to,
+        #: and the sync connect function that auxiliary connections (monitor threads) use.
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.auxiliary_connect: Callable[..., Any] = target_connect
         self.hosts = list(hosts)
         self.catalog = catalog
         self.initial_host = hosts[0]
@@ -127,6 +135,7 @@ class ConnectionContext:
         self.allowed_hosts: Callable[[HostInfo], bool] | None = None
         self._dialect: DatabaseDialect | None = None
         self._chains: dict[tuple[str, bool], ChainFn | None] = {}
+        self._async_chains: dict[tuple[str, bool], AsyncChainFn | None] = {}
         self._lock = threading.RLock()
         code = props.get("wrapper_dialect")
         if code:
@@ -140,13 +149,26 @@ class ConnectionContext:
             return self._chains[key]
         except KeyError:
             pass
-        driver = self.driver
-        network_bound = method in driver.network_bound_methods or (
-            server_side and method in getattr(driver, "server_cursor_methods", ())
-        )
-        found = self.pipeline.chain(method, network_bound)
+        found = self.pipeline.chain(method, self._network_bound(method, server_side))
         self._chains[key] = found
         return found
+
+    def async_chain(self, method: str, server_side: bool = False) -> AsyncChainFn | None:
+        """The async execute chain for ``method`` (``None``: await the driver directly)."""
+        key = (method, server_side)
+        try:
+            return self._async_chains[key]
+        except KeyError:
+            pass
+        found = self.pipeline.async_chain(method, self._network_bound(method, server_side))
+        self._async_chains[key] = found
+        return found
+
+    def _network_bound(self, method: str, server_side: bool) -> bool:
+        driver = self.driver
+        return method in driver.network_bound_methods or (
+            server_side and method in getattr(driver, "server_cursor_methods", ())
+        )
 
     # -- connecting -------------------------------------------------------------
     def driver_kwargs(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -220,6 +242,11 @@ class ConnectionContext:
         (it applies only what differs, to keep a switch free of round trips).
         """
         with self._lock:
+            if self.closed:
+                # The application closed the connection meanwhile (an async task cancelled
+                # while its failover ran off-loop): never resurrect it.
+                self.driver.close_quietly(new)
+                return
             old = self.connection
             if carry_session and self.props.get("transfer_session_state_on_switch", True):
                 self.driver.apply_session_state(new, self.session)
@@ -227,7 +254,8 @@ class ConnectionContext:
             self.host = host
             self.generation += 1
         if old is not None and old is not new and not keep_old:
-            if self.props.get("rollback_on_switch", True):
+            if self.props.get("rollback_on_switch", True) and self.loop is None:
+                # (An async connection is only closed: closing ends its transaction too.)
                 try:
                     if not self.driver.is_closed(old) and self.driver.in_transaction(old):
                         old.rollback()

@@ -12,13 +12,19 @@ driver directly; when every implementation is a ``wrapper=True`` generator, the 
 *compiled* into nested closures that drive those generators exactly as pluggy's
 ``_multicall`` would (send the result, throw the exception) without pluggy's per-call
 bookkeeping; any other kind of implementation falls back to a real pluggy hook call.
+
+Async connections get their own compiled chains from the same per-method plugin list
+(:meth:`Pipeline.async_chain`): a plugin's ``sturdydb_execute_async`` coroutine, or its sync
+wrapper driven around the awaited inner call when the plugin declares
+``async_safe_execute``. A chain with a plugin that offers neither is refused at
+``connect_async`` (:meth:`Pipeline.check_async`), naming the plugin.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -33,11 +39,12 @@ if TYPE_CHECKING:
     from sturdydb._discovery import PluginCatalog
     from sturdydb._properties import Properties
 
-__all__ = ["ChainFn", "Pipeline", "clear_pipelines", "get_pipeline", "select_plugins"]
+__all__ = ["AsyncChainFn", "ChainFn", "Pipeline", "clear_pipelines", "get_pipeline", "select_plugins"]
 
 log = logging.getLogger("sturdydb.pipeline")
 
 ChainFn = Callable[["Call"], Any]
+AsyncChainFn = Callable[["Call"], Awaitable[Any]]
 
 
 class _Terminal:
@@ -46,7 +53,7 @@ class _Terminal:
     @hookimpl
     def sturdydb_connect(self, request: ConnectRequest) -> Any:
         driver = request.context.driver
-        conn = driver.connect(request.context.target_connect, request.host, request.driver_kwargs, request.props)
+        conn = driver.connect(request.target, request.host, request.driver_kwargs, request.props)
         # Plugins may abort this connection from another thread: record its socket's identity
         # so that an abort can never hit a descriptor number reused by another socket.
         driver.remember_socket(conn)
@@ -86,6 +93,39 @@ def _terminal(call: Call) -> Any:
     return call.func(*call.args, **call.kwargs)
 
 
+def _wrap_async(func: Callable[[Call, AsyncChainFn], Awaitable[Any]], inner: AsyncChainFn) -> AsyncChainFn:
+    async def run(call: Call) -> Any:
+        return await func(call, inner)
+
+    return run
+
+
+def _drive_async(func: Callable[[Call], Generator[None, Any, Any]], inner: AsyncChainFn) -> AsyncChainFn:
+    """A sync bookkeeping wrapper driven around the awaited inner call, as ``_wrap`` drives it."""
+    async def run(call: Call) -> Any:
+        gen = func(call)
+        next(gen)
+        try:
+            result = await inner(call)
+        except BaseException as exc:
+            try:
+                gen.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+            return _second_yield(func)
+        try:
+            gen.send(result)
+        except StopIteration as stop:
+            return stop.value
+        return _second_yield(func)
+
+    return run
+
+
+async def _async_terminal(call: Call) -> Any:
+    return await call.func(*call.args, **call.kwargs)
+
+
 class Pipeline:
     """One ordered plugin chain with its pluggy manager and compiled execute chains."""
 
@@ -110,6 +150,8 @@ class Pipeline:
         #: Whether a plugin here listens to credential reports (else reporting is skipped).
         self.receives_credentials = bool(pm.hook.sturdydb_credentials_obtained.get_hookimpls())
         self._chains: dict[tuple[str, bool], ChainFn | None] = {}
+        self._async_chains: dict[tuple[str, bool], AsyncChainFn | None] = {}
+        self._async_refused: list[str] | None = None
         self._lock = threading.Lock()
 
     def chain(self, method: str, network_bound: bool) -> ChainFn | None:
@@ -144,6 +186,59 @@ class Pipeline:
         caller = self.pm.subset_hook_caller("sturdydb_execute", remove_plugins=others)
         return lambda call: caller(call=call)
 
+    # -- async connections --------------------------------------------------------------
+    def check_async(self) -> None:
+        """Refuse this chain for ``connect_async`` when a plugin cannot run on the event loop."""
+        refused = self._async_refused
+        if refused is None:
+            sync_impls = {impl.plugin: impl for impl in self.hook.sturdydb_execute.get_hookimpls()}
+            async_impls = {impl.plugin for impl in self.hook.sturdydb_execute_async.get_hookimpls()}
+            refused = [
+                p.code for p in self.plugins
+                if p in sync_impls and p not in async_impls
+                and not (p.async_safe_execute and sync_impls[p].wrapper)
+            ]
+            self._async_refused = refused
+        if refused:
+            names = ", ".join(repr(code) for code in refused)
+            raise ConfigurationError(
+                f"plugin {names} cannot run on async connections: its sturdydb_execute wrapper may "
+                "block the event loop and it has no sturdydb_execute_async. Leave it out of "
+                "'plugins' for connect_async (or use sturdydb.connect); a plugin author adds "
+                "sturdydb_execute_async, or sets async_safe_execute = True if the wrapper only "
+                "does non-blocking bookkeeping"
+            )
+
+    def async_chain(self, method: str, network_bound: bool) -> AsyncChainFn | None:
+        """The coroutine function that runs ``method`` through its wrappers, or ``None``."""
+        key = (method, network_bound)
+        try:
+            return self._async_chains[key]
+        except KeyError:
+            pass
+        with self._lock:
+            built = self._build_async_chain(method, network_bound)
+            self._async_chains[key] = built
+        return built
+
+    def _build_async_chain(self, method: str, network_bound: bool) -> AsyncChainFn | None:
+        sync_impls = {impl.plugin: impl for impl in self.hook.sturdydb_execute.get_hookimpls()}
+        async_impls = {impl.plugin: impl for impl in self.hook.sturdydb_execute_async.get_hookimpls()}
+        steps: list[tuple[bool, Callable[..., Any]]] = []  # call order: outermost first
+        for plugin in self.plugins:
+            if not plugin.wraps_method(method, network_bound=network_bound):
+                continue
+            if plugin in async_impls:
+                steps.append((True, async_impls[plugin].function))
+            elif plugin in sync_impls:
+                steps.append((False, sync_impls[plugin].function))  # check_async vetted it
+        if not steps:
+            return None
+        run: AsyncChainFn = _async_terminal
+        for is_async, func in reversed(steps):  # build from the inside out
+            run = _wrap_async(func, run) if is_async else _drive_async(func, run)
+        return run
+
     def connect(self, request: ConnectRequest) -> Any:
         """Run the connect chain for ``request`` and return the driver connection."""
         if self.receives_topology and request.purpose == "connect":
@@ -152,7 +247,7 @@ class Pipeline:
         if self._connect_direct:
             # No plugin wraps connect: skip pluggy's per-call bookkeeping.
             ctx = request.context
-            conn = ctx.driver.connect(ctx.target_connect, request.host, request.driver_kwargs, request.props)
+            conn = ctx.driver.connect(request.target, request.host, request.driver_kwargs, request.props)
             if self.plugins:  # someone may abort it (socket_timeout, monitoring): see _Terminal
                 ctx.driver.remember_socket(conn)
             return conn

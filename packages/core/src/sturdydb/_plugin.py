@@ -57,6 +57,7 @@ class Plugin:
     ``plugins`` property (sturdydb's failover, connection tracker and host monitoring do, as
     the reference's default chain; a third-party plugin should leave it false unless being
     active for every application that merely installs it is the point).
+    ``async_safe_execute`` lets async connections drive the sync execute wrapper unchanged.
     """
 
     code: ClassVar[str] = ""
@@ -65,6 +66,11 @@ class Plugin:
     refused_codes: ClassVar[Mapping[str, str]] = {}
     requires_dialect: ClassVar[bool] = False
     in_default_chain: ClassVar[bool] = False
+    #: Whether this plugin's sync ``sturdydb_execute`` wrapper only does bookkeeping that never
+    #: blocks, so the core may drive it around an awaited call on async connections. A plugin
+    #: with a wrapper that may wait or do I/O leaves it false and implements
+    #: ``sturdydb_execute_async`` instead; with neither, ``connect_async`` refuses the chain.
+    async_safe_execute: ClassVar[bool] = False
 
     @classmethod
     def enabled(cls, props: Properties) -> bool:

@@ -9,7 +9,9 @@ Every hook has a contract test in the core's tests, marked ``@pytest.mark.hooksp
 a meta-test fails when a hook has none (``tests/test_every_hookspec_is_tested.py``).
 
 Pipelines (implemented as ``@hookimpl(wrapper=True)`` one-``yield`` generators, ``return
-(yield)``): ``sturdydb_connect`` and ``sturdydb_execute``. Broadcasts (delivered by the core, every
+(yield)``): ``sturdydb_connect`` and ``sturdydb_execute``; ``sturdydb_execute_async`` is the
+async form of the execute pipeline (a plain ``async def`` taking ``proceed``), which the
+core's compiled async chain calls, never pluggy. Broadcasts (delivered by the core, every
 implementation is called, must not block): ``sturdydb_host_list_changed``,
 ``sturdydb_connection_changed``, ``sturdydb_host_state_changed``,
 ``sturdydb_credentials_obtained``. Contributions (called on the
@@ -19,7 +21,7 @@ plugin *classes* of every installed plugin, also when not selected): ``sturdydb_
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -72,6 +74,26 @@ def sturdydb_execute(call: Call) -> Any:
     Driver exceptions propagate unchanged unless a plugin deliberately replaces them (failover
     raises its ``FailoverSuccessError`` chained to the driver's error). Never replay a
     statement silently.
+    """
+
+
+@hookspec(firstresult=True)
+def sturdydb_execute_async(call: Call, proceed: Callable[[Call], Awaitable[Any]]) -> Any:
+    """The async form of ``sturdydb_execute``, for connections made by ``sturdydb.connect_async``.
+
+    When: for each call the application awaits on an async connection, on the event loop's
+    thread, before the driver sees it; only for plugins whose ``wraps_method`` is true for
+    the method. The core's compiled async chain calls it, never pluggy (which calls hooks
+    synchronously). Implement as a plain ``@hookimpl`` coroutine function: ``return await
+    proceed(call)`` runs the rest of the chain and the driver's awaited call; do your work
+    around it. Must never block the loop: run blocking work off-loop
+    (``sturdydb.plugin_api.run_off_loop``). May raise; ``asyncio.CancelledError`` passes
+    through it (a cancellation is not a failed connection).
+
+    A plugin with a ``sturdydb_execute`` wrapper and no async form is refused by
+    ``connect_async``, unless the plugin class sets ``async_safe_execute = True`` (its sync
+    wrapper only does bookkeeping that never blocks): the core then drives that wrapper
+    around the awaited call.
     """
 
 

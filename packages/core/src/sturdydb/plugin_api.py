@@ -86,6 +86,16 @@ plugin needs and cannot find here should be added here, not imported from a priv
 - :func:`lazy_exports`: the module ``__getattr__`` of a plugin package that imports its
   exports on first use, so that importing the package (for its cheap ``PluginInfo``) stays cheap.
 
+**Async connections** (``sturdydb.connect_async``; see the architecture page)
+
+- A plugin whose ``sturdydb_execute`` wrapper only does non-blocking bookkeeping sets
+  ``async_safe_execute = True`` on its class and serves both worlds from one implementation.
+- A plugin that waits or does I/O around a call implements ``async def
+  sturdydb_execute_async(self, call, proceed)`` (``proceed`` is an :data:`AsyncProceed`:
+  ``return await proceed(call)``) and runs blocking work with :func:`run_off_loop`.
+- Connect wrappers need nothing: for async connections the whole connect chain already runs
+  off-loop. :func:`is_async_connection` tells whether a context belongs to one.
+
 **Threads and process state**
 
 - :class:`BackgroundMonitor`: the one lifecycle helper for a plugin's background thread (lazy
@@ -97,7 +107,7 @@ plugin needs and cannot find here should be added here, not imported from a priv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sturdydb._config import build_properties as _build_properties
@@ -109,6 +119,7 @@ from sturdydb._drivers import driver_dialect_for as _driver_dialect_for
 from sturdydb._drivers.base import DriverDialect, SessionState
 from sturdydb._hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, classify_host, parse_rds_host
 from sturdydb._monitor_thread import BackgroundMonitor
+from sturdydb._offloop import run_off_loop
 from sturdydb._properties import (
     SELECTOR_STRATEGIES,
     Properties,
@@ -126,8 +137,12 @@ from sturdydb._watchdog import Deadline, bounded, watchdog
 if TYPE_CHECKING:
     from sturdydb._plugin import Plugin
 
+#: The type of ``proceed`` in ``sturdydb_execute_async``: awaits the rest of the chain.
+AsyncProceed = Callable[[Call], Awaitable[Any]]
+
 __all__ = [
     "SELECTOR_STRATEGIES",
+    "AsyncProceed",
     "BackgroundMonitor",
     "Call",
     "ClusterTopology",
@@ -151,6 +166,7 @@ __all__ = [
     "coerce_bool",
     "connect_below",
     "host_from_topology_row",
+    "is_async_connection",
     "lazy_exports",
     "normalize_choice",
     "on_release",
@@ -159,6 +175,7 @@ __all__ = [
     "register_process_state",
     "remember_dialect",
     "reset_process_state",
+    "run_off_loop",
     "select_host",
     "select_reader",
     "watchdog",
@@ -213,3 +230,8 @@ def lazy_exports(namespace: dict[str, Any], exports: Mapping[str, str]) -> Calla
         return value
 
     return __getattr__
+
+
+def is_async_connection(context: ConnectionContext) -> bool:
+    """Whether ``context`` belongs to a connection made by ``sturdydb.connect_async``."""
+    return context.loop is not None

@@ -197,6 +197,8 @@ class OtelPlugin(Plugin):
     code: ClassVar[str] = CODE
     #: Outermost of the usual chain: it sees failover's errors and every reconnect.
     weight: ClassVar[int] = 10
+    #: Spans and metrics are bookkeeping: async connections drive the same wrapper.
+    async_safe_execute: ClassVar[bool] = True
 
     @classmethod
     def enabled(cls, props: Properties) -> bool:

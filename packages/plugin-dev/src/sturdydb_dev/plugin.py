@@ -194,6 +194,8 @@ class DevPlugin(Plugin):
 
     code: ClassVar[str] = "dev"
     weight: ClassVar[int] = 90_000
+    #: Raising an armed error is bookkeeping: async connections drive the same wrapper.
+    async_safe_execute: ClassVar[bool] = True
 
     def wraps_method(self, method: str, *, network_bound: bool) -> bool:
         return True  # any method may be the target of a rule

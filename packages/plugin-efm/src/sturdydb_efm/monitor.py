@@ -498,7 +498,9 @@ class MonitorService:
     @staticmethod
     def key_for(slot: CallSlot) -> MonitorKey:
         props = tuple(sorted((k, repr(v)) for k, v in slot.monitoring_props.items()))
-        return (slot.host.url, slot.driver.name, slot.rule.key(), props)
+        # By the driver of the monitoring connections: sync and async connections to a host
+        # share one monitor (an async connection's monitoring connections are sync ones).
+        return (slot.host.url, slot.driver.auxiliary_driver, slot.rule.key(), props)
 
     def attach(self, slot: CallSlot) -> HostMonitor:
         """Attach ``slot`` to its host's monitor, starting the monitor when needed."""

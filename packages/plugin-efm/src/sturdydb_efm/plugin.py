@@ -41,6 +41,10 @@ class HostMonitoringPlugin(Plugin):
     code: ClassVar[str] = HOST_MONITORING.code
     aliases: ClassVar[tuple[str, ...]] = HOST_MONITORING.aliases
     weight: ClassVar[int] = HOST_MONITORING.weight
+    #: The execute wrapper only marks the call slot that the per-host monitor thread watches
+    #: (attaching starts that thread without waiting), so async connections drive it as is;
+    #: the monitor aborts an async connection by its socket like a sync one.
+    async_safe_execute: ClassVar[bool] = True
     in_default_chain: ClassVar[bool] = HOST_MONITORING.in_default_chain
     #: The service the plugin registers calls with (tests substitute their own).
     service: ClassVar[MonitorService] = service

@@ -47,7 +47,7 @@ from sturdydb import (
     hookimpl,
     register_process_state,
 )
-from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, select_host, select_reader
+from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, run_off_loop, select_host, select_reader
 from sturdydb_failover._info import FAILOVER
 from sturdydb_failover.monitor import TopologyMonitor, monitors
 from sturdydb_failover.session import is_session_statement, note_session_statement
@@ -56,7 +56,7 @@ from sturdydb_failover.statements import is_read_statement, is_transactional_dml
 
 if TYPE_CHECKING:
     from sturdydb import Call, ConnectionContext, ConnectRequest, Profile
-    from sturdydb.plugin_api import DatabaseDialect, Properties
+    from sturdydb.plugin_api import AsyncProceed, DatabaseDialect, Properties
 
 __all__ = ["FailoverPlugin", "Outcome", "call_outcome"]
 
@@ -540,10 +540,40 @@ class FailoverPlugin(Plugin):
                 raise
             raise err from exc
         if call.method == _EXECUTE:
-            args = call.args
-            if args and is_session_statement(args[0]):
-                note_session_statement(ctx, args[0].lstrip())
+            self._note_session(call)
         return result
+
+    @hookimpl
+    async def sturdydb_execute_async(self, call: Call, proceed: AsyncProceed) -> Any:
+        """The same as :meth:`sturdydb_execute` for async connections.
+
+        The failover itself (waits for the verified writer, the reconnect through the connect
+        chain, the role check, the session transfer) is the sync code, run off the event loop;
+        the driver calls it makes on the new async connection are scheduled back on the loop.
+        A cancellation is no ``Exception``: it never starts a failover.
+        """
+        ctx = call.context
+        state: ConnectionState = ctx.plugin_state[CODE]
+        read_status = state.tx_status
+        status = read_status(ctx.connection) if read_status is not None else None
+        try:
+            result = await proceed(call)
+        except Exception as exc:
+            if not state.active:
+                raise
+            err = await run_off_loop(self._on_error, call, state, exc, status)
+            if err is None:
+                raise
+            raise err from exc
+        if call.method == _EXECUTE:
+            self._note_session(call)
+        return result
+
+    @staticmethod
+    def _note_session(call: Call) -> None:
+        args = call.args
+        if args and is_session_statement(args[0]):
+            note_session_statement(call.context, args[0].lstrip())
 
     def _on_error(self, call: Call, state: ConnectionState, exc: Exception, status: Any) -> Exception | None:
         ctx = call.context

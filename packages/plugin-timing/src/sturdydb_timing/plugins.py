@@ -98,6 +98,8 @@ class ExecuteTimePlugin(Plugin):
 
     code: ClassVar[str] = "execute_time"
     weight: ClassVar[int] = 50
+    #: Timing is bookkeeping: async connections drive the same wrapper around the awaited call.
+    async_safe_execute: ClassVar[bool] = True
 
     def wraps_method(self, method: str, *, network_bound: bool) -> bool:
         return network_bound

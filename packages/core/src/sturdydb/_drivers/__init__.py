@@ -8,11 +8,16 @@ subclass of ``psycopg.Connection`` defined by the application is still psycopg).
 is refused with the list of supported drivers and how to name one explicitly, unless the
 application asks for no plugins at all (``plugins=""``): then :func:`pass_through_dialect`
 passes everything to the driver unchanged.
+
+An ``async def`` connect function (``psycopg.AsyncConnection.connect``,
+``mysql.connector.aio.connect``) selects the driver's async dialect (:data:`ASYNC_DIALECTS`),
+for ``sturdydb.connect_async``.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -48,6 +53,12 @@ SUPPORTED_DRIVERS: dict[str, str] = {
     "pymysql": "PyMySQL (pymysql.connect)",
 }
 
+#: Sync driver dialect name -> the name of its async dialect (drivers with an asyncio API).
+ASYNC_DIALECTS: dict[str, str] = {
+    "psycopg": "psycopg-async",
+    "mysql-connector-python": "mysql-connector-aio",
+}
+
 _instances: dict[str, DriverDialect] = {}
 
 
@@ -66,6 +77,14 @@ def _by_name(name: str) -> DriverDialect:
             from sturdydb._drivers.mysql import MysqlConnectorDialect
 
             found = MysqlConnectorDialect()
+        elif name == "psycopg-async":
+            from sturdydb._drivers.psycopg_async import AsyncPsycopgDialect
+
+            found = AsyncPsycopgDialect()
+        elif name == "mysql-connector-aio":
+            from sturdydb._drivers.mysql_aio import AsyncMysqlDialect
+
+            found = AsyncMysqlDialect()
         elif name == "pymysql":
             from sturdydb._drivers.pymysql import PyMysqlDialect
 
@@ -101,9 +120,12 @@ def _driver_of(module: str) -> str | None:
 
 
 def driver_dialect_for(target: Callable[..., Any], name: str | None = None) -> DriverDialect:
-    """The driver dialect for ``target`` (``name`` forces one: ``wrapper_driver_dialect``)."""
+    """The driver dialect for ``target`` (``name`` forces one: ``wrapper_driver_dialect``).
+
+    An ``async def`` target gets the async dialect of its driver.
+    """
     if name:
-        return _by_name(name)
+        return _by_name(_async_name(name) if inspect.iscoroutinefunction(target) else name)
     if not callable(target):
         raise ConfigurationError(
             f"the first argument must be the driver's connect function (for example "
@@ -112,6 +134,8 @@ def driver_dialect_for(target: Callable[..., Any], name: str | None = None) -> D
     for module in _modules(target):
         found = _driver_of(module)
         if found is not None:
+            if inspect.iscoroutinefunction(target):
+                found = _async_name(found)
             return _by_name(found)
     supported = "; ".join(SUPPORTED_DRIVERS.values())
     raise UnknownDriverError(
@@ -128,3 +152,13 @@ def pass_through_dialect(target: Callable[..., Any]) -> DriverDialect:
     from sturdydb._drivers.passthrough import PassThroughDialect
 
     return PassThroughDialect(list(_modules(target)))
+
+
+def _async_name(name: str) -> str:
+    found = ASYNC_DIALECTS.get(name)
+    if found is None:
+        raise ConfigurationError(
+            f"{name} has no asyncio API that sturdydb supports; sturdydb.connect_async takes "
+            "psycopg.AsyncConnection.connect or mysql.connector.aio.connect"
+        )
+    return found

@@ -129,6 +129,15 @@ class DriverDialect:
     session_namespace: ClassVar[str] = ""
 
     @property
+    def auxiliary_driver(self) -> str:
+        """The driver of the auxiliary connections this dialect opens (monitoring, topology).
+
+        The dialect's own name, except for async dialects, whose auxiliary connections are
+        the sibling sync driver's: monitors keyed by it serve sync and async connections alike.
+        """
+        return self.name
+
+    @property
     def _identities(self) -> weakref.WeakKeyDictionary[Any, SocketIdentity]:
         found: weakref.WeakKeyDictionary[Any, SocketIdentity] | None = self.__dict__.get("_socket_ids")
         if found is None:

@@ -243,13 +243,21 @@ class MysqlFamilyDialect(DriverDialect):
     # Neither driver has read-only or isolation attributes: the session is changed with SQL,
     # and the getters (base class) answer what sturdydb last set.
     def set_read_only(self, conn: Any, value: bool | None) -> None:
-        self.query(conn, f"SET SESSION TRANSACTION {'READ ONLY' if value else 'READ WRITE'}")
+        self.query(conn, self.read_only_statement(value))
 
     def set_isolation_level(self, conn: Any, value: Any) -> None:
+        self.query(conn, self.isolation_statement(value))
+
+    @staticmethod
+    def read_only_statement(value: bool | None) -> str:
+        return f"SET SESSION TRANSACTION {'READ ONLY' if value else 'READ WRITE'}"
+
+    @staticmethod
+    def isolation_statement(value: Any) -> str:
         level = str(value).replace("-", " ").replace("_", " ").upper()
         if level not in _ISOLATION_LEVELS:
             raise ValueError(f"unknown isolation level {value!r}; use one of {', '.join(_ISOLATION_LEVELS)}")
-        self.query(conn, f"SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+        return f"SET SESSION TRANSACTION ISOLATION LEVEL {level}"
 
     def verify_server_identity(self, kwargs: dict[str, Any], ca_bundle: str | None) -> str | None:
         if ca_bundle:
