@@ -1,4 +1,5 @@
-"""The psycopg_pool recipe of docs/frameworks-pools.md, verbatim (the test imports it from here)."""
+"""The psycopg_pool recipes of docs/frameworks-pools.md (sync and async), verbatim (the tests import
+them from here)."""
 
 from __future__ import annotations
 
@@ -20,4 +21,19 @@ class SturdyPoolConnection(sturdydb.Connection):
     @classmethod
     def connect(cls, conninfo: str = "", *args: Any, **kwargs: Any) -> SturdyPoolConnection:  # type: ignore[override]
         opened = sturdydb.connect(psycopg.Connection.connect, conninfo, **kwargs)
+        return cls(opened.context)
+
+
+class SturdyAsyncPoolConnection(sturdydb.AsyncConnection):
+    """A sturdydb async connection that psycopg_pool's ``AsyncConnectionPool`` can manage.
+
+    ``sturdydb.AsyncConnection`` itself cannot be a ``connection_class``: the pool awaits
+    ``connection_class.connect(conninfo, **kwargs)`` (a classmethod it does not have) and sets
+    ``_pool``, ``_created_at`` and ``_expire_at`` on each connection (its ``__slots__`` refuse
+    them). This subclass has both; ``kwargs`` carry sturdydb properties.
+    """
+
+    @classmethod
+    async def connect(cls, conninfo: str = "", **kwargs: Any) -> SturdyAsyncPoolConnection:
+        opened = await sturdydb.connect_async(psycopg.AsyncConnection.connect, conninfo, **kwargs)
         return cls(opened.context)
