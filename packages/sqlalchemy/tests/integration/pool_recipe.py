@@ -30,10 +30,19 @@ class SturdyAsyncPoolConnection(sturdydb.AsyncConnection):
     ``sturdydb.AsyncConnection`` itself cannot be a ``connection_class``: the pool awaits
     ``connection_class.connect(conninfo, **kwargs)`` (a classmethod it does not have) and sets
     ``_pool``, ``_created_at`` and ``_expire_at`` on each connection (its ``__slots__`` refuse
-    them). This subclass has both; ``kwargs`` carry sturdydb properties.
+    them). This subclass has both; ``kwargs`` carry sturdydb properties. And
+    ``pool.connection()`` runs ``async with conn``, which closes a sturdydb connection: like
+    psycopg's own connection, one that belongs to a pool only ends its transaction there
+    (otherwise the pool would discard and reopen a connection at every checkout).
     """
 
     @classmethod
     async def connect(cls, conninfo: str = "", **kwargs: Any) -> SturdyAsyncPoolConnection:
         opened = await sturdydb.connect_async(psycopg.AsyncConnection.connect, conninfo, **kwargs)
         return cls(opened.context)
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if getattr(self, "_pool", None) is None:
+            await super().__aexit__(exc_type, exc, tb)
+        elif not self.closed:
+            await (self.commit() if exc_type is None else self.rollback())
