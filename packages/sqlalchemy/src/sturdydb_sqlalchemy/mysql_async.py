@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import util
 from sqlalchemy.connectors.asyncio import (
     AsyncAdapt_dbapi_connection,
     AsyncAdapt_dbapi_cursor,
@@ -23,7 +24,6 @@ from sqlalchemy.dialects.mysql.mysqlconnector import (
     MariaDBDialect_mysqlconnector,
     MySQLDialect_mysqlconnector,
 )
-from sqlalchemy import util
 from sqlalchemy.util.concurrency import await_
 
 from sturdydb_sqlalchemy._async_common import SturdyAsyncDialectMixin
@@ -41,7 +41,7 @@ _DBAPI_NAMES = (
 )
 
 
-class AsyncAdapt_sturdydb_mysql_cursor(AsyncAdapt_dbapi_cursor):  # noqa: N801 (SQLAlchemy's naming)
+class AsyncAdapt_sturdydb_mysql_cursor(AsyncAdapt_dbapi_cursor):
     """A buffered ``mysql.connector.aio`` cursor, behind sturdydb's async cursor."""
 
     __slots__ = ()
@@ -50,17 +50,17 @@ class AsyncAdapt_sturdydb_mysql_cursor(AsyncAdapt_dbapi_cursor):  # noqa: N801 (
         return connection.cursor(buffered=True)
 
 
-class AsyncAdapt_sturdydb_mysql_connection(AsyncAdapt_dbapi_connection):  # noqa: N801
+class AsyncAdapt_sturdydb_mysql_connection(AsyncAdapt_dbapi_connection):
     """The DB-API face of a :class:`sturdydb.AsyncConnection` over ``mysql.connector.aio``,
     as the sync mysql-connector dialect uses it."""
 
     __slots__ = ()
 
     _cursor_cls = AsyncAdapt_sturdydb_mysql_cursor
-    _ss_cursor_cls = AsyncAdapt_sturdydb_mysql_cursor
 
     def cursor(self, server_side: bool = False, **kwargs: Any) -> AsyncAdapt_dbapi_cursor:
-        # The sync dialect asks for ``cursor(buffered=True)``; every cursor here is buffered.
+        # The sync dialect asks for ``cursor(buffered=True)``; every cursor here is buffered
+        # (no server-side cursors: supports_server_side_cursors is False, as in sync).
         return self._cursor_cls(self)
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import time
 from typing import Any
 
@@ -130,5 +131,5 @@ async def run_workload(
     assert future is not None, "the fault never started"
     new = future.result(60)
     promoted = [e.monotonic for e in cluster.events if e.kind == "promote" and e.instance_name == new.name]
-    gap = max((b - a for a, b in zip(ticks, ticks[1:])), default=0.0)
+    gap = max((b - a for a, b in itertools.pairwise(ticks)), default=0.0)
     return logs, new, promoted[-1], gap

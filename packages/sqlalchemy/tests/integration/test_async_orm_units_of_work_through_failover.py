@@ -10,7 +10,15 @@ import asyncio
 
 import pytest
 import sqlalchemy as sa
-from orm_workload import engine_for, new_unit_table, node_expression, resume_delays, start_failover, summary, verify
+from orm_workload import (
+    engine_for,
+    new_unit_table,
+    node_expression,
+    resume_delays,
+    start_failover,
+    summary,
+    verify,
+)
 from orm_workload_async import async_engine_for, run_workload
 
 import sturdydb
