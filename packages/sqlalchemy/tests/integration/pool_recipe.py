@@ -15,13 +15,22 @@ class SturdyPoolConnection(sturdydb.Connection):
 
     The pool opens connections with ``connection_class.connect(conninfo, **kwargs)`` and keeps
     its bookkeeping in attributes of the connection (``_pool``, ``_expire_at``...), which this
-    subclass (without ``__slots__``) can hold. ``kwargs`` carry sturdydb properties.
+    subclass (without ``__slots__``) can hold. ``kwargs`` carry sturdydb properties. And
+    ``pool.connection()`` runs ``with conn``, which closes a sturdydb connection: like
+    psycopg's own connection, one that belongs to a pool only ends its transaction there
+    (otherwise the pool would discard and reopen a connection at every checkout).
     """
 
     @classmethod
     def connect(cls, conninfo: str = "", *args: Any, **kwargs: Any) -> SturdyPoolConnection:  # type: ignore[override]
         opened = sturdydb.connect(psycopg.Connection.connect, conninfo, **kwargs)
         return cls(opened.context)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if getattr(self, "_pool", None) is None:
+            super().__exit__(exc_type, exc, tb)
+        elif not self.closed:
+            self.commit() if exc_type is None else self.rollback()
 
 
 class SturdyAsyncPoolConnection(sturdydb.AsyncConnection):
