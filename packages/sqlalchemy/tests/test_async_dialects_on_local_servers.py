@@ -364,3 +364,32 @@ def test_postgresql_readonly_and_deferrable() -> None:
             await engine.dispose()
 
     run(scenario)
+
+
+def test_a_cancelled_unit_of_work_leaves_a_usable_pool(url: str) -> None:
+    # A timed-out call closes its sturdydb connection (half-used protocol state); SQLAlchemy
+    # then discards it, and the next unit of work gets a fresh connection from the same pool.
+    sleep = "SELECT pg_sleep(5)" if url.startswith("postgresql") else "SELECT SLEEP(5)"
+
+    async def scenario() -> None:
+        engine = engine_for(url, pool_size=1, max_overflow=0, pool_timeout=10)
+        try:
+            async with engine.connect() as conn:
+                first = (await conn.get_raw_connection()).dbapi_connection._connection  # type: ignore[union-attr]
+
+            async def slow() -> None:
+                async with engine.connect() as conn:
+                    await conn.execute(sa.text(sleep))
+
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(slow(), 0.3)
+            assert first.closed
+            for _ in range(3):
+                async with AsyncSession(engine) as session, session.begin():
+                    assert (await session.execute(sa.text("SELECT 5"))).scalar() == 5
+                    raw = await (await session.connection()).get_raw_connection()
+                    assert raw.dbapi_connection._connection is not first  # type: ignore[union-attr]
+        finally:
+            await engine.dispose()
+
+    run(scenario)
