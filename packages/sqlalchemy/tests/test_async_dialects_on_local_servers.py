@@ -393,3 +393,31 @@ def test_a_cancelled_unit_of_work_leaves_a_usable_pool(url: str) -> None:
             await engine.dispose()
 
     run(scenario)
+
+
+def test_alembic_operations_through_run_sync(url: str, table_name: str) -> None:
+    # Alembic's async template: the migration runs in connection.run_sync().
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    def migrate(sync_conn: sa.Connection) -> None:
+        ops = Operations(MigrationContext.configure(sync_conn))
+        ops.create_table(table_name, sa.Column("id", sa.Integer, primary_key=True),
+                         sa.Column("name", sa.String(30), nullable=False))
+        ops.add_column(table_name, sa.Column("email", sa.String(80)))
+        ops.create_index(f"ix_{table_name}_email", table_name, ["email"])
+
+    def columns(sync_conn: sa.Connection) -> set[str]:
+        return {c["name"] for c in sa.inspect(sync_conn).get_columns(table_name)}
+
+    async def scenario() -> None:
+        engine = engine_for(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(migrate)
+            async with engine.connect() as conn:
+                assert await conn.run_sync(columns) == {"id", "name", "email"}
+        finally:
+            await engine.dispose()
+
+    run(scenario)
