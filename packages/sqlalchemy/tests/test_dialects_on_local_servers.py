@@ -239,11 +239,12 @@ def test_postgresql_readonly_and_deferrable(pg_engine: sa.Engine) -> None:
         assert conn.execute(sa.text("SHOW transaction_deferrable")).scalar() == "off"
 
 
-@pytest.mark.parametrize("dialect_cls", [SturdyPGDialect, SturdyMySQLDialect])
-def test_async_engines_say_they_are_not_supported_yet(dialect_cls: type) -> None:
+@pytest.mark.parametrize(("dialect_cls", "variant"), [(SturdyPGDialect, "SturdyPGAsyncDialect"),
+                                                     (SturdyMySQLDialect, "SturdyMySQLAsyncDialect"),
+                                                     (SturdyMariaDBDialect, "SturdyMariaDBAsyncDialect")])
+def test_async_engines_get_the_async_variant(dialect_cls: type, variant: str) -> None:
     # What create_async_engine() asks the dialect for (it needs greenlet to get that far).
-    with pytest.raises(NotImplementedError, match="create_engine"):
-        dialect_cls.get_async_dialect_cls(sa.make_url(PG_URL))
+    assert dialect_cls.get_async_dialect_cls(sa.make_url(PG_URL)).__name__ == variant
 
 
 def test_mysql_url_opens_sturdydb_connections() -> None:

@@ -129,7 +129,7 @@ class SturdyDialectMixin:
 
     @classmethod
     def get_async_dialect_cls(cls, url: Any) -> Any:
-        raise NotImplementedError(
-            "sturdydb's SQLAlchemy dialects are synchronous for now (async support waits for "
-            "sturdydb's asyncio connections); use create_engine(), not create_async_engine()"
-        )
+        """``create_async_engine`` with the sync scheme picks the ``sturdydb_async`` variant."""
+        from sqlalchemy.dialects import registry
+
+        return registry.load(f"{cls.name}.sturdydb_async")  # type: ignore[attr-defined]

@@ -21,6 +21,28 @@ def _node(conn: sturdydb.Connection) -> str:
     return str(conn.execute("SELECT pg_catalog.aurora_db_instance_identifier()").fetchone()[0])
 
 
+def test_the_pool_reuses_its_connections(pg_cluster: Cluster) -> None:
+    # pool.connection() runs "with conn": the recipe's connection must not close there.
+    with ConnectionPool(pg_cluster.conninfo(), connection_class=SturdyPoolConnection,
+                        kwargs={**PROPS, "autocommit": False}, min_size=1, max_size=1, open=True,
+                        timeout=30) as pool:
+        pool.wait(30)
+        seen = []
+        for _ in range(3):
+            with pool.connection() as conn:
+                conn.execute("SELECT 1")  # leaves a transaction open: the exit commits it
+                seen.append((id(conn), conn.info.backend_pid))
+            assert not conn.closed
+        assert len(set(seen)) == 1, seen
+        assert pool.get_stats().get("connections_num") == 1
+        with pytest.raises(ZeroDivisionError), pool.connection() as conn:
+            conn.execute("SELECT 1")
+            raise ZeroDivisionError  # the exit rolls back, the connection stays pooled
+        with pool.connection() as conn:
+            assert (id(conn), conn.info.backend_pid) == seen[0]
+    assert conn.closed  # closing the pool closes it
+
+
 @pytest.mark.parametrize("old_writer", ["kill", "freeze"])
 def test_pool_hands_out_only_new_writer_connections_after_failover(pg_cluster: Cluster, old_writer: str) -> None:
     old = pg_cluster.writer
