@@ -28,7 +28,7 @@ from sqlalchemy.util.concurrency import await_
 
 from sturdydb_sqlalchemy._async_common import SturdyAsyncDialectMixin
 from sturdydb_sqlalchemy._common import SturdyDialectMixin
-from sturdydb_sqlalchemy.mysql import _ping
+from sturdydb_sqlalchemy.mysql import sturdydb_ping
 
 __all__ = ["SturdyMariaDBAsyncDialect", "SturdyMySQLAsyncDialect", "dialect", "mariadb_dialect"]
 
@@ -119,7 +119,7 @@ class _SturdyMySQLAsyncBase(SturdyAsyncDialectMixin, SturdyDialectMixin):
         return mysql.connector.aio.connect
 
     def _sturdydb_ping(self, dbapi_connection: Any) -> bool:
-        return _ping(dbapi_connection)
+        return sturdydb_ping(dbapi_connection)
 
     def create_connect_args(self, url: Any) -> Any:
         cargs, cparams = super().create_connect_args(url)
