@@ -174,6 +174,7 @@ class Cluster(abc.ABC):
         user: str = "app",
         password: str = "sturdy-app-password",
         dbname: str = "sturdydb",
+        instance_prefix: str = "instance",
     ) -> None:
         if replicas < 0:
             raise ValueError(f"replicas must be >= 0, not {replicas}")
@@ -187,6 +188,8 @@ class Cluster(abc.ABC):
         self.user = user
         self.password = password
         self.dbname = dbname
+        # Instance ids must differ between clusters that share one topology (a global database).
+        self.instance_prefix = instance_prefix
         self.cluster_hash = _cluster_hash()
         domain = f"{self.cluster_hash}.{region}.rds.amazonaws.com"
         self.cluster_host = f"{self.name}.cluster-{domain}"
@@ -275,7 +278,8 @@ class Cluster(abc.ABC):
             for index in range(1, self.replica_count + 2):
                 claim = claim_address(self.standard_port)
                 self._claims.append(claim)
-                instance = Instance(self, index, claim, f"instance-{index}.{domain}")
+                instance = Instance(self, index, claim, f"{self.instance_prefix}-{index}.{domain}")
+                instance.name = f"{self.instance_prefix}-{index}"
                 instance.datadir = self.scratch_path / instance.name / "data"
                 instance.datadir.parent.mkdir()
                 self.instances.append(instance)
