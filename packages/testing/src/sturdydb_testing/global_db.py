@@ -283,12 +283,16 @@ class GlobalDatabase:
 
     def conninfo(self, host: Instance | str | None = None, **extra: object) -> str:
         """A connection string to ``host`` (default: the global writer endpoint)."""
-        cluster = self.regions[self.writer_region]
-        if host is None:
-            return cluster.conninfo(self.global_host, **extra)
         if isinstance(host, Instance):
             return host.cluster.conninfo(host, **extra)
-        return cluster.conninfo(host, **extra)
+        if host is not None:
+            return self.regions[self.region_of(host)].conninfo(host, **extra)
+        assert self.global_endpoint is not None, "the global database is not started"
+        cluster = self.regions[self.writer_region]
+        # The global writer endpoint keeps its name; sturdydb maps it to the endpoint's proxy.
+        params = cluster.connect_kwargs(cluster.writer)
+        params.update(host=self.global_host, port=self.global_endpoint.port, **extra)
+        return " ".join(f"{key}={value}" for key, value in params.items())
 
     # ------------------------------------------------------------------ emulation
     def publish(self) -> None:
