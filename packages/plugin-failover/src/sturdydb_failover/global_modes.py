@@ -45,8 +45,8 @@ _CHOICES = tuple(m.value for m in GlobalMode)
 
 def global_properties() -> list[PropertySpec]:
     """The global-database properties of ``failover`` (the reference's ``gdb_failover``)."""
-    mode_doc = ("Values: " + ", ".join(_CHOICES) + " (hyphens accepted). Unset: strict_writer for "
-                "a writer or global writer cluster endpoint, else home_reader_or_writer.")
+    mode_doc = ("Hyphens accepted. Unset: strict_writer for a writer or global writer cluster "
+                "endpoint, else home_reader_or_writer.")
     return [
         PropertySpec("failover_home_region", str, None,
                      "Aurora Global Database: the application's home AWS region (e.g. us-east-1). "
