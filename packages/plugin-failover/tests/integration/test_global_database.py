@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 
 import sturdydb
@@ -29,17 +28,7 @@ WORKERS = 3
 
 
 def _connect(gdb: GlobalDatabase, host: Any = None, **props: Any) -> sturdydb.Connection:
-    options: dict[str, Any] = {
-        "plugins": "failover",
-        "failover_timeout_sec": 60,
-        "connect_timeout": 3,
-        "autocommit": True,
-        "cluster_id": f"gdb-{gdb.name}",
-        "global_cluster_instance_host_patterns": gdb.host_patterns,
-        "failover_home_region": "us-east-1",
-    }
-    options.update(props)
-    return sturdydb.connect(psycopg.Connection.connect, gdb.conninfo(host), **options)
+    return gdb.connect(host, **props)
 
 
 def _where(conn: sturdydb.Connection) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 
 import sturdydb
@@ -23,17 +22,7 @@ def gdb() -> Iterator[GlobalDatabase]:
 
 
 def _connect(gdb: GlobalDatabase, **props: Any) -> sturdydb.Connection:
-    options: dict[str, Any] = {
-        "plugins": "gdb_rw,failover",
-        "failover_timeout_sec": 30,
-        "connect_timeout": 3,
-        "autocommit": True,
-        "cluster_id": f"gdb-{gdb.name}",
-        "global_cluster_instance_host_patterns": gdb.host_patterns,
-        "failover_home_region": "us-east-1",
-    }
-    options.update(props)
-    return sturdydb.connect(psycopg.Connection.connect, gdb.conninfo(), **options)
+    return gdb.connect(plugins="gdb_rw,failover", **props)
 
 
 def _where(conn: sturdydb.Connection) -> str:

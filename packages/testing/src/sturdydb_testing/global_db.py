@@ -38,7 +38,7 @@ import sturdydb
 from sturdydb_testing.cluster import Endpoint, Instance, InstanceState
 from sturdydb_testing.events import EventLog, FaultEvent
 from sturdydb_testing.loopback import AddressClaim, claim_address
-from sturdydb_testing.postgres import PostgresCluster, _quote_literal
+from sturdydb_testing.postgres import PostgresCluster, _psycopg, _quote_literal
 
 __all__ = ["GlobalDatabase", "RegionCluster"]
 
@@ -293,6 +293,25 @@ class GlobalDatabase:
         params = cluster.connect_kwargs(cluster.writer)
         params.update(host=self.global_host, port=self.global_endpoint.port, **extra)
         return " ".join(f"{key}={value}" for key, value in params.items())
+
+    def connect(self, host: Instance | str | None = None, **props: Any) -> sturdydb.Connection:
+        """A sturdydb (psycopg) connection to ``host`` (default: the global writer endpoint).
+
+        The global properties are set (``global_cluster_instance_host_patterns``, a
+        ``cluster_id`` shared by every region, ``failover_home_region`` = the first region,
+        autocommit, ``failover`` with a 60 s timeout); ``props`` override them.
+        """
+        options: dict[str, Any] = {
+            "plugins": "failover",
+            "failover_timeout_sec": 60,
+            "connect_timeout": 3,
+            "autocommit": True,
+            "cluster_id": f"gdb-{self.name}",
+            "global_cluster_instance_host_patterns": self.host_patterns,
+            "failover_home_region": self._region_names[0],
+        }
+        options.update(props)
+        return sturdydb.connect(_psycopg().Connection.connect, self.conninfo(host), **options)
 
     # ------------------------------------------------------------------ emulation
     def publish(self) -> None:
