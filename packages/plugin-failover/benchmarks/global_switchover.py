@@ -121,7 +121,8 @@ def main() -> None:
     parser.add_argument("--dns-delay", type=float, default=2.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    results: dict[str, Any] = {"benchmark": "global_switchover",
+    results: dict[str, Any] = {"title": "Aurora Global Database: write pause through a switchover and a region failover",
+                               "benchmark": "global_switchover",
                                "settings": {"runs": args.runs, "dns_delay_s": args.dns_delay}}
     with GlobalDatabase(replicas=1, dns_delay=args.dns_delay, rpo_zero=True) as gdb:
         for kind in KINDS:
