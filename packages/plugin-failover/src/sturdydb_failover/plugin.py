@@ -225,6 +225,10 @@ class FailoverPlugin(Plugin):
         if kind in (RdsUrlType.IP_ADDRESS, RdsUrlType.OTHER) and not props.get("cluster_instance_host_pattern"):
             risks.append("the host is not an RDS name and cluster_instance_host_pattern is not set: "
                          "failover cannot name the cluster's instances")
+        if kind is RdsUrlType.RDS_GLOBAL_WRITER_CLUSTER and not props.get("global_cluster_instance_host_patterns"):
+            risks.append("the host is an Aurora Global Database writer endpoint and "
+                         "global_cluster_instance_host_patterns is not set: failover cannot name "
+                         "the instances of any region (set region:host-pattern,... for every region)")
         if kind is RdsUrlType.RDS_PROXY:
             risks.append("the host is an RDS Proxy endpoint: the proxy handles failover, disable the failover plugin")
         return risks
