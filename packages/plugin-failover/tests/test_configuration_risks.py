@@ -20,6 +20,16 @@ def test_failover_with_monitoring_or_a_socket_timeout_on_a_cluster_name_is_fine(
     assert FailoverPlugin.configuration_risks(props, ["failover"], CLUSTER) == []
 
 
+def test_a_global_writer_endpoint_without_region_patterns_is_a_risk() -> None:
+    host = "app.global-abc123.global.rds.amazonaws.com"
+    props = build_properties(host=host, socket_timeout=5)
+    risks = FailoverPlugin.configuration_risks(props, ["failover"], host)
+    assert any("global_cluster_instance_host_patterns" in r for r in risks), risks
+    props = build_properties(host=host, socket_timeout=5,
+                             global_cluster_instance_host_patterns="us-east-1:?.abc.us-east-1.rds.amazonaws.com")
+    assert FailoverPlugin.configuration_risks(props, ["failover"], host) == []
+
+
 def test_an_address_without_an_instance_pattern_and_an_rds_proxy_are_risks() -> None:
     props = build_properties(host="10.1.2.3", socket_timeout=5)
     assert any("cluster_instance_host_pattern" in r for r in FailoverPlugin.configuration_risks(props, ["failover"], "10.1.2.3"))

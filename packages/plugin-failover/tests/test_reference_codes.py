@@ -16,7 +16,7 @@ def _fresh() -> None:
     sturdydb.reset_process_state()  # the no-effect warning is given once per process
 
 
-@pytest.mark.parametrize("code", ["failover_v2", "initial_connection", "stale_dns"])
+@pytest.mark.parametrize("code", ["failover_v2", "gdb_failover", "initial_connection", "stale_dns"])
 def test_reference_codes_that_failover_does_select_it(code: str) -> None:
     cat = catalog()
     assert cat.resolve(code).cls is cat.resolve("failover").cls
@@ -25,7 +25,7 @@ def test_reference_codes_that_failover_does_select_it(code: str) -> None:
 @pytest.mark.parametrize(("code", "instead"), [
     ("read_write_splitting", "cluster-ro"),
     ("srw", "cluster-ro"),
-    ("gdb_failover", "each region's cluster endpoint"),
+    ("gdb_rw", "pip install sturdydb-read-write"),
     ("bg", "pip install sturdydb-blue-green"),
     ("custom_endpoint", "pip install sturdydb-custom-endpoint"),
     ("limitless", "pip install sturdydb-limitless"),
@@ -49,16 +49,16 @@ def test_reference_codes_not_provided_are_refused_with_what_to_use(code: str, in
 def test_reference_only_properties_warn_and_never_reach_the_driver() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        props = build_properties(host="h", enable_telemetry="False", gdb_rw_home_region="us-east-1",
+        props = build_properties(host="h", enable_telemetry="False", telemetry_failover_additional_top_trace="true",
                                  **{"frt-connect_timeout": "3", "bg_id": "2"})
     kinds = {type(w.message).__name__ for w in caught}
     assert kinds == {"NoEffectPropertyWarning"}, [str(w.message) for w in caught]
     text = " ".join(str(w.message) for w in caught)
-    assert "'enable_telemetry'" in text and "'gdb_rw_home_region'" in text
+    assert "'enable_telemetry'" in text and "'telemetry_failover_additional_top_trace'" in text
     assert "frt-" not in text  # fastest_response's probe properties are real (core) ones
     assert "no effect in sturdydb" in text
     kwargs = props.driver_kwargs()
-    for name in ("enable_telemetry", "gdb_rw_home_region", "frt-connect_timeout", "bg_id"):
+    for name in ("enable_telemetry", "telemetry_failover_additional_top_trace", "frt-connect_timeout", "bg_id"):
         assert name not in kwargs
 
 

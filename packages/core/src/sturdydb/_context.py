@@ -338,7 +338,14 @@ class ConnectionContext:
         return registry.get(self.cluster_id)
 
     def instance_host_pattern(self) -> str | None:
-        """``cluster_instance_host_pattern``, or the one implied by an RDS host name."""
+        """``cluster_instance_host_pattern``, or the one implied by an RDS host name.
+
+        With ``global_cluster_instance_host_patterns`` set, that value (every region's
+        pattern): the global dialect maps each topology row through its region's entry.
+        """
+        patterns = self.props.get("global_cluster_instance_host_patterns")
+        if patterns:
+            return str(patterns)
         pattern = self.props.get("cluster_instance_host_pattern")
         if pattern:
             return str(pattern)

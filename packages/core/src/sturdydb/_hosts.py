@@ -21,6 +21,7 @@ __all__ = [
     "RdsHost",
     "RdsUrlType",
     "classify_host",
+    "parse_global_host_patterns",
     "parse_rds_host",
 ]
 
@@ -54,6 +55,8 @@ class HostInfo:
     #: How far this reader's data is behind the writer, from the topology query's lag column
     #: (``None``: not reported, for example a writer or a dialect without topology).
     replica_lag_ms: float | None = field(default=None, compare=False)
+    #: The AWS region of the instance, when the topology reports one (Aurora Global Database).
+    region: str | None = None
 
     @property
     def url(self) -> str:
@@ -175,3 +178,26 @@ def parse_rds_host(host: str) -> RdsHost:
 def classify_host(host: str) -> RdsUrlType:
     """The :class:`RdsUrlType` of ``host``."""
     return parse_rds_host(host).url_type
+
+
+def parse_global_host_patterns(text: str) -> dict[str, str]:
+    """``region:host-pattern[:port],...`` (``global_cluster_instance_host_patterns``) as a map.
+
+    Raises ``ValueError`` naming the faulty entry and the expected shape.
+    """
+    patterns: dict[str, str] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        region, sep, pattern = entry.partition(":")
+        region, pattern = region.strip().lower(), pattern.strip()
+        if not sep or not region or "?" not in pattern:
+            raise ValueError(
+                f"global_cluster_instance_host_patterns entry {entry!r} is not region:host-pattern "
+                "with '?' standing for the instance id (for example "
+                "us-east-1:?.abc123.us-east-1.rds.amazonaws.com)"
+            )
+        patterns[region] = pattern
+    if not patterns:
+        raise ValueError("global_cluster_instance_host_patterns is empty: give region:host-pattern,...")
+    return patterns

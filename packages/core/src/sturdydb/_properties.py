@@ -228,7 +228,7 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("wrapper_dialect", str, None,
                  "Database dialect code; unset means detected from the server.",
                  choices=("aurora-pg", "aurora-mysql", "rds-pg", "rds-mysql", "multi-az-pg",
-                          "multi-az-mysql", "pg", "mysql"),
+                          "multi-az-mysql", "pg", "mysql", "global-aurora-pg"),
                  normalize=lambda v: v.strip().lower().replace("_", "-")),
     PropertySpec("wrapper_driver_dialect", str, None,
                  "Driver dialect; unset means detected from the connect function.",
@@ -254,6 +254,11 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
                  "Template for instance host names, `?` standing for the instance id "
                  "(for example `?.abc123.us-east-1.rds.amazonaws.com[:port]`). Unset means "
                  "derived from an RDS host name; required for IP addresses and custom domains."),
+    PropertySpec("global_cluster_instance_host_patterns", str, None,
+                 "Aurora Global Database: the instance host pattern of every region, as "
+                 "`region:host-pattern[:port],...` (for example "
+                 "`us-east-1:?.abc.us-east-1.rds.amazonaws.com,us-west-2:?.def.us-west-2.rds.amazonaws.com`). "
+                 "Required for the global-aurora-pg dialect, whose topology names each instance's region."),
     PropertySpec("connect_timeout", float, None,
                  "Connect timeout passed to the driver's native option.", unit="s", minimum=0),
     PropertySpec("socket_timeout", float, None,
@@ -342,9 +347,6 @@ REFERENCE_ONLY_CORE_PROPERTIES: tuple[PropertySpec, ...] = (
     _reference_only("reset_session_state_on_close",
                     "sturdydb does not reset session state on close (in the reference it only "
                     "gates an internal step); transfer_session_state_on_switch is honoured"),
-    _reference_only("global_cluster_instance_host_patterns",
-                    "Aurora Global Database topologies are not supported; connect to each "
-                    "region's cluster endpoint with its own cluster_id"),
 )
 
 

@@ -238,7 +238,8 @@ def derive_cluster_id(props: Properties, first_host: str | None, port: int | Non
     explicit = props.get("cluster_id")
     if explicit:
         return str(explicit)
-    pattern = props.get("cluster_instance_host_pattern")
+    # Every region of a global database shares one topology: its patterns name them all.
+    pattern = props.get("cluster_instance_host_pattern") or props.get("global_cluster_instance_host_patterns")
     if pattern:
         basis = f"pattern:{str(pattern).lower()}"
     elif first_host:
@@ -284,6 +285,7 @@ registry = TopologyRegistry()
 def host_from_topology_row(
     instance_id: str, is_writer: bool, pattern: str, default_port: int | None, weight: int = 100,
     replica_lag_ms: float | None = None,
+    region: str | None = None,
 ) -> HostInfo:
     """Build the :class:`HostInfo` of a topology row from the instance host pattern.
 
@@ -300,4 +302,5 @@ def host_from_topology_row(
         host_id=instance_id,
         weight=weight,
         replica_lag_ms=None if is_writer else replica_lag_ms,
+        region=region,
     )

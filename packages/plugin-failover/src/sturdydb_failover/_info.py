@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sturdydb import PluginInfo
 from sturdydb_failover import reference
+from sturdydb_failover.global_modes import global_properties
 from sturdydb_failover.presets import PRESETS
 from sturdydb_failover.settings import failover_properties
 
@@ -21,7 +22,7 @@ FAILOVER = PluginInfo(
     aliases=reference.ALIASES,
     refused_codes=reference.REFUSED_CODES,
     in_default_chain=True,
-    properties=(*failover_properties(), *reference.reference_only_properties()),
+    properties=(*failover_properties(), *global_properties(), *reference.reference_only_properties()),
     profiles=PRESETS,
 )
 

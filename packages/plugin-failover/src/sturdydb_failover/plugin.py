@@ -49,6 +49,7 @@ from sturdydb import (
 )
 from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, run_off_loop, select_host, select_reader
 from sturdydb_failover._info import FAILOVER
+from sturdydb_failover.global_modes import GlobalSettings, plan
 from sturdydb_failover.monitor import TopologyMonitor, monitors
 from sturdydb_failover.session import is_session_statement, note_session_statement
 from sturdydb_failover.settings import FailoverMode, FailoverSettings
@@ -192,10 +193,12 @@ class MonitorSpec:
 class ConnectionState:
     """What the failover plugin keeps per application connection (``plugin_state['failover']``)."""
 
-    __slots__ = ("active", "failovers", "monitor", "monitor_spec", "settings", "tx_status")
+    __slots__ = ("active", "failovers", "gdb", "monitor", "monitor_spec", "settings", "tx_status")
 
-    def __init__(self, settings: FailoverSettings) -> None:
+    def __init__(self, settings: FailoverSettings, gdb: GlobalSettings | None = None) -> None:
         self.settings = settings
+        #: The global database modes (used only when the topology reports regions).
+        self.gdb = gdb
         self.monitor: TopologyMonitor | None = None
         self.monitor_spec: MonitorSpec | None = None
         self.active = False
@@ -226,6 +229,10 @@ class FailoverPlugin(Plugin):
         if kind in (RdsUrlType.IP_ADDRESS, RdsUrlType.OTHER) and not props.get("cluster_instance_host_pattern"):
             risks.append("the host is not an RDS name and cluster_instance_host_pattern is not set: "
                          "failover cannot name the cluster's instances")
+        if kind is RdsUrlType.RDS_GLOBAL_WRITER_CLUSTER and not props.get("global_cluster_instance_host_patterns"):
+            risks.append("the host is an Aurora Global Database writer endpoint and "
+                         "global_cluster_instance_host_patterns is not set: failover cannot name "
+                         "the instances of any region (set region:host-pattern,... for every region)")
         if kind is RdsUrlType.RDS_PROXY:
             risks.append("the host is an RDS Proxy endpoint: the proxy handles failover, disable the failover plugin")
         return risks
@@ -259,7 +266,7 @@ class FailoverPlugin(Plugin):
             return (yield)
         ctx = request.context
         settings = FailoverSettings.from_props(request.props, ctx.initial_host.host)
-        state = ConnectionState(settings)
+        state = ConnectionState(settings, GlobalSettings.from_props(request.props, ctx.initial_host.host))
         ctx.plugin_state[CODE] = state
         kind = classify_host(request.host.host)
         if kind is RdsUrlType.RDS_PROXY:
@@ -644,6 +651,9 @@ class FailoverPlugin(Plugin):
         if monitor is not None:
             monitor.suspect(old_host)
         self._mark(ctx, old_host)
+        reader_ok: Callable[[HostInfo], bool] | None = None
+        if ctx.wanted_role is None and state.gdb is not None and any(h.region for h in ctx.topology.hosts):
+            mode, reader_ok = self._global_plan(ctx, state, monitor, start + settings.timeout)
         log.info("connection to %s failed (%s: %s); failing over (%s)",
                  old_host.url, type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc) else "",
                  mode.value,
@@ -652,7 +662,7 @@ class FailoverPlugin(Plugin):
                         "sturdydb_error": type(exc).__name__})
         try:
             _, host = self._replacement(ctx, state, mode, start, start + settings.timeout, old_host,
-                                          purpose="reconnect")
+                                          purpose="reconnect", reader_ok=reader_ok)
         except _Unreachable as why:
             elapsed = time.monotonic() - start
             log.warning("failover from %s failed after %.3f s: %s", old_host.url, elapsed, why,
@@ -695,14 +705,40 @@ class FailoverPlugin(Plugin):
             err.retry_read = True  # the core cursor runs the read once more, on the new connection
         return err
 
+    @staticmethod
+    def _global_plan(
+        ctx: ConnectionContext, state: ConnectionState, monitor: TopologyMonitor | None, deadline: float,
+    ) -> tuple[FailoverMode, Callable[[HostInfo], bool] | None]:
+        """The mode of a global database's failover: by the region of the (new) writer.
+
+        As the reference does, the writer is verified first (a failed writer means waiting
+        for the promoted one, up to the failover deadline); without one the writer counts as
+        outside the home region.
+        """
+        gdb = state.gdb
+        assert gdb is not None
+        writer = None
+        if monitor is not None:
+            writer = monitor.wait_for_writer(max(0.0, deadline - time.monotonic()))
+        writer = writer or ctx.topology.writer
+        found = ctx.topology.find(writer.host) if writer is not None else None
+        region = (found or writer).region if writer is not None else None
+        chosen = gdb.mode_for(region)
+        home = gdb.home_region
+        assert home is not None
+        steps = plan(chosen, home)
+        log.info("global database failover: writer in %s, home region %s: %s", region, home, chosen.value)
+        return steps.mode, steps.reader_ok
+
     def _replacement(
         self, ctx: ConnectionContext, state: ConnectionState, mode: FailoverMode,
         start: float, deadline: float, old_host: HostInfo, *, purpose: str,
+        reader_ok: Callable[[HostInfo], bool] | None = None,
     ) -> tuple[Any, HostInfo]:
         """A verified connection for ``mode``, installed in ``ctx`` when ``purpose`` is reconnect."""
         if mode is FailoverMode.STRICT_WRITER:
             return self._writer_connection(ctx, state, start, deadline, old_host, purpose)
-        return self._reader_connection(ctx, state, mode, deadline, old_host, purpose)
+        return self._reader_connection(ctx, state, mode, deadline, old_host, purpose, reader_ok)
 
     def _writer_connection(
         self, ctx: ConnectionContext, state: ConnectionState, start: float, deadline: float,
@@ -749,7 +785,7 @@ class FailoverPlugin(Plugin):
 
     def _reader_connection(
         self, ctx: ConnectionContext, state: ConnectionState, mode: FailoverMode, deadline: float,
-        old_host: HostInfo, purpose: str,
+        old_host: HostInfo, purpose: str, reader_ok: Callable[[HostInfo], bool] | None = None,
     ) -> tuple[Any, HostInfo]:
         settings = state.settings
         monitor = state.monitor
@@ -757,7 +793,8 @@ class FailoverPlugin(Plugin):
         attempted = False  # failover_timeout_sec=0 still makes one attempt
         while True:
             hosts = ctx.usable_hosts(ctx.topology.hosts or ctx.hosts)
-            readers = [h for h in hosts if h.role is not HostRole.WRITER and h.url != old_host.url]
+            readers = [h for h in hosts if h.role is not HostRole.WRITER and h.url != old_host.url
+                       and (reader_ok is None or reader_ok(h))]
             up = [h for h in readers if h.availability is HostAvailability.AVAILABLE]
             limit = ctx.props.get("max_replica_lag_ms")
             fresh = [h for h in up if limit is None or h.replica_lag_ms is None
@@ -776,7 +813,7 @@ class FailoverPlugin(Plugin):
                 ordered.append(writer)
             ordered += [h for h in readers if h not in ordered]
             if (old_host.role is not HostRole.WRITER and old_host not in ordered
-                    and ctx.usable_hosts([old_host])):
+                    and ctx.usable_hosts([old_host]) and (reader_ok is None or reader_ok(old_host))):
                 ordered.append(old_host)  # the failed reader itself, last
             if ((mode is not FailoverMode.STRICT_READER or not readers)
                     and writer is not None and all(h.url != writer.url for h in ordered)):

@@ -25,14 +25,16 @@ OWNER = "failover"
 
 #: Reference codes that select ``failover``: it routes connect-time by the shared topology
 #: (``initial_connection``), never trusts a cluster endpoint's DNS (``stale_dns``), and is
-#: the monitor-based failover (``failover_v2``).
-ALIASES: tuple[str, ...] = ("failover_v2", "initial_connection", "stale_dns")
+#: the monitor-based failover (``failover_v2``), and it applies the global database modes
+#: (``gdb_failover``) whenever the topology reports regions.
+ALIASES: tuple[str, ...] = ("failover_v2", "gdb_failover", "initial_connection", "stale_dns")
 
 _SPLIT = ("read/write splitting is provided by the sturdydb-read-write distribution, which is "
           "not installed here: pip install sturdydb-read-write (or open a second connection to "
           "the reader cluster endpoint (cluster-ro-) for reads, both with the 'failover' plugin)")
-_GLOBAL = ("Aurora Global Database is not supported: connect to each region's cluster endpoint "
-           "with 'failover' (and its own cluster_id)")
+_GDB_RW = ("gdb_rw (read/write splitting inside the home region of a global database) is "
+           "provided by the sturdydb-read-write distribution, which is not installed here: pip "
+           "install sturdydb-read-write")
 _TIMING = ("it is provided by the sturdydb-timing distribution, which is not installed here: "
            "pip install sturdydb-timing")
 
@@ -40,8 +42,7 @@ _TIMING = ("it is provided by the sturdydb-timing distribution, which is not ins
 REFUSED_CODES: dict[str, str] = {
     "read_write_splitting": _SPLIT,
     "srw": _SPLIT,
-    "gdb_rw": _GLOBAL,
-    "gdb_failover": _GLOBAL,
+    "gdb_rw": _GDB_RW,
     "bg": ("it is provided by the sturdydb-blue-green distribution, which is not installed "
            "here: pip install sturdydb-blue-green"),
     "custom_endpoint": ("it is provided by the sturdydb-custom-endpoint distribution, which is "
@@ -78,13 +79,10 @@ def reference_only_properties() -> list[PropertySpec]:
          "to retry a failed first connect through the topology"),
         ("open_connection_retry_interval_ms", "connect-time routing has no retry loop of its "
          "own: see enable_connect_failover"),
-        ("failover_home_region", _GLOBAL),
-        ("active_home_failover_mode", _GLOBAL),
-        ("inactive_home_failover_mode", _GLOBAL),
-        ("gdb_rw_home_region", _GLOBAL),
-        ("gdb_rw_restrict_writer_to_home_region", _GLOBAL),
-        ("gdb_rw_restrict_reader_to_home_region", _GLOBAL),
-        ("gdb_enable_global_write_forwarding", _GLOBAL),
+        ("gdb_rw_home_region", _GDB_RW),
+        ("gdb_rw_restrict_writer_to_home_region", _GDB_RW),
+        ("gdb_rw_restrict_reader_to_home_region", _GDB_RW),
+        ("gdb_enable_global_write_forwarding", _GDB_RW),
         ("srw_read_endpoint", split),
         ("srw_write_endpoint", split),
         ("srw_verify_new_connections", split),

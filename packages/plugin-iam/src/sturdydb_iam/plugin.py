@@ -22,6 +22,7 @@ from sturdydb import ConfigurationError, Plugin, PropertySpec, hookimpl
 from sturdydb.plugin_api import RdsUrlType, connect_below, parse_rds_host
 from sturdydb_aws import CredentialCache, aws_client, explain_refusal
 from sturdydb_iam._info import IAM
+from sturdydb_iam.global_region import global_writer_region
 from sturdydb_iam.properties import PROPERTIES
 from sturdydb_iam.redaction import install_redaction
 
@@ -133,6 +134,8 @@ class IamAuthPlugin(Plugin):
         region = props.get("iam_region")
         if region is None:
             region = parsed.region
+            if region is None and parsed.url_type is RdsUrlType.RDS_GLOBAL_WRITER_CLUSTER:
+                region = global_writer_region(str(host), props.get("aws_profile"))
             if region is None:
                 kind = "an IP address" if parsed.url_type is RdsUrlType.IP_ADDRESS else "not an RDS host name"
                 raise ConfigurationError(

@@ -16,8 +16,10 @@ PROPERTIES: tuple[PropertySpec, ...] = (
                  "Port the token is signed for. Unset means the connection's port, else the "
                  "driver's default (5432/3306).", owner="iam", minimum=1),
     PropertySpec("iam_region", str, None,
-                 "AWS region of the database. Unset means parsed from the RDS host name; "
-                 "required for IP addresses, custom names and global endpoints.", owner="iam"),
+                 "AWS region of the database. Unset means parsed from the RDS host name; for an "
+                 "Aurora Global Database writer endpoint, the region of its writer cluster from "
+                 "DescribeGlobalClusters (cached for a minute); required for IP addresses and "
+                 "custom names.", owner="iam"),
     PropertySpec("iam_expiration", int, 900,
                  "How long a token is reused, in seconds (at most 900, the token's validity). "
                  "A safety margin of 10% (at most 30 s) is taken off so that a token is never "

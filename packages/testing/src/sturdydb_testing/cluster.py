@@ -182,6 +182,7 @@ class Cluster(abc.ABC):
         user: str = "app",
         password: str = "sturdy-app-password",
         dbname: str = "sturdydb",
+        instance_prefix: str = "instance",
     ) -> None:
         if replicas < 0:
             raise ValueError(f"replicas must be >= 0, not {replicas}")
@@ -200,6 +201,8 @@ class Cluster(abc.ABC):
         self.user = user
         self.password = password
         self.dbname = dbname
+        # Instance ids must differ between clusters that share one topology (a global database).
+        self.instance_prefix = instance_prefix
         self.cluster_hash = _cluster_hash()
         domain = f"{self.cluster_hash}.{region}.rds.amazonaws.com"
         self.cluster_host = f"{self.name}.cluster-{domain}"
@@ -277,7 +280,7 @@ class Cluster(abc.ABC):
 
     def _instance_host(self, index: int, domain: str) -> str:
         """The Aurora-shaped host name of instance ``index`` (a Blue/Green green side adds its suffix)."""
-        return f"instance-{index}.{domain}"
+        return f"{self.instance_prefix}-{index}.{domain}"
 
     def _rewriter_factory(self, instance: Instance) -> Callable[[], Rewriter] | None:
         """A per-connection query rewriter for ``instance``'s proxy (MariaDB's Aurora surface)."""
@@ -315,6 +318,7 @@ class Cluster(abc.ABC):
                 claim = claim_address(self.standard_port)
                 self._claims.append(claim)
                 instance = Instance(self, index, claim, self._instance_host(index, domain))
+                instance.name = f"{self.instance_prefix}-{index}"
                 instance.datadir = self.scratch_path / instance.name / "data"
                 instance.datadir.parent.mkdir()
                 self.instances.append(instance)

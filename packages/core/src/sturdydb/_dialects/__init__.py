@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from sturdydb._dialects.base import DatabaseDialect
 from sturdydb._dialects.mysql import AuroraMysqlDialect, MultiAzMysqlDialect, MysqlDialect, RdsMysqlDialect
-from sturdydb._dialects.pg import AuroraPgDialect, MultiAzPgDialect, PgDialect, RdsPgDialect
+from sturdydb._dialects.pg import (
+    AuroraPgDialect,
+    GlobalAuroraPgDialect,
+    MultiAzPgDialect,
+    PgDialect,
+    RdsPgDialect,
+)
 
 if TYPE_CHECKING:
     from sturdydb._drivers.base import DriverDialect
@@ -30,7 +36,7 @@ __all__ = [
 
 DIALECTS: dict[str, DatabaseDialect] = {
     d.code: d
-    for d in (PgDialect(), RdsPgDialect(), AuroraPgDialect(), MultiAzPgDialect(),
+    for d in (PgDialect(), RdsPgDialect(), AuroraPgDialect(), GlobalAuroraPgDialect(), MultiAzPgDialect(),
               MysqlDialect(), RdsMysqlDialect(), AuroraMysqlDialect(), MultiAzMysqlDialect())
 }
 CACHE_SECONDS = 30 * 60

@@ -6,14 +6,17 @@ of the servers' interface, so they are kept exactly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb._dialects.base import DatabaseDialect, MultiAzDialect
+from sturdydb._hosts import HostInfo, parse_global_host_patterns
+from sturdydb._topology import host_from_topology_row
 
 if TYPE_CHECKING:
     from sturdydb._drivers.base import DriverDialect
 
-__all__ = ["AuroraPgDialect", "MultiAzPgDialect", "PgDialect", "RdsPgDialect"]
+__all__ = ["AuroraPgDialect", "GlobalAuroraPgDialect", "MultiAzPgDialect", "PgDialect", "RdsPgDialect"]
 
 _IS_PG = "SELECT 1 FROM pg_catalog.pg_proc LIMIT 1"
 _EXTENSIONS = (
@@ -26,7 +29,9 @@ class PgDialect(DatabaseDialect):
     code: ClassVar[str] = "pg"
     family: ClassVar[str] = "pg"
     default_port: ClassVar[int] = 5432
-    refinements: ClassVar[tuple[str, ...]] = ("aurora-pg", "multi-az-pg", "rds-pg")
+    # The global dialect first: an Aurora cluster that is part of a global database also
+    # passes the aurora-pg probe (the reference's order, which then never finds "global").
+    refinements: ClassVar[tuple[str, ...]] = ("global-aurora-pg", "aurora-pg", "multi-az-pg", "rds-pg")
     instance_id_query: ClassVar[str] = (
         "SELECT pg_catalog.inet_server_addr() AS host, pg_catalog.CONCAT(pg_catalog.inet_server_addr(),"
         " ':', pg_catalog.inet_server_port()) AS host_id"
@@ -39,7 +44,7 @@ class PgDialect(DatabaseDialect):
 
 class RdsPgDialect(PgDialect):
     code: ClassVar[str] = "rds-pg"
-    refinements: ClassVar[tuple[str, ...]] = ("aurora-pg", "multi-az-pg")
+    refinements: ClassVar[tuple[str, ...]] = ("global-aurora-pg", "aurora-pg", "multi-az-pg")
 
     def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
         if not super().is_dialect(driver, conn):
@@ -73,6 +78,62 @@ class AuroraPgDialect(PgDialect):
         if not (row and row[1]):
             return False
         return self._first(driver, conn, "SELECT 1 FROM pg_catalog.aurora_replica_status() LIMIT 1") is not None
+
+
+class GlobalAuroraPgDialect(AuroraPgDialect):
+    """Aurora PostgreSQL Global Database: the topology of every region, each host with its region.
+
+    ``pattern`` is the ``global_cluster_instance_host_patterns`` value; a row whose region has
+    no pattern is an error naming the region (the reference raises too).
+    """
+
+    code: ClassVar[str] = "global-aurora-pg"
+    topology_query: ClassVar[str] = (
+        "SELECT SERVER_ID, CASE WHEN SESSION_ID = 'MASTER_SESSION_ID' THEN TRUE ELSE FALSE END, "
+        "VISIBILITY_LAG_IN_MSEC, AWS_REGION FROM pg_catalog.aurora_global_db_instance_status()"
+    )
+    writer_id_query: ClassVar[str] = (
+        "SELECT SERVER_ID FROM pg_catalog.aurora_global_db_instance_status() WHERE SESSION_ID "
+        "OPERATOR(pg_catalog.=) 'MASTER_SESSION_ID' AND SERVER_ID OPERATOR(pg_catalog.=) "
+        "pg_catalog.aurora_db_instance_identifier()"
+    )
+    region_query: ClassVar[str] = (
+        "SELECT AWS_REGION FROM pg_catalog.aurora_global_db_instance_status() WHERE SERVER_ID = %s"
+    )
+
+    def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
+        row = self._first(driver, conn, _EXTENSIONS)
+        if not (row and row[1]):
+            return False
+        for probe in ("select 'pg_catalog.aurora_global_db_status'::regproc",
+                      "select 'pg_catalog.aurora_global_db_instance_status'::regproc"):
+            if self._first(driver, conn, probe) is None:
+                return False
+        count = self._first(driver, conn, "SELECT count(1) FROM pg_catalog.aurora_global_db_status()")
+        return bool(count and int(count[0]) > 1)
+
+    def hosts_from_rows(
+        self, rows: Sequence[tuple[Any, ...]], pattern: str, default_port: int | None
+    ) -> list[HostInfo]:
+        try:
+            patterns = parse_global_host_patterns(pattern)
+        except ValueError as exc:
+            raise ValueError(f"the global-aurora-pg dialect needs global_cluster_instance_host_patterns: {exc}") from None
+        writers: list[HostInfo] = []
+        readers: list[HostInfo] = []
+        for row in rows:
+            instance_id, is_writer, region = str(row[0]), bool(row[1]), str(row[3]).lower()
+            template = patterns.get(region)
+            if template is None:
+                raise ValueError(
+                    f"the global database has instance {instance_id} in region {region}, which "
+                    f"global_cluster_instance_host_patterns does not name: add {region}:<host-pattern>"
+                )
+            host = host_from_topology_row(instance_id, is_writer, template, default_port, region=region)
+            (writers if is_writer else readers).append(host)
+        if len(writers) != 1:
+            return []  # none, or several during a switchover: topology unknown for now
+        return readers + writers
 
 
 _SOURCE_RESOURCE_ID = (
