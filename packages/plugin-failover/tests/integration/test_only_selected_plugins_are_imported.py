@@ -27,7 +27,7 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     build_properties(plugins=plugins, failover_timout_sec=1)  # a misspelling
 print(json.dumps({
-    "modules": sorted(m for m in sys.modules if m.startswith(("sturdydb_", "boto"))),
+    "modules": sorted(m for m in sys.modules if m.startswith(("sturdydb_", "boto", "opentelemetry"))),
     "warnings": [str(w.message) for w in caught],
     "driver_kwargs": sorted(kwargs),
     "chain": list(conn.context.pipeline.codes),
@@ -36,7 +36,8 @@ print(json.dumps({
 
 PLUGIN_MODULES = {"sturdydb_failover.plugin", "sturdydb_failover.tracker", "sturdydb_efm.plugin",
                   "sturdydb_iam.plugin", "sturdydb_secrets_manager.plugin",
-                  "sturdydb_federated.plugin"}
+                  "sturdydb_federated.plugin", "sturdydb_otel.plugin", "sturdydb_timing.plugins",
+                  "sturdydb_dev.plugin"}
 
 
 def _run(plugins: str) -> dict[str, object]:
@@ -57,6 +58,7 @@ def test_a_connection_imports_only_the_plugins_it_selects(plugins: str, imported
     modules = set(result["modules"])  # type: ignore[arg-type]
     assert modules & PLUGIN_MODULES == imported
     assert not {m for m in modules if m.startswith("boto")}  # no AWS plugin was selected
+    assert not {m for m in modules if m.startswith("opentelemetry")}  # nor otel
     # The unselected plugins' properties are still known: validated, never passed on...
     assert "failover_timeout_sec" not in result["driver_kwargs"]  # type: ignore[operator]
     # ...and a misspelling still gets its hint, though failover itself may not be loaded.
