@@ -27,7 +27,6 @@ import os
 import sys
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -80,14 +79,21 @@ class EntryRef:
         return f"EntryRef({self.group}: {self.name} = {self.value})"
 
 
-@dataclass
 class Declared:
-    """The property names a plugin declared, and the modules (with their times) that declared them."""
+    """The property names a plugin declared, and the modules (with their times) that declared them.
 
-    properties: frozenset[str]
-    prefixes: tuple[str, ...]
-    dialects: bool
-    files: tuple[tuple[str, int], ...]
+    A plain class: this module is imported with ``sturdydb``, where a dataclass's definition
+    would cost every process about a millisecond.
+    """
+
+    __slots__ = ("dialects", "files", "prefixes", "properties")
+
+    def __init__(self, properties: frozenset[str], prefixes: tuple[str, ...], dialects: bool,
+                 files: tuple[tuple[str, int], ...]) -> None:
+        self.properties = properties
+        self.prefixes = prefixes
+        self.dialects = dialects
+        self.files = files
 
     def still_current(self) -> bool:
         for path, mtime in self.files:
@@ -98,6 +104,10 @@ class Declared:
                 return False
         return True
 
+    def same_as(self, other: Declared) -> bool:
+        return (self.properties, self.prefixes, self.dialects, self.files) == (
+            other.properties, other.prefixes, other.dialects, other.files)
+
     def may_declare(self, name: str) -> bool:
         return name in self.properties or any(name.startswith(p) for p in self.prefixes)
 
@@ -106,11 +116,12 @@ class Listing:
     """The entry points of sturdydb's groups and what is known of each code's declarations."""
 
     def __init__(self, entries: list[EntryRef], declared: dict[str, Declared], path: str | None,
-                 key: list[Any]) -> None:
+                 key: list[Any], paths: list[list[Any]]) -> None:
         self.entries = entries
         self._declared = declared
         self._path = path
         self._key = key
+        self._paths = paths
         self._lock = threading.Lock()
         self._changed = False
 
@@ -136,8 +147,12 @@ class Listing:
                 files.append((path, os.stat(path).st_mtime_ns))
             except OSError:
                 return  # cannot be checked later: do not remember it
+        found = Declared(frozenset(properties), tuple(prefixes), dialects, tuple(files))
         with self._lock:
-            self._declared[code] = Declared(frozenset(properties), tuple(prefixes), dialects, tuple(files))
+            known = self._declared.get(code)
+            if known is not None and known.same_as(found):
+                return  # read from the cache file and unchanged: nothing to write
+            self._declared[code] = found
             self._changed = True
 
     def save(self) -> None:
@@ -153,6 +168,7 @@ class Listing:
         data = {
             "format": _FORMAT,
             "key": self._key,
+            "paths": self._paths,
             "entry_points": [[e.group, e.name, e.value, e.dist_path] for e in self.entries],
             "declared": {
                 code: {"properties": sorted(d.properties), "prefixes": list(d.prefixes),
@@ -183,35 +199,50 @@ def _cache_dir() -> str | None:
     return os.path.join(base, "sturdydb")
 
 
-def _path_state(entry: str) -> Any:
-    """What identifies the distributions installed in one ``sys.path`` entry.
-
-    A folder that holds distributions (a ``site-packages``) is identified by its modification
-    time, which installing or removing one changes; a folder without any (the script's folder,
-    an editable install's ``src``) by that absence, so unrelated files written there (``/tmp``)
-    do not invalidate the listing. A file (a zip archive) by its time.
-    """
-    path = entry or "."
-    try:
-        info = os.stat(path)
-    except OSError:
-        return -1
-    if not os.path.isdir(path):
-        return info.st_mtime_ns
+def _holds_distributions(path: str) -> bool:
     try:
         with os.scandir(path) as found:
-            holds = any(e.name.endswith((".dist-info", ".egg-info", ".egg-link")) for e in found)
+            return any(e.name.endswith((".dist-info", ".egg-info", ".egg-link")) for e in found)
+    except OSError:
+        return False
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
     except OSError:
         return -1
-    return info.st_mtime_ns if holds else 0
 
 
-def _key() -> list[Any]:
-    """What the listing depends on: interpreter, import path (with times) and metadata finders."""
-    paths = [[entry, _path_state(entry)] for entry in sys.path]
+def _path_states() -> list[list[Any]]:
+    """Each ``sys.path`` entry with its modification time and whether it holds distributions."""
+    return [[entry, _mtime(entry or "."), _holds_distributions(entry or ".")] for entry in sys.path]
+
+
+def _paths_unchanged(stored: Any) -> bool:
+    """Whether the distributions on ``sys.path`` are those the cache file was written for.
+
+    Installing, upgrading or removing a distribution adds or removes a folder in its
+    ``site-packages`` and so changes that folder's time. A folder that held no distribution
+    (the script's folder, ``/tmp``, an editable install's ``src``) may change for unrelated
+    files: it is looked into only then, and counts as changed only if it now holds one. The
+    common case costs one ``stat`` per entry.
+    """
+    if not isinstance(stored, list) or [p[0] for p in stored] != sys.path:
+        return False
+    for entry, mtime, holds in stored:
+        if _mtime(entry or ".") == mtime:
+            continue
+        if holds or _holds_distributions(entry or "."):
+            return False
+    return True
+
+
+def _key(groups: tuple[str, ...]) -> list[Any]:
+    """What the listing depends on besides ``sys.path``: interpreter, metadata finders, groups."""
     finders = [f"{type(f).__module__}.{type(f).__qualname__}" for f in sys.meta_path
                if hasattr(f, "find_distributions")]
-    return [_FORMAT, sys.executable, sys.version, paths, finders]
+    return [_FORMAT, sys.executable, sys.version, finders, list(groups)]
 
 
 def _scan(groups: tuple[str, ...]) -> list[EntryRef]:
@@ -227,11 +258,11 @@ def _scan(groups: tuple[str, ...]) -> list[EntryRef]:
     return found
 
 
-def _read(path: str, key: list[Any]) -> tuple[list[EntryRef], dict[str, Declared]] | None:
+def _read(path: str, key: list[Any]) -> Listing | None:
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
-        if data.get("format") != _FORMAT or data.get("key") != key:
+        if data.get("format") != _FORMAT or data.get("key") != key or not _paths_unchanged(data.get("paths")):
             return None
         entries = [EntryRef(g, n, v, p) for g, n, v, p in data["entry_points"]]
         declared = {
@@ -239,15 +270,15 @@ def _read(path: str, key: list[Any]) -> tuple[list[EntryRef], dict[str, Declared
                            tuple((str(p), int(m)) for p, m in d["files"]))
             for code, d in data.get("declared", {}).items()
         }
+        return Listing(entries, declared, path, key, data["paths"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.debug("plugin listing cache %s not used: %s", path, exc)
         return None
-    return entries, declared
 
 
 def listing(groups: tuple[str, ...], *, rescan: bool = False) -> Listing:
     """The entry points of ``groups``: from the cache file when it is current, else scanned."""
-    key = [*_key(), list(groups)]
+    key = _key(groups)
     directory = _cache_dir()
     path = None
     if directory is not None:
@@ -258,8 +289,9 @@ def listing(groups: tuple[str, ...], *, rescan: bool = False) -> Listing:
         if not rescan:
             cached = _read(path, key)
             if cached is not None:
-                return Listing(cached[0], cached[1], path, key)
-    found = Listing(_scan(groups), {}, path, key)
+                return cached
+    paths = _path_states()  # before the scan: a change during it makes the next process rescan
+    found = Listing(_scan(groups), {}, path, key, paths)
     with found._lock:
         found._save()
     return found

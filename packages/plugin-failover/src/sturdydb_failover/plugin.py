@@ -31,7 +31,6 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import (
@@ -272,7 +271,7 @@ class FailoverPlugin(Plugin):
             wants_writer = wants_reader = False
         if wants_reader and not settings.mode_given and kind not in _ROUTED_BY_SHAPE:
             # As for a cluster-ro- name: a reader endpoint fails over to any instance.
-            settings = replace(settings, mode=FailoverMode.READER_OR_WRITER)
+            settings = settings.replace(mode=FailoverMode.READER_OR_WRITER)
             state.settings = settings
         monitor: TopologyMonitor | None = None
         if wants_writer or wants_reader:
