@@ -114,7 +114,7 @@ class PluginEntry:
     __slots__ = ("_cls", "_dist", "_load", "_name", "_version", "code", "in_default_chain", "weight")
 
     def __init__(
-        self, code: str, cls: type[Plugin] | None, distribution: str | metadata.Distribution | None,
+        self, code: str, cls: type[Plugin] | None, distribution: str | metadata.Distribution | EntryRef | None,
         version: str | None = None, *, weight: int | None = None,
         in_default_chain: bool | None = None, load: Callable[[], type[Plugin]] | None = None,
     ) -> None:
@@ -140,6 +140,8 @@ class PluginEntry:
     def version(self) -> str:
         if self._version is None:
             dist = self._dist
+            if isinstance(dist, EntryRef):
+                dist = dist.dist
             self._version = "?" if isinstance(dist, str) or dist is None else dist.version
         return self._version
 
@@ -178,13 +180,22 @@ class PluginCatalog:
     broken: dict[str, str] = field(default_factory=dict)
     #: Codes an installed distribution knows but does not provide: code -> (what to use
     #: instead, the distribution that says so).
-    refused: dict[str, tuple[str, str | metadata.Distribution | None]] = field(default_factory=dict)
+    refused: dict[str, tuple[str, str | metadata.Distribution | EntryRef | None]] = field(default_factory=dict)
     #: Installed plugins not read yet (neither their info nor their class): code -> entry
     #: points. A connect reads only what it needs (see :meth:`complete`).
     pending: dict[str, _Pending] = field(default_factory=dict, repr=False)
+    #: Profiles of plugin infos whose source is their distribution, named on first use.
+    profile_sources: dict[str, EntryRef] = field(default_factory=dict, repr=False)
     listing: Listing | None = field(default=None, repr=False)
 
     # -- reading installed plugins on demand ---------------------------------------------
+    def _name_profile_sources(self) -> None:
+        for name, ep in list(self.profile_sources.items()):
+            found = self.contributed_profiles.get(name)
+            if found is not None and found.source == "core":
+                self.contributed_profiles[name] = replace(found, source=_dist_name(ep))
+            self.profile_sources.pop(name, None)
+
     def complete(self) -> PluginCatalog:
         """Read every installed plugin not read yet; afterwards every field is whole.
 
@@ -338,6 +349,7 @@ class PluginCatalog:
     def profile(self, name: str) -> Profile:
         """The profile called ``name``: application ones first, then plugins', then built-in."""
         self.complete()
+        self._name_profile_sources()
         found = user_profiles().get(name) or self.contributed_profiles.get(name)
         if found is None:
             found = next((p for p in BUILTIN_PROFILES if p.name == name), None)
@@ -355,6 +367,7 @@ class PluginCatalog:
 
     def all_profiles(self) -> dict[str, Profile]:
         self.complete()
+        self._name_profile_sources()
         out = {p.name: p for p in BUILTIN_PROFILES}
         out.update(self.contributed_profiles)
         out.update(user_profiles())
@@ -402,9 +415,11 @@ def _contribute(
             cat.entries.pop(code, None)
 
 
-def _dist_name(dist: str | metadata.Distribution | None) -> str:
+def _dist_name(dist: str | metadata.Distribution | EntryRef | None) -> str:
     if isinstance(dist, str):
         return dist
+    if isinstance(dist, EntryRef):  # read the distribution's metadata only now (an error, doctor)
+        dist = dist.dist
     return dist.name if dist is not None else "unknown"
 
 
@@ -463,18 +478,22 @@ def _add_info(cat: PluginCatalog, info_ep: EntryRef, ep: EntryRef) -> PluginInfo
                          f"({type(exc).__name__}: {exc}); the plugin is imported instead")
         return None
     code = info.code
-    cat.entries[code] = PluginEntry(code, None, ep.dist, weight=info.weight,
+    # The entry point stands for its distribution: importlib.metadata (tens of milliseconds
+    # when the driver did not import it) and the METADATA file are read only for a message.
+    cat.entries[code] = PluginEntry(code, None, ep, weight=info.weight,
                                     in_default_chain=info.in_default_chain,
                                     load=_lazy_loader(cat, ep, info))
     for alias in info.aliases:
         cat.aliases[alias] = code
     for refused, instead in info.refused_codes.items():
-        cat.refused.setdefault(refused, (instead, ep.dist))
+        cat.refused.setdefault(refused, (instead, ep))
     cat.registry.add(info.properties)
     for profile in info.profiles:
-        if profile.source == "core":  # the dataclass default: say where it comes from
-            profile = replace(profile, source=_dist_name(ep.dist))
         cat.contributed_profiles[profile.name] = profile
+        if profile.source == "core":  # the dataclass default: named when a profile is asked for
+            cat.profile_sources[profile.name] = ep
+        else:
+            cat.profile_sources.pop(profile.name, None)
     return info
 
 
