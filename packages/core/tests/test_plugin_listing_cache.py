@@ -176,3 +176,14 @@ def test_a_cache_directory_that_cannot_be_written_is_no_error(
     finally:
         monkeypatch.delenv("STURDYDB_CACHE_DIR")
         reload_catalog()
+
+
+def test_a_folder_without_distributions_on_the_path_does_not_invalidate_the_listing(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scripts = tmp_path / "scripts"  # another script's folder, as sys.path[0] of another process
+    scripts.mkdir()
+    (scripts / "job.py").write_text("print('hello')\n")
+    monkeypatch.setattr(sys, "path", [str(scripts), *sys.path])
+    cat = _new_process(monkeypatch)  # the scan is refused: the cache file must answer
+    assert "t_cache_one" in cat.pending

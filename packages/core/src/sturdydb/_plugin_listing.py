@@ -223,19 +223,26 @@ def _paths_unchanged(stored: Any) -> bool:
     """Whether the distributions on ``sys.path`` are those the cache file was written for.
 
     Installing, upgrading or removing a distribution adds or removes a folder in its
-    ``site-packages`` and so changes that folder's time. A folder that held no distribution
-    (the script's folder, ``/tmp``, an editable install's ``src``) may change for unrelated
-    files: it is looked into only then, and counts as changed only if it now holds one. The
-    common case costs one ``stat`` per entry.
+    ``site-packages`` and so changes that folder's time. A folder that holds no distribution
+    (the script's folder, ``/tmp``, an editable install's ``src``) does not matter, whether it
+    is on the path or not and whatever changes in it: it is looked into only when it is new to
+    the path or its time changed, and counts only if it now holds one. So scripts run from
+    different folders share the file, and the common case costs one ``stat`` per entry.
     """
-    if not isinstance(stored, list) or [p[0] for p in stored] != sys.path:
+    if not isinstance(stored, list):
         return False
-    for entry, mtime, holds in stored:
-        if _mtime(entry or ".") == mtime:
+    known = {entry: (mtime, holds) for entry, mtime, holds in stored}
+    holding = [entry for entry, _, holds in stored if holds]
+    seen: list[str] = []
+    for entry in sys.path:
+        found = known.get(entry)
+        if found is not None and _mtime(entry or ".") == found[0]:
+            if found[1]:
+                seen.append(entry)
             continue
-        if holds or _holds_distributions(entry or "."):
-            return False
-    return True
+        if (found is not None and found[1]) or _holds_distributions(entry or "."):
+            return False  # a folder of distributions changed, or one joined the path
+    return seen == holding  # none left the path, and their order (which one wins) is the same
 
 
 def _key(groups: tuple[str, ...]) -> list[Any]:
