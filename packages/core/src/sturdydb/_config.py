@@ -81,6 +81,11 @@ def build_properties(
                 raw[key] = value
                 sources[key] = f"profile:{profile.name}"
 
+    selected = raw.get("plugins")
+    if isinstance(selected, str):
+        # Read the selected plugins' declarations first, so that their properties are known
+        # without reading every installed plugin (see PluginCatalog.complete).
+        cat.read_selected(selected)
     registry = cat.registry
     values: dict[str, Any] = {}
     driver_names = driver.property_names() if driver is not None else frozenset()

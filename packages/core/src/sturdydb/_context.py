@@ -303,12 +303,12 @@ class ConnectionContext:
         if found is None:
             seconds = float(self.props.get("auxiliary_query_timeout_sec") or 0)
             if seconds <= 0:  # 0: unbounded, as asked
-                found = _dialects.detect_dialect(self.driver, conn, host.url, self.catalog.dialects)
+                found = _dialects.detect_dialect(self.driver, conn, host.url, self.catalog.contributed_dialects())
             else:
                 driver = self.driver
                 deadline = watchdog.register(seconds, lambda: driver.abort_connection(conn), exclusive=True)
                 try:
-                    found = _dialects.detect_dialect(driver, conn, host.url, self.catalog.dialects)
+                    found = _dialects.detect_dialect(driver, conn, host.url, self.catalog.contributed_dialects())
                 except Exception as exc:
                     if not deadline.fired:
                         raise

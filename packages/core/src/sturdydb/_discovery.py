@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,7 @@ import pluggy
 from sturdydb import hookspecs
 from sturdydb._errors import ConfigurationError
 from sturdydb._plugin import Plugin, PluginInfo
+from sturdydb._plugin_listing import EntryRef, Listing, listing
 from sturdydb._profiles import BUILTIN_PROFILES, Profile, user_profiles
 from sturdydb._properties import CORE_PROPERTIES, REFERENCE_ONLY_CORE_PROPERTIES, PropertyRegistry
 
@@ -42,6 +44,9 @@ if TYPE_CHECKING:
     from importlib import metadata
 
     from sturdydb._dialects.base import DatabaseDialect
+
+#: An entry point in ``sturdydb.plugins``, and its info in ``sturdydb.plugin_info`` if published.
+_Pending = tuple[EntryRef, "EntryRef | None"]
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -109,7 +114,7 @@ class PluginEntry:
     __slots__ = ("_cls", "_dist", "_load", "_name", "_version", "code", "in_default_chain", "weight")
 
     def __init__(
-        self, code: str, cls: type[Plugin] | None, distribution: str | metadata.Distribution | None,
+        self, code: str, cls: type[Plugin] | None, distribution: str | metadata.Distribution | EntryRef | None,
         version: str | None = None, *, weight: int | None = None,
         in_default_chain: bool | None = None, load: Callable[[], type[Plugin]] | None = None,
     ) -> None:
@@ -135,6 +140,8 @@ class PluginEntry:
     def version(self) -> str:
         if self._version is None:
             dist = self._dist
+            if isinstance(dist, EntryRef):
+                dist = dist.dist
             self._version = "?" if isinstance(dist, str) or dist is None else dist.version
         return self._version
 
@@ -173,13 +180,114 @@ class PluginCatalog:
     broken: dict[str, str] = field(default_factory=dict)
     #: Codes an installed distribution knows but does not provide: code -> (what to use
     #: instead, the distribution that says so).
-    refused: dict[str, tuple[str, str | metadata.Distribution | None]] = field(default_factory=dict)
+    refused: dict[str, tuple[str, str | metadata.Distribution | EntryRef | None]] = field(default_factory=dict)
+    #: Installed plugins not read yet (neither their info nor their class): code -> entry
+    #: points. A connect reads only what it needs (see :meth:`complete`).
+    pending: dict[str, _Pending] = field(default_factory=dict, repr=False)
+    #: Profiles of plugin infos whose source is their distribution, named on first use.
+    profile_sources: dict[str, EntryRef] = field(default_factory=dict, repr=False)
+    listing: Listing | None = field(default=None, repr=False)
+
+    # -- reading installed plugins on demand ---------------------------------------------
+    def _name_profile_sources(self) -> None:
+        for name, ep in list(self.profile_sources.items()):
+            found = self.contributed_profiles.get(name)
+            if found is not None and found.source == "core":
+                self.contributed_profiles[name] = replace(found, source=_dist_name(ep))
+            self.profile_sources.pop(name, None)
+
+    def complete(self) -> PluginCatalog:
+        """Read every installed plugin not read yet; afterwards every field is whole.
+
+        The connect path reads only the plugins it selects (and those whose declared names a
+        property lookup needs); :func:`catalog`, ``sturdydb doctor`` and anything that lists
+        all codes, aliases, presets or properties call this first.
+        """
+        if self.pending:
+            with _lock:
+                for code in list(self.pending):
+                    self._read(code)
+            self._save_listing()
+        self.registry.on_miss = None
+        return self
+
+    def _save_listing(self) -> None:
+        if self.listing is not None:
+            self.listing.save()
+
+    def _read(self, code: str) -> None:
+        """Read one pending plugin: its info (cheap), or its class when it publishes none."""
+        pending = self.pending.pop(code, None)
+        if pending is None:
+            return
+        ep, info_ep = pending
+        before = set(sys.modules)
+        declared: tuple[list[str], list[str], bool] | None = None
+        info = _add_info(self, info_ep, ep) if info_ep is not None else None
+        if info is not None:
+            specs = list(info.properties)
+            declared = ([s.name for s in specs if not s.prefix], [s.name for s in specs if s.prefix], False)
+        else:
+            found = _load_class(self, ep)
+            if found is not None:
+                declared = _add_classes(self, [found]).get(found[0].code)
+        if declared is not None and self.listing is not None:
+            modules = [m for m in sys.modules if m not in before]
+            if info_ep is not None:  # the info module may have been imported already (a sibling's)
+                modules.append(info_ep.value.partition(":")[0].strip())
+            self.listing.remember(code, *declared, modules=modules)
+        if not self.pending:
+            self.registry.on_miss = None
+
+    def _read_for_property(self, name: str | None) -> None:
+        """The registry's miss handler: read the pending plugins that may declare ``name``.
+
+        A plugin whose declared names the listing cache knows (unchanged since) and which does
+        not declare ``name`` stays unread; ``None`` (list every property) reads all.
+        """
+        with _lock:
+            for code in list(self.pending):
+                known = self.listing.declared(code) if self.listing is not None else None
+                if name is None or known is None or known.may_declare(name):
+                    self._read(code)
+            if not self.pending:
+                self.registry.on_miss = None
+        self._save_listing()
+
+    def contributed_dialects(self) -> list[DatabaseDialect]:
+        """The dialects the installed plugins contribute (reading those that may contribute)."""
+        if self.pending:
+            with _lock:
+                for code in list(self.pending):
+                    known = self.listing.declared(code) if self.listing is not None else None
+                    if known is None or known.dialects:
+                        self._read(code)
+            self._save_listing()
+        return self.dialects
+
+    def _ensure(self, code: str) -> None:
+        """Read what resolving ``code`` needs: its own plugin, or everything for another name."""
+        if code in self.pending:
+            with _lock:
+                self._read(code)
+            self._save_listing()
+        if self.pending and self.aliases.get(code, code) not in self.entries:
+            self.complete()  # an alias, a refused or an unknown code: any plugin may know it
+
+    def read_selected(self, plugins: str) -> None:
+        """Read the plugins named in a ``plugins`` value (before its properties are checked)."""
+        if self.pending:
+            for code in plugins.split(","):
+                if code.strip():
+                    self._ensure(code.strip())
 
     def codes(self) -> list[str]:
+        self.complete()
         return sorted(self.entries)
 
     def load_all(self) -> None:
         """Import every plugin still known only by its info (``sturdydb doctor`` checks them all)."""
+        self.complete()
         for entry in list(self.entries.values()):
             if not entry.loaded:
                 try:
@@ -189,6 +297,7 @@ class PluginCatalog:
 
     def resolve(self, code: str) -> PluginEntry:
         """The installed plugin for ``code`` (or one of its aliases), else a helpful error."""
+        self._ensure(code)
         canonical = self.aliases.get(code, code)
         entry = self.entries.get(canonical)
         if entry is not None:
@@ -222,6 +331,7 @@ class PluginCatalog:
         """Raise when ``profile`` names a plugin code that is not installed (or is broken)."""
         if not profile.plugins:
             return
+        self.complete()
         codes = [c.strip() for c in profile.plugins.split(",") if c.strip()]
         missing = [c for c in codes if self.aliases.get(c, c) not in self.entries]
         if not missing:
@@ -238,6 +348,8 @@ class PluginCatalog:
 
     def profile(self, name: str) -> Profile:
         """The profile called ``name``: application ones first, then plugins', then built-in."""
+        self.complete()
+        self._name_profile_sources()
         found = user_profiles().get(name) or self.contributed_profiles.get(name)
         if found is None:
             found = next((p for p in BUILTIN_PROFILES if p.name == name), None)
@@ -254,6 +366,8 @@ class PluginCatalog:
         return found
 
     def all_profiles(self) -> dict[str, Profile]:
+        self.complete()
+        self._name_profile_sources()
         out = {p.name: p for p in BUILTIN_PROFILES}
         out.update(self.contributed_profiles)
         out.update(user_profiles())
@@ -301,14 +415,16 @@ def _contribute(
             cat.entries.pop(code, None)
 
 
-def _dist_name(dist: str | metadata.Distribution | None) -> str:
+def _dist_name(dist: str | metadata.Distribution | EntryRef | None) -> str:
     if isinstance(dist, str):
         return dist
+    if isinstance(dist, EntryRef):  # read the distribution's metadata only now (an error, doctor)
+        dist = dist.dist
     return dist.name if dist is not None else "unknown"
 
 
 def _lazy_loader(
-    cat: PluginCatalog, ep: metadata.EntryPoint, info: PluginInfo,
+    cat: PluginCatalog, ep: EntryRef, info: PluginInfo,
 ) -> Callable[[], type[Plugin]]:
     """Import the plugin class of ``ep`` when first selected, checked against its ``info``."""
 
@@ -349,8 +465,8 @@ def _lazy_loader(
     return load
 
 
-def _add_info(cat: PluginCatalog, info_ep: metadata.EntryPoint, ep: metadata.EntryPoint) -> bool:
-    """Register the plugin of ``ep`` by its published info; False when the info is unusable."""
+def _add_info(cat: PluginCatalog, info_ep: EntryRef, ep: EntryRef) -> PluginInfo | None:
+    """Register the plugin of ``ep`` by its published info; None when the info is unusable."""
     try:
         info = info_ep.load()
         if not isinstance(info, PluginInfo) or info.code != ep.name:
@@ -360,54 +476,54 @@ def _add_info(cat: PluginCatalog, info_ep: metadata.EntryPoint, ep: metadata.Ent
     except Exception as exc:
         _broken(cat, "", f"plugin info {ep.name!r} of the distribution {_dist_name(ep.dist)} is unusable "
                          f"({type(exc).__name__}: {exc}); the plugin is imported instead")
-        return False
+        return None
     code = info.code
-    cat.entries[code] = PluginEntry(code, None, ep.dist, weight=info.weight,
+    # The entry point stands for its distribution: importlib.metadata (tens of milliseconds
+    # when the driver did not import it) and the METADATA file are read only for a message.
+    cat.entries[code] = PluginEntry(code, None, ep, weight=info.weight,
                                     in_default_chain=info.in_default_chain,
                                     load=_lazy_loader(cat, ep, info))
     for alias in info.aliases:
         cat.aliases[alias] = code
     for refused, instead in info.refused_codes.items():
-        cat.refused.setdefault(refused, (instead, ep.dist))
+        cat.refused.setdefault(refused, (instead, ep))
     cat.registry.add(info.properties)
     for profile in info.profiles:
-        if profile.source == "core":  # the dataclass default: say where it comes from
-            profile = replace(profile, source=_dist_name(ep.dist))
         cat.contributed_profiles[profile.name] = profile
-    return True
+        if profile.source == "core":  # the dataclass default: named when a profile is asked for
+            cat.profile_sources[profile.name] = ep
+        else:
+            cat.profile_sources.pop(profile.name, None)
+    return info
 
 
-def _build() -> PluginCatalog:
-    cat = PluginCatalog()
-    found: list[tuple[type[Plugin], str, str]] = []
-    # Imported here, not at module level: importlib.metadata (with email, zipfile...) costs
-    # tens of milliseconds, and a process that never builds the catalog never needs it.
-    from importlib import metadata
+def _load_class(cat: PluginCatalog, ep: EntryRef) -> tuple[type[Plugin], str, str] | None:
+    """Import the plugin class of ``ep`` (a plugin that publishes no info), or record why not."""
+    dist = ep.dist.name if ep.dist is not None else "unknown"
+    version = ep.dist.version if ep.dist is not None else "?"
+    try:
+        cls = ep.load()
+    except Exception as exc:  # a broken third-party plugin must not break every connect
+        _broken(cat, ep.name, f"plugin {ep.name!r} from the distribution {dist} failed to "
+                              f"load ({ep.value}): {type(exc).__name__}: {exc}")
+        return None
+    if not (isinstance(cls, type) and issubclass(cls, Plugin)):
+        _broken(cat, ep.name, f"entry point {ep.name!r} of the distribution {dist} names "
+                              f"{ep.value}, which is not a sturdydb.Plugin subclass")
+        return None
+    if cls.code and cls.code != ep.name:
+        log.debug("entry point %s names class with code %s", ep.name, cls.code)
+    return cls, dist, version
 
-    everything = metadata.entry_points()  # one scan of the installed distributions
-    infos = {ep.name: ep for ep in everything.select(group=INFO_ENTRY_POINT_GROUP)}
-    for ep in everything.select(group=ENTRY_POINT_GROUP):
-        info_ep = infos.get(ep.name)
-        if info_ep is not None and _add_info(cat, info_ep, ep):
-            continue  # imported when a connection selects it
-        dist = ep.dist.name if ep.dist is not None else "unknown"
-        version = ep.dist.version if ep.dist is not None else "?"
-        try:
-            cls = ep.load()
-        except Exception as exc:  # a broken third-party plugin must not break every connect
-            _broken(cat, ep.name, f"plugin {ep.name!r} from the distribution {dist} failed to "
-                                  f"load ({ep.value}): {type(exc).__name__}: {exc}")
-            continue
-        if not (isinstance(cls, type) and issubclass(cls, Plugin)):
-            _broken(cat, ep.name, f"entry point {ep.name!r} of the distribution {dist} names "
-                                  f"{ep.value}, which is not a sturdydb.Plugin subclass")
-            continue
-        if cls.code and cls.code != ep.name:
-            log.debug("entry point %s names class with code %s", ep.name, cls.code)
-        found.append((cls, dist, version))
-    for cls, dist in _manual.values():
-        found.append((cls, dist, "local"))
 
+def _add_classes(
+    cat: PluginCatalog, found: Sequence[tuple[type[Plugin], str, str]],
+) -> dict[str, tuple[list[str], list[str], bool]]:
+    """Register imported plugin classes and their contributions; code -> what each declared.
+
+    What each declared (property names, prefixes, whether it contributes dialects) lets the
+    listing cache answer later processes without importing the plugin.
+    """
     pm = _contribution_manager()
     codes: dict[str, str] = {}  # plugin name in pm -> code
     dists: dict[str, str] = {}  # plugin name in pm -> distribution
@@ -454,6 +570,7 @@ def _build() -> PluginCatalog:
     _contribute(cat, pm, "sturdydb_add_profiles", codes, lambda n, got: profiles.append((n, got)))
     _contribute(cat, pm, "sturdydb_add_dialects", codes, lambda n, got: dialects.append((n, got)))
     usable = set(cat.entries)
+    declared: dict[str, tuple[list[str], list[str], bool]] = {}
     for name, specs in properties:
         if codes[name] not in usable:
             continue
@@ -463,6 +580,8 @@ def _build() -> PluginCatalog:
             _broken(cat, codes[name], f"plugin {codes[name]!r} ({name}) contributed unusable "
                                       f"properties: {type(exc).__name__}: {exc}")
             cat.entries.pop(codes[name], None)
+            continue
+        declared[codes[name]] = ([s.name for s in specs if not s.prefix], [s.name for s in specs if s.prefix], False)
     for name, contributed in profiles:
         if codes[name] not in cat.entries:
             continue
@@ -473,9 +592,35 @@ def _build() -> PluginCatalog:
     for name, contributed in dialects:
         if codes[name] in cat.entries:
             cat.dialects.extend(contributed)
+            if contributed and codes[name] in declared:
+                props, prefixes, _ = declared[codes[name]]
+                declared[codes[name]] = (props, prefixes, True)
     for alias, code in list(cat.aliases.items()):
         if code not in cat.entries:
             del cat.aliases[alias]
+    # A plugin that contributes no properties is still read: it declares nothing.
+    return {code: declared.get(code, ([], [], False)) for code in codes.values() if code in cat.entries}
+
+
+def _build(*, rescan: bool = False) -> PluginCatalog:
+    """The catalog, knowing every installed code; each plugin is read when first needed.
+
+    The entry points come from the listing (cached per installation, see
+    :mod:`sturdydb._plugin_listing`); nothing of a plugin is imported here. The application's
+    own plugins (``register_plugin``) are already imported and are added at once.
+    """
+    cat = PluginCatalog()
+    found = listing((ENTRY_POINT_GROUP, INFO_ENTRY_POINT_GROUP), rescan=rescan)
+    cat.listing = found
+    infos = {ep.name: ep for ep in found.group(INFO_ENTRY_POINT_GROUP)}
+    for ep in found.group(ENTRY_POINT_GROUP):
+        cat.pending[ep.name] = (ep, infos.get(ep.name))
+    if _manual:
+        for cls, _ in _manual.values():
+            cat.pending.pop(cls.code, None)  # the application's own plugin of a code wins
+        _add_classes(cat, [(cls, dist, "local") for cls, dist in _manual.values()])
+    if cat.pending:
+        cat.registry.on_miss = cat._read_for_property
     return cat
 
 
@@ -499,32 +644,37 @@ def catalog_for(target_connect: Callable[..., Any], conninfo: str, kwargs: dict[
     if found is not None:
         return found
     if "plugins" not in kwargs and "plugins" not in conninfo:
-        return catalog()  # the default chain: the installed plugins decide
+        return _partial_catalog()  # the default chain: the installed plugins decide
     from sturdydb._conninfo import parse_conninfo
     from sturdydb._drivers import driver_dialect_for
 
     raw: dict[str, Any] = dict(parse_conninfo(conninfo)) if conninfo else {}
     raw.update(kwargs)
     if raw.get("plugins") != "" or raw.get("profile_name") or raw.get("wrapper_driver_dialect"):
-        return catalog()
+        return _partial_catalog()
     try:
         names = driver_dialect_for(target_connect).property_names()
     except ConfigurationError:
-        return catalog()  # the connect reports it
+        return _partial_catalog()  # the connect reports it
     core = CORE_ONLY.registry
     if all(isinstance(k, str) and (k in core or k in names or k == "dbname") for k in raw):
         return CORE_ONLY
-    return catalog()
+    return _partial_catalog()
 
 
 def catalog() -> PluginCatalog:
-    """The process-wide catalog, built on first use."""
+    """The process-wide catalog, built on first use, with every installed plugin read."""
+    return _partial_catalog().complete()
+
+
+def _partial_catalog(*, rescan: bool = False) -> PluginCatalog:
+    """The process-wide catalog, reading each plugin only when something needs it."""
     global _catalog
     cat = _catalog
     if cat is None:
         with _lock:
             if _catalog is None:
-                _catalog = _build()
+                _catalog = _build(rescan=rescan)
             cat = _catalog
     return cat
 
@@ -537,6 +687,7 @@ def reload_catalog() -> PluginCatalog:
     with _lock:
         _catalog = None
         pipeline.clear_pipelines()
+        _partial_catalog(rescan=True)
     return catalog()
 
 

@@ -9,6 +9,7 @@ anything else, which decides how a connection string is routed.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import re
 import time
@@ -146,8 +147,13 @@ class RdsHost:
         return f"{self.instance}.cluster-{self.cluster_hash}.{self.region}.rds.{self.domain}"
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_rds_host(host: str) -> RdsHost:
-    """Split ``host`` into its RDS parts; ``url_type`` says what kind of name it is."""
+    """Split ``host`` into its RDS parts; ``url_type`` says what kind of name it is.
+
+    Cached (the answer is an immutable value of the name alone): a connect asks several
+    times (routing, settings, the cluster id, monitoring), and an IP address check parses it.
+    """
     name = host.strip().rstrip(".")
     try:
         ipaddress.ip_address(name.strip("[]"))

@@ -351,11 +351,18 @@ REFERENCE_ONLY_CORE_PROPERTIES: tuple[PropertySpec, ...] = (
 
 
 class PropertyRegistry:
-    """Every declared property of the core and the installed plugins, by name and prefix."""
+    """Every declared property of the core and the installed plugins, by name and prefix.
+
+    The plugin catalog reads installed plugins on demand; while some are unread it sets
+    :attr:`on_miss`, which a lookup that finds nothing (or a listing of everything) calls first
+    with the name looked up (``None``: everything), so the answer is always the one the whole
+    installation gives.
+    """
 
     def __init__(self, specs: Iterable[PropertySpec] = ()) -> None:
         self._by_name: dict[str, PropertySpec] = {}
         self._prefixes: list[PropertySpec] = []
+        self.on_miss: Callable[[str | None], None] | None = None
         self.add(specs)
 
     def add(self, specs: Iterable[PropertySpec]) -> None:
@@ -379,27 +386,41 @@ class PropertyRegistry:
                 continue
             self._by_name.setdefault(spec.name, spec)
 
+    def _everything(self) -> None:
+        if self.on_miss is not None:
+            self.on_miss(None)
+
     def __contains__(self, name: object) -> bool:
-        return name in self._by_name
+        return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[PropertySpec]:
+        self._everything()
         return iter(sorted(self._by_name.values(), key=lambda s: (s.owner != "core", s.owner, s.name)))
 
     def get(self, name: str) -> PropertySpec | None:
-        return self._by_name.get(name)
+        found = self._by_name.get(name)
+        if found is None and self.on_miss is not None:
+            self.on_miss(name)
+            found = self._by_name.get(name)
+        return found
 
     @property
     def prefixes(self) -> tuple[PropertySpec, ...]:
+        self._everything()
         return tuple(self._prefixes)
 
     def prefix_of(self, name: str) -> PropertySpec | None:
-        for spec in self._prefixes:
-            if name.startswith(spec.name):
-                return spec
+        for _ in range(2):
+            for spec in self._prefixes:
+                if name.startswith(spec.name):
+                    return spec
+            if self.on_miss is None:
+                break
+            self.on_miss(name)
         return None
 
     def is_secret(self, name: str) -> bool:
-        spec = self._by_name.get(name)
+        spec = self.get(name)
         if spec is not None and spec.secret:
             return True
         base = name
@@ -410,6 +431,7 @@ class PropertyRegistry:
 
     def nearest(self, name: str, extra: Iterable[str] = ()) -> str | None:
         """The known name closest to ``name`` (for "did you mean" hints)."""
+        self._everything()
         candidates = list(self._by_name) + list(extra)
         close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
         return close[0] if close else None

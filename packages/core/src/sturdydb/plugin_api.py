@@ -85,6 +85,8 @@ plugin needs and cannot find here should be added here, not imported from a priv
 
 - :func:`lazy_exports`: the module ``__getattr__`` of a plugin package that imports its
   exports on first use, so that importing the package (for its cheap ``PluginInfo``) stays cheap.
+- :class:`ImmutableRecord`: a frozen settings class without a dataclass's definition cost (a
+  millisecond per class at a cold start), for classes imported on the first connect.
 
 **Async connections** (``sturdydb.connect_async``; see the architecture page)
 
@@ -127,6 +129,7 @@ from sturdydb._properties import (
     coerce_bool,
     normalize_choice,
 )
+from sturdydb._record import ImmutableRecord
 from sturdydb._registry import register_process_state, reset_process_state
 from sturdydb._resources import on_release
 from sturdydb._selectors import parse_weight_pairs, select_host, select_reader
@@ -155,6 +158,7 @@ __all__ = [
     "HostEvent",
     "HostInfo",
     "HostRole",
+    "ImmutableRecord",
     "Properties",
     "PropertyRegistry",
     "RdsUrlType",

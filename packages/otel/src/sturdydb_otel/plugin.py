@@ -46,6 +46,7 @@ from sturdydb import (
 )
 from sturdydb.plugin_api import HostRole
 from sturdydb_otel import telemetry as _telemetry
+from sturdydb_otel._info import OTEL
 from sturdydb_otel.telemetry import (
     SPAN_CONNECT,
     SPAN_CREDENTIALS,
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CODE", "OtelPlugin", "operation_name"]
 
-CODE = "otel"
+CODE = OTEL.code
 
 #: The calls whose first argument is a statement of the application's.
 _STATEMENT_CALLS = frozenset({"Cursor.execute", "Cursor.executemany", "Connection.execute", "Cursor.stream"})
@@ -194,9 +195,10 @@ def reset_state() -> None:
 class OtelPlugin(Plugin):
     """OpenTelemetry spans and metrics for connects, failovers, monitoring and topology."""
 
-    code: ClassVar[str] = CODE
+    # From the published PluginInfo (sturdydb_otel._info), so the two cannot disagree.
+    code: ClassVar[str] = OTEL.code
     #: Outermost of the usual chain: it sees failover's errors and every reconnect.
-    weight: ClassVar[int] = 10
+    weight: ClassVar[int] = OTEL.weight
     #: Spans and metrics are bookkeeping: async connections drive the same wrapper.
     async_safe_execute: ClassVar[bool] = True
 

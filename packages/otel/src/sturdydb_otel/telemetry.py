@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
 
+from sturdydb.plugin_api import on_release, register_process_state
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
@@ -287,3 +289,16 @@ def after_fork() -> None:
     found = _current
     if found is not None:
         found.execute_duration.after_fork()
+
+
+def _reset_process_state() -> None:
+    reset()
+    from sturdydb_otel.plugin import reset_state  # local: the plugin module imports this one
+
+    reset_state()
+
+
+# Registered when this module is first imported (by the plugin or by configure()), not when
+# the package is: the catalog reads the package's cheap PluginInfo without importing this.
+register_process_state("sturdydb_otel", _reset_process_state, after_fork=after_fork)
+on_release(release)

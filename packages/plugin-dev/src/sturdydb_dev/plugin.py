@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import Plugin, hookimpl
 from sturdydb.plugin_api import register_process_state
+from sturdydb_dev._info import DEV
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -192,8 +193,9 @@ register_process_state("sturdydb_dev.rules", clear)
 class DevPlugin(Plugin):
     """Raises the errors armed with :func:`raise_on_connect` / :func:`raise_on_call` (code ``dev``)."""
 
-    code: ClassVar[str] = "dev"
-    weight: ClassVar[int] = 90_000
+    # From the published PluginInfo (sturdydb_dev._info), so the two cannot disagree.
+    code: ClassVar[str] = DEV.code
+    weight: ClassVar[int] = DEV.weight
     #: Raising an armed error is bookkeeping: async connections drive the same wrapper.
     async_safe_execute: ClassVar[bool] = True
 

@@ -10,10 +10,10 @@ the rule's worst-case detection times, which the README, the benchmark and the t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sturdydb import ConfigurationError, PropertySpec
+from sturdydb.plugin_api import ImmutableRecord
 
 if TYPE_CHECKING:
     from sturdydb.plugin_api import Properties
@@ -50,8 +50,7 @@ PROPERTIES: tuple[PropertySpec, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class DetectionRule:
+class DetectionRule(ImmutableRecord):
     """One connection's monitoring settings, in seconds.
 
     The rule (the README draws it as a timeline): a call is *overdue* once it has been in
@@ -62,7 +61,12 @@ class DetectionRule:
     consecutive failures (judged at ``t_k + probe_timeout``) the host is unhealthy and every
     call in flight to it is aborted. Probing stops when no call is overdue; the failure count
     restarts from zero with the next schedule and after any success.
+
+    Immutable; an :class:`~sturdydb.plugin_api.ImmutableRecord` rather than a frozen
+    dataclass, whose definition would cost every fresh process's first connect.
     """
+
+    __slots__ = ("count", "disposal", "enabled", "grace", "interval", "probe_timeout")
 
     enabled: bool
     grace: float
@@ -70,6 +74,11 @@ class DetectionRule:
     count: int
     disposal: float
     probe_timeout: float
+
+    def __init__(self, enabled: bool, grace: float, interval: float, count: int, disposal: float,
+                 probe_timeout: float) -> None:
+        self._set(enabled=enabled, grace=grace, interval=interval, count=count, disposal=disposal,
+                  probe_timeout=probe_timeout)
 
     @classmethod
     def from_props(cls, props: Properties) -> DetectionRule:

@@ -28,9 +28,9 @@ A statement is never replayed, except a read under ``failover_retry_reads``: the
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import (
@@ -50,14 +50,17 @@ from sturdydb import (
 from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, run_off_loop, select_host, select_reader
 from sturdydb_failover._info import FAILOVER
 from sturdydb_failover.global_modes import GlobalSettings, plan
-from sturdydb_failover.monitor import TopologyMonitor, monitors
 from sturdydb_failover.session import is_session_statement, note_session_statement
 from sturdydb_failover.settings import FailoverMode, FailoverSettings
-from sturdydb_failover.statements import is_read_statement, is_transactional_dml
 
 if TYPE_CHECKING:
     from sturdydb import Call, ConnectionContext, ConnectRequest, Profile
     from sturdydb.plugin_api import AsyncProceed, DatabaseDialect, Properties
+    from sturdydb_failover.monitor import TopologyMonitor
+
+# Imported when first needed, not with this module: the topology monitor only for a cluster
+# (a connection to one plain server never needs it) and the statement rule only on the error
+# path. A short-lived process that connects to one server pays for neither.
 
 __all__ = ["FailoverPlugin", "Outcome", "call_outcome"]
 
@@ -105,6 +108,8 @@ def call_outcome(call: Call, exc: BaseException, autocommit: bool | None, read_o
     ``read_only`` whether the application made the session read only through sturdydb. Runs
     only on the error path.
     """
+    from sturdydb_failover.statements import is_read_statement, is_transactional_dml
+
     driver = call.context.driver
     if autocommit is True:
         # psycopg applies read_only to the transactions it opens, so not in autocommit; for
@@ -216,7 +221,8 @@ class FailoverPlugin(Plugin):
     weight: ClassVar[int] = FAILOVER.weight
     aliases: ClassVar[tuple[str, ...]] = FAILOVER.aliases
     refused_codes: ClassVar[Mapping[str, str]] = FAILOVER.refused_codes
-    requires_dialect: ClassVar[bool] = True
+    #: The plugin detects the dialect itself when it can use it (not for one plain host).
+    requires_dialect: ClassVar[bool] = False
     in_default_chain: ClassVar[bool] = FAILOVER.in_default_chain
 
     @classmethod
@@ -245,7 +251,9 @@ class FailoverPlugin(Plugin):
         return network_bound
 
     def release_resources(self) -> None:
-        monitors.release_all()
+        monitor = sys.modules.get("sturdydb_failover.monitor")
+        if monitor is not None:  # never imported: no monitor was ever started
+            monitor.monitors.release_all()
 
     @staticmethod
     @hookimpl
@@ -286,7 +294,7 @@ class FailoverPlugin(Plugin):
             wants_writer = wants_reader = False
         if wants_reader and not settings.mode_given and kind not in _ROUTED_BY_SHAPE:
             # As for a cluster-ro- name: a reader endpoint fails over to any instance.
-            settings = replace(settings, mode=FailoverMode.READER_OR_WRITER)
+            settings = settings.replace(mode=FailoverMode.READER_OR_WRITER)
             state.settings = settings
         monitor: TopologyMonitor | None = None
         if wants_writer or wants_reader:
@@ -336,6 +344,8 @@ class FailoverPlugin(Plugin):
         spec = state.monitor_spec
         if spec is None:
             return None
+        from sturdydb_failover.monitor import TopologyMonitor, monitors
+
         cluster_id, topology, driver, settings = ctx.cluster_id, ctx.topology, ctx.driver, state.settings
         state.monitor = monitors.attach(ctx, lambda: TopologyMonitor(
             cluster_id, topology, driver, spec.dialect, spec.pattern, spec.port, settings, spec.seeds,
@@ -389,9 +399,15 @@ class FailoverPlugin(Plugin):
         wants_writer: bool, routed: bool, wants_reader: bool = False,
     ) -> Any:
         driver = ctx.driver
-        dialect = ctx.detect_dialect(raw, host)
         self._watch_transactions(ctx, state)
         pattern = ctx.instance_host_pattern()
+        if pattern is None and len(ctx.hosts) == 1:
+            # One host and no way to name a cluster's instances: whatever the server is, there
+            # is nothing to fail over to, so the dialect is not needed (and its detection
+            # queries would only delay the connect). ctx.dialect still detects it on demand.
+            state.active = False
+            return raw
+        dialect = ctx.detect_dialect(raw, host)
         has_topology = dialect.has_topology and pattern is not None
         state.active = has_topology or len(ctx.hosts) > 1
         if not state.active:

@@ -22,22 +22,25 @@ __all__ = ["SESSION_PREFIXES", "note_session_statement"]
 #: Statements that may change the schema/database start with one of these (no allocation).
 SESSION_PREFIXES = ("SET", "set", "Set", "USE", "use", "Use", " ", "\n", "\t")
 
-_PG_SCHEMA = re.compile(r"\s*set\s+(?:session\s+)?(?:search_path\b|schema\b)", re.IGNORECASE)
-_MYSQL_USE = re.compile(r"\s*use\s+(`(?:[^`]|``)+`|[^\s;`]+)\s*;?\s*$", re.IGNORECASE)
+# Patterns, compiled on first use by ``re``'s own cache (not at import: compiling them costs a
+# fresh process's first connect more than the rest of this module, and a session statement
+# is rare).
+_PG_SCHEMA = r"\s*set\s+(?:session\s+)?(?:search_path\b|schema\b)"
+_MYSQL_USE = r"\s*use\s+(`(?:[^`]|``)+`|[^\s;`]+)\s*;?\s*$"
 
 
 def note_session_statement(ctx: ConnectionContext, query: str) -> None:
     """Record the schema/database that ``query`` (which just succeeded) switched to."""
     driver = ctx.driver
     if driver.session_namespace == "schema":
-        if _PG_SCHEMA.match(query):
+        if re.match(_PG_SCHEMA, query, re.IGNORECASE):
             rows = driver.query(ctx.connection, "SELECT pg_catalog.current_setting('search_path')")
             if rows:
                 ctx.session.schema = str(rows[0][0])
         return
     if driver.session_namespace != "database":
         return
-    match = _MYSQL_USE.match(query)
+    match = re.match(_MYSQL_USE, query, re.IGNORECASE)
     if match:
         name = match.group(1)
         if name.startswith("`"):

@@ -10,11 +10,16 @@ connection so the hot path never parses a property.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sturdydb import ConfigurationError, PropertySpec
-from sturdydb.plugin_api import SELECTOR_STRATEGIES, RdsUrlType, classify_host, normalize_choice
+from sturdydb.plugin_api import (
+    SELECTOR_STRATEGIES,
+    ImmutableRecord,
+    RdsUrlType,
+    classify_host,
+    normalize_choice,
+)
 
 if TYPE_CHECKING:
     from sturdydb.plugin_api import Properties
@@ -109,9 +114,32 @@ def failover_properties() -> list[PropertySpec]:
     ]
 
 
-@dataclass(frozen=True)
-class FailoverSettings:
-    """One connection's failover configuration, read and checked once at connect."""
+class FailoverSettings(ImmutableRecord):
+    """One connection's failover configuration, read and checked once at connect.
+
+    Immutable; an :class:`~sturdydb.plugin_api.ImmutableRecord` rather than a frozen
+    dataclass, whose definition would cost a millisecond of every fresh process's first
+    connect. ``mode_given`` says whether ``failover_mode`` was set (else a reader endpoint
+    implies reader_or_writer).
+    """
+
+    __slots__ = (
+        "connect_failover",
+        "endpoint_kind",
+        "high_refresh",
+        "mode",
+        "mode_given",
+        "monitor_kwargs",
+        "monitor_props",
+        "probe_interval",
+        "reader_connect_timeout",
+        "reader_strategy",
+        "reader_topology_refresh",
+        "refresh",
+        "retry_reads",
+        "timeout",
+        "writer_reconnect_interval",
+    )
 
     mode: FailoverMode
     timeout: float
@@ -126,9 +154,23 @@ class FailoverSettings:
     retry_reads: bool
     monitor_props: dict[str, Any]
     monitor_kwargs: dict[str, Any]
-    endpoint_kind: str = "auto"
-    #: Whether ``failover_mode`` was set (else a reader endpoint implies reader_or_writer).
-    mode_given: bool = False
+    endpoint_kind: str
+    mode_given: bool
+
+    def __init__(
+        self, *, mode: FailoverMode, timeout: float, reader_topology_refresh: float,
+        reader_connect_timeout: float, writer_reconnect_interval: float, reader_strategy: str,
+        refresh: float, high_refresh: float, probe_interval: float, connect_failover: bool,
+        retry_reads: bool, monitor_props: dict[str, Any], monitor_kwargs: dict[str, Any],
+        endpoint_kind: str = "auto", mode_given: bool = False,
+    ) -> None:
+        self._set(mode=mode, timeout=timeout, reader_topology_refresh=reader_topology_refresh,
+                  reader_connect_timeout=reader_connect_timeout,
+                  writer_reconnect_interval=writer_reconnect_interval, reader_strategy=reader_strategy,
+                  refresh=refresh, high_refresh=high_refresh, probe_interval=probe_interval,
+                  connect_failover=connect_failover, retry_reads=retry_reads,
+                  monitor_props=monitor_props, monitor_kwargs=monitor_kwargs,
+                  endpoint_kind=endpoint_kind, mode_given=mode_given)
 
     @classmethod
     def from_props(cls, props: Properties, initial_host: str) -> FailoverSettings:

@@ -12,8 +12,28 @@ per connection (:func:`timings`).
 
 from __future__ import annotations
 
-from sturdydb_timing.plugins import ConnectTimePlugin, ExecuteTimePlugin, timings
-from sturdydb_timing.totals import Timings, TimingSnapshot, connect_times, execute_times
+from typing import TYPE_CHECKING
+
+from sturdydb.plugin_api import lazy_exports
+
+if TYPE_CHECKING:
+    from sturdydb_timing.plugins import ConnectTimePlugin, ExecuteTimePlugin, timings
+    from sturdydb_timing.totals import Timings, TimingSnapshot, connect_times, execute_times
+
+#: What this package exports, and the module each name lives in. Imported on first use, not
+#: here: the plugin catalog reads this distribution's cheap ``_info`` module without importing
+#: the plugins (see sturdydb's PluginInfo), so importing the package must stay cheap.
+_LAZY: dict[str, str] = {
+    "ConnectTimePlugin": "sturdydb_timing.plugins",
+    "ExecuteTimePlugin": "sturdydb_timing.plugins",
+    "timings": "sturdydb_timing.plugins",
+    "Timings": "sturdydb_timing.totals",
+    "TimingSnapshot": "sturdydb_timing.totals",
+    "connect_times": "sturdydb_timing.totals",
+    "execute_times": "sturdydb_timing.totals",
+}
+
+__getattr__ = lazy_exports(globals(), _LAZY)
 
 __all__ = [
     "ConnectTimePlugin",

@@ -17,7 +17,8 @@ from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import Plugin, PropertySpec, hookimpl
-from sturdydb.plugin_api import normalize_choice, register_process_state
+from sturdydb.plugin_api import register_process_state
+from sturdydb_timing._info import CONNECT_TIME, EXECUTE_TIME, LEVELS
 from sturdydb_timing.totals import Timings, TimingSnapshot, connect_times, execute_times
 
 if TYPE_CHECKING:
@@ -27,21 +28,6 @@ __all__ = ["ConnectTimePlugin", "ExecuteTimePlugin", "timings"]
 
 connect_log = logging.getLogger("sturdydb.connect_time")
 execute_log = logging.getLogger("sturdydb.execute_time")
-
-#: ``*_log_level`` value -> logging level (``None``: do not log).
-LEVELS: dict[str, int | None] = {
-    "debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR, "off": None,
-}
-
-
-def _level_property(code: str, what: str) -> PropertySpec:
-    return PropertySpec(
-        f"{code}_log_level", str, "debug",
-        f"The level at which {code} logs each {what} on the logger 'sturdydb.{code}' "
-        "(debug, info, warning, error; off logs nothing). The totals are kept either way.",
-        owner=code, choices=tuple(LEVELS), normalize=normalize_choice,
-    )
-
 
 def _level(ctx: ConnectionContext, code: str) -> int | None:
     return LEVELS.get(str(ctx.props.get(f"{code}_log_level")), logging.DEBUG)
@@ -67,8 +53,9 @@ def _state(ctx: ConnectionContext, code: str) -> _ConnectionTimings:
 class ConnectTimePlugin(Plugin):
     """Times every physical connect through the chain (reference code ``connect_time``)."""
 
-    code: ClassVar[str] = "connect_time"
-    weight: ClassVar[int] = 55
+    # From the published PluginInfo (sturdydb_timing._info), so the two cannot disagree.
+    code: ClassVar[str] = CONNECT_TIME.code
+    weight: ClassVar[int] = CONNECT_TIME.weight
 
     @hookimpl(wrapper=True)
     def sturdydb_connect(self, request: ConnectRequest) -> Generator[None, Any, Any]:
@@ -90,14 +77,15 @@ class ConnectTimePlugin(Plugin):
     @staticmethod
     @hookimpl
     def sturdydb_add_properties() -> Sequence[PropertySpec]:
-        return [_level_property("connect_time", "connect")]
+        return CONNECT_TIME.properties
 
 
 class ExecuteTimePlugin(Plugin):
     """Times every network-bound DB-API call (reference code ``execute_time``)."""
 
-    code: ClassVar[str] = "execute_time"
-    weight: ClassVar[int] = 50
+    # From the published PluginInfo (sturdydb_timing._info), so the two cannot disagree.
+    code: ClassVar[str] = EXECUTE_TIME.code
+    weight: ClassVar[int] = EXECUTE_TIME.weight
     #: Timing is bookkeeping: async connections drive the same wrapper around the awaited call.
     async_safe_execute: ClassVar[bool] = True
 
@@ -125,7 +113,7 @@ class ExecuteTimePlugin(Plugin):
     @staticmethod
     @hookimpl
     def sturdydb_add_properties() -> Sequence[PropertySpec]:
-        return [_level_property("execute_time", "network-bound call")]
+        return EXECUTE_TIME.properties
 
 
 def timings(conn: Connection) -> dict[str, TimingSnapshot]:
