@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb import HostAvailability, HostInfo, HostRole
+from sturdydb import HostInfo, HostRole
 from sturdydb.plugin_api import bounded, qualifying_readers, select_reader
 from sturdydb_read_write._info import READ_WRITE_SPLITTING
 from sturdydb_read_write.switching import SplitState, SwitchingPlugin

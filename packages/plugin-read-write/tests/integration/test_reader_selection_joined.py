@@ -5,6 +5,7 @@ writer serves reads when every reader lags; ``round_robin`` flips alternate the 
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 from typing import Any
 
 from rw_helpers import connect, where
@@ -73,7 +74,7 @@ def test_round_robin_flips_alternate_the_readers(aurora_cluster: Cluster) -> Non
             seen.append(where(conn, aurora_cluster))
             conn.read_only = False
         assert set(seen) == readers
-        assert all(a != b for a, b in zip(seen, seen[1:], strict=False)), seen
+        assert all(a != b for a, b in pairwise(seen)), seen
     finally:
         conn.close()
 
