@@ -1,6 +1,7 @@
 """read_only switches choose their reader by the core's reader selection (both engines):
 a really lagging replica (its apply paused) is skipped under ``max_replica_lag_ms`` and the
-writer serves reads when every reader lags; ``round_robin`` flips alternate the readers."""
+writer serves reads when every reader lags; ``round_robin`` flips alternate the readers;
+reader failover in read-only mode follows the same rule (the writer before a lagging reader)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from itertools import pairwise
 from typing import Any
 
+import pytest
 from rw_helpers import connect, where
 
 import sturdydb
@@ -90,3 +92,26 @@ def test_without_pools_the_kept_reader_serves_every_flip(aurora_cluster: Cluster
         assert len(seen) == 1 and seen <= {r.name for r in aurora_cluster.readers}
     finally:
         conn.close()
+
+
+def test_a_failed_reader_in_read_only_mode_is_replaced_by_the_writer_not_a_lagging_reader(
+    aurora_cluster: Cluster,
+) -> None:
+    writer = aurora_cluster.writer
+    assert writer is not None
+    lagging, fresh = aurora_cluster.readers[0], aurora_cluster.readers[1]
+    aurora_cluster.inject_replica_lag(lagging)
+    try:
+        conn = connect(aurora_cluster, max_replica_lag_ms=500, topology_refresh_ms=200)
+        _wait_until_lag_is_seen(conn, lagging, 1000)
+        conn.read_only = True
+        assert where(conn, aurora_cluster) == fresh.name  # the only qualifying reader
+        aurora_cluster.kill(fresh)
+        with pytest.raises(sturdydb.FailoverSuccessError):
+            conn.cursor().execute("SELECT 1")  # a read: safe to run again
+        # Reader failover follows the same rule: the writer before a lagging reader.
+        assert where(conn, aurora_cluster) == writer.name
+        assert conn.read_only
+        conn.close()
+    finally:
+        aurora_cluster.clear_replica_lag()
