@@ -91,8 +91,8 @@ class Recorder(Plugin):
                        threading.current_thread().name))
 
     @hookimpl
-    def sturdydb_connection_changed(self, context: ConnectionContext, old: Any, new: Any) -> None:
-        events.append(("connection_changed", context, old, new, context.connection))
+    def sturdydb_connection_changed(self, context: ConnectionContext, old: Any, new: Any, kept: bool) -> None:
+        events.append(("connection_changed", context, old, new, context.connection, kept))
 
     @hookimpl
     def sturdydb_host_state_changed(self, host: HostInfo, available: bool, reason: str) -> None:
@@ -237,7 +237,7 @@ def test_connection_changed_follows_a_switch(pg_conninfo: str) -> None:
         old = ctx.connection
         new = ctx.open(ctx.host, purpose="reconnect")
         ctx.set_connection(new, ctx.host)
-        assert _named("connection_changed") == [("connection_changed", ctx, old, new, new)]
+        assert _named("connection_changed") == [("connection_changed", ctx, old, new, new, False)]
         assert old.closed  # closed before the hook ran
         cur = conn.cursor()
         cur.execute("SELECT 1")
@@ -253,7 +253,7 @@ def test_a_switch_that_keeps_the_old_connection_leaves_it_open(pg_conninfo: str)
         new = ctx.open(ctx.host, purpose="reconnect")
         generation = ctx.generation
         ctx.set_connection(new, ctx.host, keep_old=True, carry_session=False)
-        assert _named("connection_changed") == [("connection_changed", ctx, old, new, new)]
+        assert _named("connection_changed") == [("connection_changed", ctx, old, new, new, True)]
         assert not old.closed  # the caller keeps it (read/write splitting caches it)
         assert ctx.generation == generation + 1
         assert new.autocommit is False  # carry_session=False: the caller brings the state itself

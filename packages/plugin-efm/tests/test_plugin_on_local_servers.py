@@ -166,6 +166,40 @@ def test_monitoring_follows_the_connection_to_its_new_host(pg_relay: Relay) -> N
         second.close()
 
 
+def test_a_switch_that_keeps_the_old_connection_keeps_one_registration_per_host(pg_relay: Relay) -> None:
+    second = Relay(5432)
+    try:
+        conn = pg_connect(pg_relay)
+        query(conn, "SELECT 1")
+        ctx = conn.context
+        first_host, first_slot = ctx.host, ctx.plugin_state["host_monitoring"]
+        first_raw = ctx.connection
+        new_host = sturdydb.HostInfo("127.0.0.1", second.port)
+        raw = ctx.open(new_host, purpose="reconnect")
+        ctx.set_connection(raw, new_host, keep_old=True)  # what read/write splitting does
+        query(conn, "SELECT 1")
+        second_slot = ctx.plugin_state["host_monitoring"]
+        assert second_slot is not first_slot and second_slot.host == new_host
+        # Both hosts keep this connection's registration: the kept one idle.
+        assert sorted(m.host.port for m in service.monitors() if m.slots) == sorted([pg_relay.port, second.port])
+        assert first_slot.monitor is not None and not first_slot.in_flight
+        ctx.set_connection(first_raw, first_host, keep_old=True)  # and back: the same slot again
+        assert ctx.plugin_state["host_monitoring"] is first_slot
+        ctx.set_connection(raw, new_host, keep_old=True)
+        assert ctx.plugin_state["host_monitoring"] is second_slot and second_slot.conn is raw
+        pg_relay.pause()  # the kept connection's host going silent does not touch the current one
+        assert len(query(conn, "SELECT pg_sleep(1)")) == 1
+        assert not first_raw.closed
+        second.pause()  # the current host going silent: its call is aborted as before
+        thread, outcome = run_in_thread(lambda: query(conn, "SELECT pg_sleep(60)"))
+        thread.join(20)
+        assert not thread.is_alive()
+        assert isinstance(outcome["error"], psycopg.OperationalError)
+        first_raw.close()
+    finally:
+        second.close()
+
+
 def test_many_connections_share_one_monitor_thread_and_connection(pg_relay: Relay) -> None:
     conns = [pg_connect(pg_relay) for _ in range(40)]
     threads = [run_in_thread(lambda c=c: query(c, "SELECT pg_sleep(1)"))[0] for c in conns]  # type: ignore[misc]

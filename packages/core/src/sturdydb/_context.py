@@ -263,7 +263,8 @@ class ConnectionContext:
                     pass
             self.driver.close_quietly(old)
         try:
-            self.pipeline.hook.sturdydb_connection_changed(context=self, old=old, new=new)
+            self.pipeline.hook.sturdydb_connection_changed(
+                context=self, old=old, new=new, kept=bool(keep_old and old is not None and old is not new))
         except Exception:
             log.exception("a sturdydb_connection_changed implementation raised")
 

@@ -41,6 +41,7 @@ __all__ = [
     "check_weight_pairs",
     "open_connections",
     "parse_weight_pairs",
+    "qualifying_readers",
     "select_host",
     "select_reader",
     "track",

@@ -114,13 +114,16 @@ def sturdydb_host_list_changed(
 
 
 @hookspec
-def sturdydb_connection_changed(context: ConnectionContext, old: Any, new: Any) -> None:
+def sturdydb_connection_changed(context: ConnectionContext, old: Any, new: Any, kept: bool) -> None:
     """``context`` now uses the physical connection ``new`` instead of ``old`` (failover, switch).
 
     When: at the end of :meth:`ConnectionContext.set_connection
     <sturdydb._context.ConnectionContext.set_connection>`, after the session state was carried
-    over and ``old`` was rolled back and closed (``old`` may be ``None``; it stays open when
-    the switching plugin kept it, as read/write splitting does). Delivered to the
+    over and ``old`` was rolled back and closed (``old`` may be ``None``). ``kept`` is true
+    when the switching plugin keeps ``old`` open for later use (read/write splitting caches or
+    pools it): what a plugin registered for ``old`` may then stay registered, cheaper than
+    dropping and redoing it at every switch. An implementation may leave ``kept`` out of its
+    parameters (pluggy passes only those it names). Delivered to the
     chain of ``context`` only. Thread: the one that switched (usually the application's, inside
     the call that failed over). Must not block; an exception is logged and swallowed.
     """

@@ -65,7 +65,9 @@ plugin needs and cannot find here should be added here, not imported from a priv
   connection's ``props`` for weight pairs and ``context=`` so ``fastest_response`` can probe);
   :func:`select_reader`: a reader of a topology by ``reader_host_selector_strategy``, skipping
   readers over ``max_replica_lag_ms`` and hosts outside ``context.allowed_hosts``, the writer
-  when no reader qualifies; :func:`parse_weight_pairs` for a plugin's own weight property.
+  when no reader qualifies; :func:`qualifying_readers`: the readers that rule accepts (for a
+  plugin that must check a reader it already holds a connection to, as read/write splitting
+  does with its kept reader); :func:`parse_weight_pairs` for a plugin's own weight property.
 - ``context.allowed_hosts`` (a predicate on :class:`HostInfo`, ``None`` for all) restricts the
   instances one connection may use (custom endpoints); ``context.usable_hosts(hosts)`` applies
   it. Routing and failover honour it.
@@ -132,7 +134,7 @@ from sturdydb._properties import (
 from sturdydb._record import ImmutableRecord
 from sturdydb._registry import register_process_state, reset_process_state
 from sturdydb._resources import on_release
-from sturdydb._selectors import parse_weight_pairs, select_host, select_reader
+from sturdydb._selectors import parse_weight_pairs, qualifying_readers, select_host, select_reader
 from sturdydb._topology import ClusterTopology, HostEvent, host_from_topology_row
 from sturdydb._topology import registry as _topologies
 from sturdydb._watchdog import Deadline, bounded, watchdog
@@ -176,6 +178,7 @@ __all__ = [
     "on_release",
     "parse_rds_host",
     "parse_weight_pairs",
+    "qualifying_readers",
     "register_process_state",
     "remember_dialect",
     "reset_process_state",

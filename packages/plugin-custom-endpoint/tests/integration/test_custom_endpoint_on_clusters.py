@@ -97,3 +97,24 @@ def test_writer_failover_refuses_a_writer_that_is_not_a_member(aurora_cluster: C
         conn.cursor().execute("SELECT 1")
     assert "not among this connection's allowed hosts" in str(caught.value)
     conn.close()
+
+
+def test_read_write_splitting_reads_stay_within_the_members(aurora_cluster: Cluster, custom_endpoint: Any) -> None:
+    member, outsider = aurora_cluster.readers[0], aurora_cluster.readers[1]
+    writer = aurora_cluster.writer
+    assert writer is not None
+    endpoint = custom_endpoint(_ident(), [member, writer])
+    # With pools and round_robin every switch chooses a reader again: unrestricted, the flips
+    # would alternate between the two readers.
+    conn = connect(aurora_cluster, endpoint, plugins="custom_endpoint,read_write_splitting,failover",
+                   read_write_pools=True, reader_host_selector_strategy="round_robin")
+    try:
+        conn.read_only = False
+        assert instance_id(conn, aurora_cluster) == writer.name
+        for _ in range(4):
+            conn.read_only = True
+            assert instance_id(conn, aurora_cluster) == member.name != outsider.name
+            conn.read_only = False
+            assert instance_id(conn, aurora_cluster) == writer.name
+    finally:
+        conn.close()

@@ -6,7 +6,9 @@ read, two attribute stores and one attribute read (see :mod:`sturdydb_efm.slots`
 else happens once per connection: the connect wrapper builds the slot and, for a cluster
 endpoint, identifies the instance behind it (a monitor must probe the instance the connection
 reached, not whatever the endpoint points to later); the connection-changed broadcast moves
-the slot to the new host after a failover.
+the slot to the new host after a failover. When a switching plugin keeps the old connection
+(read/write splitting), its slot stays registered and the connection keeps one slot per host
+it used, so switching back and forth re-registers nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ if TYPE_CHECKING:
 __all__ = ["HostMonitoringPlugin", "identify_instance", "open_monitoring_connection"]
 
 log = logging.getLogger("sturdydb.efm")
+
+#: ``plugin_state`` key of a connection's slots by host url: one registration per host the
+#: connection used (read/write splitting moves between a writer and readers and keeps both).
+_HOST_SLOTS = f"{CODE}.hosts"
+
+
+def _findable(asked: HostInfo, monitored: HostInfo) -> bool:
+    """Whether a slot monitoring ``monitored`` may serve a later switch to the host named like
+    ``asked``: yes for an instance, not for a cluster endpoint whose instance was not
+    identified (the endpoint may point elsewhere by then; that connection identifies again)."""
+    return monitored is not asked or not classify_host(asked.host).is_rds_cluster
 
 _now = time.monotonic
 
@@ -103,25 +116,47 @@ class HostMonitoringPlugin(Plugin):
             ctx = request.context
             try:
                 host = identify_instance(ctx, conn, request.host)
-                ctx.plugin_state[CODE] = self._make_slot(ctx, conn, host)
+                slot = ctx.plugin_state[CODE] = self._make_slot(ctx, conn, host)
+                ctx.plugin_state[_HOST_SLOTS] = {host.url: slot} if _findable(request.host, host) else {}
             except BaseException:
                 ctx.driver.close_quietly(conn)  # the caller never receives it: close it here
                 raise
         return conn
 
     @hookimpl
-    def sturdydb_connection_changed(self, context: ConnectionContext, old: Any, new: Any) -> None:
+    def sturdydb_connection_changed(self, context: ConnectionContext, old: Any, new: Any, kept: bool) -> None:
         slot = context.plugin_state.get(CODE)
         if slot is None:
+            return
+        hosts: dict[str, CallSlot] = context.plugin_state.setdefault(_HOST_SLOTS, {})
+        registered = hosts.get(slot.host.url) is slot
+        if not kept or not registered:
+            # Failover closed ``old``; or its slot could never be found again: unregister it.
+            self.service.detach(slot)
+            if registered:
+                del hosts[slot.host.url]
+        # Otherwise ``old`` stays open, kept or pooled by a switching plugin (read/write
+        # splitting), and so does its slot's registration with its host's monitor. That costs
+        # the monitor nothing (an idle slot is never probed for nor aborted: a slot is in
+        # flight only while it is the connection's current one, and it becomes current again
+        # only after its ``conn`` was replaced below), and it makes a switch back to that host
+        # two stores instead of a detach, an attach and an instance identification.
+        again = hosts.get(context.host.url)
+        if again is not None:
+            again.conn = new
+            context.plugin_state[CODE] = again
             return
         try:
             host = identify_instance(context, new, context.host)
         except Exception:  # a broadcast must not raise; the next call will report the failure
             host = context.host
-        self.service.detach(slot)
-        slot.conn = new
-        slot.host = host
-        slot.started = 0.0
+        if kept:
+            slot = CallSlot(context, new, host, slot.rule, slot.monitoring_props)
+            context.plugin_state[CODE] = slot
+        else:  # the failed-over slot moves (it is unregistered, the next call attaches it)
+            slot.conn, slot.host, slot.started = new, host, 0.0
+        if _findable(context.host, host):
+            hosts[host.url] = slot
 
     def _make_slot(self, ctx: ConnectionContext, conn: Any, host: HostInfo) -> CallSlot:
         rule = DetectionRule.from_props(ctx.props)

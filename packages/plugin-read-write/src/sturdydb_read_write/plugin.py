@@ -1,23 +1,27 @@
 """The ``read_write_splitting`` plugin: ``read_only`` moves the work between the cluster's
-writer and a reader chosen from the topology by ``reader_host_selector_strategy``.
+writer and a reader chosen from the topology by the core's reader selection.
 
 The topology is the shared one of the connection's cluster (kept fresh by the failover
 plugin's monitor when it is in the chain; read once through the application's connection
-otherwise). A reader is chosen with :func:`sturdydb.plugin_api.select_host` among the readers
-the topology reports available, so every strategy the core knows (and any added later) works
-here; with ``read_write_pools`` each switch to a reader chooses again, so the reads of one
-connection spread too. A kept writer connection is dropped when the topology names another
-writer, and a kept reader when its host became the writer or went down.
+otherwise). A reader is chosen with :func:`sturdydb.plugin_api.select_reader`, the same rule
+connect-time routing and failover use: ``reader_host_selector_strategy`` (with its weights),
+only available readers within ``max_replica_lag_ms`` and within the connection's
+``allowed_hosts`` (a custom endpoint's members); when no reader qualifies the writer serves
+the reads. A reader that cannot be opened is marked unavailable and the rule is asked again.
+With ``read_write_pools`` each switch to a reader chooses again, so the reads of one
+connection spread too; without pools the kept reader is reused while it still qualifies. A
+kept writer connection is dropped when the topology names another writer, and a kept reader
+when its host became the writer, went down, lags too much or left the allowed hosts.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb import HostAvailability, HostInfo, HostRole
-from sturdydb.plugin_api import bounded, select_host
+from sturdydb import HostInfo, HostRole
+from sturdydb.plugin_api import bounded, qualifying_readers, select_reader
 from sturdydb_read_write._info import READ_WRITE_SPLITTING
 from sturdydb_read_write.switching import SplitState, SwitchingPlugin
 
@@ -83,21 +87,26 @@ class ReadWriteSplittingPlugin(SwitchingPlugin):
         default = ctx.driver.default_port
         return found if (found.port or default) == (host.port or default) else None
 
-    def candidates(self, ctx: ConnectionContext, state: SplitState, role: HostRole) -> Sequence[HostInfo]:
+    def candidates(self, ctx: ConnectionContext, state: SplitState, role: HostRole) -> Iterator[HostInfo]:
         topology = ctx.topology
         if role is HostRole.WRITER:
             writer = topology.writer
             if writer is not None:
-                return [writer]
-            return [ctx.initial_host] if state.current_role is HostRole.READER else []
-        readers = [h for h in topology.readers if h.availability is HostAvailability.AVAILABLE]
-        ordered: list[HostInfo] = []
+                yield writer
+            elif state.current_role is HostRole.READER:
+                yield ctx.initial_host
+            return
+        # Lazily, best first: the next reader is chosen only when the previous one could not
+        # be opened (it is marked unavailable then), so a switch asks the rule once.
         strategy = state.settings.strategy
-        while readers:
-            pick = select_host(readers, strategy)
-            ordered.append(pick)
-            readers = [h for h in readers if h is not pick]
-        return ordered
+        tried: set[str] = set()
+        while True:
+            hosts = [h for h in topology.hosts if h.url not in tried]
+            pick = select_reader(hosts, ctx.props, strategy=strategy, context=ctx)
+            if pick is None or pick.role is not HostRole.READER:
+                return  # no reader qualifies: the writer serves the reads
+            tried.add(pick.url)
+            yield pick
 
     def still_valid(self, ctx: ConnectionContext, tracked: Tracked, role: HostRole) -> bool:
         topology = ctx.topology
@@ -106,8 +115,14 @@ class ReadWriteSplittingPlugin(SwitchingPlugin):
         if role is HostRole.WRITER:
             writer = topology.writer
             return writer is None or writer.url == tracked.url
-        host = next((h for h in topology.hosts if h.url == tracked.url), None)
-        return host is None or (host.role is HostRole.READER and host.availability is HostAvailability.AVAILABLE)
+        host = self.host_for(ctx, state=None, url=tracked.url, role=role)
+        # The same rule as choosing: a kept reader that now lags, went down or left the
+        # allowed hosts is not reused.
+        return host is None or host in qualifying_readers([host], ctx.props, ctx)
+
+    def host_for(self, ctx: ConnectionContext, state: SplitState | None, url: str, role: HostRole) -> HostInfo | None:
+        # By the topology, not by asking the strategy (that would advance a round-robin cycle).
+        return next((h for h in ctx.topology.hosts if h.url == url), None)
 
     def role_of(self, ctx: ConnectionContext, host: HostInfo, wanted: HostRole) -> HostRole:
         known = self._find(ctx, host)

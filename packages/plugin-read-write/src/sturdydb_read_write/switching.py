@@ -17,7 +17,7 @@ The plugins wrap two calls only (``Connection.read_only_setter`` and ``Connectio
    their next ``execute``) and sets ``context.wanted_role``, which failover follows: a failed
    reader is replaced by another reader, a failed writer by the new writer.
 
-When no reader can be reached, the writer serves the reads (``read_only`` is still applied to
+When no reader qualifies (see the plugin) or can be reached, the writer serves the reads (``read_only`` is still applied to
 it, so writes are refused as the application asked). When failover replaces the current
 connection, ``sturdydb_connection_changed`` tells the plugin, which adopts the new one. What
 differs between the two plugins is only where the writer and the readers are
@@ -27,7 +27,7 @@ differs between the two plugins is only where the writer and the readers are
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -103,8 +103,9 @@ class SwitchingPlugin(Plugin):
         """The role of the application's connection before its first switch."""
         raise NotImplementedError
 
-    def candidates(self, ctx: ConnectionContext, state: SplitState, role: HostRole) -> Sequence[HostInfo]:
-        """The hosts to try for ``role``, best first (empty: none known)."""
+    def candidates(self, ctx: ConnectionContext, state: SplitState, role: HostRole) -> Iterable[HostInfo]:
+        """The hosts to try for ``role``, best first (empty: none known); may be lazy, so a
+        later host is chosen only when the earlier ones could not be opened."""
         raise NotImplementedError
 
     def still_valid(self, ctx: ConnectionContext, tracked: Tracked, role: HostRole) -> bool:
@@ -114,6 +115,12 @@ class SwitchingPlugin(Plugin):
     def open(self, ctx: ConnectionContext, state: SplitState, host: HostInfo, role: HostRole) -> Any:
         """A new physical connection to ``host`` for ``role`` (raises when it cannot be had)."""
         return ctx.open(host, purpose="reconnect")
+
+    def host_for(self, ctx: ConnectionContext, state: SplitState | None, url: str, role: HostRole) -> HostInfo | None:
+        """The host at ``url`` among the places ``role`` goes to (``None``: not among them)."""
+        if state is None:
+            return None
+        return next((h for h in self.candidates(ctx, state, role) if h.url == url), None)
 
     def role_of(self, ctx: ConnectionContext, host: HostInfo, wanted: HostRole) -> HostRole:
         """The role of ``host`` after failover installed a connection to it."""
@@ -172,10 +179,12 @@ class SwitchingPlugin(Plugin):
         try:
             found = self._acquire(ctx, state, want)
             if found is None:
-                # No reader answers: the writer serves the reads, read_only applied to it.
+                # No reader qualifies or answers: the writer serves the reads, read_only
+                # applied to it.
                 session.read_only = before
                 ctx.wanted_role = want
-                log.info("no reader of %s could be reached; reads stay on %s", ctx.cluster_id, ctx.host.url)
+                log.info("no reader of %s qualifies or could be reached; reads stay on %s",
+                         ctx.cluster_id, ctx.host.url)
                 return False
             tracked, host = found
             try:
@@ -237,9 +246,9 @@ class SwitchingPlugin(Plugin):
             "the connection stays on the reader, try again later") from last
 
     def _host_of(self, ctx: ConnectionContext, state: SplitState, tracked: Tracked, want: HostRole) -> HostInfo:
-        for host in self.candidates(ctx, state, want):
-            if host.url == tracked.url:
-                return host
+        host = self.host_for(ctx, state, tracked.url, want)
+        if host is not None:
+            return host
         host_name, _, port = tracked.url.rpartition(":")
         return HostInfo(host_name, int(port) if port.isdigit() else None, want)
 

@@ -1,0 +1,117 @@
+"""read_only switches choose their reader by the core's reader selection (both engines):
+a really lagging replica (its apply paused) is skipped under ``max_replica_lag_ms`` and the
+writer serves reads when every reader lags; ``round_robin`` flips alternate the readers;
+reader failover in read-only mode follows the same rule (the writer before a lagging reader)."""
+
+from __future__ import annotations
+
+import time
+from itertools import pairwise
+from typing import Any
+
+import pytest
+from rw_helpers import connect, where
+
+import sturdydb
+from sturdydb_testing import Cluster, Instance
+
+
+def _lag_seen(conn: sturdydb.Connection, instance: Instance, over_ms: float) -> bool:
+    host = conn.context.topology.find(instance.name)
+    return host is not None and host.replica_lag_ms is not None and host.replica_lag_ms > over_ms
+
+
+def _wait_until_lag_is_seen(conn: sturdydb.Connection, instance: Instance, over_ms: float) -> None:
+    """Until the connection's topology (refreshed by failover's monitor) reports the lag."""
+    deadline = time.monotonic() + 30
+    while not _lag_seen(conn, instance, over_ms):
+        assert time.monotonic() < deadline, f"the topology never reported {instance.name} lagging"
+        time.sleep(0.05)
+
+
+def test_read_only_skips_a_lagging_replica_and_stays_on_the_writer_when_every_reader_lags(
+    aurora_cluster: Cluster,
+) -> None:
+    writer = aurora_cluster.writer
+    assert writer is not None
+    lagging, fresh = aurora_cluster.readers[0], aurora_cluster.readers[1]
+    # Without a lag limit this strategy always picks the lagging replica.
+    props: dict[str, Any] = {"reader_host_selector_strategy": "highest_weight",
+                             "weighted_random_host_weight_pairs": f"{lagging.name}:10",
+                             "topology_refresh_ms": 200, "read_write_pools": True}
+    aurora_cluster.inject_replica_lag(lagging)
+    try:
+        unlimited = connect(aurora_cluster, **props)
+        _wait_until_lag_is_seen(unlimited, lagging, 1000)
+        unlimited.read_only = True
+        assert where(unlimited, aurora_cluster) == lagging.name  # the control: weights steer there
+        unlimited.close()
+
+        conn = connect(aurora_cluster, **props, max_replica_lag_ms=500)
+        _wait_until_lag_is_seen(conn, lagging, 1000)
+        for _ in range(3):  # with pools every switch chooses again: never the lagging one
+            conn.read_only = True
+            assert where(conn, aurora_cluster) == fresh.name
+            conn.read_only = False
+            assert where(conn, aurora_cluster) == writer.name
+
+        aurora_cluster.inject_replica_lag(fresh)
+        _wait_until_lag_is_seen(conn, fresh, 1000)
+        conn.read_only = True
+        assert conn.read_only
+        assert conn.context.wanted_role is sturdydb.HostRole.READER
+        assert where(conn, aurora_cluster) == writer.name  # no reader qualifies: the writer serves
+        conn.close()
+    finally:
+        aurora_cluster.clear_replica_lag()
+
+
+def test_round_robin_flips_alternate_the_readers(aurora_cluster: Cluster) -> None:
+    readers = {r.name for r in aurora_cluster.readers}
+    conn = connect(aurora_cluster, reader_host_selector_strategy="round_robin", read_write_pools=True)
+    try:
+        seen = []
+        for _ in range(6):
+            conn.read_only = True
+            seen.append(where(conn, aurora_cluster))
+            conn.read_only = False
+        assert set(seen) == readers
+        assert all(a != b for a, b in pairwise(seen)), seen
+    finally:
+        conn.close()
+
+
+def test_without_pools_the_kept_reader_serves_every_flip(aurora_cluster: Cluster) -> None:
+    conn = connect(aurora_cluster, reader_host_selector_strategy="round_robin")
+    try:
+        seen = set()
+        for _ in range(4):
+            conn.read_only = True
+            seen.add(where(conn, aurora_cluster))
+            conn.read_only = False
+        assert len(seen) == 1 and seen <= {r.name for r in aurora_cluster.readers}
+    finally:
+        conn.close()
+
+
+def test_a_failed_reader_in_read_only_mode_is_replaced_by_the_writer_not_a_lagging_reader(
+    aurora_cluster: Cluster,
+) -> None:
+    writer = aurora_cluster.writer
+    assert writer is not None
+    lagging, fresh = aurora_cluster.readers[0], aurora_cluster.readers[1]
+    aurora_cluster.inject_replica_lag(lagging)
+    try:
+        conn = connect(aurora_cluster, max_replica_lag_ms=500, topology_refresh_ms=200)
+        _wait_until_lag_is_seen(conn, lagging, 1000)
+        conn.read_only = True
+        assert where(conn, aurora_cluster) == fresh.name  # the only qualifying reader
+        aurora_cluster.kill(fresh)
+        with pytest.raises(sturdydb.FailoverSuccessError):
+            conn.cursor().execute("SELECT 1")  # a read: safe to run again
+        # Reader failover follows the same rule: the writer before a lagging reader.
+        assert where(conn, aurora_cluster) == writer.name
+        assert conn.read_only
+        conn.close()
+    finally:
+        aurora_cluster.clear_replica_lag()
