@@ -44,17 +44,17 @@ def test_the_home_region_comes_from_the_property_or_the_host_and_is_required_for
 
 def test_readers_are_chosen_only_in_the_home_region_unless_told_otherwise() -> None:
     plugin = GdbReadWriteSplittingPlugin()
-    west = plugin.candidates(_ctx(gdb_rw_home_region="us-west-2"), STATE, HostRole.READER)
+    west = list(plugin.candidates(_ctx(gdb_rw_home_region="us-west-2"), STATE, HostRole.READER))
     assert sorted(h.host for h in west) == sorted(h.host for h in WEST_READERS)
-    anywhere = plugin.candidates(_ctx(gdb_rw_home_region="us-west-2", gdb_rw_restrict_reader_to_home_region=False),
-                                 STATE, HostRole.READER)
+    anywhere = list(plugin.candidates(
+        _ctx(gdb_rw_home_region="us-west-2", gdb_rw_restrict_reader_to_home_region=False), STATE, HostRole.READER))
     assert len(anywhere) == 3
 
 
 def test_a_writer_outside_the_home_region_is_refused_unless_allowed() -> None:
     plugin = GdbReadWriteSplittingPlugin()
-    assert plugin.candidates(_ctx(gdb_rw_home_region="us-east-1"), STATE, HostRole.WRITER) == [EAST_WRITER]
+    assert list(plugin.candidates(_ctx(gdb_rw_home_region="us-east-1"), STATE, HostRole.WRITER)) == [EAST_WRITER]
     with pytest.raises(ReadWriteSplittingError, match="outside the home region us-west-2"):
-        plugin.candidates(_ctx(gdb_rw_home_region="us-west-2"), STATE, HostRole.WRITER)
+        list(plugin.candidates(_ctx(gdb_rw_home_region="us-west-2"), STATE, HostRole.WRITER))
     allowed = _ctx(gdb_rw_home_region="us-west-2", gdb_rw_restrict_writer_to_home_region=False)
-    assert plugin.candidates(allowed, STATE, HostRole.WRITER) == [EAST_WRITER]
+    assert list(plugin.candidates(allowed, STATE, HostRole.WRITER)) == [EAST_WRITER]

@@ -13,7 +13,7 @@ write forwarding is not provided: setting ``gdb_enable_global_write_forwarding``
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import ConfigurationError, HostInfo, HostRole, hookimpl
@@ -61,10 +61,10 @@ class GdbReadWriteSplittingPlugin(ReadWriteSplittingPlugin):
             home_region(request.context)
         return (yield)
 
-    def candidates(self, ctx: ConnectionContext, state: SplitState, role: HostRole) -> Sequence[HostInfo]:
-        found = super().candidates(ctx, state, role)
+    def candidates(self, ctx: ConnectionContext, state: SplitState, role: HostRole) -> Iterator[HostInfo]:
         home = home_region(ctx)
         if role is HostRole.WRITER:
+            found = list(super().candidates(ctx, state, role))
             if ctx.props.get("gdb_rw_restrict_writer_to_home_region"):
                 outside = [h for h in found if h.region is not None and h.region != home]
                 if outside:
@@ -72,10 +72,14 @@ class GdbReadWriteSplittingPlugin(ReadWriteSplittingPlugin):
                         f"cannot set read_only=False: the global writer {outside[0].url} is in "
                         f"{outside[0].region}, outside the home region {home} "
                         "(gdb_rw_restrict_writer_to_home_region); the connection stays where it was")
-            return found
-        if not ctx.props.get("gdb_rw_restrict_reader_to_home_region"):
-            return found
-        return [h for h in found if h.region is None or h.region == home]
+            yield from found
+            return
+        restrict = bool(ctx.props.get("gdb_rw_restrict_reader_to_home_region"))
+        # Lazily, like the base rule: a reader outside the home region is passed over and the
+        # rule asked again, so the strategy still chooses among the home region's readers.
+        for host in super().candidates(ctx, state, role):
+            if not restrict or host.region is None or host.region == home:
+                yield host
 
     def still_valid(self, ctx: ConnectionContext, tracked: Tracked, role: HostRole) -> bool:
         if not super().still_valid(ctx, tracked, role):
