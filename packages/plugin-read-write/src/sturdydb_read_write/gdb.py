@@ -65,13 +65,7 @@ class GdbReadWriteSplittingPlugin(ReadWriteSplittingPlugin):
         home = home_region(ctx)
         if role is HostRole.WRITER:
             found = list(super().candidates(ctx, state, role))
-            if ctx.props.get("gdb_rw_restrict_writer_to_home_region"):
-                outside = [h for h in found if h.region is not None and h.region != home]
-                if outside:
-                    raise ReadWriteSplittingError(
-                        f"cannot set read_only=False: the global writer {outside[0].url} is in "
-                        f"{outside[0].region}, outside the home region {home} "
-                        "(gdb_rw_restrict_writer_to_home_region); the connection stays where it was")
+            _refuse_a_writer_outside(ctx, found, home)
             yield from found
             return
         restrict = bool(ctx.props.get("gdb_rw_restrict_reader_to_home_region"))
@@ -84,7 +78,23 @@ class GdbReadWriteSplittingPlugin(ReadWriteSplittingPlugin):
     def still_valid(self, ctx: ConnectionContext, tracked: Tracked, role: HostRole) -> bool:
         if not super().still_valid(ctx, tracked, role):
             return False
-        if role is HostRole.READER and ctx.props.get("gdb_rw_restrict_reader_to_home_region"):
-            host = next((h for h in ctx.topology.hosts if h.url == tracked.url), None)
+        host = next((h for h in ctx.topology.hosts if h.url == tracked.url), None)
+        if role is HostRole.WRITER:
+            # A kept writer connection is reused without asking candidates(): the same refusal.
+            _refuse_a_writer_outside(ctx, [host] if host is not None else [], home_region(ctx))
+            return True
+        if ctx.props.get("gdb_rw_restrict_reader_to_home_region"):
             return host is None or host.region is None or host.region == home_region(ctx)
         return True
+
+
+def _refuse_a_writer_outside(ctx: ConnectionContext, writers: list[HostInfo], home: str) -> None:
+    """Refuse ``read_only=False`` when the writer is outside the home region and that is not allowed."""
+    if not ctx.props.get("gdb_rw_restrict_writer_to_home_region"):
+        return
+    outside = [h for h in writers if h.region is not None and h.region != home]
+    if outside:
+        raise ReadWriteSplittingError(
+            f"cannot set read_only=False: the global writer {outside[0].url} is in "
+            f"{outside[0].region}, outside the home region {home} "
+            "(gdb_rw_restrict_writer_to_home_region); the connection stays where it was")

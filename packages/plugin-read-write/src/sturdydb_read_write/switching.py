@@ -216,8 +216,11 @@ class SwitchingPlugin(Plugin):
     def _acquire(self, ctx: ConnectionContext, state: SplitState, want: HostRole) -> tuple[Tracked, HostInfo] | None:
         idle = state.idle
         if idle is not None and state.idle_role is want:
+            # Asked before the kept connection is taken: a plugin may refuse the switch here
+            # (gdb_rw's writer outside the home region), and then it stays kept, not leaked.
+            valid = self.still_valid(ctx, idle, want)
             state.idle = state.idle_role = None
-            if self.still_valid(ctx, idle, want):
+            if valid:
                 return idle, self._host_of(ctx, state, idle, want)
             ctx.driver.close_quietly(idle.conn)
         settings = state.settings
