@@ -16,6 +16,18 @@ of three styles:
   which sturdydb learns from the first connection and routes by the topology afterwards;
 - ``raw_reconnect``: the raw driver; on any error connects again through the cluster endpoint.
 
+With ``--async`` the application is an asyncio task instead of a thread (same episode, same
+probe, same figures), in two styles:
+
+- ``sturdydb_async_keep``: ``sturdydb.connect_async`` (psycopg ``AsyncConnection`` /
+  ``mysql.connector.aio``) with failover and host_monitoring; keeps its connection and
+  re-runs the statement after ``FailoverSuccessError``;
+- ``sturdydb_async_reconnect``: the same connection settings; on any error closes the
+  connection and connects again through the cluster endpoint (what a pool that invalidates
+  the connection does, e.g. SQLAlchemy's async engine after an unknown outcome);
+- ``raw_async_reconnect``: the raw async driver; on any error connects again through the
+  cluster endpoint.
+
 Measured per run, to the first successful write on the new writer: from the kill
 (``downtime_s``), from the moment the promoted replica really accepts writes as seen by a
 direct 1 ms probe (``after_accepting_writes_s``: the target is a median under 0.1 s), and from
@@ -23,12 +35,14 @@ the cluster's ``promote`` event (``after_promote_event_s``, recorded a little la
 
 Run: ``.venv/bin/python packages/plugin-failover/benchmarks/failover_downtime.py --runs 5``; add
 ``--drivers psycopg,psycopg2,mysql-connector-python,pymysql`` for every driver (default: each
-engine's default driver, psycopg and mysql-connector).
+engine's default driver, psycopg and mysql-connector), or ``--async`` for the async styles.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import inspect
 import json
 import logging
 import random
@@ -44,6 +58,7 @@ from sturdydb_testing.drivers import DEFAULT_DRIVERS, DRIVERS, Driver
 
 STYLES = ("sturdydb_keep", "sturdydb_reconnect", "sturdydb_reconnect_ip",
           "sturdydb_reconnect_custom_name", "raw_reconnect")
+ASYNC_STYLES = ("sturdydb_async_keep", "sturdydb_async_reconnect", "raw_async_reconnect")
 #: The application's own DNS name for the cluster endpoint (``sturdydb_reconnect_custom_name``).
 CUSTOM_NAME = "db.internal.test"
 
@@ -138,6 +153,68 @@ class Writer(threading.Thread):
         self.conn = None
 
 
+def _async_target(cluster: Cluster) -> Any:
+    if cluster.engine == "pg":
+        import psycopg
+
+        return psycopg.AsyncConnection.connect
+    import mysql.connector.aio
+
+    return mysql.connector.aio.connect
+
+
+async def _open_async(cluster: Cluster, style: str) -> Any:
+    extra = {"ssl_disabled": True} if cluster.engine == "mysql" else {}
+    if style == "raw_async_reconnect":
+        kwargs = {**cluster.address_kwargs("cluster"), **extra, "autocommit": True}
+        kwargs["connection_timeout" if cluster.engine == "mysql" else "connect_timeout"] = 2
+        return await _async_target(cluster)(**kwargs)
+    return await sturdydb.connect_async(_async_target(cluster), cluster.conninfo("cluster"), autocommit=True,
+                                        plugins="aurora_connection_tracker,failover,host_monitoring",
+                                        connect_timeout=2, **extra)
+
+
+class AsyncWriter(Writer):
+    """:class:`Writer` as an asyncio task: a thread runs an event loop that writes in a loop."""
+
+    def run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        i = 0
+        conn: Any = None
+        while not self.stop.is_set():
+            try:
+                if conn is None:
+                    conn = await _open_async(self.cluster, self.style)
+                cur = conn.cursor()
+                if inspect.isawaitable(cur):  # mysql.connector.aio's cursor() is a coroutine
+                    cur = await cur
+                i += 1
+                started = time.monotonic()
+                await cur.execute(f"INSERT INTO {self.table} (id) VALUES (%s)", (i,))
+                self.successes.append((started, time.monotonic()))
+            except sturdydb.FailoverError:
+                self.errors += 1
+                if self.style != "sturdydb_async_keep":  # keep: the connection is on the new writer
+                    await self._drop_async(conn)
+                    conn = None
+            except Exception:
+                self.errors += 1
+                await self._drop_async(conn)
+                conn = None
+                await asyncio.sleep(0.001)  # what a typical retry loop does; no busy spin
+        await self._drop_async(conn)
+
+    @staticmethod
+    async def _drop_async(conn: Any) -> None:
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:
+                pass
+
+
 class AcceptanceProbe(threading.Thread):
     """Ground truth: polls the replica that will be promoted, directly, every millisecond.
 
@@ -177,7 +254,7 @@ def one_run(cluster: Cluster, style: str) -> dict[str, float]:
     table = f"bench_{int(time.time() * 1000) % 10**9}"
     setup.cursor().execute(f"CREATE TABLE {table} (id INT)")
     setup.close()
-    writer = Writer(cluster, style, table)
+    writer = (AsyncWriter if style in ASYNC_STYLES else Writer)(cluster, style, table)
     writer.start()
     time.sleep(1.0)  # steady state (monitor verified the writer, connection warm)
     target = cluster.readers[0]
@@ -235,7 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--engines", default="pg,mysql")
-    parser.add_argument("--styles", default=",".join(STYLES))
+    parser.add_argument("--styles", default="", help=f"default: {','.join(STYLES)} ({','.join(ASYNC_STYLES)} with --async)")
+    parser.add_argument("--async", dest="use_async", action="store_true",
+                        help="the application is an asyncio task (sturdydb.connect_async, raw async driver)")
     parser.add_argument("--dns-delay", type=float, default=5.0)
     parser.add_argument("--promote-delay", type=float, default=1.0)
     parser.add_argument("--drivers", default="",
@@ -246,9 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(wanted) - {d.name for d in DRIVERS}
     if unknown:
         parser.error(f"unknown drivers {sorted(unknown)}; use {[d.name for d in DRIVERS]}")
+    styles = args.styles or ",".join(ASYNC_STYLES if args.use_async else STYLES)
     logging.basicConfig(level=logging.WARNING)
     results: dict[str, Any] = {
-        "benchmark": "failover_downtime",
+        "benchmark": "async_failover_downtime" if args.use_async else "failover_downtime",
         "settings": {"runs": args.runs, "dns_delay_s": args.dns_delay, "promote_delay_s": args.promote_delay,
                      "target": "after_accepting_writes_s median < 0.1 for every sturdydb style"},
         "engines": {},
@@ -260,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
                  name=f"bench-{engine}") as cluster:
             for driver in drivers:
                 _DRIVER[engine] = driver
-                per_style = run_styles(cluster, args.styles.split(","), args.runs)
+                per_style = run_styles(cluster, styles.split(","), args.runs)
                 # One driver per engine keeps the established layout; several are keyed by name.
                 key = engine if len(drivers) == 1 else f"{engine} ({driver.name})"
                 results["engines"][key] = per_style
