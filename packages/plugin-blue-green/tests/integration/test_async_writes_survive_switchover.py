@@ -99,3 +99,15 @@ def test_writes_from_async_tasks_survive_a_switchover_exactly_once(make_deployme
     assert len(work.acknowledged) > 20, f"the workload hardly ran: {len(work.acknowledged)} writes"
     # The loop was never blocked by a held call: the heartbeat ran during the switchover.
     assert ticks_during_switchover > 0
+
+
+def test_async_writes_survive_a_switchover_that_blocks_blue_before_the_plugin_sees_it(make_deployment: Any) -> None:
+    # No hold: writes in flight are cut off or refused by read-only blue, then moved (the
+    # error path of sturdydb_execute_async, awaiting the switch on the loop).
+    deployment = make_deployment(dns_delay=5.0, block_delay=0.0)
+    sc.create_table(deployment)
+    work, ticks_during_switchover = asyncio.run(_write_through(deployment, tasks=4, bg_interval_increased_ms=200))
+    print(f"acknowledged={len(work.acknowledged)} unknown={len(work.unknown)} "
+          f"safe_errors={work.safe_errors[:3]} other_errors={work.other_errors[:3]}")
+    sc.assert_guarantee(deployment, work)
+    assert ticks_during_switchover > 0
