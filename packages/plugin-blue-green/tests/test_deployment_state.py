@@ -69,3 +69,37 @@ def test_held_callers_are_released_by_the_next_phase_and_by_release() -> None:
     dep.release()
     waiter.join(30)
     assert results == [True, True]
+
+
+def test_async_waiters_are_woken_by_the_monitor_thread_and_time_out_without_blocking() -> None:
+    import asyncio
+
+    dep = _dep()
+    dep.publish(parse_rows(rows("SWITCHOVER_IN_PROGRESS")))
+
+    async def scenario() -> tuple[bool, bool, int]:
+        ticks = 0
+
+        async def heartbeat() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        beat = asyncio.create_task(heartbeat())
+        timed_out = await dep.until(lambda: not dep.holding, 0.05)
+        held_ticks = ticks
+        # The "monitor thread" publishes the next phase while the task awaits.
+        publisher = threading.Timer(0.05, dep.publish,
+                                    (parse_rows(rows("SWITCHOVER_IN_POST_PROCESSING", renamed=True)),))
+        publisher.start()
+        released = await dep.until(lambda: not dep.holding, 30)
+        publisher.join()
+        beat.cancel()
+        return timed_out, released, held_ticks
+
+    timed_out, released, held_ticks = asyncio.run(scenario())
+    assert not timed_out  # still in progress after the timeout
+    assert released and dep.switch_epoch == 1
+    assert held_ticks > 0  # the loop ran other tasks while one was held
+    assert not dep._async_waiters  # nothing left registered

@@ -42,6 +42,8 @@ from sturdydb_blue_green.status import (
 )
 
 if TYPE_CHECKING:
+    import asyncio
+
     from sturdydb import HostInfo
     from sturdydb.plugin_api import DriverDialect
     from sturdydb_blue_green.settings import Settings
@@ -62,6 +64,11 @@ class StatusSource:
         self.driver = driver
         self.first_host = first_host
         self.query_timeout = query_timeout
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class _NoMetadata(Exception):
@@ -87,6 +94,8 @@ class Deployment:
         self._rows_key: tuple[StatusRow, ...] = ()
         self._vanishing = False
         self._answering = True
+        #: (loop, future) of async connections' waits, woken with the condition (under its lock).
+        self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
         self.monitor = BackgroundMonitor(
             f"sturdydb-bg-{bg_id}", self._run, on_error=self._drop_all, description=f"Blue/Green status monitor {bg_id!r}"
         )
@@ -120,6 +129,42 @@ class Deployment:
         with self._cond:
             return self._cond.wait_for(lambda: self.switch_epoch > epoch, timeout)
 
+    async def until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """The async form of the waits above: awaits on the caller's event loop, never blocks it.
+
+        Whether ``predicate`` (read under the condition's lock) became true within ``timeout``.
+        The monitor thread wakes the awaiting task through its loop when the state changes.
+        """
+        import asyncio  # here: a sync application never imports asyncio for this plugin
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            with self._cond:
+                if predicate():
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                waiter = (loop, loop.create_future())
+                self._async_waiters.add(waiter)
+            try:
+                await asyncio.wait_for(waiter[1], remaining)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                with self._cond:
+                    self._async_waiters.discard(waiter)
+
+    def _notify(self) -> None:
+        """Wake every waiter, sync and async (called with the condition's lock held)."""
+        self._cond.notify_all()
+        for loop, future in self._async_waiters:
+            try:
+                loop.call_soon_threadsafe(_settle, future)
+            except RuntimeError:  # that loop is closed: nobody awaits there any more
+                pass
+
     # ------------------------------------------------------------------ publishing
     def publish(self, rows: list[StatusRow]) -> None:
         """Take a status read (both sides' rows merged) as the deployment's new state."""
@@ -131,7 +176,7 @@ class Deployment:
                 # (a metadata update seen half-way) must not drop the routes mid-switchover.
                 self._vanishing = True
                 self.polls += 1
-                self._cond.notify_all()
+                self._notify()
                 return
             self._vanishing = False
             if phase is Phase.NOT_CREATED:
@@ -149,14 +194,14 @@ class Deployment:
                 log.info("Blue/Green deployment %r: phase %s -> %s", self.bg_id, old.name, phase.name)
             self.phase = phase
             self.polls += 1
-            self._cond.notify_all()
+            self._notify()
 
     def release(self) -> None:
         """Stop the monitor and let every held call go (``release_resources``, tests)."""
         self.monitor.stop()
         with self._cond:
             self.holding = False
-            self._cond.notify_all()
+            self._notify()
         self._drop_all(None)
 
     # ------------------------------------------------------------------ the monitor thread

@@ -43,6 +43,7 @@ from sturdydb import (
     TransactionResolutionUnknownError,
     hookimpl,
 )
+from sturdydb.plugin_api import run_off_loop
 from sturdydb_blue_green._info import BG
 from sturdydb_blue_green.errors import SwitchoverInProgressError
 from sturdydb_blue_green.monitor import Deployment, StatusSource, deployment
@@ -51,7 +52,7 @@ from sturdydb_blue_green.status import Phase, Role
 
 if TYPE_CHECKING:
     from sturdydb import HostInfo
-    from sturdydb.plugin_api import Call, ConnectionContext, ConnectRequest
+    from sturdydb.plugin_api import AsyncProceed, Call, ConnectionContext, ConnectRequest
 
 __all__ = ["BlueGreenPlugin"]
 
@@ -140,6 +141,38 @@ class BlueGreenPlugin(Plugin):
                 raise
             raise replacement from exc
 
+    @hookimpl
+    async def sturdydb_execute_async(self, call: Call, proceed: AsyncProceed) -> Any:
+        """The same as :meth:`sturdydb_execute` for async connections, never blocking the loop.
+
+        A held call awaits the deployment's release on the loop (:meth:`Deployment.until`:
+        the monitor thread wakes it); moving to green (a connect through the chain) runs
+        off-loop, as failover does.
+        """
+        ctx = call.context
+        state: _ConnState | None = ctx.plugin_state.get(CODE)
+        if state is None:
+            return await proceed(call)
+        dep = state.deployment
+        if (state.epoch != dep.switch_epoch or dep.holding) and self._role(state) is not None:
+            if dep.holding and not await dep.until(lambda: not dep.holding, state.settings.switchover_timeout):
+                raise _held_too_long(call, state)
+            if state.epoch != dep.switch_epoch:
+                in_tx = await run_off_loop(self._move, ctx, state)
+                self._retarget_or_raise(call, in_tx, sent=False)
+        elif state.epoch != dep.switch_epoch:
+            state.epoch = dep.switch_epoch  # not part of the deployment: never held or moved
+        try:
+            return await proceed(call)
+        except Exception as exc:
+            if dep.phase < Phase.PREPARATION or not self._moves_after(ctx, state, exc):
+                raise
+            epoch = state.epoch
+            if not await dep.until(lambda: dep.switch_epoch > epoch, state.settings.switchover_timeout):
+                raise
+            replacement = await run_off_loop(self._moved_after, call, state, exc)
+            raise replacement from exc
+
     def _role(self, state: _ConnState) -> Role | None:
         if state.role is None:
             state.role = state.deployment.routes.role_of(state.name)
@@ -151,29 +184,33 @@ class BlueGreenPlugin(Plugin):
             state.epoch = dep.switch_epoch  # not part of the deployment: never held or moved
             return
         if dep.holding and not dep.wait_until_released(state.settings.switchover_timeout):
-            raise call.context.error(
-                SwitchoverInProgressError,
-                f"the Blue/Green switchover of deployment {state.settings.bg_id!r} was still in progress "
-                f"after {state.settings.switchover_timeout:g} s (bg_switchover_timeout_ms); the call "
-                f"{call.method} was held and not sent: run it again later",
-            )
+            raise _held_too_long(call, state)
         if state.epoch != dep.switch_epoch:
             in_tx = self._move(call.context, state)
             self._retarget_or_raise(call, in_tx, sent=False)
 
     def _after_error(self, call: Call, state: _ConnState, exc: Exception) -> Exception | None:
         """A call sent to a host that the switchover demoted or dropped: move, then say what happened."""
-        ctx = call.context
-        driver = ctx.driver
-        refused = driver.is_read_only_error(exc) and not ctx.session.read_only
-        if self._role(state) is not Role.SOURCE or not (refused or driver.is_network_error(exc)):
+        if not self._moves_after(call.context, state, exc):
             return None
         if not state.deployment.wait_for_switch(state.epoch, state.settings.switchover_timeout):
             return None
+        return self._moved_after(call, state, exc)
+
+    def _moves_after(self, ctx: ConnectionContext, state: _ConnState, exc: Exception) -> bool:
+        """Whether ``exc`` on ``ctx`` is blue's refusal or drop that the switchover causes."""
+        driver = ctx.driver
+        refused = driver.is_read_only_error(exc) and not ctx.session.read_only
+        return self._role(state) is Role.SOURCE and (refused or driver.is_network_error(exc))
+
+    def _moved_after(self, call: Call, state: _ConnState, exc: Exception) -> Exception:
+        """Move to green after the switchover; the error that says what happened to ``call``."""
+        ctx = call.context
+        refused = ctx.driver.is_read_only_error(exc) and not ctx.session.read_only
         in_tx = self._move(ctx, state)
         if in_tx:
             return _rolled_back(ctx, call.method)
-        if refused or driver.is_unsent_error(exc):
+        if refused or ctx.driver.is_unsent_error(exc):
             return _not_sent(ctx, call.method)
         return ctx.error(
             StatementOutcomeUnknownError,
@@ -216,6 +253,15 @@ class BlueGreenPlugin(Plugin):
         if in_tx:
             raise _rolled_back(ctx, method)
         raise _not_sent(ctx, method)
+
+
+def _held_too_long(call: Call, state: _ConnState) -> SwitchoverInProgressError:
+    return call.context.error(
+        SwitchoverInProgressError,
+        f"the Blue/Green switchover of deployment {state.settings.bg_id!r} was still in progress "
+        f"after {state.settings.switchover_timeout:g} s (bg_switchover_timeout_ms); the call "
+        f"{call.method} was held and not sent: run it again later",
+    )
 
 
 def _rolled_back(ctx: ConnectionContext, method: str) -> TransactionResolutionUnknownError:

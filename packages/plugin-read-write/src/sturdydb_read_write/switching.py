@@ -22,17 +22,22 @@ it, so writes are refused as the application asked). When failover replaces the 
 connection, ``sturdydb_connection_changed`` tells the plugin, which adopts the new one. What
 differs between the two plugins is only where the writer and the readers are
 (:meth:`SwitchingPlugin.candidates`) and how a new connection is checked.
+
+On async connections (``await conn.set_read_only(True)``: an async setter, since a property
+cannot be awaited) the same switch runs through ``sturdydb_execute_async``: the decision and
+the refusal inside a transaction on the loop, the move itself (connect, session state) off
+the loop. Async connections are pooled apart from sync ones and per event loop.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sturdydb import HostAvailability, HostInfo, HostRole, Plugin, hookimpl
-from sturdydb.plugin_api import HostEvent
+from sturdydb.plugin_api import HostEvent, run_off_loop
 from sturdydb_read_write.errors import ReadWriteSplittingError
 from sturdydb_read_write.pools import Tracked, bring_to, connection_pools
 from sturdydb_read_write.settings import SplitSettings
@@ -41,7 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Hashable, Mapping
 
     from sturdydb import Call, ConnectionContext
-    from sturdydb.plugin_api import ClusterTopology, SessionState
+    from sturdydb.plugin_api import AsyncProceed, ClusterTopology, SessionState
 
 __all__ = ["SplitState", "SwitchingPlugin"]
 
@@ -56,6 +61,18 @@ _DROP_POOLS = frozenset({HostEvent.CONVERTED_TO_READER, HostEvent.HOST_DELETED, 
 
 def _nothing(*args: Any) -> None:
     """The terminal call of a ``read_only`` switch: the switch already applied it."""
+
+
+async def _nothing_async(*args: Any) -> None:
+    """:func:`_nothing` for the async chain, whose terminal awaits the call."""
+
+
+def _awaitable(func: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    """``func`` (no I/O) as the coroutine function the async chain's terminal awaits."""
+    async def run() -> None:
+        func()
+
+    return run
 
 
 class SplitState:
@@ -83,6 +100,16 @@ def _freeze(kwargs: Mapping[str, Any]) -> Hashable | None:
     except TypeError:  # an unhashable driver option (an SSL context): such connections are not pooled
         return None
     return key
+
+
+def _pool_key(ctx: ConnectionContext) -> Hashable | None:
+    """The per-host part of a pool key: the driver keywords, and whose connections these are.
+
+    The dialect class keeps psycopg and psycopg2 (or sync and async) connections apart, and
+    an async connection belongs to its event loop, so async pools are per loop.
+    """
+    frozen = _freeze(ctx.driver_kwargs())
+    return None if frozen is None else (type(ctx.driver), ctx.loop, frozen)
 
 
 def _merge(applied: SessionState, session: SessionState) -> SessionState:
@@ -131,28 +158,75 @@ class SwitchingPlugin(Plugin):
     def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
         ctx = call.context
         if call.method == _CLOSE:
-            self._closing(ctx, call)
+            give = self._closing(ctx)
+            if give is not None:
+                call.func = give
             return (yield)
         if ctx.closed:
             return (yield)  # the driver answers as it does for a closed connection
         value = call.args[-1]  # the core passes (connection, value)
+        state, want = self._state_and_role(ctx, value)
+        switched = self._needs_switch(ctx, state, want) and self._switch(ctx, state, want, value)
+        if self._applied(call, switched, value):
+            call.func = _nothing
+        return (yield)
+
+    @hookimpl
+    async def sturdydb_execute_async(self, call: Call, proceed: AsyncProceed) -> Any:
+        """The same as :meth:`sturdydb_execute` for ``await conn.set_read_only(...)``.
+
+        Deciding needs no I/O and runs on the loop (so does the refusal inside a
+        transaction); a switch that must move (open a connection through the connect chain,
+        bring its session state over) is the sync :meth:`_switch`, run off-loop: its driver
+        calls on the async connections are scheduled back on the loop.
+        """
+        ctx = call.context
+        if call.method == _CLOSE:
+            give = self._closing(ctx)  # no I/O: on the loop, close_quietly closes without awaiting
+            if give is not None:
+                call.func = _awaitable(give)
+            return await proceed(call)
+        if ctx.closed:
+            return await proceed(call)
+        value = call.args[-1]
+        state, want = self._state_and_role(ctx, value)
+        switched = False
+        if self._needs_switch(ctx, state, want):
+            if state.current_role is want:
+                ctx.wanted_role = want
+            else:
+                self._refuse_in_transaction(ctx, state, want, value)
+                switched = await run_off_loop(self._switch, ctx, state, want, value)
+        if self._applied(call, switched, value):
+            call.func = _nothing_async
+        return await proceed(call)
+
+    def _state_and_role(self, ctx: ConnectionContext, value: Any) -> tuple[SplitState, HostRole]:
         want = HostRole.READER if value else HostRole.WRITER
         state: SplitState | None = ctx.plugin_state.get(self.code)
         if state is None:
             state = self._start(ctx)
-        if (ctx.wanted_role is not want or state.current_role is not want) and self._switch(ctx, state, want, value):
+        return state, want
+
+    @staticmethod
+    def _needs_switch(ctx: ConnectionContext, state: SplitState, want: HostRole) -> bool:
+        return ctx.wanted_role is not want or state.current_role is not want
+
+    @staticmethod
+    def _applied(call: Call, switched: bool, value: Any) -> bool:
+        """Whether ``read_only`` is already in place, so the driver call must be skipped."""
+        ctx = call.context
+        if switched:
             call.target = ctx.connection
             call.args = (ctx.connection, value)
-            call.func = _nothing  # read_only was applied with the rest of the session
-        elif value is not None and ctx.session.read_only is bool(value):
-            # The current connection has it already: setting it again would cost MySQL a
-            # statement on every read_only assignment of an application that sets it per request.
-            call.func = _nothing
-        return (yield)
+            return True  # read_only was applied with the rest of the session
+        # The current connection has it already: setting it again would cost MySQL a
+        # statement on every read_only assignment of an application that sets it per request.
+        return value is not None and ctx.session.read_only is bool(value)
 
     def _start(self, ctx: ConnectionContext) -> SplitState:
         settings = SplitSettings.from_props(ctx.props)
-        kwargs_key = _freeze(ctx.driver_kwargs()) if settings.pools else None
+        kwargs_key = _pool_key(ctx) if settings.pools else None
         role = self.initial_role(ctx)
         current = Tracked(ctx.connection, ctx.host.url, replace(ctx.session), self._key(ctx.host, kwargs_key))
         state = SplitState(settings, current, role, kwargs_key)
@@ -168,11 +242,7 @@ class SwitchingPlugin(Plugin):
         if state.current_role is want:
             ctx.wanted_role = want
             return False
-        if ctx.in_transaction():
-            raise ReadWriteSplittingError(
-                f"cannot set read_only={bool(value)} inside a transaction: it would move the "
-                f"connection from the {state.current_role.value} to a {want.value}. Commit or roll "
-                "back first (or use autocommit); the connection stays where it was")
+        self._refuse_in_transaction(ctx, state, want, value)
         session = ctx.session
         before = session.read_only
         session.read_only = bool(value)
@@ -212,6 +282,14 @@ class SwitchingPlugin(Plugin):
             if stale is not None:
                 ctx.driver.close_quietly(stale.conn)
         return True
+
+    @staticmethod
+    def _refuse_in_transaction(ctx: ConnectionContext, state: SplitState, want: HostRole, value: Any) -> None:
+        if ctx.in_transaction():
+            raise ReadWriteSplittingError(
+                f"cannot set read_only={bool(value)} inside a transaction: it would move the "
+                f"connection from the {state.current_role.value} to a {want.value}. Commit or roll "
+                "back first (or use autocommit); the connection stays where it was")
 
     def _acquire(self, ctx: ConnectionContext, state: SplitState, want: HostRole) -> tuple[Tracked, HostInfo] | None:
         idle = state.idle
@@ -264,11 +342,15 @@ class SwitchingPlugin(Plugin):
         except Exception:
             pass
 
-    def _closing(self, ctx: ConnectionContext, call: Call) -> None:
-        """The application closes: the kept connection goes too; with pools both are returned."""
+    def _closing(self, ctx: ConnectionContext) -> Callable[[], None] | None:
+        """The application closes: the kept connection goes too; with pools both are returned.
+
+        Returns the call that replaces the driver's close (returning the current connection
+        to its pool), or ``None`` when it is closed for real.
+        """
         state: SplitState | None = ctx.plugin_state.get(self.code)
         if state is None:
-            return
+            return None
         settings = state.settings
         driver = ctx.driver
         idle, state.idle, state.idle_role = state.idle, None, None
@@ -279,16 +361,16 @@ class SwitchingPlugin(Plugin):
                 driver.close_quietly(idle.conn)
         current = state.current
         if not settings.pools or current.key is None or current.conn is not ctx.connection:
-            return
+            return None
         try:
             busy = ctx.in_transaction() or driver.is_closed(current.conn)
         except Exception:
             busy = True
         if busy:
-            return  # closed for real: a transaction's fate is the driver's close semantics
+            return None  # closed for real: a transaction's fate is the driver's close semantics
         current.applied = _merge(current.applied, ctx.session)
         size, timeout = settings.pool_size, settings.pool_idle_timeout
-        call.func = lambda: connection_pools.give(current, driver, size, timeout)
+        return lambda: connection_pools.give(current, driver, size, timeout)
 
     # -- what other plugins did ---------------------------------------------------------------
     @hookimpl
