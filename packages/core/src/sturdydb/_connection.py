@@ -132,10 +132,15 @@ def _peek(conninfo: str, key: str) -> str | None:
 class Connection:
     """A PEP 249 connection that delegates to the driver's connection through the plugins."""
 
-    __slots__ = ("__weakref__", "_ctx")
+    __slots__ = ("__weakref__", "_c_commit", "_c_cursor", "_c_rollback", "_ctx")
 
     def __init__(self, context: ConnectionContext) -> None:
         self._ctx = context
+        # The calls an ORM makes for every statement or unit of work: their chains are looked
+        # up once (they depend only on the plugin chain and the driver, fixed per connection).
+        self._c_cursor = context.chain("Connection.cursor")
+        self._c_commit = context.chain("Connection.commit")
+        self._c_rollback = context.chain("Connection.rollback")
 
     @classmethod
     def connect(cls, target: Callable[..., Any], conninfo: str = "", *args: Any, **kwargs: Any) -> Connection:
@@ -172,14 +177,28 @@ class Connection:
         ctx = self._ctx
         if ctx.closed:
             raise _closed_error(ctx)
-        raw = self._call("Connection.cursor", ctx.connection.cursor, *args, **kwargs)
+        chain = self._c_cursor
+        if chain is None:
+            raw = ctx.connection.cursor(*args, **kwargs)
+        else:
+            raw = chain(Call(ctx, "Connection.cursor", ctx.connection, ctx.connection.cursor, args, kwargs))
         return Cursor(self, raw, args, kwargs)
 
     def commit(self) -> None:
-        self._call("Connection.commit", self._ctx.connection.commit)
+        ctx = self._ctx
+        chain = self._c_commit
+        if chain is None:
+            ctx.connection.commit()
+        else:
+            chain(Call(ctx, "Connection.commit", ctx.connection, ctx.connection.commit, (), {}))
 
     def rollback(self) -> None:
-        self._call("Connection.rollback", self._ctx.connection.rollback)
+        ctx = self._ctx
+        chain = self._c_rollback
+        if chain is None:
+            ctx.connection.rollback()
+        else:
+            chain(Call(ctx, "Connection.rollback", ctx.connection, ctx.connection.rollback, (), {}))
 
     def close(self) -> None:
         ctx = self._ctx
@@ -421,10 +440,6 @@ def _closed_error(ctx: ConnectionContext) -> BaseException:
     return make_error(InterfaceError, "the connection is closed", base)
 
 
-_CURSOR_METHODS = ("Cursor.execute", "Cursor.executemany", "Cursor.fetchone", "Cursor.fetchmany",
-                   "Cursor.fetchall", "Cursor.__next__")
-
-
 class Cursor:
     """A PEP 249 cursor that delegates to the driver's cursor through the plugins."""
 
@@ -432,6 +447,7 @@ class Cursor:
         "__weakref__",
         "_args",
         "_c_execute",
+        "_c_close",
         "_c_executemany",
         "_c_fetchall",
         "_c_fetchmany",
@@ -453,9 +469,10 @@ class Cursor:
         self._args = args
         self._kwargs = kwargs
         self._gen = ctx.generation
-        self._server_side = server_side = ctx.driver.cursor_is_server_side(raw)
+        kind = ctx.cursor_kinds.get(raw.__class__)
+        self._server_side, chains = kind if kind is not None else ctx.cursor_chains(raw)
         (self._c_execute, self._c_executemany, self._c_fetchone, self._c_fetchmany,
-         self._c_fetchall, self._c_next) = (ctx.chain(m, server_side) for m in _CURSOR_METHODS)
+         self._c_fetchall, self._c_next, self._c_close) = chains
 
     def _rebind(self) -> None:
         """Open a driver cursor on the context's new connection (after a failover)."""
@@ -612,7 +629,11 @@ class Cursor:
     def close(self) -> None:
         if self._gen != self._ctx.generation:
             return  # the driver cursor died with the old connection
-        self._call("Cursor.close", self._cursor.close)
+        chain = self._c_close
+        if chain is None:
+            self._cursor.close()
+        else:
+            self._run("Cursor.close", chain, self._cursor.close, (), {})
 
     def _call(self, method: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         chain = self._ctx.chain(method, self._server_side)

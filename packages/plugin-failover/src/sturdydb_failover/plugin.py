@@ -50,7 +50,7 @@ from sturdydb import (
 from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, select_host
 from sturdydb_failover._info import FAILOVER
 from sturdydb_failover.monitor import TopologyMonitor, monitors
-from sturdydb_failover.session import is_session_statement, note_session_statement
+from sturdydb_failover.session import SESSION_PREFIXES, note_session_statement
 from sturdydb_failover.settings import FailoverMode, FailoverSettings
 from sturdydb_failover.statements import is_read_statement, is_transactional_dml
 
@@ -484,8 +484,9 @@ class FailoverPlugin(Plugin):
             raise err from exc
         if call.method == _EXECUTE:
             args = call.args
-            if args and is_session_statement(args[0]):
-                note_session_statement(ctx, args[0].lstrip())
+            # is_session_statement, inlined: this runs after every execute.
+            if args and (query := args[0]).__class__ is str and query.startswith(SESSION_PREFIXES):
+                note_session_statement(ctx, query.lstrip())
         return result
 
     def _on_error(self, call: Call, state: ConnectionState, exc: Exception, status: Any) -> Exception | None:

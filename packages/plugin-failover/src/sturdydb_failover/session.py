@@ -43,8 +43,3 @@ def note_session_statement(ctx: ConnectionContext, query: str) -> None:
         if name.startswith("`"):
             name = name[1:-1].replace("``", "`")
         ctx.session.database = name
-
-
-def is_session_statement(query: Any) -> bool:
-    """Cheap pre-check used on the hot path."""
-    return query.__class__ is str and query.startswith(SESSION_PREFIXES)

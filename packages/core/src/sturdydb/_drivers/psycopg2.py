@@ -59,6 +59,8 @@ class Psycopg2Dialect(LibpqDialect):
     context_exit_closes: ClassVar[bool] = False
     extra_network_messages: ClassVar[tuple[str, ...]] = _PSYCOPG2_NETWORK_MESSAGES
     # network_bound_methods and server_cursor_methods: LibpqDialect's, nothing of its own.
+    #: A named (server-side) cursor is a plain ``cursor`` with a name.
+    server_side_by_class: ClassVar[bool] = False
 
     def __init__(self) -> None:
         import psycopg2
