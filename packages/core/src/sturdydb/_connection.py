@@ -182,7 +182,13 @@ class Connection:
             raw = ctx.connection.cursor(*args, **kwargs)
         else:
             raw = chain(Call(ctx, "Connection.cursor", ctx.connection, ctx.connection.cursor, args, kwargs))
-        return Cursor(self, raw, args, kwargs)
+        kind = ctx.cursor_kinds.get(raw.__class__)
+        if kind is None:
+            kind = ctx.cursor_chains(raw)
+        server_side, chains = kind
+        if server_side or chains[2] is not None or chains[4] is not None:
+            return Cursor(self, raw, args, kwargs, kind)
+        return _InMemoryCursor(self, raw, args, kwargs, kind)
 
     def commit(self) -> None:
         ctx = self._ctx
@@ -446,8 +452,8 @@ class Cursor:
     __slots__ = (
         "__weakref__",
         "_args",
-        "_c_execute",
         "_c_close",
+        "_c_execute",
         "_c_executemany",
         "_c_fetchall",
         "_c_fetchmany",
@@ -461,7 +467,8 @@ class Cursor:
         "_server_side",
     )
 
-    def __init__(self, connection: Connection, raw: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def __init__(self, connection: Connection, raw: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                 kind: tuple[bool, tuple[Any, ...]]) -> None:
         ctx = connection._ctx
         self._conn = connection
         self._ctx = ctx
@@ -469,8 +476,7 @@ class Cursor:
         self._args = args
         self._kwargs = kwargs
         self._gen = ctx.generation
-        kind = ctx.cursor_kinds.get(raw.__class__)
-        self._server_side, chains = kind if kind is not None else ctx.cursor_chains(raw)
+        self._server_side, chains = kind
         (self._c_execute, self._c_executemany, self._c_fetchone, self._c_fetchmany,
          self._c_fetchall, self._c_next, self._c_close) = chains
 
@@ -679,4 +685,29 @@ class Cursor:
 
     def __repr__(self) -> str:
         return f"<sturdydb.Cursor on {self._ctx.host.url}>"
+
+
+class _InMemoryCursor(Cursor):
+    """A cursor whose driver cursor holds its whole result and whose fetches no plugin wraps.
+
+    Its ``fetchone``/``fetchall`` are then exactly the driver cursor's (``Cursor.fetchone``
+    would only check for a failover, which changes nothing for a result in memory, and call
+    the driver), so they are the driver's bound methods themselves: an ORM fetches once or
+    twice per statement, and each wrapper frame costs as much as a small driver call. They are
+    bound again when the cursor moves to a new connection.
+    """
+
+    __slots__ = ("fetchall", "fetchone")
+
+    def __init__(self, connection: Connection, raw: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                 kind: tuple[bool, tuple[Any, ...]]) -> None:
+        super().__init__(connection, raw, args, kwargs, kind)
+        self.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of this class
+        self.fetchall = raw.fetchall  # type: ignore[method-assign]
+
+    def _rebind(self) -> None:
+        super()._rebind()
+        raw = self._cursor
+        self.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of this class
+        self.fetchall = raw.fetchall  # type: ignore[method-assign]
 

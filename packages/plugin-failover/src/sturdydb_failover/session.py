@@ -12,7 +12,7 @@ quoting and parameters exactly).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sturdydb import ConnectionContext
