@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -110,17 +112,35 @@ def episode(cluster: Cluster, dialect: str) -> dict[str, Any]:
         engine.dispose()
 
 
+def _one_episode(dialect: str) -> int:
+    """One episode on a fresh cluster, in this (fresh) process; prints its result as JSON."""
+    with PostgresCluster(replicas=2, dns_delay=2.0, promote_delay=0.5) as cluster:
+        _emulated_dns(cluster)
+        result = episode(cluster, dialect)
+        socket.getaddrinfo = _real_getaddrinfo
+    print(json.dumps(result), flush=True)
+    # The reference leaves non-daemon threads behind (its monitors), which would keep the
+    # interpreter from exiting: the result is out, end the process.
+    os._exit(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="episodes per dialect (a fresh cluster each)")
+    parser.add_argument("--episode", choices=["sturdydb", "reference"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.episode:
+        return _one_episode(args.episode)
     runs: list[dict[str, Any]] = []
     for _ in range(args.runs):
         for dialect in ("sturdydb", "reference"):
-            with PostgresCluster(replicas=2, dns_delay=2.0, promote_delay=0.5) as cluster:
-                _emulated_dns(cluster)
-                runs.append(episode(cluster, dialect))
-                socket.getaddrinfo = _real_getaddrinfo
+            # A process per episode: both wrappers keep process-wide topology caches, and the
+            # next episode's cluster is a new one.
+            proc = subprocess.run([sys.executable, __file__, "--episode", dialect], capture_output=True,
+                                  text=True, timeout=600, check=False)
+            lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+            runs.append(json.loads(lines[-1]) if lines else
+                        {"dialect": dialect, "error": f"exit {proc.returncode}: {proc.stderr[-300:]}"})
     print(json.dumps({"title": "SQLAlchemy ORM through a writer kill: sturdydb vs the reference's dialect",
                       "command": "nox -s bench_reference", "runs": runs}, indent=2))
     return 0
