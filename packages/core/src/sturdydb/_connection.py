@@ -188,7 +188,11 @@ class Connection:
         server_side, chains = kind
         if server_side or chains[2] is not None or chains[4] is not None:
             return Cursor(self, raw, args, kwargs, kind)
-        return _InMemoryCursor(self, raw, args, kwargs, kind)
+        cur = _InMemoryCursor(self, raw, args, kwargs, kind)
+        # Set here rather than in an __init__ of its own: that would cost the frame it saves.
+        cur.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of that class
+        cur.fetchall = raw.fetchall  # type: ignore[method-assign]
+        return cur
 
     def commit(self) -> None:
         ctx = self._ctx
@@ -698,12 +702,6 @@ class _InMemoryCursor(Cursor):
     """
 
     __slots__ = ("fetchall", "fetchone")
-
-    def __init__(self, connection: Connection, raw: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
-                 kind: tuple[bool, tuple[Any, ...]]) -> None:
-        super().__init__(connection, raw, args, kwargs, kind)
-        self.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of this class
-        self.fetchall = raw.fetchall  # type: ignore[method-assign]
 
     def _rebind(self) -> None:
         super()._rebind()
