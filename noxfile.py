@@ -195,6 +195,19 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def bench_reference(session: nox.Session) -> None:
+    """sturdydb's SQLAlchemy dialect beside the reference wrapper's, through a writer kill.
+
+    The reference (``aws-advanced-python-wrapper``) is installed in this session's own
+    environment only: no sturdydb distribution depends on it. Options go after ``--``.
+    """
+    _install_all(session)
+    session.install("aws-advanced-python-wrapper")
+    session.run("python", str(ROOT / "packages" / "sqlalchemy" / "benchmarks" / "_orm_failover_vs_reference.py"),
+                *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def soak(session: nox.Session) -> None:
     """The fault soak (``benchmarks/soak.py``): both engines, 90 s of random faults each.
 

@@ -165,10 +165,15 @@ def _peek(conninfo: str, key: str) -> str | None:
 class Connection:
     """A PEP 249 connection that delegates to the driver's connection through the plugins."""
 
-    __slots__ = ("__weakref__", "_ctx")
+    __slots__ = ("__weakref__", "_c_commit", "_c_cursor", "_c_rollback", "_ctx")
 
     def __init__(self, context: ConnectionContext) -> None:
         self._ctx = context
+        # The calls an ORM makes for every statement or unit of work: their chains are looked
+        # up once (they depend only on the plugin chain and the driver, fixed per connection).
+        self._c_cursor = context.chain("Connection.cursor")
+        self._c_commit = context.chain("Connection.commit")
+        self._c_rollback = context.chain("Connection.rollback")
 
     @classmethod
     def connect(cls, target: Callable[..., Any], conninfo: str = "", *args: Any, **kwargs: Any) -> Connection:
@@ -205,14 +210,38 @@ class Connection:
         ctx = self._ctx
         if ctx.closed:
             raise _closed_error(ctx)
-        raw = self._call("Connection.cursor", ctx.connection.cursor, *args, **kwargs)
-        return Cursor(self, raw, args, kwargs)
+        chain = self._c_cursor
+        if chain is None:
+            raw = ctx.connection.cursor(*args, **kwargs)
+        else:
+            raw = chain(Call(ctx, "Connection.cursor", ctx.connection, ctx.connection.cursor, args, kwargs))
+        kind = ctx.cursor_kinds.get(raw.__class__)
+        if kind is None:
+            kind = ctx.cursor_chains(raw)
+        server_side, chains = kind
+        if server_side or chains[2] is not None or chains[4] is not None:
+            return Cursor(self, raw, args, kwargs, kind)
+        cur = _InMemoryCursor(self, raw, args, kwargs, kind)
+        # Set here rather than in an __init__ of its own: that would cost the frame it saves.
+        cur.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of that class
+        cur.fetchall = raw.fetchall  # type: ignore[method-assign]
+        return cur
 
     def commit(self) -> None:
-        self._call("Connection.commit", self._ctx.connection.commit)
+        ctx = self._ctx
+        chain = self._c_commit
+        if chain is None:
+            ctx.connection.commit()
+        else:
+            chain(Call(ctx, "Connection.commit", ctx.connection, ctx.connection.commit, (), {}))
 
     def rollback(self) -> None:
-        self._call("Connection.rollback", self._ctx.connection.rollback)
+        ctx = self._ctx
+        chain = self._c_rollback
+        if chain is None:
+            ctx.connection.rollback()
+        else:
+            chain(Call(ctx, "Connection.rollback", ctx.connection, ctx.connection.rollback, (), {}))
 
     def close(self) -> None:
         ctx = self._ctx
@@ -473,16 +502,13 @@ def _closed_error(ctx: ConnectionContext) -> BaseException:
     return make_error(InterfaceError, "the connection is closed", base)
 
 
-_CURSOR_METHODS = ("Cursor.execute", "Cursor.executemany", "Cursor.fetchone", "Cursor.fetchmany",
-                   "Cursor.fetchall", "Cursor.__next__")
-
-
 class Cursor:
     """A PEP 249 cursor that delegates to the driver's cursor through the plugins."""
 
     __slots__ = (
         "__weakref__",
         "_args",
+        "_c_close",
         "_c_execute",
         "_c_executemany",
         "_c_fetchall",
@@ -497,7 +523,8 @@ class Cursor:
         "_server_side",
     )
 
-    def __init__(self, connection: Connection, raw: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def __init__(self, connection: Connection, raw: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                 kind: tuple[bool, tuple[Any, ...]]) -> None:
         ctx = connection._ctx
         self._conn = connection
         self._ctx = ctx
@@ -505,9 +532,9 @@ class Cursor:
         self._args = args
         self._kwargs = kwargs
         self._gen = ctx.generation
-        self._server_side = server_side = ctx.driver.cursor_is_server_side(raw)
+        self._server_side, chains = kind
         (self._c_execute, self._c_executemany, self._c_fetchone, self._c_fetchmany,
-         self._c_fetchall, self._c_next) = (ctx.chain(m, server_side) for m in _CURSOR_METHODS)
+         self._c_fetchall, self._c_next, self._c_close) = chains
 
     def _rebind(self) -> None:
         """Open a driver cursor on the context's new connection (after a failover)."""
@@ -684,7 +711,11 @@ class Cursor:
     def close(self) -> None:
         if self._gen != self._ctx.generation:
             return  # the driver cursor died with the old connection
-        self._call("Cursor.close", self._cursor.close)
+        chain = self._c_close
+        if chain is None:
+            self._cursor.close()
+        else:
+            self._run("Cursor.close", chain, self._cursor.close, (), {})
 
     def _call(self, method: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         chain = self._ctx.chain(method, self._server_side)
@@ -730,4 +761,23 @@ class Cursor:
 
     def __repr__(self) -> str:
         return f"<sturdydb.Cursor on {self._ctx.host.url}>"
+
+
+class _InMemoryCursor(Cursor):
+    """A cursor whose driver cursor holds its whole result and whose fetches no plugin wraps.
+
+    Its ``fetchone``/``fetchall`` are then exactly the driver cursor's (``Cursor.fetchone``
+    would only check for a failover, which changes nothing for a result in memory, and call
+    the driver), so they are the driver's bound methods themselves: an ORM fetches once or
+    twice per statement, and each wrapper frame costs as much as a small driver call. They are
+    bound again when the cursor moves to a new connection.
+    """
+
+    __slots__ = ("fetchall", "fetchone")
+
+    def _rebind(self) -> None:
+        super()._rebind()
+        raw = self._cursor
+        self.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of this class
+        self.fetchall = raw.fetchall  # type: ignore[method-assign]
 

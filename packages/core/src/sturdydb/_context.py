@@ -37,6 +37,11 @@ __all__ = ["Call", "ConnectRequest", "ConnectionContext"]
 log = logging.getLogger("sturdydb.connection")
 
 
+#: The cursor methods whose chains :meth:`ConnectionContext.cursor_chains` returns, in order.
+CURSOR_METHODS = ("Cursor.execute", "Cursor.executemany", "Cursor.fetchone", "Cursor.fetchmany",
+                  "Cursor.fetchall", "Cursor.__next__", "Cursor.close")
+
+
 class ConnectRequest:
     """One physical connect going down the ``sturdydb_connect`` chain.
 
@@ -136,6 +141,9 @@ class ConnectionContext:
         self._dialect: DatabaseDialect | None = None
         self._chains: dict[tuple[str, bool], ChainFn | None] = {}
         self._async_chains: dict[tuple[str, bool], AsyncChainFn | None] = {}
+        self._cursor_chains: dict[bool, tuple[bool, tuple[ChainFn | None, ...]]] = {}
+        #: cursor class -> :meth:`cursor_chains`'s answer, when the driver decides by class.
+        self.cursor_kinds: dict[type, tuple[bool, tuple[ChainFn | None, ...]]] = {}
         self._lock = threading.RLock()
         code = props.get("wrapper_dialect")
         if code:
@@ -169,6 +177,24 @@ class ConnectionContext:
         return method in driver.network_bound_methods or (
             server_side and method in getattr(driver, "server_cursor_methods", ())
         )
+
+    def cursor_chains(self, raw_cursor: Any) -> tuple[bool, tuple[ChainFn | None, ...]]:
+        """Whether ``raw_cursor`` is server-side, and its chains for :data:`CURSOR_METHODS`.
+
+        An ORM opens a cursor for nearly every statement, so the answer is looked up once per
+        connection and kind of cursor, not per cursor: :class:`sturdydb.Cursor` first reads
+        :attr:`cursor_kinds` by the cursor's class (filled here when the driver decides by
+        class) and calls this only on a miss.
+        """
+        driver = self.driver
+        server_side = driver.cursor_is_server_side(raw_cursor)
+        found = self._cursor_chains.get(server_side)
+        if found is None:
+            chains = tuple(self.chain(m, server_side) for m in CURSOR_METHODS)
+            found = self._cursor_chains[server_side] = (server_side, chains)
+        if driver.server_side_by_class:
+            self.cursor_kinds[type(raw_cursor)] = found
+        return found
 
     # -- connecting -------------------------------------------------------------
     def driver_kwargs(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

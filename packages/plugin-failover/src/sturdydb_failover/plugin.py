@@ -50,7 +50,7 @@ from sturdydb import (
 from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, run_off_loop, select_host, select_reader
 from sturdydb_failover._info import FAILOVER
 from sturdydb_failover.global_modes import GlobalSettings, plan
-from sturdydb_failover.session import is_session_statement, note_session_statement
+from sturdydb_failover.session import SESSION_PREFIXES, note_session_statement
 from sturdydb_failover.settings import FailoverMode, FailoverSettings
 
 if TYPE_CHECKING:
@@ -563,7 +563,10 @@ class FailoverPlugin(Plugin):
                 raise
             raise err from exc
         if call.method == _EXECUTE:
-            self._note_session(call)
+            args = call.args
+            # is_session_statement, inlined: this runs after every execute.
+            if args and (query := args[0]).__class__ is str and query.startswith(SESSION_PREFIXES):
+                note_session_statement(ctx, query.lstrip())
         return result
 
     @hookimpl
@@ -594,9 +597,10 @@ class FailoverPlugin(Plugin):
 
     @staticmethod
     def _note_session(call: Call) -> None:
+        """The session-statement check of the sync path (inlined there to save a frame)."""
         args = call.args
-        if args and is_session_statement(args[0]):
-            note_session_statement(call.context, args[0].lstrip())
+        if args and (query := args[0]).__class__ is str and query.startswith(SESSION_PREFIXES):
+            note_session_statement(call.context, query.lstrip())
 
     def _on_error(self, call: Call, state: ConnectionState, exc: Exception, status: Any) -> Exception | None:
         ctx = call.context

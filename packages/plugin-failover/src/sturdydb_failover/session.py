@@ -12,7 +12,7 @@ quoting and parameters exactly).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sturdydb import ConnectionContext
@@ -46,8 +46,3 @@ def note_session_statement(ctx: ConnectionContext, query: str) -> None:
         if name.startswith("`"):
             name = name[1:-1].replace("``", "`")
         ctx.session.database = name
-
-
-def is_session_statement(query: Any) -> bool:
-    """Cheap pre-check used on the hot path."""
-    return query.__class__ is str and query.startswith(SESSION_PREFIXES)

@@ -123,6 +123,10 @@ class DriverDialect:
     #: Methods that may wait on the network; plugins such as failover wrap only these.
     network_bound_methods: ClassVar[frozenset[str]] = frozenset()
     default_port: ClassVar[int] = 0
+    #: Whether :meth:`cursor_is_server_side` depends only on the cursor's class (true for
+    #: every driver but psycopg2, whose named cursors are of the same class): the answer
+    #: is then remembered per class, off the per-cursor path.
+    server_side_by_class: ClassVar[bool] = True
     #: What the application switches with a statement rather than an attribute and failover
     #: must carry over: ``"schema"`` (PostgreSQL ``SET search_path``) or ``"database"``
     #: (MySQL ``USE``).

@@ -66,6 +66,8 @@ class Psycopg2Dialect(LibpqDialect):
     network_bound_methods: ClassVar[frozenset[str]] = LibpqDialect.network_bound_methods | {
         "Cursor.copy_from", "Cursor.copy_to", "Cursor.copy_expert",
     }
+    #: A named (server-side) cursor is a plain ``cursor`` with a name.
+    server_side_by_class: ClassVar[bool] = False
 
     def __init__(self) -> None:
         import psycopg2
