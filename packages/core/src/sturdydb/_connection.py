@@ -219,7 +219,10 @@ class Connection:
         if kind is None:
             kind = ctx.cursor_chains(raw)
         server_side, chains = kind
-        if server_side or chains[2] is not None or chains[4] is not None:
+        if (server_side or chains[2] is not None or chains[4] is not None
+                or not ctx.driver.results_outlive_connection):
+            # (psycopg2's in-memory result dies with its connection: after a failover the
+            # fetch must say so, which only Cursor's generation check does.)
             return Cursor(self, raw, args, kwargs, kind)
         cur = _InMemoryCursor(self, raw, args, kwargs, kind)
         # Set here rather than in an __init__ of its own: that would cost the frame it saves.
