@@ -414,3 +414,48 @@ def test_a_connect_to_a_host_that_never_greets_ends_within_connect_timeout(
     with pytest.raises((psycopg2.OperationalError, pymysql.err.OperationalError)):
         _connect(driver, relay.port, connect_timeout=2)
     assert time.monotonic() - started < 20  # a bound, far from the timing of the connect itself
+
+
+# -- PyMySQL's option-less TLS context, built once -----------------------------------------------
+
+def test_pymysql_connects_share_the_option_less_tls_context_and_keep_tls_preferred() -> None:
+    # No TLS option: PyMySQL's "TLS if offered" mode, whose context would be rebuilt (CA store
+    # loaded) on every connect; through sturdydb both connections reuse one, unchanged.
+    first = sturdydb.connect(pymysql.connect, **MYSQL_KWARGS)
+    second = sturdydb.connect(pymysql.connect, **MYSQL_KWARGS)
+    try:
+        a, b = first.target_connection, second.target_connection
+        assert isinstance(a, pymysql.connections.Connection)
+        assert a.ctx is b.ctx
+        assert a.ssl is True and a._ssl_required is False  # still preferred, never required
+        fresh = pymysql.connections.Connection(defer_connect=True)
+        assert (a.ctx.verify_mode, a.ctx.check_hostname, a.ctx.options) == (
+            fresh.ctx.verify_mode, fresh.ctx.check_hostname, fresh.ctx.options)
+        cur = first.cursor()
+        cur.execute("SELECT 1")
+        assert cur.fetchall() == ((1,),)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_pymysql_tls_options_the_application_gives_take_pymysqls_own_path() -> None:
+    shared = sturdydb.connect(pymysql.connect, **MYSQL_KWARGS).target_connection
+    try:
+        cls = type(shared)
+        asked = cls(defer_connect=True, ssl_verify_cert=True)
+        # A context built from the application's own options: new, required and verifying.
+        assert asked.ctx is not shared.ctx
+        assert asked._ssl_required is True
+        assert asked.ctx.verify_mode != shared.ctx.verify_mode
+        assert cls(defer_connect=True, ssl_disabled=True).ssl is False
+    finally:
+        shared.close()
+
+
+def test_a_custom_pymysql_connection_class_is_left_as_the_application_gave_it() -> None:
+    conn = sturdydb.connect(_AppPyMysqlConnection, **MYSQL_KWARGS)
+    try:
+        assert type(conn.target_connection) is _AppPyMysqlConnection
+    finally:
+        conn.close()

@@ -17,11 +17,21 @@ TLS: PyMySQL tries TLS when the server offers it and silently falls back otherwi
 ``ssl`` option is given; :meth:`PyMysqlDialect.require_tls` gives one, so a token is never sent
 in clear text. A token as password: PyMySQL answers the server's ``mysql_clear_password``
 switch request with the password as is, so nothing needs enabling.
+
+Connect cost: when no TLS option is given at all, PyMySQL 2.2 builds a new default
+``SSLContext`` for its "TLS if offered" mode on every connect (it loads the system CA store,
+tens of milliseconds of CPU, even though that context verifies nothing and is unused when the
+server offers no TLS). Failover connects several times in a row, so when the application
+connects with PyMySQL's own ``Connection`` class, sturdydb uses a subclass that builds that one
+option-less context once per process, with PyMySQL's own method, and reuses it. Any TLS
+option (keywords or an option file) takes PyMySQL's own path unchanged, so TLS the
+application asked for is never weakened or shared.
 """
 
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -69,6 +79,28 @@ class _AutocommitSwitch:
         return repr(self._value)
 
 
+def _shared_preferred_tls_class(base: type[Any]) -> type[Any]:
+    """A subclass of PyMySQL's ``base`` connection class whose option-less TLS context (the
+    "TLS if offered" one) is built once and shared; every other TLS setup is PyMySQL's own."""
+    lock = threading.Lock()
+    shared: list[Any] = []
+
+    class SharedPreferredTlsConnection(base):  # type: ignore[misc]
+        def _create_ssl_ctx(self, sslp: Any) -> Any:
+            if not (isinstance(sslp, dict) and not sslp):
+                return super()._create_ssl_ctx(sslp)
+            # An SSLContext is safe to share between connections and threads; PyMySQL only
+            # wraps sockets with it and never changes it after building it.
+            with lock:
+                if not shared:
+                    shared.append(super()._create_ssl_ctx({}))
+                return shared[0]
+
+    SharedPreferredTlsConnection.__qualname__ = SharedPreferredTlsConnection.__name__ = base.__name__
+    SharedPreferredTlsConnection.__module__ = base.__module__
+    return SharedPreferredTlsConnection
+
+
 #: PyMySQL's own default connect_timeout (seconds), used to bound the greeting when none is set.
 _PYMYSQL_CONNECT_TIMEOUT = 10
 
@@ -104,6 +136,10 @@ class PyMysqlDialect(MysqlFamilyDialect):
         self._err = pymysql.err
         self._unbuffered = pymysql.cursors.SSCursor
         self._names: frozenset[str] | None = None
+        base = pymysql.connections.Connection
+        # Versions without the method (or the per-connect context) keep their own class.
+        self._fast_class: type[Any] | None = (
+            _shared_preferred_tls_class(base) if callable(getattr(base, "_create_ssl_ctx", None)) else None)
 
     # -- connecting -------------------------------------------------------------
     def connect(
@@ -114,6 +150,8 @@ class PyMysqlDialect(MysqlFamilyDialect):
         # set: a host that accepts the connection but says nothing (frozen, a silent proxy)
         # would hang the connect, and with it a cancel's side connection. The greeting gets
         # connect_timeout too; afterwards the connection's own read_timeout is restored.
+        if self._fast_class is not None and target is self.module.connections.Connection:
+            target = self._fast_class
         if "read_timeout" in kwargs:
             return super().connect(target, host, kwargs, props)
         steady = self._native_kwargs(kwargs, props).get("read_timeout")
