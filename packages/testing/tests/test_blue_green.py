@@ -70,6 +70,11 @@ def test_a_switchover_blocks_blue_promotes_green_renames_and_moves_dns_later(eng
         watcher = threading.Thread(target=watch, name="bg-status-watcher", daemon=True)
         watcher.start()
         times = dep.switchover()
+        # The last phase is set as switchover() returns: give the watcher (a poll can take a
+        # while on a loaded machine) time to read it; the completed status stays in place.
+        deadline = time.monotonic() + 30
+        while "SWITCHOVER_COMPLETED" not in seen and time.monotonic() < deadline:
+            time.sleep(0.05)
         stop.set()
         watcher.join(10)
         assert {"SWITCHOVER_INITIATED", "SWITCHOVER_IN_PROGRESS", "SWITCHOVER_COMPLETED"} <= seen
