@@ -43,8 +43,8 @@ import sturdydb
 from sturdydb_testing.cluster import Endpoint, Instance, InstanceState, _quote
 from sturdydb_testing.drivers import DEFAULT_DRIVERS
 from sturdydb_testing.events import EventLog, FaultEvent
-from sturdydb_testing.loopback import AddressClaim, claim_address
 from sturdydb_testing.global_db_mariadb import MariaDBRegionCluster
+from sturdydb_testing.loopback import AddressClaim, claim_address
 from sturdydb_testing.mariadb import MariaDBCluster
 from sturdydb_testing.postgres import PostgresCluster, _quote_literal
 
