@@ -1,19 +1,20 @@
 """Write pause through an Aurora Global Database switchover and region failover; prints JSON.
 
-One emulated global database (``sturdydb_testing.global_db``, PostgreSQL, ``rpo_zero`` so an
-unplanned failover loses no acknowledged commit) is started; each run moves the writer to the
+One emulated global database (``sturdydb_testing.global_db``, PostgreSQL or with ``--engine
+mysql`` MariaDB, ``rpo_zero`` so an unplanned failover loses no acknowledged commit) is started; each run moves the writer to the
 other region while one application thread inserts unique ids in a tight loop through the
 global writer endpoint, in one of two styles:
 
 - ``sturdydb``: sturdydb with ``failover`` and the global properties; keeps its connection,
   re-runs a write after ``FailoverSuccessError`` and looks an unknown outcome up by its id;
-- ``raw_reconnect``: psycopg alone; on any error connects again through the global endpoint
+- ``raw_reconnect``: the driver alone (psycopg, or pure-Python mysql-connector); on any error connects again through the global endpoint
   (which follows the new writer after ``--dns-delay``) and looks the id up before writing again.
 
 Measured per run: ``pause_s``, the longest gap between two acknowledged writes; ``lost``,
 acknowledged ids missing on the new writer afterwards; ``duplicates``, ids present twice.
 
-Run: ``.nox/integration/bin/python packages/plugin-failover/benchmarks/global_switchover.py --runs 3``
+Run: ``.nox/integration/bin/python packages/plugin-failover/benchmarks/global_switchover.py --runs 3
+[--engine mysql]``
 """
 
 from __future__ import annotations
@@ -29,9 +30,8 @@ import time
 import uuid
 from typing import Any
 
-import psycopg
-
 import sturdydb
+from sturdydb_testing.drivers import DEFAULT_DRIVERS
 from sturdydb_testing.global_db import GlobalDatabase
 
 STYLES = ("sturdydb", "raw_reconnect")
@@ -42,12 +42,24 @@ def _raw(gdb: GlobalDatabase) -> Any:
     assert gdb.global_endpoint is not None
     kwargs = gdb.regions[gdb.writer_region].address_kwargs(gdb.writer)
     kwargs.update(host=gdb.global_endpoint.address, port=gdb.global_endpoint.port)
-    return psycopg.connect(**kwargs, autocommit=True, connect_timeout=2)
+    driver = DEFAULT_DRIVERS[gdb.engine]
+    if gdb.engine == "mysql":
+        return driver.connect(**kwargs, **driver.options, autocommit=True, connection_timeout=2)
+    return driver.connect(**kwargs, autocommit=True, connect_timeout=2)
+
+
+def _query(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    # Through a cursor and read whole: the DB-API form both drivers accept.
+    cur = conn.cursor()
+    cur.execute(sql, params or None)
+    rows = cur.fetchall() if cur.description else []
+    cur.close()
+    return list(rows)
 
 
 def _present(conn: Any, table: str, key: str) -> bool:
-    row = conn.cursor().execute(f"SELECT count(*) FROM {table} WHERE id = %s", (key,)).fetchone()
-    return bool(row and row[0])
+    rows = _query(conn, f"SELECT count(*) FROM {table} WHERE id = %s", (key,))
+    return bool(rows and rows[0][0])
 
 
 def _writer(gdb: GlobalDatabase, style: str, table: str, stop: threading.Event,
@@ -85,8 +97,9 @@ def _writer(gdb: GlobalDatabase, style: str, table: str, stop: threading.Event,
 
 def one_run(gdb: GlobalDatabase, style: str, kind: str) -> dict[str, float]:
     table = f"bench_{uuid.uuid4().hex[:8]}"
-    with _raw(gdb) as admin:
-        admin.execute(f"CREATE TABLE {table} (id text NOT NULL)")
+    admin = _raw(gdb)
+    _query(admin, f"CREATE TABLE {table} (id varchar(64) NOT NULL)")
+    admin.close()
     gdb.wait_for_replication()
     acked: list[tuple[float, str]] = []
     stop = threading.Event()
@@ -104,8 +117,9 @@ def one_run(gdb: GlobalDatabase, style: str, kind: str) -> dict[str, float]:
         gdb.rebuild_region(gdb.secondary_region)
     times = [t for t, _ in acked]
     pause = max(b - a for a, b in itertools.pairwise(times))
-    with _raw(gdb) as check:
-        rows = check.execute(f"SELECT id, count(*) FROM {table} GROUP BY id").fetchall()
+    check = _raw(gdb)
+    rows = _query(check, f"SELECT id, count(*) FROM {table} GROUP BY id")
+    check.close()
     found = {str(r[0]): int(r[1]) for r in rows}
     return {
         "pause_s": pause,
@@ -119,12 +133,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dns-delay", type=float, default=2.0)
+    parser.add_argument("--engine", choices=("pg", "mysql"), default="pg",
+                        help="pg: PostgreSQL; mysql: MariaDB emulating Aurora MySQL")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     results: dict[str, Any] = {"title": "Aurora Global Database: write pause through a switchover and a region failover",
                                "benchmark": "global_switchover",
-                               "settings": {"runs": args.runs, "dns_delay_s": args.dns_delay}}
-    with GlobalDatabase(replicas=1, dns_delay=args.dns_delay, rpo_zero=True) as gdb:
+                               "settings": {"runs": args.runs, "dns_delay_s": args.dns_delay, "engine": args.engine}}
+    with GlobalDatabase(replicas=1, dns_delay=args.dns_delay, rpo_zero=True, engine=args.engine) as gdb:
         for kind in KINDS:
             for style in STYLES:
                 runs = [one_run(gdb, style, kind) for _ in range(args.runs)]

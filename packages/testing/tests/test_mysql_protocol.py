@@ -36,3 +36,18 @@ def test_a_compressed_connection_passes_through_untouched() -> None:
     later = b"\x10\x00\x00\x00\x00\x00\x00" + b"\x03SELECT @@aurora_server_id"
     rewriter = AuroraQueryRewriter()
     assert rewriter.feed(handshake) + rewriter.feed(later) == handshake + later
+
+
+def test_global_status_views_and_their_detection_probe_are_rewritten() -> None:
+    # The global-aurora-mysql dialect's exact strings (see sturdydb._dialects.mysql).
+    probe = (b"SELECT 1 AS tmp FROM information_schema.tables WHERE upper(table_schema) = "
+             b"'INFORMATION_SCHEMA' AND upper(table_name) = 'AURORA_GLOBAL_DB_INSTANCE_STATUS'")
+    assert rewrite_aurora_sql(probe) == probe.replace(b"'INFORMATION_SCHEMA'", b"'STURDYDB_AURORA'")
+    topology = (b"SELECT SERVER_ID, VISIBILITY_LAG_IN_MSEC, AWS_REGION FROM "
+                b"information_schema.aurora_global_db_instance_status ")
+    assert rewrite_aurora_sql(topology).endswith(b"FROM sturdydb_aurora.aurora_global_db_instance_status ")
+    count = b"SELECT count(1) FROM information_schema.aurora_global_db_status"
+    assert rewrite_aurora_sql(count) == b"SELECT count(1) FROM sturdydb_aurora.aurora_global_db_status"
+    # Another information_schema.tables question keeps its schema.
+    other = b"SELECT 1 FROM information_schema.tables WHERE upper(table_schema) = 'INFORMATION_SCHEMA'"
+    assert rewrite_aurora_sql(other) == other

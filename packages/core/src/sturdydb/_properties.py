@@ -228,7 +228,7 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec("wrapper_dialect", str, None,
                  "Database dialect code; unset means detected from the server.",
                  choices=("aurora-pg", "aurora-mysql", "rds-pg", "rds-mysql", "multi-az-pg",
-                          "multi-az-mysql", "pg", "mysql", "global-aurora-pg"),
+                          "multi-az-mysql", "pg", "mysql", "global-aurora-pg", "global-aurora-mysql"),
                  normalize=lambda v: v.strip().lower().replace("_", "-")),
     PropertySpec("wrapper_driver_dialect", str, None,
                  "Driver dialect; unset means detected from the connect function.",
@@ -258,7 +258,8 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
                  "Aurora Global Database: the instance host pattern of every region, as "
                  "`region:host-pattern[:port],...` (for example "
                  "`us-east-1:?.abc.us-east-1.rds.amazonaws.com,us-west-2:?.def.us-west-2.rds.amazonaws.com`). "
-                 "Required for the global-aurora-pg dialect, whose topology names each instance's region."),
+                 "Required for the global-aurora-pg and global-aurora-mysql dialects, whose topology names each "
+                 "instance's region."),
     PropertySpec("connect_timeout", float, None,
                  "Connect timeout passed to the driver's native option.", unit="s", minimum=0),
     PropertySpec("socket_timeout", float, None,

@@ -1,4 +1,4 @@
-"""An Aurora Global Database emulated on real PostgreSQL servers: two regions, one writer.
+"""An Aurora Global Database emulated on real PostgreSQL or MariaDB servers: two regions, one writer.
 
 Owns the cross-region shape: a primary region (a :class:`~sturdydb_testing.postgres.PostgresCluster`
 whose head instance is the global writer) and a secondary region whose head instance streams
@@ -16,6 +16,11 @@ Emulated surface (per the reference facts; every instance answers, it replicates
   and ``visibility_lag_in_msec`` (the writer's measured replay lag for the instances that stream
   from it directly, 0 for cascaded replicas);
 - ``pg_catalog.aurora_global_db_status()``: one row per region with its durability/RPO lag.
+
+``engine="mysql"`` builds the regions on MariaDB instead (Aurora MySQL's
+``information_schema.aurora_global_db_*`` surface, see :mod:`sturdydb_testing.global_db_mariadb`);
+the PostgreSQL-specific steps below are :class:`RegionCluster` methods that the MariaDB region
+implements too.
 
 Durability: replication between regions is asynchronous, as in Aurora; ``rpo_zero=True``
 makes the secondary head a synchronous standby (Aurora's ``rds.global_db_rpo`` at its limit),
@@ -35,10 +40,13 @@ from types import TracebackType
 from typing import Any, Literal
 
 import sturdydb
-from sturdydb_testing.cluster import Endpoint, Instance, InstanceState
+from sturdydb_testing.cluster import Endpoint, Instance, InstanceState, _quote
+from sturdydb_testing.drivers import DEFAULT_DRIVERS
 from sturdydb_testing.events import EventLog, FaultEvent
+from sturdydb_testing.global_db_mariadb import MariaDBRegionCluster
 from sturdydb_testing.loopback import AddressClaim, claim_address
-from sturdydb_testing.postgres import PostgresCluster, _psycopg, _quote_literal
+from sturdydb_testing.mariadb import MariaDBCluster
+from sturdydb_testing.postgres import PostgresCluster, _quote_literal
 
 __all__ = ["GlobalDatabase", "RegionCluster"]
 
@@ -132,6 +140,38 @@ class RegionCluster(PostgresCluster):
         # One replication tree: the global writer holds the only writable copy of the tables.
         self.owner.publish()
 
+    # ------------------------------------------------------------------ global hooks
+    # The engine-specific steps of GlobalDatabase (the MariaDB region has the same methods).
+    def write_global_topology(
+        self, writer: Instance, rows: list[tuple[str, str, str, bool, bool]],
+        local: list[tuple[str, str, bool, bool]],
+    ) -> None:
+        """Replace the global rows and this (the writer) region's rows, on the global writer."""
+        for dbname in dict.fromkeys(("postgres", self.dbname)):
+            with self.admin_connect(writer, dbname) as conn, conn.transaction():
+                conn.execute("DELETE FROM sturdydb_aurora.global_topology")
+                for row in rows:
+                    conn.execute(
+                        "INSERT INTO sturdydb_aurora.global_topology VALUES (%s, %s, %s, %s, %s)", row
+                    )
+                conn.execute("DELETE FROM sturdydb_aurora.topology")
+                self._upsert_topology(conn, local)
+
+    def set_rpo_standby(self, writer: Instance, standby: Instance | None) -> None:
+        """Make ``standby`` (another region's head) acknowledge every commit of ``writer``, or none."""
+        names = f'"{standby.name}"' if standby is not None else ""
+        with self.admin_connect(writer) as conn:
+            conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = {_quote_literal(names)}")
+            conn.execute("SELECT pg_catalog.pg_reload_conf()")
+
+    def prepare_promotion(self, new: Instance) -> None:
+        # A promoted head must not wait for a synchronous standby it inherited by base backup.
+        self.set_rpo_standby(new, None)
+
+    def hand_over(self, old: Instance) -> None:
+        """Stop the writer without losing a commit: a clean shutdown ships all of its WAL."""
+        self._stop_cleanly(old)
+
     def _wait_replicated(self, writer: Instance, readers: list[Instance], timeout: float) -> None:
         if self.source is None:
             super()._wait_replicated(writer, readers, timeout)
@@ -159,26 +199,30 @@ def _hash() -> str:
 
 
 class GlobalDatabase:
-    """Two regions of PostgreSQL clusters replicating as an Aurora Global Database."""
+    """Two regions of PostgreSQL (or MariaDB) clusters replicating as an Aurora Global Database."""
 
     def __init__(
         self,
         replicas: int = 1,
         *,
+        engine: Literal["pg", "mysql"] = "pg",
         regions: tuple[str, str] = ("us-east-1", "us-west-2"),
         name: str = "sturdydb-gdb",
         dns_delay: float = 2.0,
         rpo_zero: bool = False,
         **options: Any,
     ) -> None:
+        if engine not in ("pg", "mysql"):
+            raise ValueError(f"engine must be 'pg' (PostgreSQL) or 'mysql' (MariaDB), not {engine!r}")
         if len(regions) != 2 or regions[0] == regions[1]:
             raise ValueError(f"regions must be two different AWS regions, not {regions!r}")
+        self.engine = engine
         self.name = name
         self.dns_delay = dns_delay
         self.rpo_zero = rpo_zero
         self._options = options
         self.replica_count = replicas
-        self.regions: dict[str, RegionCluster] = {}
+        self.regions: dict[str, RegionCluster | MariaDBRegionCluster] = {}
         self._region_names = regions
         self.writer_region = regions[0]
         self.global_host = f"{name}.global-{_hash()}.global.rds.amazonaws.com"
@@ -199,11 +243,18 @@ class GlobalDatabase:
     ) -> None:
         self.stop()
 
-    def _region_cluster(self, region: str, index: int, source: Instance | None) -> RegionCluster:
-        cluster = RegionCluster(
-            self, source, replicas=self.replica_count, region=region, name=f"{self.name}-{index}",
+    def _region_cluster(
+        self, region: str, index: int, source: Instance | None
+    ) -> RegionCluster | MariaDBRegionCluster:
+        options: dict[str, Any] = dict(
+            replicas=self.replica_count, region=region, name=f"{self.name}-{index}",
             dns_delay=self.dns_delay, instance_prefix=f"{region}-db", **self._options,
         )
+        cluster: RegionCluster | MariaDBRegionCluster
+        if self.engine == "mysql":
+            cluster = MariaDBRegionCluster(self, source, index, **options)
+        else:
+            cluster = RegionCluster(self, source, **options)
         # Every region streams with the same replication role (it is in the replicated catalog).
         cluster._replication_password = self._replication_password
         return cluster
@@ -219,7 +270,8 @@ class GlobalDatabase:
             secondary = self._region_cluster(second, 2, primary.writer)
             self.regions[second] = secondary
             secondary.start()
-            self._claim = claim_address(PostgresCluster.standard_port)
+            standard_port = (MariaDBCluster if self.engine == "mysql" else PostgresCluster).standard_port
+            self._claim = claim_address(standard_port)
             self.global_endpoint = Endpoint("cluster", self.global_host, self._claim)
             self.global_endpoint.follow([primary.writer], 0, self._events)
             self.global_endpoint.proxy.start()
@@ -290,18 +342,21 @@ class GlobalDatabase:
         assert self.global_endpoint is not None, "the global database is not started"
         cluster = self.regions[self.writer_region]
         # The global writer endpoint keeps its name; sturdydb maps it to the endpoint's proxy.
-        params = cluster.connect_kwargs(cluster.writer)
-        params.update(host=self.global_host, port=self.global_endpoint.port, **extra)
-        return " ".join(f"{key}={value}" for key, value in params.items())
+        params: dict[str, object] = {**cluster.connect_kwargs(cluster.writer), **extra}
+        params.update(host=self.global_host, port=self.global_endpoint.port)
+        return " ".join(f"{key}={_quote(value)}" for key, value in params.items())
 
     def connect(self, host: Instance | str | None = None, **props: Any) -> sturdydb.Connection:
-        """A sturdydb (psycopg) connection to ``host`` (default: the global writer endpoint).
+        """A sturdydb connection to ``host`` (default: the global writer endpoint) through the
+        engine's default driver (psycopg, or pure-Python mysql-connector).
 
         The global properties are set (``global_cluster_instance_host_patterns``, a
         ``cluster_id`` shared by every region, ``failover_home_region`` = the first region,
         autocommit, ``failover`` with a 60 s timeout); ``props`` override them.
         """
+        driver = DEFAULT_DRIVERS[self.engine]
         options: dict[str, Any] = {
+            **driver.options,
             "plugins": "failover",
             "failover_timeout_sec": 60,
             "connect_timeout": 3,
@@ -311,7 +366,7 @@ class GlobalDatabase:
             "failover_home_region": self._region_names[0],
         }
         options.update(props)
-        return sturdydb.connect(_psycopg().Connection.connect, self.conninfo(host), **options)
+        return sturdydb.connect(driver.connect, self.conninfo(host), **options)
 
     # ------------------------------------------------------------------ emulation
     def publish(self) -> None:
@@ -324,24 +379,10 @@ class GlobalDatabase:
                 alive = instance.state in (InstanceState.RUNNING, InstanceState.FROZEN) and not instance.needs_rebuild
                 rows.append((instance.name, session, region, instance is writer, alive))
         local = [(n, s, w, a) for n, s, r, w, a in rows if r == self.writer_region]
-        owner = self.regions[self.writer_region]
-        for dbname in dict.fromkeys(("postgres", owner.dbname)):
-            with owner.admin_connect(writer, dbname) as conn, conn.transaction():
-                conn.execute("DELETE FROM sturdydb_aurora.global_topology")
-                for row in rows:
-                    conn.execute(
-                        "INSERT INTO sturdydb_aurora.global_topology VALUES (%s, %s, %s, %s, %s)", row
-                    )
-                conn.execute("DELETE FROM sturdydb_aurora.topology")
-                owner._upsert_topology(conn, local)
+        self.regions[self.writer_region].write_global_topology(writer, rows, local)
 
     def _set_sync_standby(self, writer: Instance, standby: Instance | None) -> None:
-        names = f'"{standby.name}"' if (standby is not None and self.rpo_zero) else ""
-        cluster = writer.cluster
-        assert isinstance(cluster, PostgresCluster)
-        with cluster.admin_connect(writer) as conn:
-            conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = {_quote_literal(names)}")
-            conn.execute("SELECT pg_catalog.pg_reload_conf()")
+        self.regions[self.region_of(writer)].set_rpo_standby(writer, standby if self.rpo_zero else None)
 
     def wait_for_replication(self, timeout: float = 30.0) -> None:
         """Return once every live instance of every region replayed the writer's WAL."""
@@ -364,7 +405,7 @@ class GlobalDatabase:
             assert new is not None
             self._events.record("switchover_start", old.name, f"{old_region} -> {new_region}")
             old_cluster = self.regions[old_region]
-            old_cluster._stop_cleanly(old)
+            old_cluster.hand_over(old)
             old.needs_rebuild = True
             self._promote(new, new_region)
             self._events.record("switchover_promoted", new.name)
@@ -398,10 +439,7 @@ class GlobalDatabase:
 
     def _promote(self, new: Instance, region: str) -> None:
         cluster = self.regions[region]
-        # A promoted head must not wait for a synchronous standby it inherited by base backup.
-        with cluster.admin_connect(new) as conn:
-            conn.execute("ALTER SYSTEM SET synchronous_standby_names = ''")
-            conn.execute("SELECT pg_catalog.pg_reload_conf()")
+        cluster.prepare_promotion(new)
         cluster._promote(new)
         self.writer_region = region
         cluster.source = None

@@ -13,6 +13,10 @@ client sends                                server runs
 ``@@innodb_read_only``                      ``@@global.read_only`` (true on replicas)
 ``SHOW VARIABLES LIKE 'aurora_version'``    a one-row ``SELECT`` with an Aurora version
 ``@@aurora_version``                        that version as a literal
+``information_schema.aurora_global_db_*``   ``sturdydb_aurora.aurora_global_db_*`` (views of
+                                            a global database's emulation)
+the probe for those two in                  the same probe in ``sturdydb_aurora``
+``information_schema.tables``
 ==========================================  ===============================================
 
 Framing: every packet is a 3-byte little-endian length, a sequence id, and the payload. A
@@ -48,6 +52,19 @@ _RULES: list[tuple[re.Pattern[bytes], bytes]] = [
     (
         re.compile(rb"`?information_schema`?\s*\.\s*`?replica_host_status`?", re.IGNORECASE),
         b"sturdydb_aurora.replica_host_status",
+    ),
+    (
+        re.compile(rb"`?information_schema`?\s*\.\s*`?(aurora_global_db_(?:instance_)?status)\b`?", re.IGNORECASE),
+        rb"sturdydb_aurora.\1",
+    ),
+    (
+        # The global dialect's detection asks information_schema.tables for those views.
+        re.compile(
+            rb"(upper\(\s*table_schema\s*\)\s*=\s*)'INFORMATION_SCHEMA'"
+            rb"(\s+AND\s+upper\(\s*table_name\s*\)\s*=\s*'AURORA_GLOBAL_DB_(?:INSTANCE_)?STATUS')",
+            re.IGNORECASE,
+        ),
+        rb"\1'STURDYDB_AURORA'\2",
     ),
     (re.compile(rb"@@(?:global\.|session\.)?aurora_server_id\b", re.IGNORECASE), b"@@global.report_host"),
     (re.compile(rb"@@(?:global\.|session\.)?innodb_read_only\b", re.IGNORECASE), b"@@global.read_only"),

@@ -1,7 +1,7 @@
 """Database dialects and their detection.
 
 Detection starts from the driver's family (``pg`` or ``mysql``) and asks the server with each
-refinement's own probe (Aurora first, then Multi-AZ, then RDS), first match wins; a server
+refinement's own probe (Aurora Global first, then Aurora, then Multi-AZ, then RDS), first match wins; a server
 that matches none is the plain family dialect. A probe that fails because the connection broke
 aborts detection (nothing is cached), so a network blip is never remembered as "plain". Results are cached per host for 30 minutes, so a
 connect pays for detection once, not every time. ``wrapper_dialect`` skips all of this.
@@ -14,7 +14,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sturdydb._dialects.base import DatabaseDialect
-from sturdydb._dialects.mysql import AuroraMysqlDialect, MultiAzMysqlDialect, MysqlDialect, RdsMysqlDialect
+from sturdydb._dialects.mysql import (
+    AuroraMysqlDialect,
+    GlobalAuroraMysqlDialect,
+    MultiAzMysqlDialect,
+    MysqlDialect,
+    RdsMysqlDialect,
+)
 from sturdydb._dialects.pg import (
     AuroraPgDialect,
     GlobalAuroraPgDialect,
@@ -37,7 +43,8 @@ __all__ = [
 DIALECTS: dict[str, DatabaseDialect] = {
     d.code: d
     for d in (PgDialect(), RdsPgDialect(), AuroraPgDialect(), GlobalAuroraPgDialect(), MultiAzPgDialect(),
-              MysqlDialect(), RdsMysqlDialect(), AuroraMysqlDialect(), MultiAzMysqlDialect())
+              MysqlDialect(), RdsMysqlDialect(), AuroraMysqlDialect(), GlobalAuroraMysqlDialect(),
+              MultiAzMysqlDialect())
 }
 CACHE_SECONDS = 30 * 60
 _cache: dict[str, tuple[float, DatabaseDialect]] = {}

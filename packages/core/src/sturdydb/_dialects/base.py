@@ -12,13 +12,13 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb._hosts import HostInfo
+from sturdydb._hosts import HostInfo, parse_global_host_patterns
 from sturdydb._topology import host_from_topology_row
 
 if TYPE_CHECKING:
     from sturdydb._drivers.base import DriverDialect
 
-__all__ = ["DatabaseDialect", "MultiAzDialect"]
+__all__ = ["DatabaseDialect", "GlobalDialect", "MultiAzDialect"]
 
 
 class DatabaseDialect:
@@ -159,3 +159,38 @@ class MultiAzDialect(DatabaseDialect):
         hosts = [host_from_topology_row(r, False, pattern, default_port) for r in readers]
         hosts.append(host_from_topology_row(writer, True, pattern, default_port))
         return hosts
+
+
+class GlobalDialect(DatabaseDialect):
+    """An Aurora Global Database (either engine): the topology of every region, each host with its region.
+
+    Topology rows are ``(server_id, is_writer, visibility_lag_ms, aws_region)`` on both engines;
+    ``pattern`` is the ``global_cluster_instance_host_patterns`` value. A row whose region has
+    no pattern is an error naming the region (the reference raises too). Mixed in before the
+    engine's Aurora dialect, whose instance-id and reader queries stay valid.
+    """
+
+    def hosts_from_rows(
+        self, rows: Sequence[tuple[Any, ...]], pattern: str, default_port: int | None
+    ) -> list[HostInfo]:
+        try:
+            patterns = parse_global_host_patterns(pattern)
+        except ValueError as exc:
+            raise ValueError(
+                f"the {self.code} dialect needs global_cluster_instance_host_patterns: {exc}"
+            ) from None
+        writers: list[HostInfo] = []
+        readers: list[HostInfo] = []
+        for row in rows:
+            instance_id, is_writer, region = str(row[0]), bool(row[1]), str(row[3]).lower()
+            template = patterns.get(region)
+            if template is None:
+                raise ValueError(
+                    f"the global database has instance {instance_id} in region {region}, which "
+                    f"global_cluster_instance_host_patterns does not name: add {region}:<host-pattern>"
+                )
+            host = host_from_topology_row(instance_id, is_writer, template, default_port, region=region)
+            (writers if is_writer else readers).append(host)
+        if len(writers) != 1:
+            return []  # none, or several during a switchover: topology unknown for now
+        return readers + writers

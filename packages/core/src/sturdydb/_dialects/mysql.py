@@ -1,4 +1,4 @@
-"""MySQL-family dialects: MySQL/MariaDB, RDS for MySQL, Aurora MySQL and Multi-AZ clusters.
+"""MySQL-family dialects: MySQL/MariaDB, RDS for MySQL, Aurora MySQL (also global) and Multi-AZ clusters.
 
 MariaDB is detected as ``mysql``. The SQL strings are the ones Aurora and RDS answer.
 """
@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb._dialects.base import DatabaseDialect, MultiAzDialect
+from sturdydb._dialects.base import DatabaseDialect, GlobalDialect, MultiAzDialect
 
 if TYPE_CHECKING:
     from sturdydb._drivers.base import DriverDialect
 
-__all__ = ["AuroraMysqlDialect", "MultiAzMysqlDialect", "MysqlDialect", "RdsMysqlDialect"]
+__all__ = ["AuroraMysqlDialect", "GlobalAuroraMysqlDialect", "MultiAzMysqlDialect", "MysqlDialect", "RdsMysqlDialect"]
 
 _VERSION_COMMENT = "SHOW VARIABLES LIKE 'version_comment'"
 _REPORT_HOST = "SHOW VARIABLES LIKE 'report_host'"
@@ -22,7 +22,9 @@ class MysqlDialect(DatabaseDialect):
     code: ClassVar[str] = "mysql"
     family: ClassVar[str] = "mysql"
     default_port: ClassVar[int] = 3306
-    refinements: ClassVar[tuple[str, ...]] = ("aurora-mysql", "multi-az-mysql", "rds-mysql")
+    # The global dialect first: an Aurora cluster that is part of a global database also
+    # passes the aurora-mysql probe (the reference's order, which then never finds "global").
+    refinements: ClassVar[tuple[str, ...]] = ("global-aurora-mysql", "aurora-mysql", "multi-az-mysql", "rds-mysql")
     instance_id_query: ClassVar[str] = "SELECT @@hostname AS host, CONCAT(@@hostname, ':', @@port) AS host_id"
     is_reader_query: ClassVar[str] = "SELECT @@read_only"
 
@@ -34,7 +36,7 @@ class MysqlDialect(DatabaseDialect):
 
 class RdsMysqlDialect(MysqlDialect):
     code: ClassVar[str] = "rds-mysql"
-    refinements: ClassVar[tuple[str, ...]] = ("aurora-mysql", "multi-az-mysql")
+    refinements: ClassVar[tuple[str, ...]] = ("global-aurora-mysql", "aurora-mysql", "multi-az-mysql")
 
     def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
         row = self._first(driver, conn, _VERSION_COMMENT)
@@ -63,6 +65,38 @@ class AuroraMysqlDialect(MysqlDialect):
 
     def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
         return self._first(driver, conn, "SHOW VARIABLES LIKE 'aurora_version'") is not None
+
+
+def _has_information_schema_table(name: str) -> str:
+    return (
+        "SELECT 1 AS tmp FROM information_schema.tables WHERE upper(table_schema) = "
+        f"'INFORMATION_SCHEMA' AND upper(table_name) = '{name}'"
+    )
+
+
+class GlobalAuroraMysqlDialect(GlobalDialect, AuroraMysqlDialect):
+    """Aurora MySQL Global Database (topology rows by region: see :class:`GlobalDialect`)."""
+
+    code: ClassVar[str] = "global-aurora-mysql"
+    # The trailing space is the reference's; the string is kept exactly.
+    topology_query: ClassVar[str] = (
+        "SELECT SERVER_ID, CASE WHEN SESSION_ID = 'MASTER_SESSION_ID' THEN TRUE ELSE FALSE END, "
+        "VISIBILITY_LAG_IN_MSEC, AWS_REGION FROM information_schema.aurora_global_db_instance_status "
+    )
+    writer_id_query: ClassVar[str] = (
+        "SELECT SERVER_ID FROM information_schema.aurora_global_db_instance_status WHERE SESSION_ID = "
+        "'MASTER_SESSION_ID' AND SERVER_ID = @@aurora_server_id"
+    )
+    region_query: ClassVar[str] = (
+        "SELECT AWS_REGION FROM information_schema.aurora_global_db_instance_status WHERE SERVER_ID = %s"
+    )
+
+    def is_dialect(self, driver: DriverDialect, conn: Any) -> bool:
+        for table in ("AURORA_GLOBAL_DB_STATUS", "AURORA_GLOBAL_DB_INSTANCE_STATUS"):
+            if self._first(driver, conn, _has_information_schema_table(table)) is None:
+                return False
+        count = self._first(driver, conn, "SELECT count(1) FROM information_schema.aurora_global_db_status")
+        return bool(count and int(count[0]) > 1)
 
 
 #: Column of ``SHOW REPLICA STATUS`` holding the source's server id (``Source_Server_Id`` on

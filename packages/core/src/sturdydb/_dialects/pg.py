@@ -6,12 +6,9 @@ of the servers' interface, so they are kept exactly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sturdydb._dialects.base import DatabaseDialect, MultiAzDialect
-from sturdydb._hosts import HostInfo, parse_global_host_patterns
-from sturdydb._topology import host_from_topology_row
+from sturdydb._dialects.base import DatabaseDialect, GlobalDialect, MultiAzDialect
 
 if TYPE_CHECKING:
     from sturdydb._drivers.base import DriverDialect
@@ -80,12 +77,8 @@ class AuroraPgDialect(PgDialect):
         return self._first(driver, conn, "SELECT 1 FROM pg_catalog.aurora_replica_status() LIMIT 1") is not None
 
 
-class GlobalAuroraPgDialect(AuroraPgDialect):
-    """Aurora PostgreSQL Global Database: the topology of every region, each host with its region.
-
-    ``pattern`` is the ``global_cluster_instance_host_patterns`` value; a row whose region has
-    no pattern is an error naming the region (the reference raises too).
-    """
+class GlobalAuroraPgDialect(GlobalDialect, AuroraPgDialect):
+    """Aurora PostgreSQL Global Database (topology rows by region: see :class:`GlobalDialect`)."""
 
     code: ClassVar[str] = "global-aurora-pg"
     topology_query: ClassVar[str] = (
@@ -111,29 +104,6 @@ class GlobalAuroraPgDialect(AuroraPgDialect):
                 return False
         count = self._first(driver, conn, "SELECT count(1) FROM pg_catalog.aurora_global_db_status()")
         return bool(count and int(count[0]) > 1)
-
-    def hosts_from_rows(
-        self, rows: Sequence[tuple[Any, ...]], pattern: str, default_port: int | None
-    ) -> list[HostInfo]:
-        try:
-            patterns = parse_global_host_patterns(pattern)
-        except ValueError as exc:
-            raise ValueError(f"the global-aurora-pg dialect needs global_cluster_instance_host_patterns: {exc}") from None
-        writers: list[HostInfo] = []
-        readers: list[HostInfo] = []
-        for row in rows:
-            instance_id, is_writer, region = str(row[0]), bool(row[1]), str(row[3]).lower()
-            template = patterns.get(region)
-            if template is None:
-                raise ValueError(
-                    f"the global database has instance {instance_id} in region {region}, which "
-                    f"global_cluster_instance_host_patterns does not name: add {region}:<host-pattern>"
-                )
-            host = host_from_topology_row(instance_id, is_writer, template, default_port, region=region)
-            (writers if is_writer else readers).append(host)
-        if len(writers) != 1:
-            return []  # none, or several during a switchover: topology unknown for now
-        return readers + writers
 
 
 _SOURCE_RESOURCE_ID = (
