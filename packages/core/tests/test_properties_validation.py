@@ -133,17 +133,18 @@ def test_derived_settings_are_built_once_per_properties_and_key() -> None:
     props = _props("topology_refresh_ms=1500")
     built: list[str] = []
 
-    def build(tag: str) -> tuple[str, int]:
+    def build(tag: str, source: sturdydb._properties.Properties) -> tuple[str, int]:
         built.append(tag)
-        return (tag, props.get("topology_refresh_ms"))
+        return (tag, source.get("topology_refresh_ms"))
 
-    first = props.derived(("test", "a"), lambda: build("a"))
-    assert props.derived(("test", "a"), lambda: build("again")) is first
-    assert props.derived(("test", "b"), lambda: build("b")) == ("b", 1500)
+    first = props.derived(("test", "a"), lambda: build("a", props))
+    assert props.derived(("test", "a"), lambda: build("again", props)) is first
+    assert props.derived(("test", "b"), lambda: build("b", props)) == ("b", 1500)
     assert built == ["a", "b"]
     # Another configuration (or a copy with overrides) has its own results.
     other = props.copy(topology_refresh_ms=900)
-    assert other.derived(("test", "a"), lambda: build("a")) == ("a", 900)
+    assert other.derived(("test", "a"), lambda: build("a", other)) == ("a", 900)
+    assert built == ["a", "b", "a"]
 
 
 def test_a_failing_derivation_is_not_cached() -> None:
