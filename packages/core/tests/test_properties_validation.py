@@ -127,3 +127,35 @@ def test_bad_secret_values_are_not_echoed(name: str, value: object) -> None:
         spec.coerce(value)
     assert str(value) not in str(info.value)
     assert "not shown" in str(info.value)
+
+
+def test_derived_settings_are_built_once_per_properties_and_key() -> None:
+    props = _props("topology_refresh_ms=1500")
+    built: list[str] = []
+
+    def build(tag: str, source: sturdydb._properties.Properties) -> tuple[str, int]:
+        built.append(tag)
+        return (tag, source.get("topology_refresh_ms"))
+
+    first = props.derived(("test", "a"), lambda: build("a", props))
+    assert props.derived(("test", "a"), lambda: build("again", props)) is first
+    assert props.derived(("test", "b"), lambda: build("b", props)) == ("b", 1500)
+    assert built == ["a", "b"]
+    # Another configuration (or a copy with overrides) has its own results.
+    other = props.copy(topology_refresh_ms=900)
+    assert other.derived(("test", "a"), lambda: build("a", other)) == ("a", 900)
+    assert built == ["a", "b", "a"]
+
+
+def test_a_failing_derivation_is_not_cached() -> None:
+    props = _props()
+    calls: list[int] = []
+
+    def bad() -> int:
+        calls.append(1)
+        raise ConfigurationError("bad setting")
+
+    for _ in range(2):
+        with pytest.raises(ConfigurationError, match="bad setting"):
+            props.derived("test.bad", bad)
+    assert len(calls) == 2

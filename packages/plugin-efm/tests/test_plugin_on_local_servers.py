@@ -118,6 +118,28 @@ def test_properties_are_validated_when_connecting(pg_relay: Relay) -> None:
         pg_connect(pg_relay, **{"monitoring-connect_timeout": "soon"})
 
 
+def test_a_bad_setting_fails_every_connect_not_only_the_first(pg_relay: Relay) -> None:
+    for _ in range(2):
+        with pytest.raises(ConfigurationError, match="monitoring-connect_timeout"):
+            pg_connect(pg_relay, **{"monitoring-connect_timeout": "later"})
+
+
+def test_each_connection_monitors_with_its_own_properties(pg_relay: Relay) -> None:
+    first, same = pg_connect(pg_relay), pg_connect(pg_relay)
+    other = pg_connect(pg_relay, failure_detection_time_ms=700, **{"monitoring-connect_timeout": "4"})
+    try:
+        slots = [conn.context.plugin_state["host_monitoring"] for conn in (first, same, other)]
+        # Same arguments: the settings were computed once and are shared.
+        assert slots[1].rule is slots[0].rule
+        assert slots[0].grace == 0.3 and slots[0].monitoring_props == {}
+        # Other arguments: their own settings.
+        assert slots[2].grace == 0.7 and slots[2].rule.interval == 0.2
+        assert slots[2].monitoring_props == {"connect_timeout": "4"}
+    finally:
+        for conn in (first, same, other):
+            conn.close()
+
+
 def test_disabled_monitoring_leaves_the_chain(pg_relay: Relay) -> None:
     conn = pg_connect(pg_relay, failure_detection_enabled="false")
     assert "host_monitoring" not in conn.context.pipeline.codes

@@ -35,6 +35,17 @@ def test_connections_of_one_cluster_share_one_monitor(open_conn: Open) -> None:
     assert all(t.daemon for t in _monitor_threads())
 
 
+def test_each_connection_fails_over_with_its_own_properties(open_conn: Open) -> None:
+    a = open_conn(autocommit=True)
+    b = open_conn(autocommit=True)
+    c = open_conn(autocommit=True, failover_timeout_sec=4, failover_mode="reader_or_writer")
+    settings = [conn.context.plugin_state["failover"].settings for conn in (a, b, c)]
+    # The same arguments share settings computed once; other arguments get their own.
+    assert settings[1] is settings[0]
+    assert settings[0].timeout == 10 and settings[0].mode.value == "strict_writer"
+    assert settings[2].timeout == 4 and settings[2].mode.value == "reader_or_writer"
+
+
 def test_the_monitor_stops_once_no_connection_uses_it(open_conn: Open) -> None:
     conn = open_conn(autocommit=True)
     monitor = conn.context.plugin_state["failover"].monitor

@@ -13,9 +13,9 @@ from __future__ import annotations
 import difflib
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sturdydb._errors import ConfigurationError
 from sturdydb._selectors import check_weight_pairs
@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("sturdydb.properties")
+
+_T = TypeVar("_T")
 
 # Names whose value is always masked in logs, reprs and diagnostics, whoever owns them.
 _ALWAYS_SECRET = frozenset({"password", "passwd", "idp_password", "sslpassword", "token"})
@@ -501,6 +503,25 @@ class Properties:
             values[key] = spec.coerce(value) if spec is not None else value
             sources[key] = "sturdydb"
         return Properties(values, sources, self.registry)
+
+    def derived(self, key: Hashable, build: Callable[[], _T]) -> _T:
+        """``build()``, computed once per properties object and ``key``, then reused.
+
+        Connections opened with identical arguments share one properties object (the connect
+        plan is cached), so a plugin that turns properties into settings at every connect
+        can keep the result here: it is computed once per distinct configuration, and a
+        connection with other properties gets its own. ``key`` must name everything besides
+        the properties that the result depends on (for example the initial host), and prefix
+        it with the plugin's code. The result is shared between connections: it must be
+        immutable, or never mutated. ``build`` raising caches nothing (the next connect
+        raises again).
+        """
+        cache = self._cache
+        try:
+            return cache[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = cache[key] = build()
+            return value
 
     def driver_kwargs(self) -> dict[str, Any]:
         """The properties the driver receives: everything that sturdydb does not own (a new dict)."""

@@ -77,7 +77,8 @@ plugin needs and cannot find here should be added here, not imported from a priv
 - :class:`DriverDialect` (driver differences: error classification, transaction status,
   session state, cancel and abort), :class:`SessionState`, :class:`DatabaseDialect` (SQL of a
   server kind), :func:`remember_dialect` (cache a detection result for a host).
-- :class:`Properties` (``props.get(name)``, ``props.masked()``, ``props.registry``: the
+- :class:`Properties` (``props.get(name)``, ``props.masked()``, ``props.derived(key, build)``
+  for settings computed once per configuration, ``props.registry``: the
   :class:`PropertyRegistry` of every installed plugin's :class:`~sturdydb.PropertySpec`),
   :func:`coerce_bool`, :func:`normalize_choice` for a plugin's own choice properties, and
   :func:`build_properties`: the validated properties a connect with given arguments would use

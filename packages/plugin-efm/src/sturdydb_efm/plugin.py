@@ -36,6 +36,8 @@ log = logging.getLogger("sturdydb.efm")
 #: ``plugin_state`` key of a connection's slots by host url: one registration per host the
 #: connection used (read/write splitting moves between a writer and readers and keeps both).
 _HOST_SLOTS = f"{CODE}.hosts"
+#: ``Properties.derived`` key of the settings computed from a connection's properties.
+_SETTINGS = f"{CODE}.settings"
 
 
 def _findable(asked: HostInfo, monitored: HostInfo) -> bool:
@@ -109,8 +111,7 @@ class HostMonitoringPlugin(Plugin):
     def sturdydb_connect(self, request: ConnectRequest) -> Generator[None, Any, Any]:
         if request.purpose == "connect":
             # Fail on a bad setting now, not in the monitor thread later.
-            DetectionRule.from_props(request.props)
-            _validate_monitoring_props(request.props)
+            _settings(request.props)
         conn = yield
         if request.purpose == "connect":
             ctx = request.context
@@ -159,8 +160,8 @@ class HostMonitoringPlugin(Plugin):
             hosts[host.url] = slot
 
     def _make_slot(self, ctx: ConnectionContext, conn: Any, host: HostInfo) -> CallSlot:
-        rule = DetectionRule.from_props(ctx.props)
-        slot = CallSlot(ctx, conn, host, rule, monitoring_properties(ctx.props))
+        rule, monitoring_props = _settings(ctx.props)
+        slot = CallSlot(ctx, conn, host, rule, monitoring_props)
         _warn_if_unabortable(ctx, conn)
         return slot
 
@@ -193,6 +194,21 @@ def _warn_if_unabortable(ctx: ConnectionContext, conn: Any) -> None:
             "host_monitoring cannot abort %s connections whose socket it cannot reach%s; "
             "a hung call will not be interrupted", ctx.driver.name, hint,
         )
+
+
+def _settings(props: Properties) -> tuple[DetectionRule, dict[str, Any]]:
+    """The detection rule and the validated ``monitoring-`` properties of ``props``.
+
+    Computed once per properties object (connections opened with the same arguments share
+    it), not at every connect. Both are only read afterwards: the rule is immutable and the
+    monitoring properties are copied by whoever adds to them.
+    """
+    def build() -> tuple[DetectionRule, dict[str, Any]]:
+        rule = DetectionRule.from_props(props)
+        _validate_monitoring_props(props)
+        return rule, monitoring_properties(props)
+
+    return props.derived(_SETTINGS, build)
 
 
 def _validate_monitoring_props(props: Properties) -> None:

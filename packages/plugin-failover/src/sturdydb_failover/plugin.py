@@ -179,6 +179,20 @@ def _mode_for(ctx: ConnectionContext, configured: FailoverMode) -> FailoverMode:
     return configured
 
 
+def _settings(props: Properties, initial_host: str) -> tuple[FailoverSettings, GlobalSettings]:
+    """The failover and global settings of a connection with ``props`` and ``initial_host``.
+
+    Computed once per properties object and initial host (connections opened with the same
+    arguments share the properties), not at every connect. Both are immutable records; a
+    connection that needs other settings derives a new record (``replace``).
+    """
+    def build() -> tuple[FailoverSettings, GlobalSettings]:
+        return (FailoverSettings.from_props(props, initial_host),
+                GlobalSettings.from_props(props, initial_host))
+
+    return props.derived((CODE, "settings", initial_host), build)
+
+
 class _Unreachable(Exception):
     """No suitable host could be reached before the failover deadline."""
 
@@ -273,8 +287,8 @@ class FailoverPlugin(Plugin):
             # (monitoring, topology) must pass untouched.
             return (yield)
         ctx = request.context
-        settings = FailoverSettings.from_props(request.props, ctx.initial_host.host)
-        state = ConnectionState(settings, GlobalSettings.from_props(request.props, ctx.initial_host.host))
+        settings, global_settings = _settings(request.props, ctx.initial_host.host)
+        state = ConnectionState(settings, global_settings)
         ctx.plugin_state[CODE] = state
         kind = classify_host(request.host.host)
         if kind is RdsUrlType.RDS_PROXY:
