@@ -1,8 +1,12 @@
 """read_only moves the work to a reader and back to the writer (checked by the instance id
 each statement reports), refuses to move inside a transaction, and leaves reads on the writer
-when no reader answers."""
+when no reader answers.
+
+The core scenarios run through each of the four drivers (``every_driver``)."""
 
 from __future__ import annotations
+
+import importlib
 
 import pytest
 from rw_helpers import connect, insert, new_table, verify_writes, where
@@ -10,18 +14,23 @@ from rw_helpers import connect, insert, new_table, verify_writes, where
 import sturdydb
 from sturdydb_read_write import ReadWriteSplittingError
 from sturdydb_testing import Cluster
+from sturdydb_testing.drivers import Driver
+from sturdydb_testing.pytest_plugin import every_driver
 
 
+@every_driver
 @pytest.mark.parametrize("plugins", [
     "read_write_splitting,failover",
     "read_write_splitting,aurora_connection_tracker,failover,host_monitoring",  # with the default chain
     "read_write_splitting",  # alone: the topology is read through the connection
 ])
-def test_reads_go_to_a_reader_and_writes_to_the_writer(aurora_cluster: Cluster, plugins: str) -> None:
+def test_reads_go_to_a_reader_and_writes_to_the_writer(
+    aurora_cluster: Cluster, dbapi_driver: Driver, plugins: str
+) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
     readers = {r.name for r in aurora_cluster.readers}
-    conn = connect(aurora_cluster, plugins=plugins)
+    conn = connect(aurora_cluster, driver=dbapi_driver, plugins=plugins)
     try:
         assert where(conn, aurora_cluster) == writer.name
         table = new_table(conn)
@@ -38,21 +47,23 @@ def test_reads_go_to_a_reader_and_writes_to_the_writer(aurora_cluster: Cluster, 
         cur = conn.cursor()  # a cursor made on the reader follows the connection back
         conn.read_only = False
         cur.execute("SELECT 1")
-        assert cur.fetchall() == [(1,)]
+        assert list(cur.fetchall()) == [(1,)]  # PyMySQL, like the raw driver, returns a tuple
         assert where(conn, aurora_cluster) == writer.name
     finally:
         conn.close()
     verify_writes(aurora_cluster, table, acknowledged, {writer.name})
 
 
-def test_a_reader_session_refuses_writes(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=False)
+@every_driver
+def test_a_reader_session_refuses_writes(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=False)
     try:
         table = new_table(conn)
         conn.commit()
         conn.read_only = True
-        with pytest.raises(aurora_cluster_errors(aurora_cluster)):
+        with pytest.raises(driver_error(dbapi_driver)) as caught:
             conn.cursor().execute(f"INSERT INTO {table} (id) VALUES (1)")
+        assert conn.context.driver.is_read_only_error(caught.value)
         conn.rollback()
         conn.read_only = False
         conn.cursor().execute(f"INSERT INTO {table} (id) VALUES (2)")
@@ -61,20 +72,25 @@ def test_a_reader_session_refuses_writes(aurora_cluster: Cluster) -> None:
         conn.close()
 
 
-def aurora_cluster_errors(cluster: Cluster) -> type[BaseException]:
-    if cluster.engine == "pg":
-        import psycopg
-
-        return psycopg.Error
-    import mysql.connector
-
-    return mysql.connector.Error  # type: ignore[no-any-return]
+def driver_error(driver: Driver) -> type[BaseException]:
+    """The DB-API ``Error`` of ``driver``'s module (sturdydb passes server errors through)."""
+    return importlib.import_module(driver.module).Error  # type: ignore[no-any-return]
 
 
-def test_switching_inside_a_transaction_is_refused(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_switching_inside_a_transaction_is_refused(
+    aurora_cluster: Cluster, dbapi_driver: Driver, request: pytest.FixtureRequest
+) -> None:
+    if dbapi_driver.name == "pymysql":
+        # Known product bug, open: PyMySQL updates ``server_status`` only from OK packets, not
+        # from the EOF packet ending a result set, so a transaction opened by a SELECT is not
+        # seen by the dialect's in_transaction() and the switch is allowed. Strict: passes loudly
+        # once fixed.
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="PyMySQL dialect: a transaction opened by a SELECT is not detected"))
     writer = aurora_cluster.writer
     assert writer is not None
-    conn = connect(aurora_cluster, autocommit=False)
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=False)
     try:
         table = new_table(conn)
         conn.commit()
@@ -103,10 +119,11 @@ def test_switching_inside_a_transaction_is_refused(aurora_cluster: Cluster) -> N
     verify_writes(aurora_cluster, table, [1], {writer.name})
 
 
-def test_the_writer_serves_reads_when_no_reader_answers(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_the_writer_serves_reads_when_no_reader_answers(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
-    conn = connect(aurora_cluster)
+    conn = connect(aurora_cluster, driver=dbapi_driver)
     try:
         where(conn, aurora_cluster)  # the topology is known from the connect
         for reader in list(aurora_cluster.readers):
@@ -119,13 +136,23 @@ def test_the_writer_serves_reads_when_no_reader_answers(aurora_cluster: Cluster)
         conn.close()
 
 
-def test_session_state_follows_the_switch(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, autocommit=False)
+#: Each PostgreSQL driver's own value for REPEATABLE READ (psycopg's IsolationLevel enum and
+#: psycopg2's ISOLATION_LEVEL_* constants number the levels differently).
+_PG_REPEATABLE_READ = {"psycopg": 3, "psycopg2": 2}
+#: The isolation an autocommit statement then runs at, as with the raw driver: psycopg applies the
+#: level only to the transactions it opens; psycopg2 sets the session's
+#: default_transaction_isolation, which autocommit statements use too.
+_PG_AUTOCOMMIT_ISOLATION = {"psycopg": "read committed", "psycopg2": "repeatable read"}
+
+
+@every_driver
+def test_session_state_follows_the_switch(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=False)
     try:
         conn.autocommit = True
         if aurora_cluster.engine == "pg":
             conn.cursor().execute("SET search_path TO pg_catalog, public")
-            conn.isolation_level = 3  # psycopg's IsolationLevel.REPEATABLE_READ
+            conn.isolation_level = _PG_REPEATABLE_READ[dbapi_driver.name]
         else:
             conn.isolation_level = "SERIALIZABLE"
         conn.read_only = True
@@ -133,7 +160,7 @@ def test_session_state_follows_the_switch(aurora_cluster: Cluster) -> None:
         cur = conn.cursor()
         if aurora_cluster.engine == "pg":
             cur.execute("SELECT current_setting('search_path'), current_setting('transaction_isolation')")
-            assert cur.fetchone() == ("pg_catalog, public", "read committed")  # autocommit: no tx
+            assert cur.fetchone() == ("pg_catalog, public", _PG_AUTOCOMMIT_ISOLATION[dbapi_driver.name])
             conn.autocommit = False
             cur.execute("SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')")
             assert cur.fetchone() == ("repeatable read", "on")
