@@ -93,6 +93,7 @@ class Deployment:
         # share the status connections.
         self._poll_lock = threading.Lock()
         self._reads_begun = 0
+        self._hurry = False  # refresh() asks the monitor thread to read again now
         self._conns: dict[str, Any] = {}
         self._queries: dict[str, str] = {}
         self._rows_key: tuple[StatusRow, ...] = ()
@@ -221,8 +222,11 @@ class Deployment:
     def _run(self) -> None:
         while not self.monitor.stopping:
             self.poll()
-            if self.monitor.wait(self._interval()):
-                return
+            # Woken early by release() (it notifies) and by refresh(): a read on a connection's
+            # behalf may have found the switchover begun, and then the high rate applies now.
+            with self._cond:
+                self._cond.wait_for(lambda: self.monitor.stopping or self._hurry, self._interval())
+                self._hurry = False
 
     def refresh(self) -> None:
         """Read the status now, on the caller's thread, unless a newer read happens meanwhile.
@@ -245,6 +249,9 @@ class Deployment:
                 self._poll_locked()
         finally:
             self._poll_lock.release()
+        with self._cond:
+            self._hurry = True
+            self._notify()
 
     def poll(self) -> None:
         """Read the status from each side once and publish it (the monitor's loop body)."""
