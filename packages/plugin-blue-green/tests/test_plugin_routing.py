@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 from bg_fakes import BLUE_CLUSTER, FakeCall, FakeContext, FakeDriver, resolve, rows
 
-from sturdydb import FailoverSuccessError, HostInfo, StatementOutcomeUnknownError, TransactionResolutionUnknownError
+from sturdydb import (
+    FailoverSuccessError,
+    HostInfo,
+    StatementOutcomeUnknownError,
+    TransactionResolutionUnknownError,
+)
 from sturdydb_blue_green.errors import SwitchoverInProgressError
 from sturdydb_blue_green.monitor import Deployment, StatusSource
 from sturdydb_blue_green.plugin import CODE, BlueGreenPlugin, _ConnState
