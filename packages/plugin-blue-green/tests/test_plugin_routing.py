@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Generator
 from typing import Any
 
 import pytest
-from bg_fakes import BLUE_CLUSTER, FakeCall, FakeContext, resolve, rows
+from bg_fakes import BLUE_CLUSTER, FakeCall, FakeContext, FakeDriver, resolve, rows
 
-from sturdydb import FailoverSuccessError, StatementOutcomeUnknownError, TransactionResolutionUnknownError
+from sturdydb import (
+    FailoverSuccessError,
+    HostInfo,
+    StatementOutcomeUnknownError,
+    TransactionResolutionUnknownError,
+)
 from sturdydb_blue_green.errors import SwitchoverInProgressError
-from sturdydb_blue_green.monitor import Deployment
+from sturdydb_blue_green.monitor import Deployment, StatusSource
 from sturdydb_blue_green.plugin import CODE, BlueGreenPlugin, _ConnState
 from sturdydb_blue_green.settings import Settings
 from sturdydb_blue_green.status import Role, parse_rows
@@ -128,3 +136,82 @@ def test_errors_outside_a_switchover_pass_unchanged(plugin: BlueGreenPlugin) -> 
     with pytest.raises(ConnectionError):
         _run(plugin, FakeCall(ctx, "Cursor.execute"), ConnectionError("down"))
     assert ctx.opened == []
+
+
+class _StatusServer:
+    """A status source whose metadata says ``status``; counts the reads."""
+
+    def __init__(self, status: str) -> None:
+        self.status = status
+        self.reads = 0
+
+    def open(self, host: Any) -> Any:
+        server = self
+
+        class _Cursor:
+            def execute(self, sql: str) -> None:
+                server.reads += 1
+
+            def fetchall(self) -> list[Any]:
+                return rows(server.status)
+
+            def close(self) -> None:
+                pass
+
+        class _Conn:
+            def cursor(self) -> _Cursor:
+                return _Cursor()
+
+        return _Conn()
+
+
+def _unseen_switchover(server: _StatusServer) -> Deployment:
+    """A deployment the monitor last saw before the switchover; ``server`` says it has begun."""
+    dep = Deployment("test", resolve=resolve)
+    dep.publish(parse_rows(rows("AVAILABLE")))
+    dep._source = StatusSource(server.open, FakeDriver(), HostInfo(BLUE_CLUSTER, 5432), 5.0)  # type: ignore[arg-type]
+
+    def promote_green() -> None:  # the monitor's next read, after the failed call asked for one
+        while server.reads == 0:
+            time.sleep(0.005)
+        time.sleep(0.05)
+        dep.publish(parse_rows(rows("SWITCHOVER_IN_POST_PROCESSING", renamed=True)))
+
+    threading.Thread(target=promote_green, name="test-promote-green", daemon=True).start()
+    return dep
+
+
+def test_a_write_refused_before_the_monitor_saw_the_switchover_reads_the_status_and_is_rerun(
+    plugin: BlueGreenPlugin,
+) -> None:
+    server = _StatusServer("SWITCHOVER_IN_PROGRESS")
+    ctx = _context(_unseen_switchover(server))
+    with pytest.raises(FailoverSuccessError) as caught:
+        _run(plugin, FakeCall(ctx, "Cursor.execute"), PermissionError("read only"))
+    assert server.reads == 2  # one status read now: blue and green
+    assert caught.value.retry_read and ctx.connection == "conn-to-127.0.2.1"
+
+
+def test_a_statement_dropped_before_the_monitor_saw_the_switchover_has_an_unknown_outcome_async(
+    plugin: BlueGreenPlugin,
+) -> None:
+    server = _StatusServer("SWITCHOVER_IN_PROGRESS")
+    ctx = _context(_unseen_switchover(server))
+
+    async def proceed(call: Any) -> Any:
+        raise ConnectionError("lost connection to server during query")
+
+    with pytest.raises(StatementOutcomeUnknownError, match="may have been applied"):
+        asyncio.run(plugin.sturdydb_execute_async(FakeCall(ctx, "Cursor.execute"), proceed))  # type: ignore[arg-type]
+    assert server.reads == 2 and ctx.connection == "conn-to-127.0.2.1"  # one status read now
+
+
+def test_a_refusal_with_no_switchover_begun_reads_the_status_and_passes_unchanged(plugin: BlueGreenPlugin) -> None:
+    server = _StatusServer("AVAILABLE")
+    dep = Deployment("test", resolve=resolve)
+    dep.publish(parse_rows(rows("AVAILABLE")))
+    dep._source = StatusSource(server.open, FakeDriver(), HostInfo(BLUE_CLUSTER, 5432), 5.0)  # type: ignore[arg-type]
+    ctx = _context(dep)
+    with pytest.raises(PermissionError):
+        _run(plugin, FakeCall(ctx, "Cursor.execute"), PermissionError("read only"))
+    assert server.reads == 2 and ctx.opened == []  # one status read now

@@ -89,6 +89,11 @@ class Deployment:
         self._resolve = resolve
         self._source: StatusSource | None = None
         self._cond = threading.Condition()
+        # One status read at a time: the monitor thread's and a connection's (:meth:`refresh`)
+        # share the status connections.
+        self._poll_lock = threading.Lock()
+        self._reads_begun = 0
+        self._hurry = False  # refresh() asks the monitor thread to read again now
         self._conns: dict[str, Any] = {}
         self._queries: dict[str, str] = {}
         self._rows_key: tuple[StatusRow, ...] = ()
@@ -217,11 +222,44 @@ class Deployment:
     def _run(self) -> None:
         while not self.monitor.stopping:
             self.poll()
-            if self.monitor.wait(self._interval()):
-                return
+            # Woken early by release() (it notifies) and by refresh(): a read on a connection's
+            # behalf may have found the switchover begun, and then the high rate applies now.
+            with self._cond:
+                self._cond.wait_for(lambda: self.monitor.stopping or self._hurry, self._interval())
+                self._hurry = False
+
+    def refresh(self) -> None:
+        """Read the status now, on the caller's thread, unless a newer read happens meanwhile.
+
+        For a connection whose call blue refused or dropped before the monitor's next poll: the
+        switchover may have begun (RDS blocks blue as soon as it is in progress). Waits up to
+        one status query's bound for a read already running (the monitor's); the read itself is
+        bounded as the monitor's are (``blue-green-monitoring-*``).
+        """
+        source = self._source
+        if source is None:
+            return
+        asked = self._reads_begun
+        if not self._poll_lock.acquire(timeout=source.query_timeout):
+            return
+        try:
+            # A read that began after the call failed saw what the call saw, or later; one that
+            # was already running may have read before blue was blocked: read again then.
+            if self._reads_begun == asked:
+                self._poll_locked()
+        finally:
+            self._poll_lock.release()
+        with self._cond:
+            self._hurry = True
+            self._notify()
 
     def poll(self) -> None:
         """Read the status from each side once and publish it (the monitor's loop body)."""
+        with self._poll_lock:
+            self._poll_locked()
+
+    def _poll_locked(self) -> None:
+        self._reads_begun += 1
         source = self._source
         if source is None:
             return

@@ -27,7 +27,9 @@ can have been applied twice or on the wrong node):
 - a statement that *was* sent and was interrupted by the switchover (it was in flight when RDS
   dropped the connection): ``StatementOutcomeUnknownError`` (it may have been applied; green
   has it if it was) or, in a transaction, ``TransactionResolutionUnknownError``; one that blue
-  refused as read only: moved and re-run as above (refused means not applied).
+  refused as read only: moved and re-run as above (refused means not applied). If blue refused
+  or dropped it before the monitor saw the switchover begin (RDS blocks blue at once), the
+  status is read right then (off the loop for async connections), so it is handled the same.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ class BlueGreenPlugin(Plugin):
         try:
             return (yield)
         except Exception as exc:
-            if dep.phase < Phase.PREPARATION:
+            if dep.phase < Phase.PREPARATION and not (self._moves_after(call.context, state, exc) and _began(dep)):
                 raise
             replacement = self._after_error(call, state, exc)
             if replacement is None:
@@ -165,7 +167,9 @@ class BlueGreenPlugin(Plugin):
         try:
             return await proceed(call)
         except Exception as exc:
-            if dep.phase < Phase.PREPARATION or not self._moves_after(ctx, state, exc):
+            if not self._moves_after(ctx, state, exc):
+                raise
+            if dep.phase < Phase.PREPARATION and not await run_off_loop(_began, dep):
                 raise
             epoch = state.epoch
             if not await dep.until(lambda: dep.switch_epoch > epoch, state.settings.switchover_timeout):
@@ -253,6 +257,17 @@ class BlueGreenPlugin(Plugin):
         if in_tx:
             raise _rolled_back(ctx, method)
         raise _not_sent(ctx, method)
+
+
+def _began(dep: Deployment) -> bool:
+    """Whether a switchover has begun, read now: blue refused or dropped a call before a poll.
+
+    RDS blocks writes on blue as soon as the switchover is in progress, and the monitor polls
+    only every ``bg_interval_increased_ms`` before it: without this read, such a refusal or drop
+    would reach the application as the driver's own error.
+    """
+    dep.refresh()
+    return dep.phase >= Phase.PREPARATION
 
 
 def _held_too_long(call: Call, state: _ConnState) -> SwitchoverInProgressError:

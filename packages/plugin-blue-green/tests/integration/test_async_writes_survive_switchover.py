@@ -111,3 +111,15 @@ def test_async_writes_survive_a_switchover_that_blocks_blue_before_the_plugin_se
           f"safe_errors={work.safe_errors[:3]} other_errors={work.other_errors[:3]}")
     sc.assert_guarantee(deployment, work)
     assert ticks_during_switchover > 0
+
+
+def test_async_writes_survive_blue_blocked_long_before_the_monitors_next_poll(make_deployment: Any) -> None:
+    # As the sync twin: a 20 s poll interval, so the plugin learns of the switchover only by
+    # reading the status (off the loop) when blue refuses or drops a write.
+    deployment = make_deployment(dns_delay=5.0, block_delay=0.0)
+    sc.create_table(deployment)
+    work, ticks_during_switchover = asyncio.run(_write_through(deployment, tasks=4, bg_interval_increased_ms=20000))
+    print(f"acknowledged={len(work.acknowledged)} unknown={len(work.unknown)} "
+          f"safe_errors={work.safe_errors[:3]} other_errors={work.other_errors[:3]}")
+    sc.assert_guarantee(deployment, work)
+    assert ticks_during_switchover > 0

@@ -38,3 +38,13 @@ def test_writes_survive_a_switchover_that_blocks_blue_before_the_plugin_sees_it(
     sc.create_table(deployment)
     work = sc.write_through(deployment, threads=4, bg_interval_increased_ms=200)
     sc.assert_guarantee(deployment, work)
+
+
+def test_writes_survive_blue_blocked_long_before_the_monitors_next_poll(make_deployment: Any) -> None:
+    # The monitor polls every 20 s before the switchover, so it has surely not seen it begin
+    # when blue refuses or drops the writes: the plugin must read the status on the failed
+    # call's behalf (not let the driver's read-only or lost-connection error through).
+    deployment = make_deployment(dns_delay=5.0, block_delay=0.0)
+    sc.create_table(deployment)
+    work = sc.write_through(deployment, threads=4, bg_interval_increased_ms=20000)
+    sc.assert_guarantee(deployment, work)
