@@ -79,7 +79,11 @@ def _settled_choice(cluster: Cluster, expected: str, props: dict[str, Any]) -> N
     while {_reader_endpoint_instance(cluster, **props) for _ in range(3)} != {expected}:
         assert time.monotonic() < deadline, f"fastest_response never settled on {expected}"
         time.sleep(0.1)
-    assert {_reader_endpoint_instance(cluster, **props) for _ in range(5)} == {expected}
+    seen = {_reader_endpoint_instance(cluster, **props) for _ in range(5)}
+    # Never the slow reader. The writer may serve one connect while a reader is briefly marked
+    # unavailable (the reader endpoint's documented fallback), which a loaded machine can cause.
+    assert cluster.writer is not None
+    assert expected in seen and seen <= {expected, cluster.writer.name}, seen
 
 
 def test_fastest_response_finds_the_fast_instance(aurora_cluster: Cluster) -> None:

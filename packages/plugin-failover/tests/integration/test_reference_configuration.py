@@ -119,7 +119,7 @@ def test_a_reference_code_sturdydb_does_not_provide_fails_before_connecting(
 ) -> None:
     with pytest.raises(sturdydb.ConfigurationError, match="is not provided by the installed sturdydb distributions"):
         sturdydb.connect(driver_connect(aurora_cluster), aurora_cluster.conninfo(),
-                         plugins="failover,custom_endpoint")
+                         plugins="failover,fastest_response_strategy")
 
 
 #: Every property name of the reference (its WrapperProperties, per plugin and core).

@@ -161,7 +161,9 @@ def fed_db(request: pytest.FixtureRequest, aws_env: Any, auth_fronts: Any, idp: 
     mysql-connector and PyMySQL on MariaDB)."""
     aws.clear_clients()
     federated_sts.clear_clients()
-    yield _database(request.param, aws_env, auth_fronts, idp, saml_sts, certificate_authority)
+    # ``indirect`` parametrization may name an engine instead: its default driver.
+    driver = request.param if isinstance(request.param, Driver) else DEFAULT_DRIVERS[request.param]
+    yield _database(driver, aws_env, auth_fronts, idp, saml_sts, certificate_authority)
     sturdydb.release_resources()
     aws.clear_clients()
     federated_sts.clear_clients()
