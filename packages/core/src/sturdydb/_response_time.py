@@ -4,7 +4,8 @@ One :class:`ResponseProber` per host, shared by every connection of the process:
 thread (``sturdydb-response-<host>``, run by :class:`~sturdydb._monitor_thread.BackgroundMonitor`)
 started lazily the first time ``fastest_response`` is asked about the host. Every
 ``response_measurement_interval_ms`` it sends five ``SELECT 1`` probes on its own autocommit
-connection and stores their average; a failed probe or connect stores "unreachable" (infinite)
+connection and stores their median (one probe that waited for a busy CPU must not make a fast
+host look slow for a whole interval); a failed probe or connect stores "unreachable" (infinite)
 and the connection is reopened next round. The probe connection is opened through the asking
 connection's own plugin chain (``purpose="auxiliary"``: auth plugins run, failover lets it
 pass), with ``frt-`` properties applied on top (as the reference wrapper's
@@ -21,6 +22,7 @@ that did not answer its probes does not count.
 from __future__ import annotations
 
 import logging
+import statistics
 import threading
 import time
 import weakref
@@ -51,7 +53,7 @@ class ResponseProber:
     def __init__(self, host: HostInfo, interval: float) -> None:
         self.host = host
         self.interval = interval
-        #: Average seconds per probe in the last round; ``inf`` when the host did not answer.
+        #: Median seconds per probe in the last round; ``inf`` when the host did not answer.
         self.response_time: float | None = None
         self.measured_at = 0.0
         self.rounds = 0
@@ -96,12 +98,12 @@ class ResponseProber:
             conn = self._conn if self._conn is not None else self._connect()
             if conn is None:
                 return  # the connection that asked is gone; the next one to ask restarts us
-            total = 0.0
+            times = []
             for _ in range(_PROBES_PER_ROUND):
                 began = time.perf_counter()
                 self._driver.probe(conn)
-                total += time.perf_counter() - began
-            self.response_time = total / _PROBES_PER_ROUND
+                times.append(time.perf_counter() - began)
+            self.response_time = statistics.median(times)
         except Exception as exc:
             log.debug("response-time probe of %s failed: %s", self.host.url, exc)
             self.response_time = float("inf")
