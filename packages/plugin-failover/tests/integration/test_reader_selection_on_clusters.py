@@ -11,6 +11,7 @@ import pytest
 from scenario_helpers import connect, instance_id
 
 import sturdydb
+from sturdydb import _response_time
 from sturdydb_testing import Cluster
 
 
@@ -74,11 +75,18 @@ def test_a_lagging_replica_is_skipped_and_the_writer_serves_when_every_reader_la
 
 
 def _settled_choice(cluster: Cluster, expected: str, props: dict[str, Any]) -> None:
-    # Random until both readers are measured; then the fast one for every connect.
+    # Until both readers are measured the choice is random, so agreeing connects prove nothing:
+    # wait until every prober finished a round that began after the latency moved, and until
+    # the cached choice (one interval) has expired; from then on, the fast one for every connect.
+    _reader_endpoint_instance(cluster, **props)  # the first ask starts the probers
+    started = {id(p): p.rounds for p in _response_time.probers()}
     deadline = time.monotonic() + 60
-    while {_reader_endpoint_instance(cluster, **props) for _ in range(3)} != {expected}:
-        assert time.monotonic() < deadline, f"fastest_response never settled on {expected}"
+    while not (len(started) >= 2 and all(p.rounds >= started.get(id(p), 0) + 2 for p in _response_time.probers())):
+        assert time.monotonic() < deadline, "the response-time probers never measured both readers"
+        _reader_endpoint_instance(cluster, **props)  # keep asking, as an application does
         time.sleep(0.1)
+        started = {id(p): started.get(id(p), p.rounds) for p in _response_time.probers()}
+    time.sleep(props["response_measurement_interval_ms"] / 1000.0)
     seen = {_reader_endpoint_instance(cluster, **props) for _ in range(5)}
     # Never the slow reader. The writer may serve one connect while a reader is briefly marked
     # unavailable (the reader endpoint's documented fallback), which a loaded machine can cause.
