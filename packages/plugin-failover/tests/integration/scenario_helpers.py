@@ -27,7 +27,7 @@ def connect(
     cluster: Cluster, host: Instance | str | None = None, *, driver: Driver | None = None, **props: Any
 ) -> sturdydb.Connection:
     """A sturdydb connection with failover (see :func:`sturdydb_testing.drivers.connect_through`)."""
-    return connect_through(cluster, PLUGINS, host, driver=driver, **props)
+    return connect_through(cluster, host, driver=driver, defaults={"plugins": PLUGINS}, **props)
 
 
 #: The instance a connection is on, as each kind of cluster answers it.

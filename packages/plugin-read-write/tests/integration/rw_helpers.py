@@ -20,7 +20,7 @@ def connect(
     cluster: Cluster, host: Instance | str | None = None, *, driver: Driver | None = None, **props: Any
 ) -> sturdydb.Connection:
     """A connection with read/write splitting and failover (autocommit unless ``props`` say)."""
-    return connect_through(cluster, PLUGINS, host, driver=driver, **{"autocommit": True, **props})
+    return connect_through(cluster, host, driver=driver, defaults={"plugins": PLUGINS, "autocommit": True}, **props)
 
 
 def where(conn: sturdydb.Connection, cluster: Cluster) -> str:

@@ -95,15 +95,16 @@ def default_connect(cluster: Cluster) -> Callable[..., Any]:
 
 
 def connect_through(
-    cluster: Cluster, plugins: str, host: Instance | str | None = None, *, driver: Driver | None = None,
-    **props: Any,
+    cluster: Cluster, host: Instance | str | None = None, *, driver: Driver | None = None,
+    defaults: Mapping[str, Any] | None = None, **props: Any,
 ) -> sturdydb.Connection:
-    """A sturdydb connection with ``plugins`` to ``host`` (default: the cluster endpoint), through
-    ``driver`` (default: the engine's default driver); checks that sturdydb took the driver for
-    what it is. ``props`` override the scenario defaults (60 s failover, 3 s connect timeout)."""
+    """A sturdydb connection to ``host`` (default: the cluster endpoint) through ``driver``
+    (default: the engine's default driver); checks that sturdydb took the driver for what it is.
+    Properties: a 60 s failover and 3 s connect timeout, then a scenario's ``defaults`` (its
+    plugin list, ...), the driver's options, then ``props``, each overriding the ones before."""
     driver = driver or DEFAULT_DRIVERS[cluster.engine]
     assert driver.engine == cluster.engine
-    options: dict[str, Any] = {"plugins": plugins, "failover_timeout_sec": 60, "connect_timeout": 3,
+    options: dict[str, Any] = {"failover_timeout_sec": 60, "connect_timeout": 3, **(defaults or {}),
                                **driver.options, **props}
     conn = sturdydb.connect(driver.connect, cluster.conninfo(host), **options)
     assert conn.context.driver.name == driver.name
