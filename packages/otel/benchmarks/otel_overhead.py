@@ -10,7 +10,13 @@ that drops them, metrics to an in-memory reader that nobody reads), where the ta
 benchmark. Because a loaded machine blurs microsecond differences between round trips, the
 execute chain is also timed alone (``isolated_chain_us``: the plugin's wrapper around a call
 that does nothing), and so is what the SDK then spends per sample on the plugin's flusher
-thread (``sdk_record_us_per_sample``), which is off the application's thread but not free.
+thread, which is off the application's thread but not free: ``sdk_us_per_sample`` as the
+plugin hands samples over (in batches per attribute set), ``sdk_record_us_per_sample`` for the
+same samples through one public ``Histogram.record`` each (the plugin's previous way), both in
+this run. ``cpu_us_per_call`` is the whole CPU one call costs, wherever it is spent: the
+process's CPU time (every thread, so the flusher too) over a loop of calls through the chain
+and the hand-over of their samples, divided by the calls. CPU time, unlike the wall-clock
+figures, does not count the time other processes of a shared machine hold the cores.
 
 Run: ``.nox/integration/bin/python packages/otel/benchmarks/otel_overhead.py [--quick]``
 """
@@ -118,12 +124,17 @@ def _connections(open_: Callable[[str], Any]) -> tuple[Any, Any, Any, Any]:
     return bare, off, passing, on
 
 
-def _isolated_chain_us(conn: Any, calls: int = 50_000) -> float:
-    """The execute chain alone, around a call that does nothing (µs per call, best of 5)."""
+def _chain_and_call(conn: Any) -> tuple[Callable[[Call], Any], Call]:
+    """``conn``'s execute chain and a call through it to a driver method that does nothing."""
     ctx = conn.context
     chain = ctx.chain("Cursor.execute")
     assert chain is not None
-    call = Call(ctx, "Cursor.execute", None, lambda *a: None, ("SELECT 1",), {})
+    return chain, Call(ctx, "Cursor.execute", None, lambda *a: None, ("SELECT 1",), {})
+
+
+def _isolated_chain_us(conn: Any, calls: int = 50_000) -> float:
+    """The execute chain alone, around a call that does nothing (µs per call, best of 5)."""
+    chain, call = _chain_and_call(conn)
     best = float("inf")
     for _ in range(5):
         start = time.perf_counter_ns()
@@ -147,16 +158,50 @@ def _calling_thread_us(conn: Any) -> float:
         deferred.flush()
 
 
-def _sdk_cost(conn: Any, calls: int = 20_000) -> float:
-    """What the flusher spends per queued sample in the SDK (µs), from a full queue."""
-    ctx = conn.context
-    chain = ctx.chain("Cursor.execute")
-    assert chain is not None
-    call = Call(ctx, "Cursor.execute", None, lambda *a: None, ("SELECT 1",), {})
+def _cpu_per_call(conn: Any, calls: int = 50_000) -> float:
+    """Process CPU time (all threads) per call through the chain, samples handed over (µs, best of 5)."""
+    chain, call = _chain_and_call(conn)
+    best = float("inf")
+    for _ in range(5):
+        _flush()
+        start = time.process_time_ns()
+        for _ in range(calls):
+            chain(call)
+        _flush()
+        best = min(best, (time.process_time_ns() - start) / calls / 1000)
+    return round(best, 2)
+
+
+def _queue(conn: Any, calls: int) -> None:
+    chain, call = _chain_and_call(conn)
     _flush()
-    for _ in range(calls):
-        chain(call)
-    return _flush()
+    deferred = sturdydb_otel.telemetry.current().execute_duration
+    deferred.stop()
+    deferred._thread = threading.current_thread()  # the flusher held off: the queue fills
+    try:
+        for _ in range(calls):
+            chain(call)
+    finally:
+        deferred._thread = None
+
+
+def _sdk_cost(conn: Any, calls: int = 20_000) -> tuple[float, float]:
+    """What handing queued samples to the SDK costs per sample (µs), from a full queue: as the
+    plugin does it (batched), and with one public ``record`` per sample, best of 3 each."""
+    batched = per_sample = float("inf")
+    for _ in range(3):
+        _queue(conn, calls)
+        batched = min(batched, _flush())
+        _queue(conn, calls)
+        deferred = sturdydb_otel.telemetry.current().execute_duration
+        pending = list(deferred.pending)
+        deferred.pending.clear()
+        record = deferred.histogram.record
+        start = time.perf_counter_ns()
+        for elapsed_ns, attributes in pending:
+            record(elapsed_ns / 1e9, attributes)
+        per_sample = min(per_sample, (time.perf_counter_ns() - start) / len(pending) / 1000)
+    return batched, per_sample
 
 
 def _flush() -> float:
@@ -191,7 +236,8 @@ def bench(engine: str, rounds: int, batch: int) -> dict[str, Any]:
     isolated = {"one pass-through plugin": _isolated_chain_us(passing),
                 "otel, SDK + no-op exporter": _isolated_chain_us(on),
                 "otel, SDK, flusher held off": _calling_thread_us(on)}
-    sdk_per_sample = _sdk_cost(on)
+    sdk_batched, sdk_per_record = _sdk_cost(on)
+    cpu_per_call = _cpu_per_call(on)
     for conn in (bare, off, passing, on):
         conn.close()
     base = results["sturdydb, no plugins"]["median_us"]
@@ -199,7 +245,9 @@ def bench(engine: str, rounds: int, batch: int) -> dict[str, Any]:
             "overhead_us_vs_no_plugins": {k: round(v["median_us"] - base, 2) for k, v in results.items()
                                           if k != "sturdydb, no plugins"},
             "isolated_chain_us": isolated,
-            "sdk_record_us_per_sample": round(sdk_per_sample, 2)}
+            "sdk_us_per_sample": round(sdk_batched, 2),
+            "sdk_record_us_per_sample": round(sdk_per_record, 2),
+            "cpu_us_per_call": cpu_per_call}
 
 
 def main() -> None:

@@ -66,7 +66,7 @@ def test_traces_only_still_watches_calls_for_failovers() -> None:
         assert conn.context.chain("Cursor.execute") is not None
 
 
-def test_queued_call_durations_are_bounded_and_reach_the_sdk_once() -> None:
+def test_queued_call_durations_are_bounded_and_none_is_dropped() -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -77,14 +77,19 @@ def test_queued_call_durations_are_bounded_and_reach_the_sdk_once() -> None:
     deferred = telemetry.execute_duration
     deferred.stop()
     deferred._thread = threading.current_thread()  # hold the flusher off for this test
+    total = 2 * _PENDING_MAX + 10
+    longest = 0
     try:
-        for _ in range(_PENDING_MAX + 10):
-            deferred.record_ns(1000, {"k": "v"})
-        assert len(deferred.pending) == _PENDING_MAX
+        for i in range(total):
+            deferred.record_ns(1000 + i, {"k": "v"})
+            longest = max(longest, len(deferred.pending))
     finally:
         deferred._thread = None
-    data = reader.get_metrics_data()  # collection hands the queue over first
+    # Past the bound the recording thread handed the queue over itself.
+    assert longest == _PENDING_MAX
+    assert 0 < len(deferred.pending) < total
+    data = reader.get_metrics_data()  # collection hands the rest over first
     points = [p for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
               if m.name == "db.client.operation.duration" for p in m.data.data_points]
-    assert [p.count for p in points] == [_PENDING_MAX]
+    assert [(p.count, p.min, p.max) for p in points] == [(total, 1000 / 1e9, (1000 + total - 1) / 1e9)]
     assert not deferred.pending

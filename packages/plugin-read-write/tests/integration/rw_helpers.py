@@ -10,29 +10,17 @@ from typing import Any
 
 import sturdydb
 from sturdydb_testing import Cluster, Instance
-from sturdydb_testing.drivers import DEFAULT_DRIVERS, Driver
+from sturdydb_testing.drivers import Driver, connect_through
+from sturdydb_testing.drivers import default_connect as driver_connect
 
 PLUGINS = "read_write_splitting,failover"
-
-
-def driver_connect(cluster: Cluster) -> Callable[..., Any]:
-    """The connect function of the engine's default driver (psycopg, mysql-connector)."""
-    return DEFAULT_DRIVERS[cluster.engine].connect
 
 
 def connect(
     cluster: Cluster, host: Instance | str | None = None, *, driver: Driver | None = None, **props: Any
 ) -> sturdydb.Connection:
-    """A connection through the cluster endpoint with read/write splitting and failover, through
-    ``driver`` (default: the engine's default driver); checks that sturdydb took the driver for
-    what it is."""
-    driver = driver or DEFAULT_DRIVERS[cluster.engine]
-    assert driver.engine == cluster.engine
-    options: dict[str, Any] = {"plugins": PLUGINS, "failover_timeout_sec": 60, "connect_timeout": 3,
-                               "autocommit": True, **driver.options, **props}
-    conn = sturdydb.connect(driver.connect, cluster.conninfo(host), **options)
-    assert conn.context.driver.name == driver.name
-    return conn
+    """A connection with read/write splitting and failover (autocommit unless ``props`` say)."""
+    return connect_through(cluster, host, driver=driver, defaults={"plugins": PLUGINS, "autocommit": True}, **props)
 
 
 def where(conn: sturdydb.Connection, cluster: Cluster) -> str:

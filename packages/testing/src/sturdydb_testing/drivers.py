@@ -5,6 +5,9 @@ A scenario written once against :class:`Driver` runs through psycopg 3 and psyco
 PostgreSQL cluster and through mysql-connector-python and PyMySQL on the MariaDB one, instead
 of being copied per driver. The drivers are imported only when a test asks for their connect
 function, so this module costs nothing to the tests that use one engine or none.
+
+:func:`default_connect` and :func:`connect_through` are the connect helpers the plugins'
+integration scenarios share (each package fixes its own plugin list and defaults).
 """
 
 from __future__ import annotations
@@ -13,9 +16,14 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["DEFAULT_DRIVERS", "DRIVERS", "Driver"]
+import sturdydb
+
+if TYPE_CHECKING:
+    from sturdydb_testing.cluster import Cluster, Instance
+
+__all__ = ["DEFAULT_DRIVERS", "DRIVERS", "Driver", "connect_through", "default_connect"]
 
 
 @dataclass(frozen=True)
@@ -79,3 +87,25 @@ DRIVERS: tuple[Driver, ...] = (
 
 #: The driver each engine's scenarios use when a test does not ask for a particular one.
 DEFAULT_DRIVERS: Mapping[str, Driver] = MappingProxyType({"pg": DRIVERS[0], "mysql": DRIVERS[2]})
+
+
+def default_connect(cluster: Cluster) -> Callable[..., Any]:
+    """The connect function of the cluster engine's default driver (psycopg, mysql-connector)."""
+    return DEFAULT_DRIVERS[cluster.engine].connect
+
+
+def connect_through(
+    cluster: Cluster, host: Instance | str | None = None, *, driver: Driver | None = None,
+    defaults: Mapping[str, Any] | None = None, **props: Any,
+) -> sturdydb.Connection:
+    """A sturdydb connection to ``host`` (default: the cluster endpoint) through ``driver``
+    (default: the engine's default driver); checks that sturdydb took the driver for what it is.
+    Properties: a 60 s failover and 3 s connect timeout, then a scenario's ``defaults`` (its
+    plugin list, ...), the driver's options, then ``props``, each overriding the ones before."""
+    driver = driver or DEFAULT_DRIVERS[cluster.engine]
+    assert driver.engine == cluster.engine
+    options: dict[str, Any] = {"failover_timeout_sec": 60, "connect_timeout": 3, **(defaults or {}),
+                               **driver.options, **props}
+    conn = sturdydb.connect(driver.connect, cluster.conninfo(host), **options)
+    assert conn.context.driver.name == driver.name
+    return conn

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, ClassVar, TypeVar
 
+from sturdydb._drivers.base import SessionState
 from sturdydb._errors import InterfaceError
 
 __all__ = ["AsyncDialectMixin", "on_loop"]
@@ -96,6 +97,31 @@ class AsyncDialectMixin:
             return await self.connect_async(make)
 
         return on_loop(loop, run)
+
+    # -- the coroutine forms each async dialect writes -----------------------------------
+    async def set_autocommit_async(self, conn: Any, value: bool) -> None:
+        await conn.set_autocommit(value)
+
+    async def query_async(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run ``sql`` on the async connection ``conn`` and return its rows (awaited)."""
+        raise NotImplementedError
+
+    async def apply_session_state_async(self, conn: Any, state: SessionState) -> None:
+        """Apply ``state`` to the async connection ``conn`` (awaited)."""
+        raise NotImplementedError
+
+    # -- their sync forms, for plugins running off-loop -----------------------------------
+    # A sync connection (an auxiliary one) goes to the sync dialect this mixin precedes.
+    def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        if not self.is_async_connection(conn):
+            return super().query(conn, sql, params)  # type: ignore[misc,no-any-return]
+        return self.bridge(conn, lambda: self.query_async(conn, sql, params))
+
+    def apply_session_state(self, conn: Any, state: SessionState) -> None:
+        if not self.is_async_connection(conn):
+            super().apply_session_state(conn, state)  # type: ignore[misc]
+            return
+        self.bridge(conn, lambda: self.apply_session_state_async(conn, state))
 
     def close_quietly(self, conn: Any) -> None:
         if not self.is_async_connection(conn):

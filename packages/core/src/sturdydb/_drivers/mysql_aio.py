@@ -69,9 +69,6 @@ class AsyncMysqlDialect(AsyncDialectMixin, MysqlConnectorDialect):
     async def open_cursor(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
         return await conn.cursor(*args, **kwargs)
 
-    async def set_autocommit_async(self, conn: Any, value: bool) -> None:
-        await conn.set_autocommit(value)
-
     async def set_read_only_async(self, conn: Any, value: bool | None) -> None:
         await self.query_async(conn, self.read_only_statement(value))
 
@@ -102,18 +99,6 @@ class AsyncMysqlDialect(AsyncDialectMixin, MysqlConnectorDialect):
             await self.set_read_only_async(conn, state.read_only)
         if state.isolation_level is not None:
             await self.set_isolation_level_async(conn, state.isolation_level)
-
-    # -- sync forms, for plugins running off-loop --------------------------------------
-    def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        if not self.is_async_connection(conn):
-            return super().query(conn, sql, params)
-        return self.bridge(conn, lambda: self.query_async(conn, sql, params))
-
-    def apply_session_state(self, conn: Any, state: SessionState) -> None:
-        if not self.is_async_connection(conn):
-            super().apply_session_state(conn, state)
-            return
-        self.bridge(conn, lambda: self.apply_session_state_async(conn, state))
 
     def close_without_io(self, conn: Any) -> None:
         sock = getattr(conn, "_socket", None)

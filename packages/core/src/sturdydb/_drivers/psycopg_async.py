@@ -34,9 +34,6 @@ class AsyncPsycopgDialect(AsyncDialectMixin, PsycopgDialect):
     async def open_cursor(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
         return conn.cursor(*args, **kwargs)
 
-    async def set_autocommit_async(self, conn: Any, value: bool) -> None:
-        await conn.set_autocommit(value)
-
     async def set_read_only_async(self, conn: Any, value: bool | None) -> None:
         await conn.set_read_only(value)
 
@@ -76,18 +73,6 @@ class AsyncPsycopgDialect(AsyncDialectMixin, PsycopgDialect):
                 await cur.execute("SELECT pg_catalog.set_config('search_path', %s, false)", [state.schema])
             if was_idle and not conn.autocommit:
                 await conn.commit()
-
-    # -- sync forms, for plugins running off-loop --------------------------------------
-    def query(self, conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        if not self.is_async_connection(conn):
-            return super().query(conn, sql, params)
-        return self.bridge(conn, lambda: self.query_async(conn, sql, params))
-
-    def apply_session_state(self, conn: Any, state: SessionState) -> None:
-        if not self.is_async_connection(conn):
-            super().apply_session_state(conn, state)
-            return
-        self.bridge(conn, lambda: self.apply_session_state_async(conn, state))
 
     def cancel_statement(self, conn: Any, timeout: float, open_auxiliary: Any) -> bool:
         if not self.is_async_connection(conn):
