@@ -323,3 +323,37 @@ def test_an_unknown_outcome_invalidates_its_connection_not_the_pool(marker: str,
     finally:
         engine.dispose()
         sturdydb.unregister_plugin("t_outcome")
+
+
+class _RollbackFailsOver(sturdydb.Plugin):
+    """Fails every rollback over, as failover does for a pooled connection idle on a dead writer."""
+
+    code = "t_rollback_failover"
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return method == "Connection.rollback"
+
+    @sturdydb.hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: sturdydb.Call) -> Generator[None, Any, Any]:
+        yield
+        raise call.context.error(sturdydb.FailoverSuccessError, "replaced by one to the new writer")
+
+
+def test_a_rollback_that_failed_over_keeps_the_pooled_connection(caplog: pytest.LogCaptureFixture) -> None:
+    # The pool rolls back each connection it takes back: after a failover that must neither log
+    # an error nor discard the connection sturdydb has just moved to the new writer.
+    sturdydb.register_plugin(_RollbackFailsOver)
+    engine = sa.create_engine(PG_URL, connect_args={"plugins": "t_rollback_failover"}, pool_size=1)
+    opened: list[object] = []
+    sa.event.listen(engine, "connect", lambda dbapi, record: opened.append(dbapi))
+    try:
+        with caplog.at_level("INFO"):
+            for _ in range(3):
+                with engine.connect() as conn:
+                    assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+        assert len(opened) == 1
+        assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+        assert "rollback failed over" in caplog.text
+    finally:
+        engine.dispose()
+        sturdydb.unregister_plugin("t_rollback_failover")

@@ -4,7 +4,8 @@ The dialects subclass SQLAlchemy's psycopg and mysql-connector dialects, so SQL 
 types, reflection and result handling are exactly SQLAlchemy's. This mixin changes only how
 a DBAPI connection is opened (through :func:`sturdydb.connect`, with the URL query and
 ``connect_args`` as sturdydb properties), how an error is classified for the pool
-(``is_disconnect``) and what a pre-ping does after a failover.
+(``is_disconnect``, and which connections a disconnect recycles) and what a pre-ping or a
+rollback does after a failover.
 
 Why these choices for ``is_disconnect``:
 
@@ -135,6 +136,22 @@ class SturdyDialectMixin:
         except sturdydb.FailoverSuccessError as exc:
             log.info("pool pre-ping failed over; the pooled connection now goes to the new writer (%s)", exc)
             return True
+
+    def do_rollback(self, dbapi_connection: Any) -> None:
+        """SQLAlchemy's rollback; a rollback that failed over is a success.
+
+        The pool rolls back every connection it takes back (``reset_on_return``), so a pooled
+        connection that was idle on the old writer meets the failover here. The rollback's
+        purpose is met: the new physical connection has no transaction, and the old one's
+        was never committed. Raising would make the pool log the error and discard the
+        connection that sturdydb has just moved to the new writer, so that the next checkout
+        opens another one.
+        """
+        try:
+            super().do_rollback(dbapi_connection)  # type: ignore[misc]
+        except sturdydb.FailoverSuccessError as exc:
+            log.info("rollback failed over; nothing was committed and the connection now goes to the "
+                     "new writer (%s)", exc)
 
     def _sturdydb_ping(self, dbapi_connection: Any) -> bool:
         return bool(super().do_ping(dbapi_connection))  # type: ignore[misc]
