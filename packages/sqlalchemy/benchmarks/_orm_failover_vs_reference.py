@@ -9,7 +9,8 @@ mysql-connector in its pure-Python mode (``mysql+sturdydb`` vs the reference's
 ``mysql+aws_wrapper_mysqlconnector``, with ``wrapper_dialect=aurora-mysql``). The writer is cut
 off, killed and a replica promoted; an application that gets an error moves on to its next
 unit of work. Per dialect: median and max seconds from the promotion to each worker's next
-committed unit of work, the errors the application saw, and the check that every unit whose
+committed unit of work (and from each worker's last error to it: what the application itself
+waits for), the errors the application saw, and the check that every unit whose
 commit returned is on the new writer exactly once (lost, duplicated, half-applied, on a wrong
 node). On MySQL the reference runs without ``host_monitoring``, which it refuses there.
 
@@ -120,6 +121,9 @@ def episode(cluster: Cluster, dialect: str) -> dict[str, Any]:
         result["workers_with_errors"] = sum(1 for x in logs.values() if x.errors)
         result["median_resume_s"] = round(statistics.median(delays), 3) if delays else None
         result["max_resume_s"] = round(max(delays), 3) if delays else None
+        # What the application waits for after its error (the rest is detection and failover).
+        after_error = [x.resumed_at - x.errors[-1][1] for x in logs.values() if x.errors and x.resumed_at]
+        result["median_error_to_resume_s"] = round(statistics.median(after_error), 3) if after_error else None
         kinds: dict[str, int] = {}
         for x in logs.values():
             for _, _, orig, _ in x.errors:
