@@ -11,7 +11,7 @@ plugins that wrap it (``Plugin.wraps_method``): no plugin means the wrapper clas
 driver directly; when every implementation is a ``wrapper=True`` generator, the chain is
 *compiled* into nested closures that drive those generators exactly as pluggy's
 ``_multicall`` would (send the result, throw the exception) without pluggy's per-call
-bookkeeping; any other kind of implementation falls back to a real pluggy hook call.
+bookkeeping (the two innermost wrappers share one closure with the driver call); any other kind of implementation falls back to a real pluggy hook call.
 
 Async connections get their own compiled chains from the same per-method plugin list
 (:meth:`Pipeline.async_chain`): a plugin's ``sturdydb_execute_async`` coroutine, or its sync
