@@ -146,3 +146,33 @@ def test_abort_leaves_a_reused_descriptor_alone(pg_conninfo: str) -> None:
     other.close()
     conn.close()
 
+
+
+@pytest.mark.parametrize("engine", ["pg", "mysql"])
+def test_a_timed_out_call_whose_connection_is_aborted_does_not_wait_for_its_cancel(
+    engine: str, pg_relay: Relay, mysql_relay: Relay,
+) -> None:
+    # The deadline fired and a cancel request is on its way to a host that does not answer;
+    # then another thread aborts the connection (as aurora_connection_tracker does once a new
+    # writer is verified). A late cancel can hit no later statement on an aborted connection,
+    # so the call ends now instead of when the cancel's bound (auxiliary_query_timeout_sec) passes.
+    props: dict[str, Any] = {"plugins": "", "socket_timeout": 0.5, "auxiliary_query_timeout_sec": 20}
+    if engine == "pg":
+        conn = sturdydb.connect(psycopg.Connection.connect,
+                                f"host=127.0.0.1 port={pg_relay.port} dbname=test user=postgres", **props)
+        relay = pg_relay
+    else:
+        conn = sturdydb.connect(mysql.connector.connect, host="127.0.0.1", port=mysql_relay.port, user="root",
+                                password="", database="test", **props)
+        relay = mysql_relay
+    cur = conn.cursor()
+    relay.pause()
+    _abort_later(conn, 1.5)
+    started = time.monotonic()
+    with pytest.raises(QueryTimeoutError, match="the connection was aborted"):
+        cur.execute("SELECT 1")
+    # Ends about 1.5 s in, not when the cancel's 20 s bound passes (the margin is for load).
+    assert time.monotonic() - started < 15
+    # The cancel is still waiting for the silent host: the call did not wait for it.
+    assert any(t.name == "sturdydb-cancel" and t.is_alive() for t in threading.enumerate())
+    conn.close()

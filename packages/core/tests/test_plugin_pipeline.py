@@ -228,3 +228,110 @@ def test_old_style_implementations_run_through_pluggy(pg_conninfo: str) -> None:
             assert cur.fetchone() == ("from-hookwrapper",)
     finally:
         unregister_plugin("t_plain")
+
+
+def test_three_wrappers_keep_their_order_and_the_innermost_replaces(pg_conninfo: str) -> None:
+    # Three wrappers: the two innermost run in one compiled frame, the outer one around them.
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_outer,t_inner,t_replacer",
+                          autocommit=True) as conn:
+        events.clear()
+        cur = conn.cursor()
+        cur.execute("SELECT 1/0")  # the innermost swallows the driver's error: the others see a result
+        assert events == ["t_outer:before", "t_inner:before", "t_inner:after", "t_outer:after"]
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == ("replaced",)
+
+
+class _Catcher(Plugin):
+    """Outermost: turns any error of the calls inside it into a result."""
+
+    code: ClassVar[str] = "t_catcher"
+    weight: ClassVar[int] = 1
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return method == "Cursor.execute"
+
+    @hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+        try:
+            return (yield)
+        except Exception as exc:
+            events.append(f"caught {type(exc).__name__}: {exc}")
+            return None
+
+
+class _Failing(Plugin):
+    """Innermost: fails before the driver is called, or after it returned."""
+
+    code: ClassVar[str] = "t_failing"
+    weight: ClassVar[int] = 50
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return method == "Cursor.execute"
+
+    @hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+        if "before" in call.args[0]:
+            raise ValueError("refused before the call")
+        result = yield
+        if "after" in call.args[0]:
+            raise ValueError("refused after the call")
+        if "twice" in call.args[0]:
+            yield
+        return result
+
+
+@pytest.mark.parametrize(("sql", "caught"), [
+    ("SELECT 'before'", "caught ValueError: refused before the call"),
+    ("SELECT 'after'", "caught ValueError: refused after the call"),
+    ("SELECT 'twice'", "caught RuntimeError: the sturdydb_execute wrapper"),
+    ("SELECT 1/0", "caught DivisionByZero: division by zero"),
+])
+def test_an_inner_wrappers_error_is_thrown_into_the_outer_one(pg_conninfo: str, sql: str, caught: str) -> None:
+    register_plugin(_Catcher)
+    register_plugin(_Failing)
+    try:
+        with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_failing,t_catcher") as conn:
+            events.clear()
+            conn.cursor().execute(sql)
+            assert len(events) == 1 and events[0].startswith(caught), events
+    finally:
+        unregister_plugin("t_catcher")
+        unregister_plugin("t_failing")
+
+
+class _NetworkRecorder(Plugin):
+    """Records the network-bound calls that it wraps."""
+
+    code: ClassVar[str] = "t_network"
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return network_bound
+
+    @hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+        events.append(call.method)
+        return (yield)
+
+
+def test_mysql_connector_buffered_fetches_are_not_network_bound(mysql_conninfo: str) -> None:
+    import mysql.connector
+
+    register_plugin(_NetworkRecorder)
+    try:
+        with sturdydb.connect(mysql.connector.connect, mysql_conninfo, plugins="t_network",
+                              consume_results=True) as conn:
+            buffered = conn.cursor(buffered=True)
+            events.clear()
+            buffered.execute("SELECT 1 UNION ALL SELECT 2")
+            assert (buffered.fetchone(), buffered.fetchall()) == ((1,), [(2,)])
+            buffered.close()
+            assert events == ["Cursor.execute"]  # the rows were read by execute()
+            streaming = conn.cursor()
+            events.clear()
+            streaming.execute("SELECT 1 UNION ALL SELECT 2")
+            assert streaming.fetchone() == (1,)
+            streaming.close()  # reads the unread row from the server (consume_results)
+            assert events == ["Cursor.execute", "Cursor.fetchone", "Cursor.close"]
+    finally:
+        unregister_plugin("t_network")

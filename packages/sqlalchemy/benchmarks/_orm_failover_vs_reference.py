@@ -3,20 +3,26 @@ dialect and with the reference wrapper's own (``aws-advanced-python-wrapper``); 
 
 The episode is the integration test's (``tests/integration/orm_workload.py``): SQLAlchemy
 Session units of work of two rows each on 8 threads of one engine on the cluster endpoint of a
-local PostgreSQL cluster (``sturdydb_testing``); the writer is cut off, killed and a replica
-promoted; an application that gets an error moves on to its next unit of work. Per dialect:
-median and max seconds from the promotion to each worker's next committed unit of work, the
-errors the application saw, and the check that every unit whose commit returned is on the new
-writer exactly once (lost, duplicated, half-applied, on a wrong node).
+local cluster (``sturdydb_testing``): PostgreSQL through psycopg 3 (``postgresql+sturdydb`` vs
+the reference's ``postgresql+aws_wrapper_psycopg``) and MariaDB emulating Aurora MySQL through
+mysql-connector in its pure-Python mode (``mysql+sturdydb`` vs the reference's
+``mysql+aws_wrapper_mysqlconnector``, with ``wrapper_dialect=aurora-mysql``). The writer is cut
+off, killed and a replica promoted; an application that gets an error moves on to its next
+unit of work. Per dialect: median and max seconds from the promotion to each worker's next
+committed unit of work (and from each worker's last error to it: what the application itself
+waits for), the errors the application saw, and the check that every unit whose
+commit returned is on the new writer exactly once (lost, duplicated, half-applied, on a wrong
+node). On MySQL the reference runs without ``host_monitoring``, which it refuses there.
 
-The reference resolves host names itself (psycopg resolves them with ``socket.getaddrinfo``),
-while the emulation's Aurora-shaped names exist only inside sturdydb (``map_host``): this
-process therefore answers those names with the emulated DNS (the cluster endpoint's address
-follows the writer after the cluster's DNS delay, as Aurora's does). Nothing else differs.
+The reference resolves host names itself (psycopg resolves them with ``socket.getaddrinfo``,
+and so does mysql-connector), while the emulation's Aurora-shaped names exist only inside
+sturdydb (``map_host``): this process therefore answers those names with the emulated DNS (the
+cluster endpoint's address follows the writer after the cluster's DNS delay, as Aurora's does).
+Nothing else differs.
 
 Not part of ``nox -s bench`` (its name starts with ``_``): the reference is installed only in
 this benchmark's own session, never as a dependency of any sturdydb package:
-``nox -s bench_reference`` (options after ``--``: ``--runs 3``).
+``nox -s bench_reference`` (options after ``--``: ``--runs 3``, ``--engine pg|mysql|all``).
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from orm_workload import (  # type: ignore[import-not-found]  # the integration 
 )
 
 import sturdydb
-from sturdydb_testing import Cluster, PostgresCluster
+from sturdydb_testing import Cluster, MariaDBCluster, PostgresCluster
 
 _real_getaddrinfo = socket.getaddrinfo
 
@@ -65,18 +71,32 @@ def _emulated_dns(cluster: Cluster) -> None:
     socket.getaddrinfo = lookup
 
 
+#: Each side's SQLAlchemy dialect per engine: psycopg 3 and mysql-connector on both sides.
+SCHEMES = {
+    ("pg", "sturdydb"): "postgresql+sturdydb", ("pg", "reference"): "postgresql+aws_wrapper_psycopg",
+    ("mysql", "sturdydb"): "mysql+sturdydb", ("mysql", "reference"): "mysql+aws_wrapper_mysqlconnector",
+}
+#: The reference refuses host monitoring on MySQL (its mysql-connector driver dialect cannot
+#: abort a connection, so both of its monitoring plugins raise at construction): there it runs
+#: without it, which is its own default for mysql-connector.
+REFERENCE_MYSQL_PLUGINS = "aurora_connection_tracker,failover"
+
+
 def _engine(cluster: Cluster, dialect: str) -> sa.Engine:
     kw = cluster.connect_kwargs()
-    scheme = {"sturdydb": "postgresql+sturdydb", "reference": "postgresql+aws_wrapper_psycopg"}[dialect]
+    scheme = SCHEMES[(cluster.engine, dialect)]
     url = sa.URL.create(scheme, username=kw["user"], password=kw["password"], host=kw["host"],
                         port=kw["port"], database=cluster.dbname)
+    # mysql-connector in its pure-Python mode on both sides, as the integration tests run it.
+    driver: dict[str, Any] = {"use_pure": True} if cluster.engine == "mysql" else {}
     if dialect == "sturdydb":
         args: dict[str, Any] = {"plugins": PLUGINS, "failover_timeout_sec": 60, "connect_timeout": 3,
-                                "socket_timeout": 2}
-    else:  # the reference's documented Aurora PostgreSQL setup, same plugins and timeouts
-        args = {"plugins": PLUGINS, "wrapper_dialect": "aurora-pg", "failover_timeout_sec": 60,
-                "connect_timeout": 3, "socket_timeout": 2,
-                "cluster_instance_host_pattern": cluster.instance_host_pattern}
+                                "socket_timeout": 2, **driver}
+    else:  # the reference's documented Aurora setup, same plugins (but see above) and timeouts
+        args = {"plugins": PLUGINS if cluster.engine == "pg" else REFERENCE_MYSQL_PLUGINS,
+                "wrapper_dialect": "aurora-pg" if cluster.engine == "pg" else "aurora-mysql",
+                "failover_timeout_sec": 60, "connect_timeout": 3, "socket_timeout": 2,
+                "cluster_instance_host_pattern": cluster.instance_host_pattern, **driver}
     return sa.create_engine(url, connect_args=args, pool_size=8, max_overflow=4)
 
 
@@ -90,7 +110,8 @@ def episode(cluster: Cluster, dialect: str) -> dict[str, Any]:
         logs, new, promoted_at = run_workload(engine, model, cluster, threads=8,
                                               fault=lambda: start_failover(cluster, "kill"),
                                               after_failover=10, timeout=90)
-        result: dict[str, Any] = {"dialect": dialect, "committed": sum(len(x.committed) for x in logs.values())}
+        result: dict[str, Any] = {"engine": cluster.engine, "dialect": dialect,
+                                  "committed": sum(len(x.committed) for x in logs.values())}
         try:
             verify(cluster, engine, model, logs, old.name, new.name)
             result["lost_or_duplicated"] = 0
@@ -100,6 +121,9 @@ def episode(cluster: Cluster, dialect: str) -> dict[str, Any]:
         result["workers_with_errors"] = sum(1 for x in logs.values() if x.errors)
         result["median_resume_s"] = round(statistics.median(delays), 3) if delays else None
         result["max_resume_s"] = round(max(delays), 3) if delays else None
+        # What the application waits for after its error (the rest is detection and failover).
+        after_error = [x.resumed_at - x.errors[-1][1] for x in logs.values() if x.errors and x.resumed_at]
+        result["median_error_to_resume_s"] = round(statistics.median(after_error), 3) if after_error else None
         kinds: dict[str, int] = {}
         for x in logs.values():
             for _, _, orig, _ in x.errors:
@@ -107,14 +131,16 @@ def episode(cluster: Cluster, dialect: str) -> dict[str, Any]:
         result["errors_seen"] = ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items()))
         return result
     except Exception as exc:  # the episode itself could not run: say exactly why
-        return {"dialect": dialect, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}
+        return {"engine": cluster.engine, "dialect": dialect,
+                "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}
     finally:
         engine.dispose()
 
 
-def _one_episode(dialect: str) -> int:
+def _one_episode(engine: str, dialect: str) -> int:
     """One episode on a fresh cluster, in this (fresh) process; prints its result as JSON."""
-    with PostgresCluster(replicas=2, dns_delay=2.0, promote_delay=0.5) as cluster:
+    cluster_cls = PostgresCluster if engine == "pg" else MariaDBCluster
+    with cluster_cls(replicas=2, dns_delay=2.0, promote_delay=0.5) as cluster:
         _emulated_dns(cluster)
         result = episode(cluster, dialect)
         socket.getaddrinfo = _real_getaddrinfo
@@ -127,21 +153,25 @@ def _one_episode(dialect: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=1, help="episodes per dialect (a fresh cluster each)")
+    parser.add_argument("--engine", choices=["pg", "mysql", "all"], default="all",
+                        help="PostgreSQL (psycopg), MariaDB (mysql-connector) or both")
     parser.add_argument("--episode", choices=["sturdydb", "reference"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.episode:
-        return _one_episode(args.episode)
+        return _one_episode(args.engine, args.episode)
     runs: list[dict[str, Any]] = []
-    for _ in range(args.runs):
-        for dialect in ("sturdydb", "reference"):
-            # A process per episode: both wrappers keep process-wide topology caches, and the
-            # next episode's cluster is a new one.
-            proc = subprocess.run([sys.executable, __file__, "--episode", dialect], capture_output=True,
-                                  text=True, timeout=600, check=False)
-            lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-            runs.append(json.loads(lines[-1]) if lines else
-                        {"dialect": dialect, "error": f"exit {proc.returncode}: {proc.stderr[-300:]}"})
-    print(json.dumps({"title": "SQLAlchemy ORM through a writer kill: sturdydb vs the reference's dialect",
+    for engine in (["pg", "mysql"] if args.engine == "all" else [args.engine]):
+        for _ in range(args.runs):
+            for dialect in ("sturdydb", "reference"):
+                # A process per episode: both wrappers keep process-wide topology caches, and
+                # the next episode's cluster is a new one.
+                proc = subprocess.run([sys.executable, __file__, "--engine", engine, "--episode", dialect],
+                                      capture_output=True, text=True, timeout=600, check=False)
+                lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+                runs.append(json.loads(lines[-1]) if lines else
+                            {"engine": engine, "dialect": dialect,
+                             "error": f"exit {proc.returncode}: {proc.stderr[-300:]}"})
+    print(json.dumps({"title": "SQLAlchemy ORM through a writer kill: sturdydb vs the reference's dialect (PostgreSQL, MariaDB)",
                       "command": "nox -s bench_reference", "runs": runs}, indent=2))
     return 0
 

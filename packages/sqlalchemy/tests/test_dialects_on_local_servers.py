@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 import warnings
+from collections.abc import Generator
+from typing import Any
 
 import psycopg
 import pytest
@@ -274,3 +276,84 @@ def test_pre_ping_goes_through_sturdydb(engine: sa.Engine) -> None:
             assert conn.execute(sa.text("SELECT 7")).scalar() == 7
     finally:
         pinged.dispose()
+
+
+class _OutcomeUnknown(sturdydb.Plugin):
+    """Fails a marked statement with a failover outcome, as failover would after a writer died."""
+
+    code = "t_outcome"
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return method == "Cursor.execute"
+
+    @sturdydb.hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: sturdydb.Call) -> Generator[None, Any, Any]:
+        query = call.args[0]
+        if isinstance(query, str) and "'unknown outcome'" in query:
+            raise call.context.error(sturdydb.TransactionResolutionUnknownError, "the writer died mid-transaction")
+        if isinstance(query, str) and "'no writer'" in query:
+            raise call.context.error(sturdydb.FailoverFailedError, "no writer could be reached")
+        return (yield)
+
+
+@pytest.mark.parametrize(("marker", "pool_recycled"), [("unknown outcome", False), ("no writer", True)])
+def test_an_unknown_outcome_invalidates_its_connection_not_the_pool(marker: str, pool_recycled: bool) -> None:
+    # The other pooled connections failed over by themselves (or will at their next call):
+    # recycling them all would make every worker reconnect after a failover.
+    sturdydb.register_plugin(_OutcomeUnknown)
+    engine = sa.create_engine(PG_URL, connect_args={"plugins": "t_outcome"}, pool_size=3)
+    opened: list[object] = []
+    sa.event.listen(engine, "connect", lambda dbapi, record: opened.append(dbapi))
+    try:
+        held = [engine.connect() for _ in range(3)]
+        for conn in held:
+            conn.execute(sa.text("SELECT 1"))
+        with pytest.raises(sa.exc.OperationalError) as info:
+            held[0].execute(sa.text(f"SELECT '{marker}'"))
+        assert info.value.connection_invalidated
+        for conn in held:
+            conn.close()
+        assert len(opened) == 3
+        held = [engine.connect() for _ in range(3)]
+        for conn in held:
+            assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+            conn.close()
+        # The failed connection is always replaced; the two others only when no writer was found.
+        assert len(opened) == (6 if pool_recycled else 4)
+    finally:
+        engine.dispose()
+        sturdydb.unregister_plugin("t_outcome")
+
+
+class _RollbackFailsOver(sturdydb.Plugin):
+    """Fails every rollback over, as failover does for a pooled connection idle on a dead writer."""
+
+    code = "t_rollback_failover"
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return method == "Connection.rollback"
+
+    @sturdydb.hookimpl(wrapper=True)
+    def sturdydb_execute(self, call: sturdydb.Call) -> Generator[None, Any, Any]:
+        yield
+        raise call.context.error(sturdydb.FailoverSuccessError, "replaced by one to the new writer")
+
+
+def test_a_rollback_that_failed_over_keeps_the_pooled_connection(caplog: pytest.LogCaptureFixture) -> None:
+    # The pool rolls back each connection it takes back: after a failover that must neither log
+    # an error nor discard the connection sturdydb has just moved to the new writer.
+    sturdydb.register_plugin(_RollbackFailsOver)
+    engine = sa.create_engine(PG_URL, connect_args={"plugins": "t_rollback_failover"}, pool_size=1)
+    opened: list[object] = []
+    sa.event.listen(engine, "connect", lambda dbapi, record: opened.append(dbapi))
+    try:
+        with caplog.at_level("INFO"):
+            for _ in range(3):
+                with engine.connect() as conn:
+                    assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+        assert len(opened) == 1
+        assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+        assert "rollback failed over" in caplog.text
+    finally:
+        engine.dispose()
+        sturdydb.unregister_plugin("t_rollback_failover")

@@ -100,13 +100,24 @@ class _Cancel:
         else:
             self.abort()
 
-    def finish(self) -> None:
-        """In the calling thread, once the driver call returned: wait for the cancel to end."""
+    def finish(self, *, connection_lost: bool = False) -> None:
+        """In the calling thread, once the driver call returned: wait for the cancel to end.
+
+        ``connection_lost``: the call failed with a network error, so the connection is gone
+        (aborted by another thread, say ``aurora_connection_tracker`` once a new writer was
+        verified, or host monitoring). A late cancel can then hit no later statement on it:
+        the cancel is abandoned and the call ends now, as it would when the bound passed
+        (aborted, outcome unknown) rather than up to ``auxiliary_query_timeout_sec`` later
+        while the cancel thread still waits on a frozen host.
+        """
         give_up = self.give_up
         if give_up is not None:
             watchdog.unregister(give_up)  # from now on only this thread may abort
         thread = self.thread
         if thread is not None:
+            if connection_lost and thread.is_alive():
+                self.abort()
+                return
             thread.join(max(0.0, self.started + self.bound - time.monotonic()))
             if thread.is_alive():
                 # The cancel request is still under way and could hit the next statement.
@@ -138,7 +149,7 @@ class SocketTimeoutPlugin(Plugin):
         except BaseException as exc:
             watchdog.unregister(deadline)
             if fired:
-                fired[0].finish()
+                fired[0].finish(connection_lost=ctx.driver.is_network_error(exc))
             err = _timeout_error(call, conn, seconds, deadline, fired, exc)
             if err is None:
                 raise
@@ -162,7 +173,8 @@ class SocketTimeoutPlugin(Plugin):
         except BaseException as exc:
             watchdog.unregister(deadline)
             if fired:
-                await run_off_loop(fired[0].finish)
+                lost = ctx.driver.is_network_error(exc)
+                await run_off_loop(lambda: fired[0].finish(connection_lost=lost))
             err = _timeout_error(call, conn, seconds, deadline, fired, exc)
             if err is None:
                 raise

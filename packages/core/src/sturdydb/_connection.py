@@ -224,8 +224,18 @@ class Connection:
             # (psycopg2's in-memory result dies with its connection: after a failover the
             # fetch must say so, which only Cursor's generation check does.)
             return Cursor(self, raw, args, kwargs, kind)
-        cur = _InMemoryCursor(self, raw, args, kwargs, kind)
-        # Set here rather than in an __init__ of its own: that would cost the frame it saves.
+        # Cursor.__init__ inlined (an ORM opens a cursor per statement; the frame is a visible
+        # part of its client cost): the same fields, plus the driver's own fetch methods.
+        cur = _new_in_memory(_InMemoryCursor)
+        cur._conn = self
+        cur._ctx = ctx
+        cur._cursor = raw
+        cur._args = args
+        cur._kwargs = kwargs
+        cur._gen = ctx.generation
+        cur._server_side = False
+        (cur._c_execute, cur._c_executemany, cur._c_fetchone, cur._c_fetchmany,
+         cur._c_fetchall, cur._c_next, cur._c_close) = chains
         cur.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of that class
         cur.fetchall = raw.fetchall  # type: ignore[method-assign]
         return cur
@@ -783,4 +793,8 @@ class _InMemoryCursor(Cursor):
         raw = self._cursor
         self.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of this class
         self.fetchall = raw.fetchall  # type: ignore[method-assign]
+
+
+#: Allocates a cursor without running ``__init__`` (see :meth:`Connection.cursor`).
+_new_in_memory = object.__new__
 

@@ -11,7 +11,7 @@ plugins that wrap it (``Plugin.wraps_method``): no plugin means the wrapper clas
 driver directly; when every implementation is a ``wrapper=True`` generator, the chain is
 *compiled* into nested closures that drive those generators exactly as pluggy's
 ``_multicall`` would (send the result, throw the exception) without pluggy's per-call
-bookkeeping; any other kind of implementation falls back to a real pluggy hook call.
+bookkeeping (the two innermost wrappers share one closure with the driver call); any other kind of implementation falls back to a real pluggy hook call.
 
 Async connections get their own compiled chains from the same per-method plugin list
 (:meth:`Pipeline.async_chain`): a plugin's ``sturdydb_execute_async`` coroutine, or its sync
@@ -109,6 +109,52 @@ def _wrap_innermost(func: Callable[[Call], Generator[None, Any, Any]]) -> ChainF
         except StopIteration as stop:
             return stop.value
         return _second_yield(func)
+
+    return run
+
+
+def _wrap_pair_innermost(
+    outer: Callable[[Call], Generator[None, Any, Any]], inner: Callable[[Call], Generator[None, Any, Any]],
+) -> ChainFn:
+    """``_wrap(outer, _wrap_innermost(inner))`` in one frame: the two innermost wrappers and
+    the driver call. The common chain (failover around host monitoring) has exactly two, and
+    a frame per wrapped call is a sizeable part of an ORM statement's client cost. Same
+    semantics as the nested form: an exception from ``inner`` (its setup, its handling of the
+    driver's error, a second yield) is thrown into ``outer``."""
+
+    def run(call: Call) -> Any:
+        outer_gen = outer(call)
+        next(outer_gen)
+        try:
+            inner_gen = inner(call)
+            next(inner_gen)
+            try:
+                result = call.func(*call.args, **call.kwargs)
+            except BaseException as exc:
+                try:
+                    inner_gen.throw(exc)
+                except StopIteration as stop:
+                    result = stop.value
+                else:
+                    _second_yield(inner)
+            else:
+                try:
+                    inner_gen.send(result)
+                except StopIteration as stop:
+                    result = stop.value
+                else:
+                    _second_yield(inner)
+        except BaseException as exc:
+            try:
+                outer_gen.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+            return _second_yield(outer)
+        try:
+            outer_gen.send(result)
+        except StopIteration as stop:
+            return stop.value
+        return _second_yield(outer)
 
     return run
 
@@ -212,8 +258,12 @@ class Pipeline:
         if not impls:
             return None
         if all(impl.wrapper for impl in impls):
-            *outer, innermost = impls
-            run: ChainFn = _wrap_innermost(innermost.function)  # type: ignore[arg-type]
+            if len(impls) >= 2:
+                *outer, second, innermost = impls
+                run: ChainFn = _wrap_pair_innermost(second.function, innermost.function)  # type: ignore[arg-type]
+            else:
+                outer, innermost = [], impls[0]
+                run = _wrap_innermost(innermost.function)  # type: ignore[arg-type]
             for impl in reversed(outer):  # build from the inside out
                 run = _wrap(impl.function, run)  # type: ignore[arg-type]
             return run

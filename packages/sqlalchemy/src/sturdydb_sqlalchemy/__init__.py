@@ -21,7 +21,7 @@ what the application sees during a failover.
 
 from __future__ import annotations
 
-from sturdydb_sqlalchemy._common import is_sturdydb_disconnect
+from sturdydb_sqlalchemy._common import is_sturdydb_disconnect, keep_the_pool
 from sturdydb_sqlalchemy.mysql import SturdyMariaDBDialect, SturdyMySQLDialect
 from sturdydb_sqlalchemy.postgresql import SturdyPGDialect
 from sturdydb_sqlalchemy.psycopg2 import SturdyPsycopg2Dialect
@@ -35,4 +35,5 @@ __all__ = [
     "SturdyPsycopg2Dialect",
     "SturdyPyMySQLDialect",
     "is_sturdydb_disconnect",
+    "keep_the_pool",
 ]

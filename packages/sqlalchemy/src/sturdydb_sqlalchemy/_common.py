@@ -4,7 +4,8 @@ The dialects subclass SQLAlchemy's psycopg and mysql-connector dialects, so SQL 
 types, reflection and result handling are exactly SQLAlchemy's. This mixin changes only how
 a DBAPI connection is opened (through :func:`sturdydb.connect`, with the URL query and
 ``connect_args`` as sturdydb properties), how an error is classified for the pool
-(``is_disconnect``) and what a pre-ping does after a failover.
+(``is_disconnect``, and which connections a disconnect recycles) and what a pre-ping or a
+rollback does after a failover.
 
 Why these choices for ``is_disconnect``:
 
@@ -20,7 +21,16 @@ Why these choices for ``is_disconnect``:
   writer, but what the interrupted unit of work did is unknown. It is invalidated, so that
   nothing of that session (open transaction state, session variables that were not carried
   over) leaks into the next unit of work: the pool opens a fresh connection, which
-  sturdydb routes straight to the verified writer.
+  sturdydb routes straight to the verified writer. Only *that* connection: SQLAlchemy's
+  default on a disconnect is to recycle the whole pool, but every other pooled connection
+  either failed over already or fails over by itself at its next call (with
+  ``aurora_connection_tracker`` sturdydb also aborts the connections to the old writer once
+  the new one is verified). Recycling them would
+  throw away connections that sturdydb has just moved to the new writer and make every
+  worker open one more, which after a failover is most of the time the application waits
+  (measured: the same ORM episode resumed after a median of 0.28 to 0.72 s with the pool
+  recycled; see BENCHMARKS.md). A :class:`sturdydb.FailoverFailedError` still recycles the
+  pool: no writer was reachable, so no pooled connection is presumed good.
 - Anything else: SQLAlchemy's own rule for the driver.
 """
 
@@ -32,7 +42,7 @@ from typing import Any
 
 import sturdydb
 
-__all__ = ["SturdyDialectMixin", "is_sturdydb_disconnect", "physical"]
+__all__ = ["SturdyDialectMixin", "is_sturdydb_disconnect", "keep_the_pool", "physical"]
 
 log = logging.getLogger("sturdydb_sqlalchemy")
 
@@ -60,6 +70,13 @@ def is_sturdydb_disconnect(error: BaseException) -> bool | None:
     if isinstance(error, _INVALIDATING):
         return True
     return None
+
+
+def keep_the_pool(context: Any) -> None:
+    """A ``handle_error`` listener: an unknown-outcome error invalidates its own connection only
+    (``invalidate_pool_on_disconnect = False``; see the module docstring)."""
+    if isinstance(context.original_exception, sturdydb.TransactionResolutionUnknownError):
+        context.invalidate_pool_on_disconnect = False
 
 
 class SturdyDialectMixin:
@@ -98,6 +115,14 @@ class SturdyDialectMixin:
                             "pass connection properties as keywords (connect_args)")
         return sturdydb.connect(self._sturdydb_target(), conninfo, **cparams)
 
+    @classmethod
+    def engine_created(cls, engine: Any) -> None:
+        """Install :func:`keep_the_pool` on every engine of a sturdydb dialect."""
+        from sqlalchemy import event
+
+        super().engine_created(engine)  # type: ignore[misc]
+        event.listen(engine, "handle_error", keep_the_pool)
+
     def is_disconnect(self, e: Any, connection: Any, cursor: Any) -> bool:
         verdict = is_sturdydb_disconnect(e)
         if verdict is not None:
@@ -112,6 +137,22 @@ class SturdyDialectMixin:
         except sturdydb.FailoverSuccessError as exc:
             log.info("pool pre-ping failed over; the pooled connection now goes to the new writer (%s)", exc)
             return True
+
+    def do_rollback(self, dbapi_connection: Any) -> None:
+        """SQLAlchemy's rollback; a rollback that failed over is a success.
+
+        The pool rolls back every connection it takes back (``reset_on_return``), so a pooled
+        connection that was idle on the old writer meets the failover here. The rollback's
+        purpose is met: the new physical connection has no transaction, and the old one's
+        was never committed. Raising would make the pool log the error and discard the
+        connection that sturdydb has just moved to the new writer, so that the next checkout
+        opens another one.
+        """
+        try:
+            super().do_rollback(dbapi_connection)  # type: ignore[misc]
+        except sturdydb.FailoverSuccessError as exc:
+            log.info("rollback failed over; nothing was committed and the connection now goes to the "
+                     "new writer (%s)", exc)
 
     def _sturdydb_ping(self, dbapi_connection: Any) -> bool:
         return bool(super().do_ping(dbapi_connection))  # type: ignore[misc]

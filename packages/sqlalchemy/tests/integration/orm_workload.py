@@ -110,10 +110,10 @@ class WorkerLog:
         """Whether this worker committed ``after_failover`` units since the failover ended for it.
 
         For a worker that got an error, that is since its last error. A worker may also never
-        get one, and rightly so: SQLAlchemy invalidates the whole pool on the first disconnect,
-        so a worker whose connection sat in the pool then gets a fresh connection (to the new
-        writer) at its next checkout and never touches the old writer. For such a worker the
-        units counted are those begun after the failover was over.
+        get one, and rightly so: a worker whose connection was back in the pool when the writer
+        died meets the failover in the pool's rollback on checkin (or in a pre-ping), which the
+        sturdydb dialects count as a success, so its next unit runs on the new writer. For such
+        a worker the units counted are those begun after the failover was over.
         """
         if self.errors:
             since = self.errors[-1][0]

@@ -1,7 +1,8 @@
 """Driver dialect for mysql-connector-python (pure-Python and C extension).
 
-Network-bound calls: mysql-connector's default cursors are unbuffered, so ``fetch*`` read from
-the server; ``Connection.cursor()`` pings the server first. Timeouts map onto the driver's
+Network-bound calls: mysql-connector's default cursors are unbuffered, so their ``fetch*`` (and
+a ``close`` that drains an unread result, with ``consume_results``) read from the server, while a buffered cursor's fetches
+read memory; ``Connection.cursor()`` pings the server first. Timeouts map onto the driver's
 own options: ``connect_timeout`` onto ``connection_timeout``, ``socket_timeout`` onto
 ``read_timeout``/``write_timeout`` as a backstop that expires only after the core's watchdog
 had its chance to cancel the statement (``socket_timeout + auxiliary_query_timeout_sec + 1``:
@@ -48,11 +49,14 @@ class MysqlConnectorDialect(MysqlFamilyDialect):
         "Cursor.execute",
         "Cursor.executemany",
         "Cursor.callproc",
-        "Cursor.fetchone",
-        "Cursor.fetchmany",
-        "Cursor.fetchall",
-        "Cursor.__next__",
         "Cursor.nextset",
+    })
+    # Additionally network-bound for the unbuffered (default) cursors only: a buffered cursor
+    # (SQLAlchemy's default, ``buffered=True``) read its whole result in execute(), so its
+    # fetches never touch the socket; an unbuffered one reads rows, and its close() reads
+    # whatever the application left unread (with ``consume_results``; else it raises).
+    server_cursor_methods: ClassVar[frozenset[str]] = frozenset({
+        "Cursor.fetchone", "Cursor.fetchmany", "Cursor.fetchall", "Cursor.__next__", "Cursor.close",
     })
 
     def __init__(self) -> None:
