@@ -50,11 +50,12 @@ def run() -> int:
     parser.add_argument("--engines", default="pg,mysql")
     parser.add_argument("--styles", default=",".join(STYLES))
     parser.add_argument("--dns-delay", default="5.0")
+    parser.add_argument("--steady", default="1.0", help="seconds between the first write and the kill")
     args = parser.parse_args()
     results: dict[str, Any] = {
         "title": "Async failover downtime: sturdydb's connect_async vs the reference's async connection",
         "command": "nox -s bench_reference_async",
-        "settings": {"runs": args.runs, "dns_delay_s": float(args.dns_delay),
+        "settings": {"runs": args.runs, "dns_delay_s": float(args.dns_delay), "steady_s": float(args.steady),
                      "process": "a fresh process and cluster per run and style"},
         "engines": {},
     }
@@ -66,7 +67,7 @@ def run() -> int:
                 # monitors), and the reference's cannot be reset within one process.
                 proc = subprocess.run(
                     [sys.executable, __file__, "--child", "--engines", engine, "--styles", style,
-                     "--dns-delay", args.dns_delay],
+                     "--dns-delay", args.dns_delay, "--steady", args.steady],
                     capture_output=True, text=True, timeout=900, check=False)
                 try:
                     found = json.loads(proc.stdout)["engines"][engine][style]["runs"][0]

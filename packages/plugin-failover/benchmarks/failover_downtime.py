@@ -41,7 +41,8 @@ the cluster's ``promote`` event (``after_promote_event_s``, recorded a little la
 
 Run: ``.venv/bin/python packages/plugin-failover/benchmarks/failover_downtime.py --runs 5``; add
 ``--drivers psycopg,psycopg2,mysql-connector-python,pymysql`` for every driver (default: each
-engine's default driver, psycopg and mysql-connector), or ``--async`` for the async styles.
+engine's default driver, psycopg and mysql-connector), or ``--async`` for the async styles;
+``--steady S`` puts the kill S seconds after the application's first write (default 1).
 """
 
 from __future__ import annotations
@@ -305,6 +306,10 @@ class AcceptanceProbe(threading.Thread):
             conn.close()
 
 
+#: Seconds between the application's first write and the kill (``--steady``).
+STEADY_S = [1.0]
+
+
 def one_run(cluster: Cluster, style: str) -> dict[str, Any]:
     cluster.heal()
     sturdydb.reset_process_state()  # release, and forget every topology
@@ -320,7 +325,7 @@ def one_run(cluster: Cluster, style: str) -> dict[str, Any]:
     ready_by = time.monotonic() + 60
     while not writer.successes and time.monotonic() < ready_by:
         time.sleep(0.01)
-    time.sleep(1.0)
+    time.sleep(STEADY_S[0])
     target = cluster.readers[0]
     probe = AcceptanceProbe(cluster, target)
     probe.start()
@@ -387,10 +392,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="the application is an asyncio task (sturdydb.connect_async, raw async driver)")
     parser.add_argument("--dns-delay", type=float, default=5.0)
     parser.add_argument("--promote-delay", type=float, default=1.0)
+    parser.add_argument("--steady", type=float, default=1.0,
+                        help="seconds between the application's first write and the kill")
     parser.add_argument("--drivers", default="",
                         help="comma-separated driver names (psycopg, psycopg2, mysql-connector-python, "
                              "pymysql); default: each engine's default driver")
     args = parser.parse_args(argv)
+    STEADY_S[0] = args.steady
     wanted = [d for d in args.drivers.split(",") if d]
     unknown = set(wanted) - {d.name for d in DRIVERS}
     if unknown:
@@ -406,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "benchmark": "async_failover_downtime" if args.use_async else "failover_downtime",
         "settings": {"runs": args.runs, "dns_delay_s": args.dns_delay, "promote_delay_s": args.promote_delay,
+                     "steady_s": args.steady,
                      "target": "after_accepting_writes_s median < 0.1 for every sturdydb style"},
         "engines": {},
     }
