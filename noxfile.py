@@ -201,10 +201,27 @@ def bench_reference(session: nox.Session) -> None:
     The reference (``aws-advanced-python-wrapper``) is installed in this session's own
     environment only: no sturdydb distribution depends on it. Options go after ``--``.
     """
-    _install_all(session)
-    session.install("aws-advanced-python-wrapper")
+    _install_reference(session)
     session.run("python", str(ROOT / "packages" / "sqlalchemy" / "benchmarks" / "_orm_failover_vs_reference.py"),
                 *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench_reference_async(session: nox.Session) -> None:
+    """An asyncio task through a writer kill: sturdydb's connect_async beside the reference's
+    async connection (psycopg AsyncConnection; aiomysql for MariaDB, the only MySQL driver its
+    async side supports). Same environment rule as ``bench_reference``; options after ``--``.
+    """
+    _install_reference(session)
+    session.install("aiomysql")
+    session.run("python", str(ROOT / "packages" / "plugin-failover" / "benchmarks" / "_async_failover_vs_reference.py"),
+                *session.posargs)
+
+
+def _install_reference(session: nox.Session) -> None:
+    """Everything, plus the reference wrapper, in this benchmark session's environment only."""
+    _install_all(session)
+    session.install("aws-advanced-python-wrapper")
 
 
 @nox.session(python=PYTHON)

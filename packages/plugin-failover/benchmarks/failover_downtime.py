@@ -26,7 +26,13 @@ probe, same figures), in two styles:
   connection and connects again through the cluster endpoint (what a pool that invalidates
   the connection does, e.g. SQLAlchemy's async engine after an unknown outcome);
 - ``raw_async_reconnect``: the raw async driver; on any error connects again through the
-  cluster endpoint.
+  cluster endpoint;
+- ``reference_async_keep`` (only requested by name, with the reference installed: see
+  ``_async_failover_vs_reference.py``): the reference wrapper's ``AsyncAwsWrapperConnection``
+  over psycopg ``AsyncConnection`` / aiomysql with its default plugins; keeps its connection
+  and re-runs the statement after its ``FailoverSuccessError``;
+  ``reference_async_keep_fast_efm`` likewise with its host monitoring set to the values of
+  sturdydb's ``aurora-fast`` profile (1000 ms grace, 2 probes 500 ms apart).
 
 Measured per run, to the first successful write on the new writer: from the kill
 (``downtime_s``), from the moment the promoted replica really accepts writes as seen by a
@@ -35,13 +41,15 @@ the cluster's ``promote`` event (``after_promote_event_s``, recorded a little la
 
 Run: ``.venv/bin/python packages/plugin-failover/benchmarks/failover_downtime.py --runs 5``; add
 ``--drivers psycopg,psycopg2,mysql-connector-python,pymysql`` for every driver (default: each
-engine's default driver, psycopg and mysql-connector), or ``--async`` for the async styles.
+engine's default driver, psycopg and mysql-connector), or ``--async`` for the async styles;
+``--steady S`` puts the kill S seconds after the application's first write (default 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
@@ -59,6 +67,11 @@ from sturdydb_testing.drivers import DEFAULT_DRIVERS, DRIVERS, Driver
 STYLES = ("sturdydb_keep", "sturdydb_reconnect", "sturdydb_reconnect_ip",
           "sturdydb_reconnect_custom_name", "raw_reconnect")
 ASYNC_STYLES = ("sturdydb_async_keep", "sturdydb_async_reconnect", "raw_async_reconnect")
+#: The reference wrapper's async connection (``aws_advanced_python_wrapper.aio``), only when it
+#: is installed (``nox -s bench_reference_async``; no sturdydb package depends on it).
+REFERENCE_STYLES = ("reference_async_keep", "reference_async_keep_fast_efm")
+#: The reference's host monitoring set to sturdydb's ``aurora-fast`` profile values.
+FAST_EFM = {"failure_detection_time_ms": 1000, "failure_detection_interval_ms": 500, "failure_detection_count": 2}
 #: The application's own DNS name for the cluster endpoint (``sturdydb_reconnect_custom_name``).
 CUSTOM_NAME = "db.internal.test"
 
@@ -120,6 +133,8 @@ class Writer(threading.Thread):
         #: kill can return just after it, and is not a write on the new writer.
         self.successes: list[tuple[float, float]] = []
         self.errors = 0
+        #: (when, exception class name, message start) of every error the application saw.
+        self.error_log: list[tuple[float, str, str]] = []
         self.conn: Any = None
 
     def run(self) -> None:
@@ -163,7 +178,41 @@ def _async_target(cluster: Cluster) -> Any:
     return mysql.connector.aio.connect
 
 
+async def _open_reference_async(cluster: Cluster, style: str) -> Any:
+    """The reference wrapper's async connection, configured as its documentation says for Aurora."""
+    from aws_advanced_python_wrapper.aio import AsyncAwsWrapperConnection  # type: ignore[import-not-found]
+
+    options: dict[str, Any] = {
+        "plugins": "initial_connection,aurora_connection_tracker,failover,host_monitoring_v2",  # its default list
+        "cluster_instance_host_pattern": cluster.instance_host_pattern,
+        "autocommit": True, "connect_timeout": 2,
+        **(FAST_EFM if style.endswith("_fast_efm") else {}),
+    }
+    if cluster.engine == "pg":
+        import psycopg
+
+        return await AsyncAwsWrapperConnection.connect(psycopg.AsyncConnection.connect, cluster.conninfo("cluster"),
+                                                       wrapper_dialect="aurora-pg", **options)
+    import aiomysql  # type: ignore[import-not-found]  # only in the reference's benchmark session
+
+    kw = cluster.connect_kwargs("cluster")
+    return await AsyncAwsWrapperConnection.connect(aiomysql.connect, "", host=kw["host"], port=kw["port"],
+                                                   user=kw["user"], password=kw["password"], db=kw["database"],
+                                                   wrapper_dialect="aurora-mysql", **options)
+
+
+def _failover_errors(style: str) -> tuple[type[BaseException], ...]:
+    """The errors after which a failover style's connection is on the new writer (or gave up)."""
+    if style.startswith("reference_"):
+        from aws_advanced_python_wrapper.errors import FailoverError  # type: ignore[import-not-found]
+
+        return (FailoverError,)
+    return (sturdydb.FailoverError,)
+
+
 async def _open_async(cluster: Cluster, style: str) -> Any:
+    if style in REFERENCE_STYLES:
+        return await _open_reference_async(cluster, style)
     extra = {"ssl_disabled": True} if cluster.engine == "mysql" else {}
     if style == "raw_async_reconnect":
         kwargs = {**cluster.address_kwargs("cluster"), **extra, "autocommit": True}
@@ -181,6 +230,8 @@ class AsyncWriter(Writer):
         asyncio.run(self._main())
 
     async def _main(self) -> None:
+        failover_errors = _failover_errors(self.style)
+        keeps = self.style.endswith("_keep") or "_keep_" in self.style
         i = 0
         conn: Any = None
         while not self.stop.is_set():
@@ -194,17 +245,25 @@ class AsyncWriter(Writer):
                 started = time.monotonic()
                 await cur.execute(f"INSERT INTO {self.table} (id) VALUES (%s)", (i,))
                 self.successes.append((started, time.monotonic()))
-            except sturdydb.FailoverError:
+            except failover_errors as exc:
                 self.errors += 1
-                if self.style != "sturdydb_async_keep":  # keep: the connection is on the new writer
+                self.error_log.append((time.monotonic(), type(exc).__name__, str(exc)[:80]))
+                if not keeps:  # keep: the connection is on the new writer
                     await self._drop_async(conn)
                     conn = None
-            except Exception:
+            except Exception as exc:
                 self.errors += 1
+                self.error_log.append((time.monotonic(), type(exc).__name__, str(exc)[:80]))
                 await self._drop_async(conn)
                 conn = None
                 await asyncio.sleep(0.001)  # what a typical retry loop does; no busy spin
         await self._drop_async(conn)
+        if self.style in REFERENCE_STYLES:
+            # Its monitors are tasks of this loop, which ends now: stop them, and forget its
+            # process-wide topology as sturdydb's is forgotten before each run.
+            from aws_advanced_python_wrapper.aio import release_resources_async
+
+            await release_resources_async()
 
     @staticmethod
     async def _drop_async(conn: Any) -> None:
@@ -247,16 +306,26 @@ class AcceptanceProbe(threading.Thread):
             conn.close()
 
 
-def one_run(cluster: Cluster, style: str) -> dict[str, float]:
+#: Seconds between the application's first write and the kill (``--steady``).
+STEADY_S = [1.0]
+
+
+def one_run(cluster: Cluster, style: str) -> dict[str, Any]:
     cluster.heal()
     sturdydb.reset_process_state()  # release, and forget every topology
     setup = _open(cluster, "sturdydb_keep")
     table = f"bench_{int(time.time() * 1000) % 10**9}"
     setup.cursor().execute(f"CREATE TABLE {table} (id INT)")
     setup.close()
-    writer = (AsyncWriter if style in ASYNC_STYLES else Writer)(cluster, style, table)
+    writer = (AsyncWriter if style in ASYNC_STYLES + REFERENCE_STYLES else Writer)(cluster, style, table)
     writer.start()
-    time.sleep(1.0)  # steady state (monitor verified the writer, connection warm)
+    # Steady state (monitor verified the writer, connection warm): the kill comes 1 s after
+    # the application's first write, never during its first connect (slow on a loaded machine,
+    # which would make a "keep" style measure a reconnect).
+    ready_by = time.monotonic() + 60
+    while not writer.successes and time.monotonic() < ready_by:
+        time.sleep(0.01)
+    time.sleep(STEADY_S[0])
     target = cluster.readers[0]
     probe = AcceptanceProbe(cluster, target)
     probe.start()
@@ -282,11 +351,17 @@ def one_run(cluster: Cluster, style: str) -> dict[str, float]:
         raise RuntimeError(f"{style}: no successful write within 60 s of the kill")
     if probe.accepting_at is None:
         raise RuntimeError("the acceptance probe never saw the promoted replica writable")
-    return {
+    result: dict[str, Any] = {
         "downtime_s": first - kill.monotonic,
         "after_accepting_writes_s": first - probe.accepting_at,
         "after_promote_event_s": first - promote.monotonic,
     }
+    if style in REFERENCE_STYLES or style in ASYNC_STYLES:
+        # What the application saw and when, in seconds from the moment the replica accepted
+        # writes (negative: before), for reading where each style's time went.
+        result["errors_seen"] = "; ".join(f"{kind} at {at - probe.accepting_at:+.3f} s ({message})"
+                                          for at, kind, message in writer.error_log) or "none"
+    return result
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -317,27 +392,40 @@ def main(argv: list[str] | None = None) -> int:
                         help="the application is an asyncio task (sturdydb.connect_async, raw async driver)")
     parser.add_argument("--dns-delay", type=float, default=5.0)
     parser.add_argument("--promote-delay", type=float, default=1.0)
+    parser.add_argument("--steady", type=float, default=1.0,
+                        help="seconds between the application's first write and the kill")
     parser.add_argument("--drivers", default="",
                         help="comma-separated driver names (psycopg, psycopg2, mysql-connector-python, "
                              "pymysql); default: each engine's default driver")
     args = parser.parse_args(argv)
+    STEADY_S[0] = args.steady
     wanted = [d for d in args.drivers.split(",") if d]
     unknown = set(wanted) - {d.name for d in DRIVERS}
     if unknown:
         parser.error(f"unknown drivers {sorted(unknown)}; use {[d.name for d in DRIVERS]}")
     styles = args.styles or ",".join(ASYNC_STYLES if args.use_async else STYLES)
+    unknown_styles = set(styles.split(",")) - set(STYLES + ASYNC_STYLES + REFERENCE_STYLES)
+    if unknown_styles:
+        parser.error(f"unknown styles {sorted(unknown_styles)}")
+    # The reference resolves the cluster's Aurora-shaped names itself (its drivers call
+    # socket.getaddrinfo): answer them with the emulated DNS in this process when it runs.
+    reference = any(style in REFERENCE_STYLES for style in styles.split(","))
     logging.basicConfig(level=logging.WARNING)
     results: dict[str, Any] = {
         "benchmark": "async_failover_downtime" if args.use_async else "failover_downtime",
         "settings": {"runs": args.runs, "dns_delay_s": args.dns_delay, "promote_delay_s": args.promote_delay,
+                     "steady_s": args.steady,
                      "target": "after_accepting_writes_s median < 0.1 for every sturdydb style"},
         "engines": {},
     }
     for engine in args.engines.split(","):
         cls = PostgresCluster if engine == "pg" else MariaDBCluster
         drivers = [d for d in DRIVERS if d.engine == engine and d.name in wanted] or [DEFAULT_DRIVERS[engine]]
-        with cls(replicas=2, dns_delay=args.dns_delay, promote_delay=args.promote_delay,
-                 name=f"bench-{engine}") as cluster:
+        with contextlib.ExitStack() as stack:
+            cluster = stack.enter_context(cls(replicas=2, dns_delay=args.dns_delay, promote_delay=args.promote_delay,
+                                              name=f"bench-{engine}"))
+            if reference:
+                stack.enter_context(cluster.resolved_in_process())
             for driver in drivers:
                 _DRIVER[engine] = driver
                 per_style = run_styles(cluster, styles.split(","), args.runs)

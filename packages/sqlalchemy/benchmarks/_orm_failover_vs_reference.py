@@ -15,10 +15,11 @@ commit returned is on the new writer exactly once (lost, duplicated, half-applie
 node). On MySQL the reference runs without ``host_monitoring``, which it refuses there.
 
 The reference resolves host names itself (psycopg resolves them with ``socket.getaddrinfo``,
-and so does mysql-connector), while the emulation's Aurora-shaped names exist only inside
-sturdydb (``map_host``): this process therefore answers those names with the emulated DNS (the
-cluster endpoint's address follows the writer after the cluster's DNS delay, as Aurora's does).
-Nothing else differs.
+and so does mysql-connector),
+while the emulation's Aurora-shaped names exist only inside sturdydb (``map_host``): this
+process therefore answers those names with the emulated DNS (``Cluster.resolved_in_process``:
+the cluster endpoint's address follows the writer after the cluster's DNS delay, as Aurora's
+does). Nothing else differs.
 
 Not part of ``nox -s bench`` (its name starts with ``_``): the reference is installed only in
 this benchmark's own session, never as a dependency of any sturdydb package:
@@ -30,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,23 +52,6 @@ from orm_workload import (  # type: ignore[import-not-found]  # the integration 
 
 import sturdydb
 from sturdydb_testing import Cluster, MariaDBCluster, PostgresCluster
-
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def _emulated_dns(cluster: Cluster) -> None:
-    """Resolve the cluster's Aurora-shaped names to their loopback addresses in this process."""
-
-    def lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == cluster.cluster_host:
-            host = cluster.cluster_endpoint.address
-        elif host == cluster.reader_host:
-            host = cluster.reader_endpoint.address
-        elif isinstance(host, str) and host.endswith(cluster.instance_host_pattern[1:]):
-            host = cluster.instance(host.split(".", 1)[0]).address
-        return _real_getaddrinfo(host, *args, **kwargs)
-
-    socket.getaddrinfo = lookup
 
 
 #: Each side's SQLAlchemy dialect per engine: psycopg 3 and mysql-connector on both sides.
@@ -140,10 +123,8 @@ def episode(cluster: Cluster, dialect: str) -> dict[str, Any]:
 def _one_episode(engine: str, dialect: str) -> int:
     """One episode on a fresh cluster, in this (fresh) process; prints its result as JSON."""
     cluster_cls = PostgresCluster if engine == "pg" else MariaDBCluster
-    with cluster_cls(replicas=2, dns_delay=2.0, promote_delay=0.5) as cluster:
-        _emulated_dns(cluster)
+    with cluster_cls(replicas=2, dns_delay=2.0, promote_delay=0.5) as cluster, cluster.resolved_in_process():
         result = episode(cluster, dialect)
-        socket.getaddrinfo = _real_getaddrinfo
     print(json.dumps(result), flush=True)
     # The reference leaves non-daemon threads behind (its monitors), which would keep the
     # interpreter from exiting: the result is out, end the process.

@@ -287,7 +287,11 @@ class ConnectionContext:
                         old.rollback()
                 except Exception:
                     pass
-            self.driver.close_quietly(old)
+            in_background = getattr(self.driver, "close_in_background", None) if self.loop is not None else None
+            if in_background is not None:
+                in_background(old)  # the waiting task needs the new connection, not this close
+            else:
+                self.driver.close_quietly(old)
         try:
             self.pipeline.hook.sturdydb_connection_changed(
                 context=self, old=old, new=new, kept=bool(keep_old and old is not None and old is not new))

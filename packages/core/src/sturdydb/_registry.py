@@ -205,3 +205,8 @@ process_state.register(
     _when_imported("sturdydb._monitor_thread", lambda m: m.reset_all()),
     after_fork=_when_imported("sturdydb._monitor_thread", lambda m: m.after_fork_in_child()),
 )
+process_state.register(
+    "sturdydb._offloop",
+    _when_imported("sturdydb._offloop", lambda m: m.stop()),
+    after_fork=_when_imported("sturdydb._offloop", lambda m: m.after_fork_in_child()),
+)

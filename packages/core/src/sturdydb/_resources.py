@@ -2,8 +2,8 @@
 
 ``sturdydb.release_resources()`` asks every plugin of every cached chain to stop, runs the
 release callbacks that plugin packages registered with :func:`on_release`, and stops the
-watchdog. It never joins a thread that could be blocked (all our threads are daemons), so it
-is safe to run from ``atexit``, where it is registered the first time a plugin registers a
+watchdog and the off-loop workers of async connections. It never joins a thread that could be
+blocked (all our threads are daemons), so it is safe to run from ``atexit``, where it is registered the first time a plugin registers a
 release callback (plugins that start threads do so when they first start one).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 import threading
 from collections.abc import Callable
 
@@ -49,6 +50,9 @@ def release_resources() -> None:
         except Exception:
             log.exception("a release callback failed")
     watchdog.stop()
+    offloop = sys.modules.get("sturdydb._offloop")  # no import here: it may not be loaded yet
+    if offloop is not None:
+        offloop.stop()
 
 
 def _release_at_exit() -> None:

@@ -18,6 +18,7 @@ import logging
 import random
 import secrets
 import signal
+import socket
 import string
 import threading
 import time
@@ -481,6 +482,34 @@ class Cluster(abc.ABC):
         """``key=value`` connection string form of :meth:`connect_kwargs` plus ``extra``."""
         params: dict[str, object] = {**self.connect_kwargs(host), **extra}
         return " ".join(f"{key}={_quote(value)}" for key, value in params.items())
+
+    @contextlib.contextmanager
+    def resolved_in_process(self) -> Iterator[None]:
+        """Answer this cluster's Aurora-shaped names in ``socket.getaddrinfo``, in this process.
+
+        For code that resolves host names itself instead of through sturdydb's
+        :func:`sturdydb.map_host` (the reference wrapper, whose drivers call
+        ``socket.getaddrinfo``, also from asyncio's ``loop.getaddrinfo``). The cluster endpoint's
+        name follows the endpoint, so its answer changes after the DNS delay as in Aurora.
+        Benchmarks only: the patch is process-wide and undone on exit.
+        """
+        real = socket.getaddrinfo
+        suffix = self.instance_host_pattern[1:]
+
+        def lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
+            if host == self.cluster_host:
+                host = self.cluster_endpoint.address
+            elif host == self.reader_host:
+                host = self.reader_endpoint.address
+            elif isinstance(host, str) and host.endswith(suffix):
+                host = self.instance(host.split(".", 1)[0]).address
+            return real(host, *args, **kwargs)
+
+        socket.getaddrinfo = lookup
+        try:
+            yield
+        finally:
+            socket.getaddrinfo = real
 
     # ------------------------------------------------------------------ faults
     def _proxy(self, instance: Instance) -> TcpProxy:

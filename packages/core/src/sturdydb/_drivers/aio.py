@@ -43,6 +43,11 @@ def on_loop(loop: asyncio.AbstractEventLoop, make: Callable[[], Coroutine[Any, A
     return future.result(timeout)
 
 
+def _drop_outcome(done: Any) -> None:
+    if not done.cancelled():
+        done.exception()  # retrieved: a failed background close is not worth a warning
+
+
 def _loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
     try:
         return asyncio.get_running_loop() is loop
@@ -133,6 +138,29 @@ class AsyncDialectMixin:
                 self.close_without_io(conn)  # on the loop itself: close without awaiting
             else:
                 on_loop(loop, conn.close, timeout=10.0)
+        except Exception:
+            try:
+                self.close_without_io(conn)
+            except Exception:
+                pass
+
+    def close_in_background(self, conn: Any) -> None:
+        """Close ``conn`` on its loop without waiting for it (a connection being replaced).
+
+        A failover or switch that replaced ``conn`` must not make the application wait for
+        its close: the close is scheduled on the loop (ahead of the outcome the waiting task
+        gets, both go through the loop's queue) and its errors are dropped.
+        """
+        if not self.is_async_connection(conn):
+            self.close_quietly(conn)
+            return
+        loop = self._loops.get(conn)
+        try:
+            if loop is None or loop.is_closed() or _loop_thread(loop):
+                self.close_without_io(conn)
+                return
+            done = asyncio.run_coroutine_threadsafe(conn.close(), loop)
+            done.add_done_callback(_drop_outcome)
         except Exception:
             try:
                 self.close_without_io(conn)
