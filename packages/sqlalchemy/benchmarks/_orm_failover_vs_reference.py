@@ -53,7 +53,6 @@ from orm_workload import (  # type: ignore[import-not-found]  # the integration 
 import sturdydb
 from sturdydb_testing import Cluster, MariaDBCluster, PostgresCluster
 
-
 #: Each side's SQLAlchemy dialect per engine: psycopg 3 and mysql-connector on both sides.
 SCHEMES = {
     ("pg", "sturdydb"): "postgresql+sturdydb", ("pg", "reference"): "postgresql+aws_wrapper_psycopg",
