@@ -357,7 +357,11 @@ class ConnectionContext:
     def cluster_id(self) -> str:
         found = self.plugin_state.get("_cluster_id")
         if found is None:
-            found = derive_cluster_id(self.props, self.initial_host.host, self.initial_host.port)
+            host, port = self.initial_host.host, self.initial_host.port
+            # A pure function of the properties and the initial host: derived once per
+            # configuration (a host-name parse and a digest), not at every connect.
+            found = self.props.derived(("core.cluster_id", host, port),
+                                       lambda: derive_cluster_id(self.props, host, port))
             self.plugin_state["_cluster_id"] = found
         return str(found)
 
