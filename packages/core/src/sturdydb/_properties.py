@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sturdydb._errors import ConfigurationError
+from sturdydb._record import value_methods
 from sturdydb._selectors import check_weight_pairs
 
 __all__ = [
@@ -82,7 +83,8 @@ def coerce_bool(name: str, value: object) -> bool:
     )
 
 
-@dataclass(frozen=True)
+@value_methods  # repr, == and hash without compiling them (import sturdydb stays cheap)
+@dataclass(frozen=True, repr=False, eq=False)
 class PropertySpec:
     """The declaration of one property.
 
