@@ -17,10 +17,13 @@ import ipaddress
 import threading
 from dataclasses import dataclass
 
+from sturdydb._record import value_methods
+
 __all__ = ["PinnedAddress", "map_host", "mapped_hosts", "resolve_host", "unmap_host"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_methods  # repr, == and hash without compiling them (import sturdydb stays cheap)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class PinnedAddress:
     """Where a pinned host name really lives."""
 

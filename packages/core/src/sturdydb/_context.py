@@ -10,7 +10,6 @@ execute chains.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,9 @@ from sturdydb._topology import ClusterTopology, derive_cluster_id, registry
 from sturdydb._watchdog import watchdog
 
 if TYPE_CHECKING:
+    # asyncio only names the loop's type here: importing it costs a sync MySQL application
+    # about 9 ms at `import sturdydb` (psycopg imports it anyway, mysql-connector does not).
+    import asyncio
     from collections.abc import Callable, Iterable, Mapping
 
     from sturdydb._dialects.base import DatabaseDialect
@@ -359,7 +361,11 @@ class ConnectionContext:
     def cluster_id(self) -> str:
         found = self.plugin_state.get("_cluster_id")
         if found is None:
-            found = derive_cluster_id(self.props, self.initial_host.host, self.initial_host.port)
+            host, port = self.initial_host.host, self.initial_host.port
+            # A pure function of the properties and the initial host: derived once per
+            # configuration (a host-name parse and a digest), not at every connect.
+            found = self.props.derived(("core.cluster_id", host, port),
+                                       lambda: derive_cluster_id(self.props, host, port))
             self.plugin_state["_cluster_id"] = found
         return str(found)
 

@@ -23,7 +23,6 @@ error that says it is installed but broken, and why.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import sys
 import threading
@@ -93,6 +92,8 @@ def check_hook_names(cls: type[Plugin]) -> None:
     for name in dir(cls):
         if not name.startswith(f"{hookspecs.PROJECT}_") or name in known:
             continue
+        import difflib  # only an error needs it: not imported with sturdydb
+
         close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigurationError(
@@ -320,6 +321,8 @@ class PluginCatalog:
             )
         installed = self.codes()
         parts = [f"unknown plugin code {code!r}"]
+        import difflib  # only an error needs it: not imported with sturdydb
+
         close = difflib.get_close_matches(code, installed + list(self.aliases), n=1, cutoff=0.6)
         if close:
             parts.append(f"did you mean {close[0]!r}?")
@@ -357,6 +360,8 @@ class PluginCatalog:
             names = sorted(
                 {*user_profiles(), *self.contributed_profiles, *(p.name for p in BUILTIN_PROFILES)}
             )
+            import difflib  # only an error needs it: not imported with sturdydb
+
             close = difflib.get_close_matches(name, names, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigurationError(

@@ -15,6 +15,8 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 
+from sturdydb._record import value_methods
+
 __all__ = [
     "HostAvailability",
     "HostInfo",
@@ -42,7 +44,8 @@ class HostAvailability(enum.Enum):
     UNAVAILABLE = "unavailable"
 
 
-@dataclass(frozen=True, slots=True)
+@value_methods  # repr, == and hash without compiling them (import sturdydb stays cheap)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class HostInfo:
     """One database instance (or endpoint) as sturdydb sees it."""
 
@@ -124,7 +127,8 @@ _KIND_TO_TYPE = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@value_methods
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class RdsHost:
     """The parts of an RDS host name."""
 

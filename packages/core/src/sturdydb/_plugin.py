@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sturdydb._record import value_methods
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -21,7 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["Plugin", "PluginInfo"]
 
 
-@dataclass(frozen=True)
+@value_methods  # repr, == and hash without compiling them (import sturdydb stays cheap)
+@dataclass(frozen=True, repr=False, eq=False)
 class PluginInfo:
     """What the catalog needs to know about a plugin without importing it (cheap metadata).
 

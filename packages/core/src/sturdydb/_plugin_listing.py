@@ -20,12 +20,12 @@ the catalog reads the plugin as it would without a cache.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import sys
 import threading
+import zlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -290,8 +290,10 @@ def listing(groups: tuple[str, ...], *, rescan: bool = False) -> Listing:
     path = None
     if directory is not None:
         # One file per interpreter (a virtual environment has its own): a changed sys.path
-        # replaces its content rather than adding files.
-        digest = hashlib.sha256(f"{sys.executable}\0{sys.prefix}\0{sys.version}".encode()).hexdigest()[:20]
+        # replaces its content rather than adding files. A CRC, not hashlib: importing hashlib
+        # loads OpenSSL (about 1 ms of every first connect), and a collision is harmless since
+        # the file's key (interpreter, version, paths) is checked on reading.
+        digest = format(zlib.crc32(f"{sys.executable}\0{sys.prefix}\0{sys.version}".encode()), "08x")
         path = os.path.join(directory, f"plugins-{digest}.json")
         if not rescan:
             cached = _read(path, key)

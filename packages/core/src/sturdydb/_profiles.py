@@ -21,11 +21,13 @@ from types import MappingProxyType
 from typing import Any
 
 from sturdydb._errors import ConfigurationError
+from sturdydb._record import value_methods
 
 __all__ = ["BUILTIN_PROFILES", "Profile", "register_profile", "unregister_profile"]
 
 
-@dataclass(frozen=True)
+@value_methods  # repr, == and hash without compiling them (import sturdydb stays cheap)
+@dataclass(frozen=True, repr=False, eq=False)
 class Profile:
     """A named preset. ``plugins=None`` leaves the plugin selection to the user/default."""
 

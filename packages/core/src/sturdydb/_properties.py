@@ -10,7 +10,6 @@ handed to the driver (everything sturdydb owns is removed first).
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sturdydb._errors import ConfigurationError
+from sturdydb._record import value_methods
 from sturdydb._selectors import check_weight_pairs
 
 __all__ = [
@@ -83,7 +83,8 @@ def coerce_bool(name: str, value: object) -> bool:
     )
 
 
-@dataclass(frozen=True)
+@value_methods  # repr, == and hash without compiling them (import sturdydb stays cheap)
+@dataclass(frozen=True, repr=False, eq=False)
 class PropertySpec:
     """The declaration of one property.
 
@@ -162,6 +163,8 @@ class PropertySpec:
             if self.normalize is not None:
                 result = self.normalize(result)
             if self.choices is not None and result not in self.choices:
+                import difflib  # only an error needs it: not imported with sturdydb
+
                 close = difflib.get_close_matches(result, self.choices, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ConfigurationError(
@@ -434,6 +437,8 @@ class PropertyRegistry:
 
     def nearest(self, name: str, extra: Iterable[str] = ()) -> str | None:
         """The known name closest to ``name`` (for "did you mean" hints)."""
+        import difflib  # only an error needs it: not imported with sturdydb
+
         self._everything()
         candidates = list(self._by_name) + list(extra)
         close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)

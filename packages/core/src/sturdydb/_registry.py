@@ -28,7 +28,6 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import ModuleType
 
 __all__ = ["ProcessState", "process_state", "register_process_state", "reset_process_state"]
@@ -36,11 +35,15 @@ __all__ = ["ProcessState", "process_state", "register_process_state", "reset_pro
 log = logging.getLogger("sturdydb.registry")
 
 
-@dataclass(frozen=True)
 class _Piece:
-    name: str
-    reset: Callable[[], None]
-    after_fork: Callable[[], None]
+    """One registered piece (a plain class: a dataclass would be compiled at ``import sturdydb``)."""
+
+    __slots__ = ("after_fork", "name", "reset")
+
+    def __init__(self, name: str, reset: Callable[[], None], after_fork: Callable[[], None]) -> None:
+        self.name = name
+        self.reset = reset
+        self.after_fork = after_fork
 
 
 class ProcessState:

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sturdydb import ConfigurationError, HostInfo, PropertySpec
-from sturdydb.plugin_api import RdsUrlType, normalize_choice, parse_rds_host
+from sturdydb.plugin_api import ImmutableRecord, RdsUrlType, normalize_choice, parse_rds_host
 from sturdydb_failover.settings import FailoverMode
 
 if TYPE_CHECKING:
@@ -61,13 +60,21 @@ def global_properties() -> list[PropertySpec]:
     ]
 
 
-@dataclass(frozen=True)
-class GlobalSettings:
-    """One connection's global failover configuration (read once at connect)."""
+class GlobalSettings(ImmutableRecord):
+    """One connection's global failover configuration (read once at connect).
 
+    An :class:`~sturdydb.plugin_api.ImmutableRecord`, not a frozen dataclass: this module is
+    imported by every first connect with ``failover``, where a dataclass's generated methods
+    would be compiled from source in each fresh process.
+    """
+
+    __slots__ = ("active", "home_region", "inactive")
     home_region: str | None
     active: GlobalMode
     inactive: GlobalMode
+
+    def __init__(self, home_region: str | None, active: GlobalMode, inactive: GlobalMode) -> None:
+        self._set(home_region=home_region, active=active, inactive=inactive)
 
     @classmethod
     def from_props(cls, props: Properties, initial_host: str) -> GlobalSettings:
@@ -92,13 +99,16 @@ class GlobalSettings:
         return self.active if writer_region == self.home_region else self.inactive
 
 
-@dataclass(frozen=True)
-class Plan:
-    """How one global failover runs on the plain machinery."""
+class Plan(ImmutableRecord):
+    """How one global failover runs on the plain machinery (a record, as GlobalSettings)."""
 
+    __slots__ = ("mode", "reader_ok")
     mode: FailoverMode
     #: Which readers may be chosen (None: any).
     reader_ok: Callable[[HostInfo], bool] | None
+
+    def __init__(self, mode: FailoverMode, reader_ok: Callable[[HostInfo], bool] | None) -> None:
+        self._set(mode=mode, reader_ok=reader_ok)
 
 
 def plan(mode: GlobalMode, home: str) -> Plan:
