@@ -78,16 +78,7 @@ def driver_error(driver: Driver) -> type[BaseException]:
 
 
 @every_driver
-def test_switching_inside_a_transaction_is_refused(
-    aurora_cluster: Cluster, dbapi_driver: Driver, request: pytest.FixtureRequest
-) -> None:
-    if dbapi_driver.name == "pymysql":
-        # Known product bug, open: PyMySQL updates ``server_status`` only from OK packets, not
-        # from the EOF packet ending a result set, so a transaction opened by a SELECT is not
-        # seen by the dialect's in_transaction() and the switch is allowed. Strict: passes loudly
-        # once fixed.
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="PyMySQL dialect: a transaction opened by a SELECT is not detected"))
+def test_switching_inside_a_transaction_is_refused(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
     conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=False)
