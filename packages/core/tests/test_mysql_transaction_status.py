@@ -112,7 +112,7 @@ def test_a_dml_statement_opens_a_transaction_that_commit_and_rollback_end(
     assert _status(conn) == (False, False)
 
 
-def test_an_unbuffered_result_read_to_its_end_tells_the_status_before_any_other_statement(
+def test_an_unbuffered_result_tells_the_status_before_any_other_statement(
         table: str) -> None:
     # The server opens the transaction while streaming; the status must be known from the
     # result itself, with no other statement sent (this is the moment read/write splitting or
@@ -122,6 +122,8 @@ def test_an_unbuffered_result_read_to_its_end_tells_the_status_before_any_other_
         dialect = driver_dialect_for(pymysql.connect)
         cur = conn.cursor(pymysql.cursors.SSCursor)
         cur.execute(f"SELECT id FROM {table}")
+        # Already from the EOF packet after the column list, before any row is read.
+        assert dialect.in_transaction(conn.target_connection)
         assert cur.fetchall() == [(1,)]
         assert dialect.in_transaction(conn.target_connection)
         conn.rollback()
