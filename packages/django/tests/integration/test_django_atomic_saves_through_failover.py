@@ -5,7 +5,8 @@ once, nothing lands on a wrong node, and each thread goes on by moving to its ne
 The workload (:mod:`atomic_units`) behaves like request handlers with persistent connections.
 PostgreSQL runs it twice: on psycopg 3 in this process, and on psycopg2, the driver Django's
 backend takes when psycopg 3 is not installed, in a child interpreter that blocks psycopg 3
-(Django decides once per process) while this process kills the writer of the same cluster.
+(Django decides once per process) while this process kills or freezes the writer of the same
+cluster.
 """
 
 from __future__ import annotations
@@ -85,8 +86,9 @@ def test_atomic_model_saves_survive_a_writer_failover(aurora_cluster: Cluster, o
 
 
 @pytest.mark.parametrize("aurora_cluster", ["pg"], indirect=True)
+@pytest.mark.parametrize("old_writer", ["kill", "freeze"])
 @pytest.mark.timeout(240)
-def test_atomic_model_saves_on_psycopg2_survive_a_writer_kill(aurora_cluster: Cluster) -> None:
+def test_atomic_model_saves_on_psycopg2_survive_a_writer_failover(aurora_cluster: Cluster, old_writer: str) -> None:
     old = aurora_cluster.writer
     assert old is not None
     config = {"kwargs": aurora_cluster.connect_kwargs(), "dbname": aurora_cluster.dbname,
@@ -111,7 +113,7 @@ def test_atomic_model_saves_on_psycopg2_survive_a_writer_kill(aurora_cluster: Cl
 
             table = next_line("table ")
             next_line("start-failover")
-            future = _start_failover(aurora_cluster, "kill")
+            future = _start_failover(aurora_cluster, old_writer)
             child.stdin.write("started\n")
             child.stdin.flush()
             new = future.result(60)
@@ -125,4 +127,4 @@ def test_atomic_model_saves_on_psycopg2_survive_a_writer_kill(aurora_cluster: Cl
                 child.wait(10)
     check_outcome(outcome)
     check_rows(_rows_on_the_new_writer(aurora_cluster, new, table), outcome, {old.name, new.name})
-    print(f"\npg psycopg2 kill: {error_kinds(outcome)}")
+    print(f"\npg psycopg2 {old_writer}: {error_kinds(outcome)}")
