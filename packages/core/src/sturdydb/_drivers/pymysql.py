@@ -116,8 +116,11 @@ def _shared_preferred_tls_class(base: type[Any]) -> type[Any]:
 
 
 #: Length of a protocol-4.1 EOF packet: the 0xFE marker, warning count and status flags (two
-#: bytes each). Nothing else PyMySQL reads after the handshake has that shape: a row whose first
-#: column is that long needs a nine-byte length prefix.
+#: bytes each). Nothing else PyMySQL reads after the handshake has that shape: a row packet that
+#: starts with 0xFE announces an eight-byte column length, so it is at least nine bytes long.
+#: (A handshake PyMySQL repeats itself, ``ping(reconnect=True)``, also passes the reader: its
+#: 0xFE packets, authentication switch requests, are one byte or name a plugin of more than
+#: three letters.)
 _EOF_PACKET_LENGTH = 5
 _EOF_MARKER = 0xFE
 
