@@ -97,10 +97,13 @@ def run_units(alias: str, model: type[Any], engine: str, start_failover: Callabl
     def worker(w: int) -> None:
         seq = 0
         try:
-            # The persistent connection exists before the fault, as in a warmed-up application:
-            # a thread's very first connect during the failover would get the driver's own
-            # connect error (nothing applied; failover of a first connect is opt-in,
-            # enable_connect_failover), which is not the outcome this workload checks.
+            # The persistent connection exists before the fault, as in a warmed-up application.
+            # A first connect in the middle of the failover that the topology cannot route yet
+            # (no verified writer at that moment) gets the driver's own error by design
+            # (nothing applied; enable_connect_failover is opt-in), which is not what this
+            # workload checks. (A routed first connect whose writer dies before it is verified
+            # goes on to the new writer: sturdydb-failover's
+            # test_writer_dies_while_a_connect_is_verified.)
             connections[alias].ensure_connection()
             go.wait()
             deadline = time.monotonic() + 60
