@@ -453,9 +453,16 @@ def test_pymysql_tls_options_the_application_gives_take_pymysqls_own_path() -> N
         shared.close()
 
 
-def test_a_custom_pymysql_connection_class_is_left_as_the_application_gave_it() -> None:
+def test_a_custom_pymysql_connection_class_keeps_its_own_tls_path() -> None:
+    # The application's class is kept (under the subclass that reads the transaction status from
+    # EOF packets, see test_mysql_transaction_status): its TLS context is its own, not shared.
     conn = sturdydb.connect(_AppPyMysqlConnection, **MYSQL_KWARGS)
+    shared = sturdydb.connect(pymysql.connect, **MYSQL_KWARGS)
     try:
-        assert type(conn.target_connection) is _AppPyMysqlConnection
+        raw = conn.target_connection
+        assert isinstance(raw, _AppPyMysqlConnection)
+        assert type(raw).__mro__[1] is _AppPyMysqlConnection
+        assert raw.ctx is not shared.target_connection.ctx
     finally:
         conn.close()
+        shared.close()

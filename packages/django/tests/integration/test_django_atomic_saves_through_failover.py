@@ -2,39 +2,39 @@
 both engines and backends: every unit whose atomic block returned is on the new writer exactly
 once, nothing lands on a wrong node, and each thread goes on by moving to its next unit.
 
-Each thread behaves like a request handler with persistent connections (``CONN_MAX_AGE=None``,
-``CONN_HEALTH_CHECKS=True``): ``close_old_connections()`` at the start and end of every unit,
-as Django's request signals do.
+The workload (:mod:`atomic_units`) behaves like request handlers with persistent connections.
+PostgreSQL runs it twice: on psycopg 3 in this process, and on psycopg2, the driver Django's
+backend takes when psycopg 3 is not installed, in a child interpreter that blocks psycopg 3
+(Django decides once per process) while this process kills or freezes the writer of the same
+cluster.
 """
 
 from __future__ import annotations
 
-import threading
+import json
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import Error as DjangoError
-from django.db import close_old_connections, connections, transaction
-from django.db.models.expressions import RawSQL
-from django_setup import add_database, unit_model
+from atomic_units import (
+    NODE_SQL,
+    UnitsOutcome,
+    add_cluster_database,
+    check_outcome,
+    check_rows,
+    error_kinds,
+    run_units,
+)
+from django.db import connections
+from django_setup import unit_model
 
 import sturdydb
-from sturdydb_testing import Cluster
-
-PLUGINS = "aurora_connection_tracker,failover,host_monitoring"
-NODE_SQL = {"pg": "aurora_db_instance_identifier()", "mysql": "@@aurora_server_id"}
-
-
-def _alias(cluster: Cluster) -> str:
-    kw = cluster.connect_kwargs()
-    options: dict[str, Any] = {"plugins": PLUGINS, "failover_timeout_sec": 60, "connect_timeout": 3,
-                               "socket_timeout": 2}
-    if cluster.engine == "mysql":
-        options["use_pure"] = True
-    engine = "sturdydb_django.postgresql" if cluster.engine == "pg" else "sturdydb_django.mysql"
-    return add_database(engine, host=kw["host"], port=kw["port"], user=kw["user"], password=kw["password"],
-                        name=cluster.dbname, options=options, CONN_MAX_AGE=None, CONN_HEALTH_CHECKS=True)
+from sturdydb_testing import Cluster, Instance
+from sturdydb_testing.drivers import DEFAULT_DRIVERS
 
 
 def _start_failover(cluster: Cluster, old_writer: str) -> Any:
@@ -52,109 +52,79 @@ def _start_failover(cluster: Cluster, old_writer: str) -> Any:
     return future
 
 
+def _rows_on_the_new_writer(cluster: Cluster, new: Instance, table: str) -> list[tuple[Any, ...]]:
+    """(worker, seq, part, node) of every row, read on the writer, which must be ``new``."""
+    driver = DEFAULT_DRIVERS[cluster.engine]
+    verify = sturdydb.connect(driver.connect, cluster.conninfo(cluster.writer), plugins="", **driver.options)
+    try:
+        cur = verify.cursor()
+        cur.execute(f"SELECT {NODE_SQL[cluster.engine]}")
+        assert cur.fetchone()[0] == new.name
+        cur.execute(f"SELECT worker, seq, part, node FROM {table}")
+        return list(cur.fetchall())
+    finally:
+        verify.close()
+
+
 @pytest.mark.parametrize("old_writer", ["kill", "freeze"])
 def test_atomic_model_saves_survive_a_writer_failover(aurora_cluster: Cluster, old_writer: str) -> None:
-    alias = _alias(aurora_cluster)
+    alias = add_cluster_database(aurora_cluster.engine, aurora_cluster.connect_kwargs(), aurora_cluster.dbname)
     model = unit_model()
     with connections[alias].schema_editor() as editor:
         editor.create_model(model)
     connections[alias].close()
     old = aurora_cluster.writer
     assert old is not None
-    node = RawSQL(NODE_SQL[aurora_cluster.engine], [])
-    threads = 8
-    committed: dict[int, list[int]] = {w: [] for w in range(threads)}
-    attempted: dict[int, set[int]] = {w: set() for w in range(threads)}
-    errors: dict[int, list[tuple[int, BaseException]]] = {w: [] for w in range(threads)}
-    after_error: dict[int, int] = dict.fromkeys(range(threads), 0)
-    failures: list[BaseException] = []
     future: list[Any] = []
-    done = threading.Event()
-    go = threading.Barrier(threads + 1)
-
-    def worker(w: int) -> None:
-        seq = 0
-        try:
-            go.wait()
-            deadline = time.monotonic() + 60
-            while not done.is_set():
-                assert time.monotonic() < deadline, (f"worker {w}: no end: {len(errors[w])} errors, {len(committed[w])} "
-                                                     f"commits, last: {errors[w][-3:]}")
-                seq += 1
-                if w == 0 and seq == 5:
-                    future.append(_start_failover(aurora_cluster, old_writer))
-                attempted[w].add(seq)
-                close_old_connections()  # request_started
-                try:
-                    with transaction.atomic(using=alias):
-                        for part in (0, 1):
-                            model.objects.using(alias).create(worker=w, seq=seq, part=part, node=node)
-                except DjangoError as exc:
-                    errors[w].append((seq, exc))  # move on: never re-run a unit of unknown outcome
-                    after_error[w] = 0
-                else:
-                    committed[w].append(seq)
-                    if errors[w]:
-                        after_error[w] += 1
-                finally:
-                    close_old_connections()  # request_finished
-            connections[alias].close()
-        except BaseException as exc:
-            failures.append(exc)
-
-    workers = [threading.Thread(target=worker, args=(w,), name=f"django-worker-{w}", daemon=True)
-               for w in range(threads)]
-    for t in workers:
-        t.start()
-    go.wait()
-    deadline = time.monotonic() + 60
-    baseline: dict[int, int] | None = None
-    while time.monotonic() < deadline and not failures:
-        if baseline is None and future and future[0].done():
-            baseline = {w: len(committed[w]) for w in range(threads)}  # the new writer is promoted
-        if baseline is not None and all(len(committed[w]) >= baseline[w] + 10 for w in range(threads)):
-            break
-        time.sleep(0.05)
-    done.set()
-    join_deadline = time.monotonic() + 30
-    for t in workers:
-        t.join(max(0.0, join_deadline - time.monotonic()))
-    assert not [t.name for t in workers if t.is_alive()], "workers blocked in a database call"
-    assert not failures, failures
+    outcome = run_units(alias, model, aurora_cluster.engine,
+                        start_failover=lambda: future.append(_start_failover(aurora_cluster, old_writer)),
+                        promoted=lambda: bool(future) and future[0].done())
+    check_outcome(outcome)
     new = future[0].result(60)
-    assert baseline is not None
-    for w in range(threads):
-        # A thread between two units may never see an error: its request-start health check
-        # (CONN_HEALTH_CHECKS) failed over with FailoverSuccessError, which counts as usable.
-        # Every thread must go on committing after the failover.
-        assert len(committed[w]) >= baseline[w] + 10, f"worker {w} did not go on: {errors[w]}"
-        if errors[w]:
-            assert after_error[w] >= 1, f"worker {w} never committed after its error: {errors[w]}"
-        for _, exc in errors[w]:
-            # What the application sees: django.db.OperationalError caused by sturdydb's outcome.
-            assert type(exc).__name__ == "OperationalError", repr(exc)
-            assert isinstance(exc.__cause__, sturdydb.FailoverError), repr(exc.__cause__)
+    check_rows(_rows_on_the_new_writer(aurora_cluster, new, model._meta.db_table), outcome, {old.name, new.name})
+    print(f"\n{aurora_cluster.engine} {old_writer}: {error_kinds(outcome)}")
 
-    verify = sturdydb.connect(
-        __import__("psycopg").Connection.connect if aurora_cluster.engine == "pg" else __import__("mysql.connector").connector.connect,
-        aurora_cluster.conninfo(aurora_cluster.writer), plugins="",
-        **({"use_pure": True} if aurora_cluster.engine == "mysql" else {}))
-    try:
-        cur = verify.cursor()
-        cur.execute(f"SELECT {NODE_SQL[aurora_cluster.engine]}")
-        assert cur.fetchone()[0] == new.name
-        cur.execute(f"SELECT worker, seq, part, node FROM {model._meta.db_table}")
-        rows = cur.fetchall()
-    finally:
-        verify.close()
-    present: dict[tuple[int, int], list[int]] = {}
-    for w, s, p, n in rows:
-        present.setdefault((int(w), int(s)), []).append(int(p))
-        assert n in (old.name, new.name), f"a row written on a wrong node: {n}"
-    done_units = {(w, s) for w, seqs in committed.items() for s in seqs}
-    tried = {(w, s) for w, seqs in attempted.items() for s in seqs}
-    assert not sorted(done_units - set(present)), "committed units missing on the new writer"
-    assert not {k: v for k, v in present.items() if sorted(v) != [0, 1]}, "units applied partly or twice"
-    assert not sorted(set(present) - tried), "units nobody wrote"
-    kinds = sorted({type(e.__cause__).__mro__[1].__name__ for errs in errors.values() for _, e in errs})
-    print(f"\n{aurora_cluster.engine} {old_writer}: {sum(map(len, errors.values()))} errors ({kinds})")
+
+@pytest.mark.parametrize("aurora_cluster", ["pg"], indirect=True)
+@pytest.mark.parametrize("old_writer", ["kill", "freeze"])
+@pytest.mark.timeout(240)
+def test_atomic_model_saves_on_psycopg2_survive_a_writer_failover(aurora_cluster: Cluster, old_writer: str) -> None:
+    old = aurora_cluster.writer
+    assert old is not None
+    config = {"kwargs": aurora_cluster.connect_kwargs(), "dbname": aurora_cluster.dbname,
+              "pins": {host: [pin.address, pin.port] for host, pin in sturdydb.mapped_hosts().items()}}
+    child_script = Path(__file__).with_name("psycopg2_units_child.py")
+    with tempfile.TemporaryFile("w+") as stderr:
+        # stderr to a file: a pipe nobody reads while the child runs could fill and block it.
+        child = subprocess.Popen([sys.executable, str(child_script), json.dumps(config)], cwd=Path(__file__).parent,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            lines: list[str] = []
+
+            def next_line(expected: str) -> str:
+                line = child.stdout.readline()  # type: ignore[union-attr]
+                lines.append(line)
+                if not line.startswith(expected):
+                    stderr.seek(0)
+                    raise AssertionError(f"child said {lines!r}, expected {expected!r}; stderr: "
+                                         f"{stderr.read()[-4000:]}")
+                return line.split(" ", 1)[-1].strip()
+
+            table = next_line("table ")
+            next_line("start-failover")
+            future = _start_failover(aurora_cluster, old_writer)
+            child.stdin.write("started\n")
+            child.stdin.flush()
+            new = future.result(60)
+            child.stdin.write("promoted\n")
+            child.stdin.flush()
+            outcome = UnitsOutcome.from_json(next_line("outcome "))
+            assert child.wait(60) == 0
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait(10)
+    check_outcome(outcome)
+    check_rows(_rows_on_the_new_writer(aurora_cluster, new, table), outcome, {old.name, new.name})
+    print(f"\npg psycopg2 {old_writer}: {error_kinds(outcome)}")

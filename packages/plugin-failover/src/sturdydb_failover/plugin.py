@@ -323,24 +323,49 @@ class FailoverPlugin(Plugin):
         try:
             raw = yield
         except Exception as exc:
-            if not ctx.driver.is_network_error(exc):
+            if not self._connects_elsewhere_after(ctx, settings, monitor, routed, exc):
                 raise
-            if routed is None and not settings.connect_failover:
-                raise
-            if monitor is None:
-                raise  # nothing is known about the cluster yet: nowhere else to go
             log.info("connect to %s failed (%s); connecting through the topology instead",
                      request.host.url, exc)
-            monitor.suspect(request.host)
-            self._mark(ctx, request.host)
-            return self._connect_elsewhere(ctx, state, monitor, wants_reader, exc)
+            return self._connect_elsewhere_after(ctx, state, monitor, request.host, wants_reader, exc)
         host = request.host
         ctx.host = host
         try:
             return self._after_connect(ctx, state, raw, host, wants_writer, routed is not None, wants_reader)
-        except BaseException:
+        except BaseException as exc:
             ctx.driver.close_quietly(raw)  # nobody else would close it
-            raise
+            # The host died between accepting the connection and answering the role or
+            # topology queries that verify it (a writer killed just then): the same network
+            # failure as a refused connect, so the same rule; no statement of the
+            # application has run. sturdydb's own outcome (a connect-time failover that
+            # already ran out of time) is final.
+            monitor = monitor or state.monitor
+            if not (isinstance(exc, Exception) and not isinstance(exc, FailoverError)
+                    and self._connects_elsewhere_after(ctx, settings, monitor, routed, exc)):
+                raise
+            log.info("connection to %s failed while it was verified (%s); connecting through the "
+                     "topology instead", host.url, exc)
+            return self._connect_elsewhere_after(ctx, state, monitor, host, wants_reader, exc)
+
+    @staticmethod
+    def _connects_elsewhere_after(
+        ctx: ConnectionContext, settings: FailoverSettings, monitor: TopologyMonitor | None,
+        routed: HostInfo | None, exc: Exception,
+    ) -> bool:
+        """Whether a first connect that failed with ``exc`` goes on through the topology: a
+        network error, on a connect the topology routed (or with enable_connect_failover), once
+        something is known about the cluster (a monitor)."""
+        return (ctx.driver.is_network_error(exc) and (routed is not None or settings.connect_failover)
+                and monitor is not None)
+
+    def _connect_elsewhere_after(
+        self, ctx: ConnectionContext, state: ConnectionState, monitor: TopologyMonitor | None,
+        failed: HostInfo, reader: bool, exc: Exception,
+    ) -> Any:
+        assert monitor is not None
+        monitor.suspect(failed)
+        self._mark(ctx, failed)
+        return self._connect_elsewhere(ctx, state, monitor, reader, exc)
 
     @staticmethod
     def _join_monitor(ctx: ConnectionContext, state: ConnectionState) -> TopologyMonitor | None:

@@ -97,7 +97,9 @@ def failover_properties() -> list[PropertySpec]:
                      "its host whether it is the writer (the first proven writer wins).",
                      owner=OWNER, unit="ms", minimum=1),
         PropertySpec("enable_connect_failover", bool, False,
-                     "Fail over when the first connect of a connection gets a network error.",
+                     "Fail over when the first connect of a connection gets a network error (also "
+                     "while the new connection is verified). A connect the known topology routed "
+                     "to an instance does so anyway.",
                      owner=OWNER),
         PropertySpec("failover_retry_reads", bool, False,
                      "sturdydb only: when a failover interrupts Cursor.execute of a read (outside a "

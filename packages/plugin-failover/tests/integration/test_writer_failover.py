@@ -114,6 +114,38 @@ def test_failover_inside_a_transaction_reports_an_unknown_outcome(rds_cluster: C
 
 
 @every_driver
+def test_failover_inside_a_transaction_opened_by_a_read_reports_an_unknown_outcome(
+    aurora_cluster: Cluster, dbapi_driver: Driver
+) -> None:
+    # SELECT ... FOR UPDATE opens the transaction and takes a row lock the application relies
+    # on; "nothing was applied, run it again" would silently continue without that lock on the
+    # new writer. PyMySQL reports this transaction only in the EOF packet that ends the result.
+    conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=False)
+    table = new_table(conn)
+    cur = conn.cursor()
+    cur.execute(f"INSERT INTO {table} (id) VALUES (1)")
+    conn.commit()
+    cur.execute(f"SELECT id FROM {table} WHERE id = 1 FOR UPDATE")
+    assert list(cur.fetchall()) == [(1,)]
+    assert conn.context.in_transaction()
+    future = fail_over(aurora_cluster)
+    with pytest.raises(sturdydb.TransactionResolutionUnknownError) as caught:
+        cur.execute(f"UPDATE {table} SET worker = 1 WHERE id = 1")
+    assert caught.value.sqlstate == "08007"
+    new = future.result(60)
+    conn.rollback()
+    cur.execute(f"SELECT id FROM {table} WHERE id = 1 FOR UPDATE")  # the transaction, again
+    cur.fetchall()
+    cur.execute(f"UPDATE {table} SET worker = 1 WHERE id = 1")
+    conn.commit()
+    _assert_on_new_writer(conn, aurora_cluster, new.name)
+    cur.execute(f"SELECT id, worker FROM {table}")
+    assert list(cur.fetchall()) == [(1, 1)]
+    conn.commit()
+    conn.close()
+
+
+@every_driver
 def test_failover_during_executemany(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     # psycopg2's executemany sends one statement per row: 20000 round trips can outlast 5 s
     # on a busy machine, which would be a timeout, not the failover this test is about.

@@ -3,6 +3,10 @@
 Reads run on a reader and writes on the writer (by the instance id each statement reports),
 the switch is refused inside a transaction, the loop keeps running while a switch connects,
 and with ``read_write_pools`` a second async connection reuses the pooled connections.
+
+Not run per driver (``every_driver``): psycopg2 and PyMySQL have no asyncio API, so the async
+path has one driver per engine (psycopg's ``AsyncConnection``, ``mysql.connector.aio``); asyncpg
+and aiomysql come with their own issue.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Failover with read/write splitting: a reader killed under a read is replaced by another
 reader, and a writer failover while the connection reads leaves writes on the new writer,
-each acknowledged write exactly once."""
+each acknowledged write exactly once; each through the four drivers (``every_driver``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from rw_helpers import connect, insert, new_table, verify_writes, wait_for, wher
 
 import sturdydb
 from sturdydb_testing import Cluster
+from sturdydb_testing.drivers import Driver
+from sturdydb_testing.pytest_plugin import every_driver
 
 
-def test_a_reader_killed_under_a_read_is_replaced_by_another_reader(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_a_reader_killed_under_a_read_is_replaced_by_another_reader(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
-    conn = connect(aurora_cluster)
+    conn = connect(aurora_cluster, driver=dbapi_driver)
     try:
         table = new_table(conn)
         assert insert(conn, aurora_cluster, table, 1) == writer.name
@@ -27,7 +30,7 @@ def test_a_reader_killed_under_a_read_is_replaced_by_another_reader(aurora_clust
         with pytest.raises(sturdydb.FailoverSuccessError):
             cur.execute(f"SELECT count(*) FROM {table}")  # a read: safe to run again
         cur.execute(f"SELECT count(*) FROM {table}")
-        assert cur.fetchall() == [(1,)]
+        assert list(cur.fetchall()) == [(1,)]
         assert where(conn, aurora_cluster) in others  # another reader, not the writer
         assert conn.read_only
         conn.read_only = False
@@ -39,8 +42,9 @@ def test_a_reader_killed_under_a_read_is_replaced_by_another_reader(aurora_clust
     verify_writes(aurora_cluster, table, [1, 2], {writer.name})
 
 
-def test_a_reader_killed_under_a_read_is_transparent_with_retried_reads(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, failover_retry_reads=True)
+@every_driver
+def test_a_reader_killed_under_a_read_is_transparent_with_retried_reads(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver, failover_retry_reads=True)
     try:
         table = new_table(conn)
         conn.read_only = True
@@ -49,16 +53,17 @@ def test_a_reader_killed_under_a_read_is_transparent_with_retried_reads(aurora_c
         aurora_cluster.kill(first)
         # A plain SELECT is a read by failover's rule (a function call might write): re-run.
         cur.execute(f"SELECT count(*) FROM {table}")
-        assert cur.fetchall() == [(0,)]
+        assert list(cur.fetchall()) == [(0,)]
         assert where(conn, aurora_cluster) in {r.name for r in aurora_cluster.readers if r.name != first}
     finally:
         conn.close()
 
 
-def test_writes_reach_the_new_writer_after_a_failover_while_reading(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_writes_reach_the_new_writer_after_a_failover_while_reading(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     old = aurora_cluster.writer
     assert old is not None
-    conn = connect(aurora_cluster, failover_retry_reads=True, topology_refresh_ms=500)
+    conn = connect(aurora_cluster, driver=dbapi_driver, failover_retry_reads=True, topology_refresh_ms=500)
     try:
         table = new_table(conn)
         assert insert(conn, aurora_cluster, table, 1) == old.name
@@ -71,7 +76,7 @@ def test_writes_reach_the_new_writer_after_a_failover_while_reading(aurora_clust
         aurora_cluster.restore(old)
         cur = conn.cursor()
         cur.execute(f"SELECT count(*) FROM {table}")  # reads go on (re-run once if interrupted)
-        assert cur.fetchall() == [(1,)]
+        assert list(cur.fetchall()) == [(1,)]
         topology = conn.context.topology
         wait_for(lambda: topology.writer is not None and topology.writer.host == new.host,
                  what="the monitor to see the new writer")
@@ -83,12 +88,13 @@ def test_writes_reach_the_new_writer_after_a_failover_while_reading(aurora_clust
     verify_writes(aurora_cluster, table, [1, 2], {old.name, new.name})
 
 
-def test_a_reader_killed_while_a_read_runs_fails_over_to_another_reader(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_a_reader_killed_while_a_read_runs_fails_over_to_another_reader(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     import threading
 
     writer = aurora_cluster.writer
     assert writer is not None
-    conn = connect(aurora_cluster)
+    conn = connect(aurora_cluster, driver=dbapi_driver)
     try:
         conn.read_only = True
         first = where(conn, aurora_cluster)

@@ -1,5 +1,6 @@
 """Internal pools reuse physical connections (server session ids and backend counts), and
-``srw`` switches between two configured endpoints with role verification."""
+``srw`` switches between two configured endpoints with role verification; each through the four
+drivers (``every_driver``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from rw_helpers import backend_id, connect, driver_connect, insert, new_table, v
 import sturdydb
 from sturdydb_read_write import ReadWriteSplittingError, connection_pools
 from sturdydb_testing import Cluster, Instance
+from sturdydb_testing.drivers import Driver
+from sturdydb_testing.pytest_plugin import every_driver
 
 
 def _sessions_on(cluster: Cluster, instance: Instance, user: str) -> int:
@@ -30,11 +33,12 @@ def _sessions_on(cluster: Cluster, instance: Instance, user: str) -> int:
         conn.close()
 
 
-def test_pools_reuse_physical_connections(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_pools_reuse_physical_connections(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
     props: dict[str, Any] = {"read_write_pools": True, "reader_host_selector_strategy": "round_robin"}
-    conn = connect(aurora_cluster, **props)
+    conn = connect(aurora_cluster, driver=dbapi_driver, **props)
     try:
         table = new_table(conn)
         sessions: set[tuple[str, int]] = set()
@@ -59,7 +63,7 @@ def test_pools_reuse_physical_connections(aurora_cluster: Cluster) -> None:
         conn.close()
     # A new application connection's first switch takes a pooled reader connection.
     hits = connection_pools.hits
-    again = connect(aurora_cluster, **props)
+    again = connect(aurora_cluster, driver=dbapi_driver, **props)
     try:
         again.read_only = True
         assert backend_id(again, aurora_cluster) in sessions
@@ -69,10 +73,11 @@ def test_pools_reuse_physical_connections(aurora_cluster: Cluster) -> None:
     verify_writes(aurora_cluster, table, list(range(1, 9)), {writer.name})
 
 
-def test_pools_of_the_old_writer_are_closed_on_failover(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_pools_of_the_old_writer_are_closed_on_failover(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     old = aurora_cluster.writer
     assert old is not None
-    conn = connect(aurora_cluster, read_write_pools=True, topology_refresh_ms=500)
+    conn = connect(aurora_cluster, driver=dbapi_driver, read_write_pools=True, topology_refresh_ms=500)
     try:
         conn.read_only = True  # the writer's connection goes to its pool
         assert connection_pools.stats().get(f"{old.host}:{old.port}") == 1
@@ -94,11 +99,13 @@ def _endpoint(instance: Instance) -> str:
     return f"{instance.host}:{instance.port}"
 
 
-def test_srw_switches_between_the_configured_endpoints(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_srw_switches_between_the_configured_endpoints(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
     reader = aurora_cluster.readers[0]
-    conn = connect(aurora_cluster, writer, plugins="srw,failover", srw_write_endpoint=_endpoint(writer),
+    conn = connect(aurora_cluster, writer, driver=dbapi_driver,
+                   plugins="srw,failover", srw_write_endpoint=_endpoint(writer),
                    srw_read_endpoint=_endpoint(reader), srw_verify_initial_connection_type="writer")
     try:
         table = new_table(conn)
@@ -112,10 +119,14 @@ def test_srw_switches_between_the_configured_endpoints(aurora_cluster: Cluster) 
     verify_writes(aurora_cluster, table, [1, 2, 3], {writer.name})
 
 
-def test_srw_verification_refuses_a_read_endpoint_that_leads_to_the_writer(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_srw_verification_refuses_a_read_endpoint_that_leads_to_the_writer(
+    aurora_cluster: Cluster, dbapi_driver: Driver
+) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
-    conn = connect(aurora_cluster, writer, plugins="srw", srw_write_endpoint=_endpoint(writer),
+    conn = connect(aurora_cluster, writer, driver=dbapi_driver,
+                   plugins="srw", srw_write_endpoint=_endpoint(writer),
                    srw_read_endpoint=_endpoint(writer), srw_connect_retry_timeout_ms=300,
                    srw_connect_retry_interval_ms=100)
     try:
@@ -127,13 +138,18 @@ def test_srw_verification_refuses_a_read_endpoint_that_leads_to_the_writer(auror
 
 
 def test_srw_without_endpoints_is_refused_at_connect(aurora_cluster: Cluster) -> None:
+    # Not per driver: the properties are refused before any driver is called.
     with pytest.raises(sturdydb.ConfigurationError, match="srw_read_endpoint"):
         connect(aurora_cluster, plugins="srw", srw_write_endpoint="somewhere:5432")
 
 
-def test_srw_write_endpoint_that_leads_to_a_reader_is_refused(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_srw_write_endpoint_that_leads_to_a_reader_is_refused(
+    aurora_cluster: Cluster, dbapi_driver: Driver
+) -> None:
     reader = aurora_cluster.readers[0]
-    conn = connect(aurora_cluster, reader, plugins="srw", srw_write_endpoint=_endpoint(reader),
+    conn = connect(aurora_cluster, reader, driver=dbapi_driver,
+                   plugins="srw", srw_write_endpoint=_endpoint(reader),
                    srw_read_endpoint=_endpoint(reader), srw_connect_retry_timeout_ms=300,
                    srw_connect_retry_interval_ms=100)
     try:

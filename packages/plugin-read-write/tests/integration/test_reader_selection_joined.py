@@ -1,7 +1,8 @@
 """read_only switches choose their reader by the core's reader selection (both engines):
 a really lagging replica (its apply paused) is skipped under ``max_replica_lag_ms`` and the
 writer serves reads when every reader lags; ``round_robin`` flips alternate the readers;
-reader failover in read-only mode follows the same rule (the writer before a lagging reader)."""
+reader failover in read-only mode follows the same rule (the writer before a lagging reader).
+Each through the four drivers (``every_driver``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from rw_helpers import connect, where
 
 import sturdydb
 from sturdydb_testing import Cluster, Instance
+from sturdydb_testing.drivers import Driver
+from sturdydb_testing.pytest_plugin import every_driver
 
 
 def _lag_seen(conn: sturdydb.Connection, instance: Instance, over_ms: float) -> bool:
@@ -29,8 +32,9 @@ def _wait_until_lag_is_seen(conn: sturdydb.Connection, instance: Instance, over_
         time.sleep(0.05)
 
 
+@every_driver
 def test_read_only_skips_a_lagging_replica_and_stays_on_the_writer_when_every_reader_lags(
-    aurora_cluster: Cluster,
+    aurora_cluster: Cluster, dbapi_driver: Driver,
 ) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
@@ -41,13 +45,13 @@ def test_read_only_skips_a_lagging_replica_and_stays_on_the_writer_when_every_re
                              "topology_refresh_ms": 200, "read_write_pools": True}
     aurora_cluster.inject_replica_lag(lagging)
     try:
-        unlimited = connect(aurora_cluster, **props)
+        unlimited = connect(aurora_cluster, driver=dbapi_driver, **props)
         _wait_until_lag_is_seen(unlimited, lagging, 1000)
         unlimited.read_only = True
         assert where(unlimited, aurora_cluster) == lagging.name  # the control: weights steer there
         unlimited.close()
 
-        conn = connect(aurora_cluster, **props, max_replica_lag_ms=500)
+        conn = connect(aurora_cluster, driver=dbapi_driver, **props, max_replica_lag_ms=500)
         _wait_until_lag_is_seen(conn, lagging, 1000)
         for _ in range(3):  # with pools every switch chooses again: never the lagging one
             conn.read_only = True
@@ -66,9 +70,10 @@ def test_read_only_skips_a_lagging_replica_and_stays_on_the_writer_when_every_re
         aurora_cluster.clear_replica_lag()
 
 
-def test_round_robin_flips_alternate_the_readers(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_round_robin_flips_alternate_the_readers(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     readers = {r.name for r in aurora_cluster.readers}
-    conn = connect(aurora_cluster, reader_host_selector_strategy="round_robin", read_write_pools=True)
+    conn = connect(aurora_cluster, driver=dbapi_driver, reader_host_selector_strategy="round_robin", read_write_pools=True)
     try:
         seen = []
         for _ in range(6):
@@ -81,8 +86,9 @@ def test_round_robin_flips_alternate_the_readers(aurora_cluster: Cluster) -> Non
         conn.close()
 
 
-def test_without_pools_the_kept_reader_serves_every_flip(aurora_cluster: Cluster) -> None:
-    conn = connect(aurora_cluster, reader_host_selector_strategy="round_robin")
+@every_driver
+def test_without_pools_the_kept_reader_serves_every_flip(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
+    conn = connect(aurora_cluster, driver=dbapi_driver, reader_host_selector_strategy="round_robin")
     try:
         seen = set()
         for _ in range(4):
@@ -94,15 +100,16 @@ def test_without_pools_the_kept_reader_serves_every_flip(aurora_cluster: Cluster
         conn.close()
 
 
+@every_driver
 def test_a_failed_reader_in_read_only_mode_is_replaced_by_the_writer_not_a_lagging_reader(
-    aurora_cluster: Cluster,
+    aurora_cluster: Cluster, dbapi_driver: Driver,
 ) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
     lagging, fresh = aurora_cluster.readers[0], aurora_cluster.readers[1]
     aurora_cluster.inject_replica_lag(lagging)
     try:
-        conn = connect(aurora_cluster, max_replica_lag_ms=500, topology_refresh_ms=200)
+        conn = connect(aurora_cluster, driver=dbapi_driver, max_replica_lag_ms=500, topology_refresh_ms=200)
         _wait_until_lag_is_seen(conn, lagging, 1000)
         conn.read_only = True
         assert where(conn, aurora_cluster) == fresh.name  # the only qualifying reader

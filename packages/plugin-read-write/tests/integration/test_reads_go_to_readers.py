@@ -2,7 +2,7 @@
 each statement reports), refuses to move inside a transaction, and leaves reads on the writer
 when no reader answers.
 
-The core scenarios run through each of the four drivers (``every_driver``)."""
+Every scenario runs through each of the four drivers (``every_driver``)."""
 
 from __future__ import annotations
 
@@ -78,16 +78,7 @@ def driver_error(driver: Driver) -> type[BaseException]:
 
 
 @every_driver
-def test_switching_inside_a_transaction_is_refused(
-    aurora_cluster: Cluster, dbapi_driver: Driver, request: pytest.FixtureRequest
-) -> None:
-    if dbapi_driver.name == "pymysql":
-        # Known product bug, open: PyMySQL updates ``server_status`` only from OK packets, not
-        # from the EOF packet ending a result set, so a transaction opened by a SELECT is not
-        # seen by the dialect's in_transaction() and the switch is allowed. Strict: passes loudly
-        # once fixed.
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="PyMySQL dialect: a transaction opened by a SELECT is not detected"))
+def test_switching_inside_a_transaction_is_refused(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
     conn = connect(aurora_cluster, driver=dbapi_driver, autocommit=False)
@@ -181,11 +172,14 @@ def test_session_state_follows_the_switch(aurora_cluster: Cluster, dbapi_driver:
         conn.close()
 
 
-def test_a_connection_through_the_reader_endpoint_moves_to_the_writer_and_back(aurora_cluster: Cluster) -> None:
+@every_driver
+def test_a_connection_through_the_reader_endpoint_moves_to_the_writer_and_back(
+    aurora_cluster: Cluster, dbapi_driver: Driver
+) -> None:
     writer = aurora_cluster.writer
     assert writer is not None
     readers = {r.name for r in aurora_cluster.readers}
-    conn = connect(aurora_cluster, "reader")
+    conn = connect(aurora_cluster, "reader", driver=dbapi_driver)
     try:
         assert where(conn, aurora_cluster) in readers
         conn.read_only = True  # already on a reader: no switch
