@@ -50,6 +50,10 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = tmp_path / "site"
     folder.mkdir()
     monkeypatch.setenv("STURDYDB_CACHE_DIR", str(tmp_path / "cache"))
+    # Importing the test's modules must not write a __pycache__ beside them: that changes the
+    # folder's time, which (rightly) makes the next "process" rescan. An installer writes byte
+    # code at install time, before any listing is cached; here it would be written mid-test.
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
     _write_info(folder)
     (folder / "t_cache_plugin.py").write_text(textwrap.dedent('''
         from sturdydb import Plugin
