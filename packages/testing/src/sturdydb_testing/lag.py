@@ -10,8 +10,8 @@ replica is paused, a :class:`LagReporter` thread writes the wall-clock time into
 ``sturdydb_aurora.heartbeat`` on the writer every ``interval`` seconds, reads the heartbeat each
 paused replica has applied, and publishes the difference into the emulated topology's lag
 column (``REPLICA_LAG_IN_MSEC`` / ``REPLICA_LAG_IN_MILLISECONDS``), the column Aurora fills
-from its own replication feedback. When the last replica resumes, the lags are published as
-0 and the thread ends.
+from its own replication feedback. A resumed replica's lag is published as 0 at the next tick;
+when the last one resumes, the thread ends.
 """
 
 from __future__ import annotations
@@ -99,7 +99,12 @@ class LagReporter:
                     return
                 else:
                     lags = {name: self.measured_ms(cluster.instance(name)) for name in names}
-                    cluster._report_lag(writer, lags)
+                    # A replica resumed while another stays paused (or paused again before this
+                    # thread saw the first round end) must not keep its last lag forever.
+                    caught_up = {name: 0.0 for name in self.published if name not in lags}
+                    cluster._report_lag(writer, {**caught_up, **lags})
+                    for name in caught_up:
+                        del self.published[name]
                     self.published.update(lags)
             except Exception as exc:  # a server restarting under a fault: try again next tick
                 log.debug("could not measure or publish replica lag: %s", exc)
