@@ -274,3 +274,33 @@ def test_idle_connections_to_the_old_writer_are_invalidated_by_the_tracker(auror
     _assert_on_new_writer(idle, aurora_cluster, new.name)
     active.close()
     idle.close()
+
+
+def test_monitor_probes_the_other_hosts_while_its_query_hangs_on_a_frozen_writer(aurora_cluster: Cluster) -> None:
+    """The topology monitor's own query on a frozen writer hangs until its socket timeout
+    (here 20 s): the monitor must not wait for it. It probes the other hosts beside it and
+    learns the promoted writer, verified by a probe, while that query still hangs."""
+    from sturdydb_failover.monitor import TopologyMonitor
+
+    # A cluster id of its own: a fresh monitor created with this connection's settings.
+    conn = connect(aurora_cluster, autocommit=True, socket_timeout=30,
+                   cluster_id=f"frozen-monitor-{time.monotonic_ns()}",
+                   **{"topology-monitoring-socket_timeout": 20})
+    monitor = conn.context.plugin_state["failover"].monitor
+    assert isinstance(monitor, TopologyMonitor)
+    assert monitor.aux_timeout == 20
+    old = monitor.wait_for_writer(10)
+    assert old is not None and old.host == aurora_cluster.writer.host  # type: ignore[union-attr]
+    future = fail_over(aurora_cluster, old_writer="freeze")
+    # The monitor queries the frozen writer now (as when a connection asks for a refresh).
+    frozen_at = time.monotonic()
+    monitor.request_refresh()
+    new = future.result(60)
+    learned = monitor.wait_for_writer(60, since=frozen_at)
+    learned_at = time.monotonic()
+    assert learned is not None and learned.host == new.host
+    # Learned before the stuck query's own timeout could have expired, by a probe of the
+    # doubt round that ran beside it (in panic mode, after that timeout, it would not count).
+    assert learned_at - frozen_at < monitor.aux_timeout
+    assert monitor.doubt_wins == 1
+    conn.close()
