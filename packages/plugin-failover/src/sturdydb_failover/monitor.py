@@ -110,7 +110,8 @@ class TopologyMonitor:
         self._high_until = 0.0
         # Panic mode: the probes of one round share an epoch; a new round or a win ends it.
         self._epoch = 0
-        self._probing: set[str] = set()
+        #: url -> the epoch of its running probe (a probe of an ended round may still be closing).
+        self._probing: dict[str, int] = {}
         self._candidates: dict[str, HostInfo] = {}
         #: This round's hosts whose probe could not log in: url -> when it gave up.
         self._gave_up: dict[str, float] = {}
@@ -224,8 +225,8 @@ class TopologyMonitor:
             self._doubt_epoch = epoch
             self.doubts += 1
             self._candidates = {h.url: h for h in self._probe_targets()}
-            new = [h for url, h in self._candidates.items() if url != writer.url and url not in self._probing]
-            self._probing.update(h.url for h in new)
+            new = [h for url, h in self._candidates.items() if url != writer.url and self._probing.get(url) != epoch]
+            self._probing.update((h.url, epoch) for h in new)
             self._refresh_requested = True  # an answering writer ends the round at once
         log.info("topology monitor of %s doubts the writer %s; probing %s beside it",
                  self.cluster_id, writer.url, [h.url for h in new])
@@ -399,7 +400,7 @@ class TopologyMonitor:
         with self._cond:
             self._epoch += 1
             epoch = self._epoch
-            self._probing = set()
+            self._probing = {}
             self._gave_up = {}
             self._candidates = {h.url: h for h in self._probe_targets()}
         log.debug("topology monitor of %s probes %s", self.cluster_id, list(self._candidates))
@@ -408,9 +409,9 @@ class TopologyMonitor:
                 if self._writer_conn is not None or self._epoch != epoch:
                     return
                 now = time.monotonic()
-                new = [h for url, h in self._candidates.items() if url not in self._probing
+                new = [h for url, h in self._candidates.items() if self._probing.get(url) != epoch
                        and now - self._gave_up.get(url, -LOGIN_RETRY_SECONDS) >= LOGIN_RETRY_SECONDS]
-                self._probing.update(h.url for h in new)
+                self._probing.update((h.url, epoch) for h in new)
             for host in new:
                 self._spawn_probe(host, epoch)
             self._wake.wait(self.settings.high_refresh)
@@ -474,7 +475,8 @@ class TopologyMonitor:
             if conn is not None:
                 self.driver.close_quietly(conn)
             with self._cond:
-                self._probing.discard(host.url)
+                if self._probing.get(host.url) == epoch:
+                    del self._probing[host.url]
 
     def _give_up(self, host: HostInfo, epoch: int, exc: BaseException) -> None:
         """Stop probing ``host`` for :data:`LOGIN_RETRY_SECONDS`; warn once per round."""

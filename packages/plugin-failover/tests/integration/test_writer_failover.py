@@ -304,3 +304,27 @@ def test_monitor_probes_the_other_hosts_while_its_query_hangs_on_a_frozen_writer
     assert learned_at - frozen_at < monitor.aux_timeout
     assert monitor.doubt_wins == 1
     conn.close()
+
+
+def test_a_writer_reported_unavailable_makes_the_monitor_probe_the_other_hosts(aurora_cluster: Cluster) -> None:
+    """A plugin's report that the writer is unavailable (``sturdydb_host_state_changed``, as
+    host monitoring sends it) starts the probes at once, while the monitor itself would not
+    query the frozen writer for a minute (its poll interval here)."""
+    from sturdydb_failover.monitor import TopologyMonitor
+
+    conn = connect(aurora_cluster, autocommit=True, socket_timeout=30,
+                   cluster_id=f"reported-writer-{time.monotonic_ns()}", topology_refresh_ms=60000,
+                   cluster_topology_high_refresh_rate_ms=60000, **{"topology-monitoring-socket_timeout": 20})
+    monitor = conn.context.plugin_state["failover"].monitor
+    assert isinstance(monitor, TopologyMonitor)
+    old = monitor.wait_for_writer(10)
+    assert old is not None
+    future = fail_over(aurora_cluster, old_writer="freeze")
+    reported_at = time.monotonic()
+    conn.context.topology.report_host_state(old, False, "test: the writer does not answer")
+    new = future.result(60)
+    learned = monitor.wait_for_writer(60, since=reported_at)
+    assert learned is not None and learned.host == new.host
+    assert time.monotonic() - reported_at < monitor.aux_timeout  # long before any poll of its own
+    assert (monitor.doubts, monitor.doubt_wins) == (1, 1)
+    conn.close()
