@@ -15,6 +15,16 @@ its connection over and the others stop. Connections that fail over simply wait 
 started (:meth:`TopologyMonitor.wait_for_writer`), so failover needs no topology query of its
 own and never trusts DNS.
 
+A frozen writer (SIGSTOP, a partition) answers nothing: the monitor's own topology query on it
+would hang until its socket timeout (``topology-monitoring-socket_timeout``, 5 s) before panic
+mode starts. So when that query has not answered within :data:`DOUBT_AFTER_SECONDS`, or a
+connection reports the writer unavailable (``sturdydb_host_state_changed``), the monitor
+*doubts* the writer (:meth:`TopologyMonitor.doubt`): the same probes start at once on every
+other host, beside the stuck query, while the verified writer is kept. A probe that proves
+another host is the writer replaces the writer connection (aborting the stuck one); a writer
+that answers its next query ends the round. Nothing is routed to a host before a probe
+verified it, as in panic mode.
+
 The monitor's thread is a core :class:`~sturdydb._monitor_thread.BackgroundMonitor`: a named
 daemon started on first use, never joined, restarted with backoff after an unexpected error
 (the writer connection is dropped and the writer looked for again). A monitor stops by itself
@@ -34,14 +44,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sturdydb import HostAvailability, HostInfo, HostRole, on_release, register_process_state
-from sturdydb.plugin_api import BackgroundMonitor, bounded, remember_dialect
+from sturdydb.plugin_api import BackgroundMonitor, bounded, remember_dialect, watchdog
 
 if TYPE_CHECKING:
     from sturdydb import ConnectionContext
     from sturdydb.plugin_api import ClusterTopology, DatabaseDialect, DriverDialect
     from sturdydb_failover.settings import FailoverSettings
 
-__all__ = ["IDLE_STOP_SECONDS", "LOGIN_RETRY_SECONDS", "MonitorRegistry", "TopologyMonitor", "monitors"]
+__all__ = ["DOUBT_AFTER_SECONDS", "IDLE_STOP_SECONDS", "LOGIN_RETRY_SECONDS", "MonitorRegistry", "TopologyMonitor", "monitors"]
 
 log = logging.getLogger("sturdydb.failover.monitor")
 
@@ -52,6 +62,9 @@ HIGH_RATE_WINDOW_SECONDS = 30.0
 #: A host whose probe could not log in is probed again only after this long: a wrong password
 #: or an expired token must not become a stream of failed logins (account lockout, log flood).
 LOGIN_RETRY_SECONDS = 30.0
+#: The monitor's topology query on its writer that has not answered after this long makes it
+#: probe every other host beside it (a healthy writer answers in milliseconds).
+DOUBT_AFTER_SECONDS = 0.5
 
 
 class TopologyMonitor:
@@ -97,10 +110,16 @@ class TopologyMonitor:
         self._high_until = 0.0
         # Panic mode: the probes of one round share an epoch; a new round or a win ends it.
         self._epoch = 0
-        self._probing: set[str] = set()
+        #: url -> the epoch of its running probe (a probe of an ended round may still be closing).
+        self._probing: dict[str, int] = {}
         self._candidates: dict[str, HostInfo] = {}
         #: This round's hosts whose probe could not log in: url -> when it gave up.
         self._gave_up: dict[str, float] = {}
+        #: The epoch of the running doubt round (probes beside a writer that does not answer).
+        self._doubt_epoch = -1
+        #: How many doubt rounds started, and how many found a new writer (diagnostics/tests).
+        self.doubts = 0
+        self.doubt_wins = 0
         self.probe_connects = 0  # how many probe connections were opened (diagnostics/tests)
 
     def __repr__(self) -> str:
@@ -184,6 +203,35 @@ class TopologyMonitor:
             self._refresh_requested = True
         if conn is not None:
             self.driver.abort_connection(conn)
+        self._wake.set()
+
+    def doubt(self, host: HostInfo | None = None) -> None:
+        """The writer (``host``, when it is the writer) may be unreachable: probe every other host now.
+
+        Unlike :meth:`suspect` nothing is dropped: the verified writer stays (connections keep
+        routing to it) until a probe proves that another host is the writer (:meth:`_claim`
+        then replaces the writer connection and aborts the stuck one), or the writer answers
+        the monitor's next topology query, which ends the round. Never blocks: called from the
+        watchdog thread and from broadcasts.
+        """
+        with self._cond:
+            writer = self._writer_host
+            if (writer is None or self._writer_conn is None or self._stopping
+                    or self._doubt_epoch == self._epoch):
+                return  # panic mode (every host is probed already), or a round runs
+            if host is not None and host.url != writer.url and host.host != writer.host:
+                return
+            epoch = self._epoch
+            self._doubt_epoch = epoch
+            self.doubts += 1
+            self._candidates = {h.url: h for h in self._probe_targets()}
+            new = [h for url, h in self._candidates.items() if url != writer.url and self._probing.get(url) != epoch]
+            self._probing.update((h.url, epoch) for h in new)
+            self._refresh_requested = True  # an answering writer ends the round at once
+        log.info("topology monitor of %s doubts the writer %s; probing %s beside it",
+                 self.cluster_id, writer.url, [h.url for h in new])
+        for target in new:
+            self._spawn_probe(target, epoch)
         self._wake.set()
 
     def request_refresh(self) -> None:
@@ -277,22 +325,36 @@ class TopologyMonitor:
         try:
             if self._suspected:
                 raise ConnectionError("a connection reported a failure of this writer")
-            hosts = bounded(self.driver, conn, self.aux_timeout, lambda: self._read_topology(conn, None))
+            # A query that does not answer soon starts the doubt round beside it (not
+            # exclusive: doubt takes the monitor's lock; a late call only requests a refresh).
+            doubt = watchdog.register(DOUBT_AFTER_SECONDS, self.doubt)
+            try:
+                hosts = bounded(self.driver, conn, self.aux_timeout, lambda: self._read_topology(conn, None))
+            finally:
+                watchdog.unregister(doubt)
             writer = next((h for h in hosts if h.role is HostRole.WRITER), None)
             if writer is None or writer.host_id != self._writer_id:
                 raise ConnectionError(f"the topology now names {writer} as the writer")
         except Exception as exc:
-            log.info("topology monitor of %s lost the writer %s (%s); probing every host",
-                     self.cluster_id, self._writer_host, exc)
+            lost = self._writer_host
             with self._cond:
-                self._writer_conn = None
-                self._writer_host = None
-                self._suspected = False
+                # A doubt round's probe may have verified a new writer meanwhile (and aborted
+                # this connection): that one stays.
+                replaced = self._writer_conn is not conn
+                if not replaced:
+                    self._writer_conn = None
+                    self._writer_host = None
+                    self._suspected = False
+            if not replaced:
+                log.info("topology monitor of %s lost the writer %s (%s); probing every host",
+                         self.cluster_id, lost, exc)
             self.driver.close_quietly(conn)
             return
         self._publish(hosts)
         with self._cond:
             if self._writer_conn is conn and not self._suspected:
+                if self._doubt_epoch == self._epoch:
+                    self._epoch += 1  # the writer answered: the doubt round's probes stop
                 self._writer_host = writer
                 self._verified_at = time.monotonic()
                 self._refresh_requested = False
@@ -338,7 +400,7 @@ class TopologyMonitor:
         with self._cond:
             self._epoch += 1
             epoch = self._epoch
-            self._probing = set()
+            self._probing = {}
             self._gave_up = {}
             self._candidates = {h.url: h for h in self._probe_targets()}
         log.debug("topology monitor of %s probes %s", self.cluster_id, list(self._candidates))
@@ -347,20 +409,21 @@ class TopologyMonitor:
                 if self._writer_conn is not None or self._epoch != epoch:
                     return
                 now = time.monotonic()
-                new = [h for url, h in self._candidates.items() if url not in self._probing
+                new = [h for url, h in self._candidates.items() if self._probing.get(url) != epoch
                        and now - self._gave_up.get(url, -LOGIN_RETRY_SECONDS) >= LOGIN_RETRY_SECONDS]
-                self._probing.update(h.url for h in new)
+                self._probing.update((h.url, epoch) for h in new)
             for host in new:
-                threading.Thread(
-                    target=self._probe, args=(host, epoch),
-                    name=f"sturdydb-topology-probe-{host.host}", daemon=True,
-                ).start()
+                self._spawn_probe(host, epoch)
             self._wake.wait(self.settings.high_refresh)
             self._wake.clear()
             if not self.has_users():
                 with self._cond:
                     self._epoch += 1
                 return
+
+    def _spawn_probe(self, host: HostInfo, epoch: int) -> None:
+        threading.Thread(target=self._probe, args=(host, epoch),
+                         name=f"sturdydb-topology-probe-{host.host}", daemon=True).start()
 
     def _probe(self, host: HostInfo, epoch: int) -> None:
         """Connect to ``host`` and ask whether it is the writer until a probe wins."""
@@ -412,7 +475,8 @@ class TopologyMonitor:
             if conn is not None:
                 self.driver.close_quietly(conn)
             with self._cond:
-                self._probing.discard(host.url)
+                if self._probing.get(host.url) == epoch:
+                    del self._probing[host.url]
 
     def _give_up(self, host: HostInfo, epoch: int, exc: BaseException) -> None:
         """Stop probing ``host`` for :data:`LOGIN_RETRY_SECONDS`; warn once per round."""
@@ -431,8 +495,15 @@ class TopologyMonitor:
         if writer is None:
             return False
         with self._cond:
-            if self._epoch != epoch or self._writer_conn is not None or self._stopping:
+            if self._epoch != epoch or self._stopping:
                 return False
+            # In a doubt round the old writer connection is still held (its query hangs):
+            # the proven writer replaces it. In panic mode there is none.
+            stuck = self._writer_conn
+            if stuck is not None and self._doubt_epoch != epoch:
+                return False
+            if stuck is not None:
+                self.doubt_wins += 1
             self._writer_conn = conn
             self._writer_host = writer
             self._writer_id = writer.host_id
@@ -443,6 +514,8 @@ class TopologyMonitor:
             self._high_until = now + HIGH_RATE_WINDOW_SECONDS
             self._epoch += 1  # the other probes stop
             self._cond.notify_all()
+        if stuck is not None:
+            self.driver.abort_connection(stuck)  # the monitor thread's query returns and drops it
         log.info("topology monitor of %s verified the writer %s (probed through %s)",
                  self.cluster_id, writer.url, probed.url)
         self._publish(hosts)

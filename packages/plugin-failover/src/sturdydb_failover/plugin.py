@@ -271,6 +271,20 @@ class FailoverPlugin(Plugin):
 
     @staticmethod
     @hookimpl
+    def sturdydb_host_state_changed(host: HostInfo, available: bool, reason: str) -> None:
+        """A plugin (host monitoring, say) found ``host`` unavailable: if it is a monitor's
+        writer, that monitor probes the other hosts at once (it keeps the writer until a probe
+        verifies another one; see ``TopologyMonitor.doubt``). Never blocks."""
+        if available:
+            return
+        module = sys.modules.get("sturdydb_failover.monitor")
+        if module is None:  # never imported: no monitor was ever started
+            return
+        for monitor in module.monitors.all():
+            monitor.doubt(host)
+
+    @staticmethod
+    @hookimpl
     def sturdydb_add_properties() -> Sequence[PropertySpec]:
         return FAILOVER.properties
 

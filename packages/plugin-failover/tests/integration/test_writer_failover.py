@@ -274,3 +274,62 @@ def test_idle_connections_to_the_old_writer_are_invalidated_by_the_tracker(auror
     _assert_on_new_writer(idle, aurora_cluster, new.name)
     active.close()
     idle.close()
+
+
+def test_monitor_probes_the_other_hosts_while_its_query_hangs_on_a_frozen_writer(aurora_cluster: Cluster) -> None:
+    """The topology monitor's own query on a frozen writer hangs until its socket timeout
+    (here 20 s): the monitor must not wait for it. It probes the other hosts beside it and
+    learns the promoted writer, verified by a probe, while that query still hangs."""
+    from sturdydb_failover.monitor import TopologyMonitor
+
+    # A cluster id of its own: a fresh monitor created with this connection's settings.
+    conn = connect(aurora_cluster, autocommit=True, socket_timeout=30,
+                   cluster_id=f"frozen-monitor-{time.monotonic_ns()}",
+                   **{"topology-monitoring-socket_timeout": 20})
+    monitor = conn.context.plugin_state["failover"].monitor
+    assert isinstance(monitor, TopologyMonitor)
+    assert monitor.aux_timeout == 20
+    old = monitor.wait_for_writer(10)
+    assert old is not None and old.host == aurora_cluster.writer.host  # type: ignore[union-attr]
+    future = fail_over(aurora_cluster, old_writer="freeze")
+    # The monitor queries the frozen writer now (as when a connection asks for a refresh).
+    frozen_at = time.monotonic()
+    monitor.request_refresh()
+    new = future.result(60)
+    learned = monitor.wait_for_writer(60, since=frozen_at)
+    learned_at = time.monotonic()
+    assert learned is not None and learned.host == new.host
+    # Learned before the stuck query's own timeout could have expired, by a probe of the
+    # doubt round that ran beside it (in panic mode, after that timeout, it would not count).
+    assert learned_at - frozen_at < monitor.aux_timeout
+    assert monitor.doubt_wins == 1
+    conn.close()
+
+
+def test_a_writer_reported_unavailable_makes_the_monitor_probe_the_other_hosts(aurora_cluster: Cluster) -> None:
+    """A plugin's report that the writer is unavailable (``sturdydb_host_state_changed``, as
+    host monitoring sends it) starts the probes at once, while the monitor itself would not
+    query the frozen writer for a minute (its poll interval here)."""
+    from sturdydb_failover.monitor import TopologyMonitor
+
+    conn = connect(aurora_cluster, autocommit=True, socket_timeout=30,
+                   cluster_id=f"reported-writer-{time.monotonic_ns()}", topology_refresh_ms=60000,
+                   cluster_topology_high_refresh_rate_ms=60000, **{"topology-monitoring-socket_timeout": 20})
+    monitor = conn.context.plugin_state["failover"].monitor
+    assert isinstance(monitor, TopologyMonitor)
+    old = monitor.wait_for_writer(10)
+    assert old is not None
+    # The monitor reads the topology once right after it verified the writer (milliseconds);
+    # after that it would not query the writer again for a minute.
+    time.sleep(1.0)
+    future = fail_over(aurora_cluster, old_writer="freeze")
+    reported_at = time.monotonic()
+    conn.context.topology.report_host_state(old, False, "test: the writer does not answer")
+    new = future.result(60)
+    # Watched without asking (wait_for_writer(since=...) would request a poll of the writer).
+    while (learned := monitor.writer) is None or learned.host != new.host:
+        assert time.monotonic() - reported_at < 60, "the monitor did not learn the new writer"
+        time.sleep(0.01)
+    assert time.monotonic() - reported_at < monitor.aux_timeout  # long before any poll of its own
+    assert (monitor.doubts, monitor.doubt_wins) == (1, 1)
+    conn.close()
