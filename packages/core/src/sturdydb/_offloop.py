@@ -73,12 +73,14 @@ class WorkerSet:
         with self._lock:
             if self._stopped:
                 return False
-            self._queued += 1
-            self._queue.put(task)
             if self._alive == 0:
                 # First use: the only thread the caller (the loop) ever starts. Afterwards a
-                # free spare waits already, or a worker is starting spares for a burst.
+                # free spare waits already, or a worker is starting spares for a burst. Started
+                # before the task is queued: if it cannot start, the caller's error must leave
+                # no task behind to run late (a connection swap nobody waits for any more).
                 self._start_locked()
+            self._queued += 1
+            self._queue.put(task)
         return True
 
     def threads(self) -> list[threading.Thread]:

@@ -112,19 +112,27 @@ class DeferredHistogram:
             self._start()
         elif len(pending) > _FLUSH_AT:
             if len(pending) > _PENDING_MAX:
-                self.flush()
+                # On the application's thread, after its call succeeded: an SDK error here must
+                # never turn an acknowledged write into an exception (an invitation to retry),
+                # and other threads' samples must not keep this one handing over.
+                try:
+                    self.flush(len(pending))
+                except Exception:
+                    pass
             else:
                 self._wake.set()
 
-    def flush(self) -> None:
-        """Hand every queued sample to the SDK (on the calling thread)."""
+    def flush(self, at_most: int | None = None) -> None:
+        """Hand the queued samples (``at_most`` of them, else all) to the SDK, on the calling thread."""
         pending = self.pending
         handover = self.handover.record
-        while pending:
+        left = len(pending) if at_most is None else at_most
+        while pending and left > 0:
             # Group by attribute set (the plugin reuses one mapping per connection, method
             # and statement keyword), keeping each group's samples in their order.
             groups: dict[int, tuple[Mapping[str, Any], list[int]]] = {}
-            for _ in range(_BATCH):
+            for _ in range(min(_BATCH, left)):
+                left -= 1
                 try:
                     elapsed_ns, attributes = pending.popleft()
                 except IndexError:
