@@ -16,7 +16,7 @@ from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql as pg
 
 import sturdydb
-from sturdydb_sqlalchemy import SturdyMariaDBDialect, SturdyMySQLDialect, SturdyPGDialect
+from sturdydb_sqlalchemy import SturdyMariaDBDialect, SturdyMySQLDialect, SturdyPGDialect, keep_the_pool
 
 
 def test_dialects_are_registered_through_entry_points() -> None:
@@ -308,9 +308,13 @@ def test_an_unknown_outcome_invalidates_its_connection_not_the_pool(marker: str,
         held = [engine.connect() for _ in range(3)]
         for conn in held:
             conn.execute(sa.text("SELECT 1"))
+        # Installed at the first unknown outcome, not before: any handle_error listener costs
+        # every statement a look at the dialect's execute listeners.
+        assert not sa.event.contains(engine.dialect, "handle_error", keep_the_pool)
         with pytest.raises(sa.exc.OperationalError) as info:
             held[0].execute(sa.text(f"SELECT '{marker}'"))
         assert info.value.connection_invalidated
+        assert sa.event.contains(engine.dialect, "handle_error", keep_the_pool) is (marker == "unknown outcome")
         for conn in held:
             conn.close()
         assert len(opened) == 3

@@ -8,15 +8,18 @@ weight order (lowest weight outermost).
 
 The execute path is the hot path. For each DB-API method the pipeline keeps the list of
 plugins that wrap it (``Plugin.wraps_method``): no plugin means the wrapper classes call the
-driver directly; when every implementation is a ``wrapper=True`` generator, the chain is
-*compiled* into nested closures that drive those generators exactly as pluggy's
-``_multicall`` would (send the result, throw the exception) without pluggy's per-call
-bookkeeping (the two innermost wrappers share one closure with the driver call); any other kind of implementation falls back to a real pluggy hook call.
+driver directly. Otherwise the chain is *compiled* into nested closures, in weight order: a
+``sturdydb_execute_around`` (the fast form) is called with the rest of the chain as
+``proceed``; a ``wrapper=True`` generator is driven exactly as pluggy's ``_multicall`` would
+(send the result, throw the exception) without pluggy's per-call bookkeeping (two innermost
+generators share one closure with the driver call). Plain or old-style ``sturdydb_execute``
+implementations fall back to a real pluggy hook call for that part of the chain, inside any
+fast forms (a fast form ordered inside one is refused).
 
 Async connections get their own compiled chains from the same per-method plugin list
 (:meth:`Pipeline.async_chain`): a plugin's ``sturdydb_execute_async`` coroutine, or its sync
-wrapper driven around the awaited inner call when the plugin declares
-``async_safe_execute``. A chain with a plugin that offers neither is refused at
+generator wrapper driven around the awaited inner call when the plugin declares
+``async_safe_execute`` (a fast form cannot be: its ``proceed`` is not awaitable). A chain with a plugin that offers neither is refused at
 ``connect_async`` (:meth:`Pipeline.check_async`), naming the plugin.
 """
 
@@ -159,6 +162,20 @@ def _wrap_pair_innermost(
     return run
 
 
+def _call_driver(call: Call) -> Any:
+    """The end of a chain whose innermost plugin uses the fast form: the driver call itself."""
+    return call.func(*call.args, **call.kwargs)
+
+
+def _around(func: Callable[[Call, ChainFn], Any], inner: ChainFn) -> ChainFn:
+    """A ``sturdydb_execute_around`` implementation with the rest of its chain as ``proceed``."""
+
+    def run(call: Call) -> Any:
+        return func(call, inner)
+
+    return run
+
+
 def _wrap_async(func: Callable[[Call, AsyncChainFn], Awaitable[Any]], inner: AsyncChainFn) -> AsyncChainFn:
     async def run(call: Call) -> Any:
         return await func(call, inner)
@@ -223,6 +240,14 @@ class Pipeline:
         self.pm = pm
         self.hook = pm.hook
         self._connect_direct = len(pm.hook.sturdydb_connect.get_hookimpls()) == 1
+        both = ({impl.plugin for impl in pm.hook.sturdydb_execute.get_hookimpls()}
+                & {impl.plugin for impl in pm.hook.sturdydb_execute_around.get_hookimpls()})
+        if both:
+            names = ", ".join(sorted(repr(getattr(p, "code", p)) for p in both))
+            raise ConfigurationError(
+                f"plugin {names} implements both sturdydb_execute and sturdydb_execute_around: the "
+                "two are forms of the same pipeline, keep one"
+            )
         #: Whether a plugin here implements a topology broadcast: such a pipeline subscribes
         #: to the cluster of every connection it opens (see :mod:`sturdydb._topology`).
         self.receives_topology = bool(
@@ -249,29 +274,46 @@ class Pipeline:
         return built
 
     def _build_chain(self, method: str, network_bound: bool) -> ChainFn | None:
-        impls = [
-            impl
-            for impl in reversed(self.hook.sturdydb_execute.get_hookimpls())  # call order
-            if isinstance(impl.plugin, Plugin)
-            and impl.plugin.wraps_method(method, network_bound=network_bound)
-        ]
-        if not impls:
+        wrappers = {impl.plugin: impl for impl in self.hook.sturdydb_execute.get_hookimpls()}
+        arounds = {impl.plugin: impl.function for impl in self.hook.sturdydb_execute_around.get_hookimpls()}
+        chained = [p for p in self.plugins  # call order: outermost first
+                   if (p in wrappers or p in arounds) and p.wraps_method(method, network_bound=network_bound)]
+        if not chained:
             return None
-        if all(impl.wrapper for impl in impls):
-            if len(impls) >= 2:
-                *outer, second, innermost = impls
-                run: ChainFn = _wrap_pair_innermost(second.function, innermost.function)  # type: ignore[arg-type]
+        inner_end = len(chained)  # chained[:inner_end] is compiled; the rest runs through pluggy
+        run: ChainFn | None = None
+        if not all(p in arounds or wrappers[p].wrapper for p in chained):
+            # Old-style hookwrappers or plain implementations: let pluggy run every
+            # ``sturdydb_execute`` of this chain exactly; the fast forms can only be outside it.
+            inner_end = next(i for i, p in enumerate(chained) if p not in arounds)
+            misplaced = [p.code for p in chained[inner_end:] if p in arounds]
+            if misplaced:
+                raise ConfigurationError(
+                    f"plugin {', '.join(map(repr, misplaced))} (sturdydb_execute_around) is ordered inside a "
+                    f"plugin with a plain or old-style sturdydb_execute for {method}: the core cannot run "
+                    "it there. Give that plugin a wrapper=True implementation, or order the fast form outside it"
+                )
+            wanted = set(chained[inner_end:])
+            caller = self.pm.subset_hook_caller(
+                "sturdydb_execute", remove_plugins=[p for p in self.plugins if p not in wanted])
+            run = lambda call: caller(call=call)  # noqa: E731
+        i = inner_end - 1
+        while i >= 0:  # build from the inside out; ``run is None`` stands for the driver call
+            plugin = chained[i]
+            if plugin in arounds:
+                run = _around(arounds[plugin], _call_driver if run is None else run)
+            elif run is not None:
+                run = _wrap(wrappers[plugin].function, run)  # type: ignore[arg-type]
+            elif i > 0 and chained[i - 1] not in arounds:
+                # The two innermost are generator wrappers: one compiled frame for both.
+                run = _wrap_pair_innermost(wrappers[chained[i - 1]].function,  # type: ignore[arg-type]
+                                           wrappers[plugin].function)  # type: ignore[arg-type]
+                i -= 1
             else:
-                outer, innermost = [], impls[0]
-                run = _wrap_innermost(innermost.function)  # type: ignore[arg-type]
-            for impl in reversed(outer):  # build from the inside out
-                run = _wrap(impl.function, run)  # type: ignore[arg-type]
-            return run
-        # Old-style hookwrappers or plain implementations: let pluggy run them exactly.
-        wanted = {impl.plugin for impl in impls}
-        others = [p for p in self.plugins if p not in wanted]
-        caller = self.pm.subset_hook_caller("sturdydb_execute", remove_plugins=others)
-        return lambda call: caller(call=call)
+                run = _wrap_innermost(wrappers[plugin].function)  # type: ignore[arg-type]
+            i -= 1
+        assert run is not None
+        return run
 
     # -- async connections --------------------------------------------------------------
     def check_async(self) -> None:
@@ -279,21 +321,22 @@ class Pipeline:
         refused = self._async_refused
         if refused is None:
             sync_impls = {impl.plugin: impl for impl in self.hook.sturdydb_execute.get_hookimpls()}
+            arounds = {impl.plugin for impl in self.hook.sturdydb_execute_around.get_hookimpls()}
             async_impls = {impl.plugin for impl in self.hook.sturdydb_execute_async.get_hookimpls()}
             refused = [
                 p.code for p in self.plugins
-                if p in sync_impls and p not in async_impls
-                and not (p.async_safe_execute and sync_impls[p].wrapper)
+                if (p in sync_impls or p in arounds) and p not in async_impls
+                and not (p.async_safe_execute and p in sync_impls and sync_impls[p].wrapper)
             ]
             self._async_refused = refused
         if refused:
             names = ", ".join(repr(code) for code in refused)
             raise ConfigurationError(
-                f"plugin {names} cannot run on async connections: its sturdydb_execute wrapper may "
+                f"plugin {names} cannot run on async connections: its sync execute hook may "
                 "block the event loop and it has no sturdydb_execute_async. Leave it out of "
                 "'plugins' for connect_async (or use sturdydb.connect); a plugin author adds "
-                "sturdydb_execute_async, or sets async_safe_execute = True if the wrapper only "
-                "does non-blocking bookkeeping"
+                "sturdydb_execute_async, or sets async_safe_execute = True if its sturdydb_execute "
+                "wrapper only does non-blocking bookkeeping"
             )
 
     def async_chain(self, method: str, network_bound: bool) -> AsyncChainFn | None:

@@ -10,8 +10,10 @@ plugin needs and cannot find here should be added here, not imported from a priv
 - :class:`ConnectRequest` (``sturdydb_connect``): ``host``, ``props``, ``driver_kwargs`` (what
   the driver will receive: auth plugins set ``user``/``password``), ``purpose`` (``"connect"``,
   ``"reconnect"`` or ``"auxiliary"``) and ``context``.
-- :class:`Call` (``sturdydb_execute``): ``method`` (``"Cursor.execute"``, ...), ``target``,
-  ``args``, ``kwargs`` and ``context``.
+- :class:`Call` (``sturdydb_execute``, ``sturdydb_execute_around``): ``method``
+  (``"Cursor.execute"``, ...), ``target``, ``args``, ``kwargs`` and ``context``. The
+  ``proceed`` of ``sturdydb_execute_around`` is a :data:`Proceed`: ``return proceed(call)``
+  runs the rest of the chain (the fast form for plugins on the hot path).
 - :class:`ConnectionContext`: one per application connection. ``props``, ``driver`` (the
   :class:`DriverDialect`), ``dialect`` (the detected :class:`DatabaseDialect`), ``session``
   (the :class:`SessionState` the application set), ``connection`` and ``host`` (the current
@@ -34,7 +36,8 @@ plugin needs and cannot find here should be added here, not imported from a priv
   otherwise), ``None`` otherwise. Failover replaces a failed connection with one of that role
   (a reader, or the writer when no reader answers) instead of following its mode alone.
 - A ``sturdydb_execute`` wrapper may replace ``call.func``, ``call.args`` and ``call.target``
-  before it yields: the terminal implementation performs the call as it is then.
+  before it yields (a ``sturdydb_execute_around`` before it proceeds): the terminal
+  implementation performs the call as it is then.
 - ``context.open_auxiliary(host, extra, connect_timeout)``: an autocommit side connection for
   a plugin's own probes, with its prefixed properties (``monitoring-*``, ``frt-*``) applied.
 - :func:`connect_below`: re-run only the part of the connect chain inside the calling plugin
@@ -145,6 +148,8 @@ if TYPE_CHECKING:
 
 #: The type of ``proceed`` in ``sturdydb_execute_async``: awaits the rest of the chain.
 AsyncProceed = Callable[[Call], Awaitable[Any]]
+#: The type of ``proceed`` in ``sturdydb_execute_around``: runs the rest of the chain.
+Proceed = Callable[[Call], Any]
 
 __all__ = [
     "SELECTOR_STRATEGIES",
@@ -162,6 +167,7 @@ __all__ = [
     "HostInfo",
     "HostRole",
     "ImmutableRecord",
+    "Proceed",
     "Properties",
     "PropertyRegistry",
     "RdsUrlType",

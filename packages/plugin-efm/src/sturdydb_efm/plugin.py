@@ -27,7 +27,7 @@ from sturdydb_efm.slots import CallSlot
 
 if TYPE_CHECKING:
     from sturdydb import Call, ConnectionContext, ConnectRequest, HostInfo, PropertySpec
-    from sturdydb.plugin_api import Properties
+    from sturdydb.plugin_api import AsyncProceed, Proceed, Properties
 
 __all__ = ["HostMonitoringPlugin", "identify_instance", "open_monitoring_connection"]
 
@@ -56,10 +56,6 @@ class HostMonitoringPlugin(Plugin):
     code: ClassVar[str] = HOST_MONITORING.code
     aliases: ClassVar[tuple[str, ...]] = HOST_MONITORING.aliases
     weight: ClassVar[int] = HOST_MONITORING.weight
-    #: The execute wrapper only marks the call slot that the per-host monitor thread watches
-    #: (attaching starts that thread without waiting), so async connections drive it as is;
-    #: the monitor aborts an async connection by its socket like a sync one.
-    async_safe_execute: ClassVar[bool] = True
     in_default_chain: ClassVar[bool] = HOST_MONITORING.in_default_chain
     #: The service the plugin registers calls with (tests substitute their own).
     service: ClassVar[MonitorService] = service
@@ -86,8 +82,10 @@ class HostMonitoringPlugin(Plugin):
         self.service.release()
 
     # -- hot path ----------------------------------------------------------------------------
-    @hookimpl(wrapper=True)
-    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+    @hookimpl
+    def sturdydb_execute_around(self, call: Call, proceed: Proceed) -> Any:
+        # The fast form (a plain call, not a generator): this runs around every network-bound
+        # call. ``sturdydb_execute_async`` does the same around an awaited call.
         ctx = call.context
         slot = ctx.plugin_state.get(CODE)
         if slot is None:
@@ -99,12 +97,34 @@ class HostMonitoringPlugin(Plugin):
         if slot.monitor is None:
             self.service.attach(slot)
         try:
-            return (yield)
+            return proceed(call)
         finally:
             # Another thread may have started a call on the same connection meanwhile; only
             # the call that wrote ``started`` clears it.
             if slot.started == started:
                 slot.started = -started
+
+    @hookimpl
+    async def sturdydb_execute_async(self, call: Call, proceed: AsyncProceed) -> Any:
+        """The same bookkeeping around an awaited call (never blocks: attaching a slot starts
+        its monitor thread without waiting for it)."""
+        slot, started = self._call_started(call.context)
+        try:
+            return await proceed(call)
+        finally:
+            if slot.started == started:
+                slot.started = -started
+
+    def _call_started(self, ctx: ConnectionContext) -> tuple[CallSlot, float]:
+        """What :meth:`sturdydb_execute_around` does before the call (inlined there)."""
+        slot = ctx.plugin_state.get(CODE)
+        if slot is None:
+            slot = self._new_slot(ctx, ctx.connection, ctx.host)
+        started = _now()
+        slot.started = started
+        if slot.monitor is None:
+            self.service.attach(slot)
+        return slot, started
 
     # -- once per connection -------------------------------------------------------------------
     @hookimpl(wrapper=True)

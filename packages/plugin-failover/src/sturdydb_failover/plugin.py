@@ -55,7 +55,7 @@ from sturdydb_failover.settings import FailoverMode, FailoverSettings
 
 if TYPE_CHECKING:
     from sturdydb import Call, ConnectionContext, ConnectRequest, Profile
-    from sturdydb.plugin_api import AsyncProceed, DatabaseDialect, Properties
+    from sturdydb.plugin_api import AsyncProceed, DatabaseDialect, Proceed, Properties
     from sturdydb_failover.monitor import TopologyMonitor
 
 # Imported when first needed, not with this module: the topology monitor only for a cluster
@@ -599,15 +599,17 @@ class FailoverPlugin(Plugin):
         state.tx_status = ctx.driver.transaction_status_reader()
 
     # -- execute ---------------------------------------------------------------------
-    @hookimpl(wrapper=True)
-    def sturdydb_execute(self, call: Call) -> Generator[None, Any, Any]:
+    @hookimpl
+    def sturdydb_execute_around(self, call: Call, proceed: Proceed) -> Any:
+        # The fast form (a plain call, not a generator): this runs around every network-bound
+        # call of every connection.
         ctx = call.context
         state: ConnectionState = ctx.plugin_state[CODE]
         read_status = state.tx_status
         # Some drivers (libpq) forget the status once the connection broke: read it before.
         status = read_status(ctx.connection) if read_status is not None else None
         try:
-            result = yield
+            result = proceed(call)
         except Exception as exc:
             if not state.active:
                 raise
@@ -624,7 +626,7 @@ class FailoverPlugin(Plugin):
 
     @hookimpl
     async def sturdydb_execute_async(self, call: Call, proceed: AsyncProceed) -> Any:
-        """The same as :meth:`sturdydb_execute` for async connections.
+        """The same as :meth:`sturdydb_execute_around` for async connections.
 
         The failover itself (waits for the verified writer, the reconnect through the connect
         chain, the role check, the session transfer) is the sync code, run off the event loop;
