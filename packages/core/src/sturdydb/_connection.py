@@ -23,7 +23,7 @@ from sturdydb import _profiles as profiles
 from sturdydb import _selectors as selectors
 from sturdydb._config import build_properties
 from sturdydb._conninfo import check_conninfo, split_hosts
-from sturdydb._context import Call, ConnectionContext
+from sturdydb._context import Call, ConnectionContext, CursorKind
 from sturdydb._discovery import PluginCatalog, catalog_for
 from sturdydb._drivers import UnknownDriverError, driver_dialect_for, pass_through_dialect
 from sturdydb._errors import ConfigurationError, FailoverSuccessError, InterfaceError
@@ -215,14 +215,11 @@ class Connection:
             raw = ctx.connection.cursor(*args, **kwargs)
         else:
             raw = chain(Call(ctx, "Connection.cursor", ctx.connection, ctx.connection.cursor, args, kwargs))
-        kind = ctx.cursor_kinds.get(raw.__class__)
-        if kind is None:
-            kind = ctx.cursor_chains(raw)
-        server_side, chains = kind
-        if (server_side or chains[2] is not None or chains[4] is not None
-                or not ctx.driver.results_outlive_connection):
-            # (psycopg2's in-memory result dies with its connection: after a failover the
-            # fetch must say so, which only Cursor's generation check does.)
+        kind = ctx.cursor_kinds.get(raw.__class__) or ctx.cursor_chains(raw)
+        if not kind[2]:
+            # Not in memory, or fetched through plugins. (psycopg2's in-memory result dies
+            # with its connection: after a failover the fetch must say so, which only
+            # Cursor's generation check does.)
             return Cursor(self, raw, args, kwargs, kind)
         # Cursor.__init__ inlined (an ORM opens a cursor per statement; the frame is a visible
         # part of its client cost): the same fields, plus the driver's own fetch methods.
@@ -235,9 +232,10 @@ class Connection:
         cur._gen = ctx.generation
         cur._server_side = False
         (cur._c_execute, cur._c_executemany, cur._c_fetchone, cur._c_fetchmany,
-         cur._c_fetchall, cur._c_next, cur._c_close) = chains
+         cur._c_fetchall, cur._c_next, cur._c_close) = kind[1]
         cur.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of that class
         cur.fetchall = raw.fetchall  # type: ignore[method-assign]
+        cur.close = raw.close  # type: ignore[method-assign]
         return cur
 
     def commit(self) -> None:
@@ -537,7 +535,7 @@ class Cursor:
     )
 
     def __init__(self, connection: Connection, raw: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
-                 kind: tuple[bool, tuple[Any, ...]]) -> None:
+                 kind: CursorKind) -> None:
         ctx = connection._ctx
         self._conn = connection
         self._ctx = ctx
@@ -545,7 +543,7 @@ class Cursor:
         self._args = args
         self._kwargs = kwargs
         self._gen = ctx.generation
-        self._server_side, chains = kind
+        self._server_side, chains, _ = kind
         (self._c_execute, self._c_executemany, self._c_fetchone, self._c_fetchmany,
          self._c_fetchall, self._c_next, self._c_close) = chains
 
@@ -572,14 +570,29 @@ class Cursor:
             self._rebind()
         chain = self._c_execute
         if chain is None:
-            if params is None:  # as the application called it: not every driver takes None
-                self._cursor.execute(query, **kwargs)
+            # As the application called it (not every driver takes None for params); the
+            # common forms without keywords skip the keyword-unpacking call.
+            if kwargs:
+                if params is None:
+                    self._cursor.execute(query, **kwargs)
+                else:
+                    self._cursor.execute(query, params, **kwargs)
+            elif params is None:
+                self._cursor.execute(query)
             else:
-                self._cursor.execute(query, params, **kwargs)
+                self._cursor.execute(query, params)
         else:
             cur = self._cursor
+            # Call(...) inlined: its __init__ frame is a third of the chain's own cost here.
+            call = _new_call(Call)
+            call.context = self._ctx
+            call.method = "Cursor.execute"
+            call.target = cur
+            call.func = cur.execute
+            call.args = (query, params)
+            call.kwargs = kwargs
             try:
-                chain(Call(self._ctx, "Cursor.execute", cur, cur.execute, (query, params), kwargs))
+                chain(call)
             except FailoverSuccessError as exc:
                 if not exc.retry_read:
                     raise
@@ -779,22 +792,27 @@ class Cursor:
 class _InMemoryCursor(Cursor):
     """A cursor whose driver cursor holds its whole result and whose fetches no plugin wraps.
 
-    Its ``fetchone``/``fetchall`` are then exactly the driver cursor's (``Cursor.fetchone``
-    would only check for a failover, which changes nothing for a result in memory, and call
-    the driver), so they are the driver's bound methods themselves: an ORM fetches once or
-    twice per statement, and each wrapper frame costs as much as a small driver call. They are
-    bound again when the cursor moves to a new connection.
+    Its ``fetchone``/``fetchall``/``close`` are then exactly the driver cursor's
+    (``Cursor.fetchone`` would only check for a failover, which changes nothing for a result
+    in memory, and call the driver), so they are the driver's bound methods themselves: an ORM
+    fetches once or twice per statement and closes every cursor, and each wrapper frame costs
+    as much as a small driver call. Closing such a cursor after a failover closes the old
+    driver cursor, which touches no network (its result is all in memory). They are bound
+    again when the cursor moves to a new connection.
     """
 
-    __slots__ = ("fetchall", "fetchone")
+    __slots__ = ("close", "fetchall", "fetchone")
 
     def _rebind(self) -> None:
         super()._rebind()
         raw = self._cursor
         self.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of this class
         self.fetchall = raw.fetchall  # type: ignore[method-assign]
+        self.close = raw.close  # type: ignore[method-assign]
 
 
 #: Allocates a cursor without running ``__init__`` (see :meth:`Connection.cursor`).
 _new_in_memory = object.__new__
+#: Allocates a :class:`Call` without running ``__init__`` (see :meth:`Cursor.execute`).
+_new_call = object.__new__
 

@@ -42,6 +42,10 @@ log = logging.getLogger("sturdydb.connection")
 #: The cursor methods whose chains :meth:`ConnectionContext.cursor_chains` returns, in order.
 CURSOR_METHODS = ("Cursor.execute", "Cursor.executemany", "Cursor.fetchone", "Cursor.fetchmany",
                   "Cursor.fetchall", "Cursor.__next__", "Cursor.close")
+_FETCHONE, _FETCHALL, _CLOSE = (CURSOR_METHODS.index(m) for m in ("Cursor.fetchone", "Cursor.fetchall", "Cursor.close"))
+#: What :meth:`ConnectionContext.cursor_chains` answers for a kind of cursor: server-side,
+#: the chains of :data:`CURSOR_METHODS`, in-memory (the fast kind).
+CursorKind = tuple[bool, tuple["ChainFn | None", ...], bool]
 
 
 class ConnectRequest:
@@ -143,9 +147,9 @@ class ConnectionContext:
         self._dialect: DatabaseDialect | None = None
         self._chains: dict[tuple[str, bool], ChainFn | None] = {}
         self._async_chains: dict[tuple[str, bool], AsyncChainFn | None] = {}
-        self._cursor_chains: dict[bool, tuple[bool, tuple[ChainFn | None, ...]]] = {}
+        self._cursor_chains: dict[bool, CursorKind] = {}
         #: cursor class -> :meth:`cursor_chains`'s answer, when the driver decides by class.
-        self.cursor_kinds: dict[type, tuple[bool, tuple[ChainFn | None, ...]]] = {}
+        self.cursor_kinds: dict[type, CursorKind] = {}
         self._lock = threading.RLock()
         code = props.get("wrapper_dialect")
         if code:
@@ -180,8 +184,11 @@ class ConnectionContext:
             server_side and method in getattr(driver, "server_cursor_methods", ())
         )
 
-    def cursor_chains(self, raw_cursor: Any) -> tuple[bool, tuple[ChainFn | None, ...]]:
-        """Whether ``raw_cursor`` is server-side, and its chains for :data:`CURSOR_METHODS`.
+    def cursor_chains(self, raw_cursor: Any) -> CursorKind:
+        """Whether ``raw_cursor`` is server-side, its chains for :data:`CURSOR_METHODS`, and
+        whether it is an in-memory cursor (:class:`sturdydb.Cursor`'s fast kind: a
+        client-side result that outlives its connection, fetched and closed with no plugin
+        around it).
 
         An ORM opens a cursor for nearly every statement, so the answer is looked up once per
         connection and kind of cursor, not per cursor: :class:`sturdydb.Cursor` first reads
@@ -193,7 +200,9 @@ class ConnectionContext:
         found = self._cursor_chains.get(server_side)
         if found is None:
             chains = tuple(self.chain(m, server_side) for m in CURSOR_METHODS)
-            found = self._cursor_chains[server_side] = (server_side, chains)
+            in_memory = (not server_side and driver.results_outlive_connection
+                         and chains[_FETCHONE] is None and chains[_FETCHALL] is None and chains[_CLOSE] is None)
+            found = self._cursor_chains[server_side] = (server_side, chains, in_memory)
         if driver.server_side_by_class:
             self.cursor_kinds[type(raw_cursor)] = found
         return found
