@@ -33,6 +33,7 @@ Run: ``.nox/integration/bin/python packages/plugin-limitless/benchmarks/router_f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import logging
@@ -74,6 +75,12 @@ def _present(conn: Any, table: str, key: str) -> bool:
     rows = cur.fetchall()
     cur.close()
     return bool(rows and rows[0][0])
+
+
+def _close_quietly(conn: Any) -> None:
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            conn.close()
 
 
 class _Writer:
@@ -124,18 +131,10 @@ class _Writer:
                     if not maybe:
                         self.in_doubt += 1
                     maybe = True  # the write may have been applied before the error
-                    if conn is not None:
-                        try:
-                            conn.close()
-                        except Exception:
-                            pass
+                    _close_quietly(conn)
                     conn = None
                     time.sleep(0.01)
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:
-                pass
+        _close_quietly(conn)
 
 
 def _router_in_use(cluster: LimitlessCluster, writer: _Writer, before: dict[str, int]) -> Any:
@@ -185,6 +184,18 @@ def _one_style(cluster: LimitlessCluster, style: str, warmup: float, after: floa
     }
 
 
+#: Per-run counts that the summary adds up over the runs.
+COUNTS = ("acknowledged", "lost", "duplicates", "in_doubt", "errors")
+
+
+def _summarize(per: list[dict[str, Any]]) -> dict[str, Any]:
+    pauses = [p["pause_s"] for p in per]
+    firsts = [p["after_kill_s"] for p in per if p["after_kill_s"] is not None]
+    return {"pause_s_median": statistics.median(pauses), "pause_s_max": max(pauses),
+            "after_kill_s_median": statistics.median(firsts) if firsts else None,
+            **{count: sum(p[count] for p in per) for count in COUNTS}}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -201,20 +212,7 @@ def main() -> int:
         with cluster:
             results.append({style: _one_style(cluster, style, args.warmup, args.after) for style in STYLES})
         sturdydb.release_resources()
-    summary: dict[str, Any] = {}
-    for style in STYLES:
-        per = [r[style] for r in results]
-        firsts = [p["after_kill_s"] for p in per if p["after_kill_s"] is not None]
-        summary[style] = {
-            "pause_s_median": statistics.median(p["pause_s"] for p in per),
-            "pause_s_max": max(p["pause_s"] for p in per),
-            "after_kill_s_median": statistics.median(firsts) if firsts else None,
-            "acknowledged": sum(p["acknowledged"] for p in per),
-            "lost": sum(p["lost"] for p in per),
-            "duplicates": sum(p["duplicates"] for p in per),
-            "in_doubt": sum(p["in_doubt"] for p in per),
-            "errors": sum(p["errors"] for p in per),
-        }
+    summary = {style: _summarize([r[style] for r in results]) for style in STYLES}
     report: dict[str, Any] = {
         "title": "Aurora Limitless: write pause when the application's transaction router dies",
         "benchmark": "router_failure_pause",
