@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sturdydb
-from sturdydb_testing import Cluster, Instance
+from sturdydb_testing import Cluster, Instance, InstanceState
 from sturdydb_testing.drivers import Driver, connect_through
 from sturdydb_testing.drivers import default_connect as driver_connect
 
@@ -77,13 +77,9 @@ def fail_over(
     return future
 
 
-def verify_writes(
-    cluster: Cluster, table: str, committed: list[tuple[int, int]], attempted: set[tuple[int, int]],
-    not_applied: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
-) -> None:
-    """Every acknowledged write is on the new writer, no write is there twice, and no write
-    that sturdydb reported as not applied (``FailoverSuccessError``) is there at all."""
-    conn = sturdydb.connect(driver_connect(cluster), cluster.conninfo(cluster.writer), plugins="",
+def _rows(cluster: Cluster, instance: Instance, table: str) -> dict[tuple[int, int], int]:
+    """``(worker, id) -> count`` of the table's rows on one instance, read without plugins."""
+    conn = sturdydb.connect(driver_connect(cluster), cluster.conninfo(instance), plugins="",
                             **({"use_pure": True} if cluster.engine == "mysql" else {}))
     try:
         cur = conn.cursor()
@@ -91,7 +87,26 @@ def verify_writes(
         rows = cur.fetchall()
     finally:
         conn.close()
-    present = {(int(w), int(i)): int(n) for w, i, n in rows}
+    return {(int(w), int(i)): int(n) for w, i, n in rows}
+
+
+def verify_writes(
+    cluster: Cluster, table: str, committed: list[tuple[int, int]], attempted: set[tuple[int, int]],
+    not_applied: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
+    *, old_writer: Instance | None = None,
+) -> None:
+    """Every acknowledged write is on the new writer, no write is there twice, and no write
+    that sturdydb reported as not applied (``FailoverSuccessError``) is there at all.
+
+    ``old_writer``: the writer before the failover, when it still holds its own data (it was
+    frozen: thawed here, then read). Rows on it that the new writer lacks were written on the
+    wrong node after the failover started (:func:`fail_over` lets every earlier row replicate
+    first); none of them may be a write the application was told succeeded, or was told was
+    not applied: only an unknown outcome (08007) may end there. Without it (the old writer
+    was killed: its data is gone with it; or demoted: rebuilt from the new writer), only the
+    new writer is checked.
+    """
+    present = _rows(cluster, cluster.writer, table)  # type: ignore[arg-type]
     twice = {k: n for k, n in present.items() if n > 1}
     assert not twice, f"writes applied more than once: {twice}"
     missing = [k for k in committed if k not in present]
@@ -100,6 +115,16 @@ def verify_writes(
     assert not unexpected, f"rows nobody wrote: {sorted(unexpected)[:10]}"
     lied = set(present) & set(not_applied)
     assert not lied, f"rows reported as not applied (FailoverSuccessError) are there: {sorted(lied)}"
+    if old_writer is None:
+        return
+    assert old_writer is not cluster.writer, f"{old_writer.name} is still the writer"
+    if old_writer.state is InstanceState.FROZEN:
+        cluster.thaw(old_writer)
+        time.sleep(0.5)  # statements it received while frozen run now (they may land there)
+    only_old = set(_rows(cluster, old_writer, table)) - set(present)
+    wrong_node = only_old & (set(committed) | set(not_applied))
+    assert not wrong_node, (
+        f"acknowledged or 'not applied' writes only on the old writer {old_writer.name}: {sorted(wrong_node)[:10]}")
 
 
 #: The errors an autocommit INSERT may get from a failover (issue 12's at-most-once rule).

@@ -53,8 +53,8 @@ def _where(conn: sturdydb.Connection) -> str:
 class Writers:
     """Threads that insert unique ids until stopped, recording what was acknowledged."""
 
-    def __init__(self, gdb: GlobalDatabase, table: str) -> None:
-        self.gdb, self.table = gdb, table
+    def __init__(self, gdb: GlobalDatabase, table: str, **props: Any) -> None:
+        self.gdb, self.table, self.props = gdb, table, props
         self.acked: list[str] = []
         self.unknown: list[str] = []
         self.errors: list[BaseException] = []
@@ -76,7 +76,7 @@ class Writers:
 
     def _run(self, worker: int) -> None:
         try:
-            conn = _connect(self.gdb)
+            conn = _connect(self.gdb, **self.props)
             while not self._stop.is_set():
                 key = uuid.uuid4().hex
                 while True:
@@ -160,6 +160,31 @@ def test_unplanned_failover_of_the_writer_region_loses_nothing(engine: Any) -> N
             time.sleep(4)
         _check(gdb, table, writers, {old, new.name})
         assert set(writers.last_node.values()) == {new.name}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_explicit_home_region_and_active_mode_put_writers_on_the_new_home_writer(engine: Any) -> None:
+    """The application's home region is the secondary region, set explicitly; the writer region
+    is lost and the writer moves home. The verified new writer is in the home region, so the
+    active mode (``strict_writer``) decides, not the inactive one (``strict_any_reader``, which
+    would put the writers on readers, where their INSERTs fail). Ignoring the explicit home
+    region (the emulation's default is the first region) would also pick the inactive mode."""
+    with GlobalDatabase(replicas=1, dns_delay=1.0, rpo_zero=True, engine=engine) as gdb:
+        home = gdb.secondary_region
+        assert gdb.writer_region != home
+        old = gdb.writer.name
+        table = _new_table(gdb)
+        props = {"failover_home_region": home, "active_home_failover_mode": "strict_writer",
+                 "inactive_home_failover_mode": "strict_any_reader"}
+        with Writers(gdb, table, **props) as writers:
+            time.sleep(1.5)
+            new = gdb.failover(outage="region")
+            time.sleep(4)
+        assert gdb.region_of(new) == home
+        _check(gdb, table, writers, {old, new.name})
+        # Every writer connection landed on the new writer, in the home region.
+        assert set(writers.last_node.values()) == {new.name}
+        assert len(writers.last_node) == WORKERS
 
 
 @pytest.fixture(scope="module", params=ENGINES)

@@ -1,5 +1,6 @@
 """``gdb_rw`` on an emulated Aurora Global Database: reads stay in the home region, and a
-switch back to the writer is refused while the writer is in another region."""
+switch back to the writer is refused while the writer is in another region. Each test runs on
+both engines: PostgreSQL, and MariaDB emulating Aurora MySQL."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ from sturdydb_testing.global_db import GlobalDatabase
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def gdb() -> Iterator[GlobalDatabase]:
-    with GlobalDatabase(replicas=1, dns_delay=0.5) as database:
+#: The server's own instance id, as each engine's Aurora answers it.
+_NODE_SQL = {"pg": "SELECT pg_catalog.aurora_db_instance_identifier()", "mysql": "SELECT @@aurora_server_id"}
+
+
+@pytest.fixture(scope="module", params=["pg", "mysql"])
+def gdb(request: pytest.FixtureRequest) -> Iterator[GlobalDatabase]:
+    with GlobalDatabase(replicas=1, dns_delay=0.5, engine=request.param) as database:
         yield database
 
 
@@ -27,9 +32,10 @@ def _connect(gdb: GlobalDatabase, **props: Any) -> sturdydb.Connection:
 
 def _where(conn: sturdydb.Connection) -> str:
     cur = conn.cursor()
-    cur.execute("SELECT pg_catalog.aurora_db_instance_identifier()")
-    row = cur.fetchone()
-    assert row is not None
+    cur.execute(_NODE_SQL["mysql" if conn.context.dialect.family == "mysql" else "pg"])
+    rows = cur.fetchall()  # whole: mysql-connector's default cursor refuses the next statement otherwise
+    assert rows
+    row = rows[0]
     return str(row[0])
 
 
