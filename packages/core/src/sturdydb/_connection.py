@@ -214,7 +214,16 @@ class Connection:
         if chain is None:
             raw = ctx.connection.cursor(*args, **kwargs)
         else:
-            raw = chain(Call(ctx, "Connection.cursor", ctx.connection, ctx.connection.cursor, args, kwargs))
+            # (mysql-connector pings the server in cursor(), so plugins wrap it.) Call(...)
+            # inlined as in Cursor.execute.
+            call = _new_call(Call)
+            call.context = ctx
+            call.method = "Connection.cursor"
+            call.target = target = ctx.connection
+            call.func = target.cursor
+            call.args = args
+            call.kwargs = kwargs
+            raw = chain(call)
         kind = ctx.cursor_kinds.get(raw.__class__) or ctx.cursor_chains(raw)
         if not kind[2]:
             # Not in memory, or fetched through plugins. (psycopg2's in-memory result dies
@@ -554,7 +563,14 @@ class Cursor:
         self._gen = ctx.generation
 
     def _run(self, method: str, chain: Any, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return chain(Call(self._ctx, method, self._cursor, func, args, kwargs))
+        call = _new_call(Call)  # Call(...) inlined, as in execute
+        call.context = self._ctx
+        call.method = method
+        call.target = self._cursor
+        call.func = func
+        call.args = args
+        call.kwargs = kwargs
+        return chain(call)
 
     @property
     def target_cursor(self) -> Any:
@@ -629,9 +645,18 @@ class Cursor:
         if self._gen != self._ctx.generation:
             self._stale()
         chain = self._c_fetchone
+        cur = self._cursor
         if chain is None:
-            return self._cursor.fetchone()
-        return self._run("Cursor.fetchone", chain, self._cursor.fetchone, (), {})
+            return cur.fetchone()
+        # _run inlined: an unbuffered MySQL cursor fetches through the plugins every row.
+        call = _new_call(Call)
+        call.context = self._ctx
+        call.method = "Cursor.fetchone"
+        call.target = cur
+        call.func = cur.fetchone
+        call.args = ()
+        call.kwargs = {}
+        return chain(call)
 
     def fetchmany(self, size: int | None = None) -> list[Any]:
         if self._gen != self._ctx.generation:
