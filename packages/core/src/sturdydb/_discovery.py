@@ -650,21 +650,43 @@ def catalog_for(target_connect: Callable[..., Any], conninfo: str, kwargs: dict[
         return found
     if "plugins" not in kwargs and "plugins" not in conninfo:
         return _partial_catalog()  # the default chain: the installed plugins decide
+    # A pool opens many connections with the same arguments: remember that they need only
+    # the core (parsing and checking them again cost about a tenth of a plugin-less connect).
+    try:
+        key: Any = (target_connect, conninfo, tuple(sorted(kwargs.items())))
+        if key in _core_only_arguments:
+            return CORE_ONLY
+    except TypeError:  # an unhashable value (a row factory instance, an SSL context...)
+        key = None
+    if _needs_core_only(target_connect, conninfo, kwargs):
+        if key is not None and len(_core_only_arguments) < _CORE_ONLY_MEMO_SIZE:
+            _core_only_arguments.add(key)
+        return CORE_ONLY
+    return _partial_catalog()
+
+
+#: Connect arguments already found to need only :data:`CORE_ONLY` (bounded: a process that
+#: connects with ever new arguments keeps checking them, as before).
+_core_only_arguments: set[Any] = set()
+_CORE_ONLY_MEMO_SIZE = 256
+
+
+def _needs_core_only(target_connect: Callable[..., Any], conninfo: str, kwargs: dict[str, Any]) -> bool:
+    """Whether a connect with these arguments selects no plugin and passes only properties of
+    the core or the driver (see :func:`catalog_for`)."""
     from sturdydb._conninfo import parse_conninfo
     from sturdydb._drivers import driver_dialect_for
 
     raw: dict[str, Any] = dict(parse_conninfo(conninfo)) if conninfo else {}
     raw.update(kwargs)
     if raw.get("plugins") != "" or raw.get("profile_name") or raw.get("wrapper_driver_dialect"):
-        return _partial_catalog()
+        return False
     try:
         names = driver_dialect_for(target_connect).property_names()
     except ConfigurationError:
-        return _partial_catalog()  # the connect reports it
+        return False  # the connect reports it
     core = CORE_ONLY.registry
-    if all(isinstance(k, str) and (k in core or k in names or k == "dbname") for k in raw):
-        return CORE_ONLY
-    return _partial_catalog()
+    return all(isinstance(k, str) and (k in core or k in names or k == "dbname") for k in raw)
 
 
 def catalog() -> PluginCatalog:
@@ -691,6 +713,7 @@ def reload_catalog() -> PluginCatalog:
 
     with _lock:
         _catalog = None
+        _core_only_arguments.clear()
         pipeline.clear_pipelines()
         _partial_catalog(rescan=True)
     return catalog()
