@@ -182,3 +182,48 @@ def test_a_fast_form_without_an_async_form_is_refused_on_async_connections(pg_co
             await sturdydb.connect_async(psycopg.AsyncConnection.connect, pg_conninfo, plugins="t_around")
 
     asyncio.run(scenario())
+
+
+def test_a_fast_form_outside_a_generator_outside_a_pluggy_implementation(pg_conninfo: str) -> None:
+    # Only what is inside the first plain/old-style implementation runs through pluggy; a
+    # generator wrapper outside the fast form is compiled with it.
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo,
+                          plugins="t_gen_outer,t_around,t_old_style") as conn:
+        assert conn.cursor().execute("SELECT 4").fetchone() == (4,)
+    assert [e[0] for e in events] == ["gen_outer:before", "around:before", "old_style:before",
+                                      "old_style:after", "around:after", "gen_outer:after"]
+
+
+class SlotChecker(Plugin):
+    """Checks that every Call reaching the chain has every slot set (the hot paths build
+    Calls field by field, without ``__init__``)."""
+
+    code: ClassVar[str] = "t_slot_checker"
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return True
+
+    @hookimpl
+    def sturdydb_execute_around(self, call: Call, proceed: Proceed) -> Any:
+        missing = [name for name in Call.__slots__ if not hasattr(call, name)]
+        events.append(("checked", call.method, tuple(missing)))
+        return proceed(call)
+
+
+def test_every_call_on_the_hot_paths_has_every_field(pg_conninfo: str) -> None:
+    register_plugin(SlotChecker)
+    try:
+        with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_slot_checker") as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3")
+            assert cur.fetchone() == (1,)
+            assert cur.fetchmany(1) == [(2,)]
+            assert cur.fetchall() == [(3,)]
+            cur.close()
+            conn.commit()
+    finally:
+        unregister_plugin("t_slot_checker")
+    checked = {e[1]: e[2] for e in events if e[0] == "checked"}
+    for method in ("Connection.cursor", "Cursor.execute", "Cursor.fetchone", "Cursor.fetchmany",
+                   "Cursor.fetchall", "Cursor.close", "Connection.commit"):
+        assert checked.get(method) == (), (method, checked)

@@ -308,13 +308,14 @@ def test_an_unknown_outcome_invalidates_its_connection_not_the_pool(marker: str,
         held = [engine.connect() for _ in range(3)]
         for conn in held:
             conn.execute(sa.text("SELECT 1"))
-        # Installed at the first unknown outcome, not before: any handle_error listener costs
-        # every statement a look at the dialect's execute listeners.
-        assert not sa.event.contains(engine.dialect, "handle_error", keep_the_pool)
+        # Installed with the engine, but SQLAlchemy runs dialect listeners only from the first
+        # unknown outcome on: until then no statement pays a look at them.
+        assert sa.event.contains(engine, "handle_error", keep_the_pool)
+        assert engine.dialect._has_events is False
         with pytest.raises(sa.exc.OperationalError) as info:
             held[0].execute(sa.text(f"SELECT '{marker}'"))
         assert info.value.connection_invalidated
-        assert sa.event.contains(engine.dialect, "handle_error", keep_the_pool) is (marker == "unknown outcome")
+        assert engine.dialect._has_events is (marker == "unknown outcome")
         for conn in held:
             conn.close()
         assert len(opened) == 3
@@ -324,6 +325,40 @@ def test_an_unknown_outcome_invalidates_its_connection_not_the_pool(marker: str,
             conn.close()
         # The failed connection is always replaced; the two others only when no writer was found.
         assert len(opened) == (6 if pool_recycled else 4)
+    finally:
+        engine.dispose()
+        sturdydb.unregister_plugin("t_outcome")
+
+
+class _AppError(Exception):
+    pass
+
+
+def test_keep_the_pool_runs_before_the_applications_own_error_listener() -> None:
+    # A handle_error listener that raises its own exception stops the listeners after it
+    # (SQLAlchemy's documented pattern): keep_the_pool must already have run by then.
+    sturdydb.register_plugin(_OutcomeUnknown)
+    engine = sa.create_engine(PG_URL, connect_args={"plugins": "t_outcome"}, pool_size=3)
+    opened: list[object] = []
+    sa.event.listen(engine, "connect", lambda dbapi, record: opened.append(dbapi))
+
+    def app_listener(context: Any) -> None:
+        raise _AppError("the application's own error")
+
+    sa.event.listen(engine, "handle_error", app_listener)
+    try:
+        held = [engine.connect() for _ in range(3)]
+        for conn in held:
+            conn.execute(sa.text("SELECT 1"))
+        with pytest.raises(_AppError):
+            held[0].execute(sa.text("SELECT 'unknown outcome'"))
+        for conn in held:
+            conn.close()
+        held = [engine.connect() for _ in range(3)]
+        for conn in held:
+            assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+            conn.close()
+        assert len(opened) == 4  # only the failed connection was replaced: the pool was kept
     finally:
         engine.dispose()
         sturdydb.unregister_plugin("t_outcome")

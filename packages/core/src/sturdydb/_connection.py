@@ -244,7 +244,6 @@ class Connection:
          cur._c_fetchall, cur._c_next, cur._c_close) = kind[1]
         cur.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of that class
         cur.fetchall = raw.fetchall  # type: ignore[method-assign]
-        cur.close = raw.close  # type: ignore[method-assign]
         return cur
 
     def commit(self) -> None:
@@ -817,23 +816,23 @@ class Cursor:
 class _InMemoryCursor(Cursor):
     """A cursor whose driver cursor holds its whole result and whose fetches no plugin wraps.
 
-    Its ``fetchone``/``fetchall``/``close`` are then exactly the driver cursor's
-    (``Cursor.fetchone`` would only check for a failover, which changes nothing for a result
-    in memory, and call the driver), so they are the driver's bound methods themselves: an ORM
-    fetches once or twice per statement and closes every cursor, and each wrapper frame costs
-    as much as a small driver call. Closing such a cursor after a failover closes the old
-    driver cursor, which touches no network (its result is all in memory). They are bound
-    again when the cursor moves to a new connection.
+    Its ``fetchone``/``fetchall`` are then exactly the driver cursor's (``Cursor.fetchone``
+    would only check for a failover, which changes nothing for a result in memory, and call
+    the driver), so they are the driver's bound methods themselves: an ORM fetches once or
+    twice per statement, and each wrapper frame costs as much as a small driver call. They are
+    bound again when the cursor moves to a new connection. ``close`` stays
+    :meth:`Cursor.close`: after a failover or a read/write switch the old driver connection is
+    gone (mysql-connector's cursor then raises ``ReferenceError``), has a result pending
+    (PyMySQL reads it) or serves another connection (a pooled one), so it must not be touched.
     """
 
-    __slots__ = ("close", "fetchall", "fetchone")
+    __slots__ = ("fetchall", "fetchone")
 
     def _rebind(self) -> None:
         super()._rebind()
         raw = self._cursor
         self.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of this class
         self.fetchall = raw.fetchall  # type: ignore[method-assign]
-        self.close = raw.close  # type: ignore[method-assign]
 
 
 #: Allocates a cursor without running ``__init__`` (see :meth:`Connection.cursor`).

@@ -42,7 +42,7 @@ log = logging.getLogger("sturdydb.connection")
 #: The cursor methods whose chains :meth:`ConnectionContext.cursor_chains` returns, in order.
 CURSOR_METHODS = ("Cursor.execute", "Cursor.executemany", "Cursor.fetchone", "Cursor.fetchmany",
                   "Cursor.fetchall", "Cursor.__next__", "Cursor.close")
-_FETCHONE, _FETCHALL, _CLOSE = (CURSOR_METHODS.index(m) for m in ("Cursor.fetchone", "Cursor.fetchall", "Cursor.close"))
+_FETCHONE, _FETCHALL = CURSOR_METHODS.index("Cursor.fetchone"), CURSOR_METHODS.index("Cursor.fetchall")
 #: What :meth:`ConnectionContext.cursor_chains` answers for a kind of cursor: server-side,
 #: the chains of :data:`CURSOR_METHODS`, in-memory (the fast kind).
 CursorKind = tuple[bool, tuple["ChainFn | None", ...], bool]
@@ -83,6 +83,8 @@ class ConnectRequest:
 class Call:
     """One DB-API call going down the ``sturdydb_execute`` chain."""
 
+    # The hot paths of sturdydb._connection build a Call field by field without __init__
+    # (``_new_call``); a new slot must be set there too (tests/test_execute_around.py checks).
     __slots__ = ("args", "context", "func", "kwargs", "method", "target")
 
     def __init__(
@@ -187,8 +189,7 @@ class ConnectionContext:
     def cursor_chains(self, raw_cursor: Any) -> CursorKind:
         """Whether ``raw_cursor`` is server-side, its chains for :data:`CURSOR_METHODS`, and
         whether it is an in-memory cursor (:class:`sturdydb.Cursor`'s fast kind: a
-        client-side result that outlives its connection, fetched and closed with no plugin
-        around it).
+        client-side result that outlives its connection, fetched with no plugin around it).
 
         An ORM opens a cursor for nearly every statement, so the answer is looked up once per
         connection and kind of cursor, not per cursor: :class:`sturdydb.Cursor` first reads
@@ -201,7 +202,7 @@ class ConnectionContext:
         if found is None:
             chains = tuple(self.chain(m, server_side) for m in CURSOR_METHODS)
             in_memory = (not server_side and driver.results_outlive_connection
-                         and chains[_FETCHONE] is None and chains[_FETCHALL] is None and chains[_CLOSE] is None)
+                         and chains[_FETCHONE] is None and chains[_FETCHALL] is None)
             found = self._cursor_chains[server_side] = (server_side, chains, in_memory)
         if driver.server_side_by_class:
             self.cursor_kinds[type(raw_cursor)] = found

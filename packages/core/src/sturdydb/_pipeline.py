@@ -285,7 +285,8 @@ class Pipeline:
         if not all(p in arounds or wrappers[p].wrapper for p in chained):
             # Old-style hookwrappers or plain implementations: let pluggy run every
             # ``sturdydb_execute`` of this chain exactly; the fast forms can only be outside it.
-            inner_end = next(i for i, p in enumerate(chained) if p not in arounds)
+            # pluggy runs everything from the first such implementation inwards.
+            inner_end = next(i for i, p in enumerate(chained) if p not in arounds and not wrappers[p].wrapper)
             misplaced = [p.code for p in chained[inner_end:] if p in arounds]
             if misplaced:
                 raise ConfigurationError(

@@ -93,8 +93,9 @@ def sturdydb_execute_around(call: Call, proceed: Callable[[Call], Any]) -> Any:
     plain call (its creation, two resumptions, the ``StopIteration`` that carries the
     result), which is a visible part of an ORM statement's client cost. The core's compiled
     chain calls it, never pluggy, and orders it by weight among the generator wrappers. A
-    plugin implements one of the two forms, not both. Not driven on async connections: a
-    plugin that should also run there adds ``sturdydb_execute_async``.
+    plugin implements one of the two forms, not both. Never driven on async connections
+    (``proceed`` is not awaitable): ``connect_async`` refuses a chain with such a plugin
+    unless it also implements ``sturdydb_execute_async``.
     """
 
 

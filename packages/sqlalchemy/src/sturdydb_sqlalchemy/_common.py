@@ -37,7 +37,6 @@ Why these choices for ``is_disconnect``:
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -46,7 +45,6 @@ import sturdydb
 __all__ = ["SturdyDialectMixin", "is_sturdydb_disconnect", "keep_the_pool", "physical"]
 
 log = logging.getLogger("sturdydb_sqlalchemy")
-_listen_lock = threading.Lock()
 
 #: The failover outcomes after which the pooled connection must not be reused.
 _INVALIDATING: tuple[type[BaseException], ...] = (
@@ -117,30 +115,39 @@ class SturdyDialectMixin:
                             "pass connection properties as keywords (connect_args)")
         return sturdydb.connect(self._sturdydb_target(), conninfo, **cparams)
 
+    @classmethod
+    def engine_created(cls, engine: Any) -> None:
+        """Install :func:`keep_the_pool` on every engine of a sturdydb dialect, first in line.
+
+        Any dialect event listener makes SQLAlchemy walk the dialect's (empty) ``do_execute``
+        listeners on every statement, 3.5 k client instructions per Core select (about 1.4 %
+        of it on PostgreSQL), because the listener sets the dialect's ``_has_events`` flag.
+        ``keep_the_pool`` only matters after an unknown-outcome error, so the flag is put back
+        until :meth:`is_disconnect` sees the first one and raises it again: SQLAlchemy asks
+        ``is_disconnect`` before it checks the flag to run the ``handle_error`` listeners, so
+        that first error is handled as well. Installed here, at creation, the listener runs
+        before any the application adds (one that raises its own exception stops the others),
+        and raising the flag later is one attribute store, safe from any thread. Done only
+        when nothing else listens on the dialect's class (an instance flag would hide it).
+        """
+        from sqlalchemy import event
+
+        super().engine_created(engine)  # type: ignore[misc]
+        dialect = engine.dialect
+        quiet = not getattr(type(dialect), "_has_events", True) and not getattr(dialect, "_has_events", True)
+        event.listen(engine, "handle_error", keep_the_pool)
+        if quiet:
+            dialect._has_events = False
+            dialect._sturdydb_events_deferred = True
+
     def is_disconnect(self, e: Any, connection: Any, cursor: Any) -> bool:
         verdict = is_sturdydb_disconnect(e)
         if verdict is not None:
-            if verdict and isinstance(e, sturdydb.TransactionResolutionUnknownError):
-                self._keep_the_pool()
+            if verdict and isinstance(e, sturdydb.TransactionResolutionUnknownError) \
+                    and getattr(self, "_sturdydb_events_deferred", False):
+                self._has_events = True  # from now on SQLAlchemy runs keep_the_pool (see engine_created)
             return verdict
         return bool(super().is_disconnect(e, connection, cursor))  # type: ignore[misc]
-
-    def _keep_the_pool(self) -> None:
-        """Install :func:`keep_the_pool` on this dialect, once, at its first unknown outcome.
-
-        Not at engine creation: any ``handle_error`` listener makes SQLAlchemy check the
-        dialect's ``do_execute`` listeners on every statement (about 1.3 % of a Core select's
-        client instructions on PostgreSQL). SQLAlchemy asks ``is_disconnect`` before it runs
-        the listeners, so the one installed here already handles the error that asked.
-        """
-        if getattr(self, "_sturdydb_keeps_pool", False):
-            return
-        from sqlalchemy import event
-
-        with _listen_lock:
-            if not getattr(self, "_sturdydb_keeps_pool", False):
-                event.listen(self, "handle_error", keep_the_pool)
-                self._sturdydb_keeps_pool = True
 
     def do_ping(self, dbapi_connection: Any) -> bool:
         """SQLAlchemy's ping; a ping that failed over is a success (the connection was replaced
