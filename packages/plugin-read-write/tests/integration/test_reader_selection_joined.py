@@ -11,7 +11,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from rw_helpers import connect, where
+from rw_helpers import connect, reader_flips, where
 
 import sturdydb
 from sturdydb_testing import Cluster, Instance
@@ -92,11 +92,7 @@ def test_round_robin_flips_alternate_the_readers(aurora_cluster: Cluster, dbapi_
     readers = {r.name for r in aurora_cluster.readers}
     conn = connect(aurora_cluster, driver=dbapi_driver, reader_host_selector_strategy="round_robin", read_write_pools=True)
     try:
-        seen = []
-        for _ in range(6):
-            conn.read_only = True
-            seen.append(where(conn, aurora_cluster))
-            conn.read_only = False
+        seen = reader_flips(conn, aurora_cluster, 6)
         assert set(seen) == readers
         assert all(a != b for a, b in pairwise(seen)), seen
     finally:
@@ -107,11 +103,7 @@ def test_round_robin_flips_alternate_the_readers(aurora_cluster: Cluster, dbapi_
 def test_without_pools_the_kept_reader_serves_every_flip(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     conn = connect(aurora_cluster, driver=dbapi_driver, reader_host_selector_strategy="round_robin")
     try:
-        seen = set()
-        for _ in range(4):
-            conn.read_only = True
-            seen.add(where(conn, aurora_cluster))
-            conn.read_only = False
+        seen = set(reader_flips(conn, aurora_cluster, 4))
         assert len(seen) == 1 and seen <= {r.name for r in aurora_cluster.readers}
     finally:
         conn.close()

@@ -10,7 +10,7 @@ import random
 from collections import Counter
 
 import pytest
-from rw_helpers import connect, wait_for, where
+from rw_helpers import connect, reader_flips, wait_for
 
 import sturdydb
 from sturdydb import _selectors
@@ -56,20 +56,13 @@ def test_weighted_random_keeps_its_shares_over_1000_picks_of_the_learned_topolog
 def test_round_robin_weights_decide_which_reader_serves_each_of_100_read_only_flips(
     aurora_cluster: Cluster, dbapi_driver: Driver,
 ) -> None:
-    writer = aurora_cluster.writer
-    assert writer is not None
     light, heavy = aurora_cluster.readers[0].name, aurora_cluster.readers[1].name
     # With pools every switch asks the strategy again (without them the kept reader serves).
     conn = connect(aurora_cluster, driver=dbapi_driver, reader_host_selector_strategy="round_robin",
                    round_robin_host_weight_pairs=f"{heavy}:3", round_robin_default_weight=1,
                    read_write_pools=True)
     try:
-        seen = []
-        for _ in range(100):
-            conn.read_only = True
-            seen.append(where(conn, aurora_cluster))
-            conn.read_only = False
-            assert where(conn, aurora_cluster) == writer.name
+        seen = reader_flips(conn, aurora_cluster, 100)
     finally:
         conn.close()
     # The cycle follows the hosts' sorted order from a fresh process state, so it starts with
