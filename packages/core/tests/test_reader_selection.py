@@ -82,6 +82,31 @@ def test_round_robin_without_pairs_takes_turns_one_by_one() -> None:
     assert picks == ["r1", "r2", "r3", "r1", "r2", "r3"]
 
 
+def test_round_robin_default_weight_alone_gives_every_host_that_many_turns() -> None:
+    props = _props(round_robin_default_weight=3)
+    picks = [_selectors.select_host(READERS, "round_robin", props).host_id for _ in range(18)]
+    assert picks == ["r1"] * 3 + ["r2"] * 3 + ["r3"] * 3 + ["r1"] * 3 + ["r2"] * 3 + ["r3"] * 3
+
+
+def test_round_robin_default_weight_applies_to_the_hosts_the_pairs_leave_out() -> None:
+    props = _props(round_robin_host_weight_pairs="r1:1", round_robin_default_weight=2)
+    picks = [_selectors.select_host(READERS, "round_robin", props).host_id for _ in range(10)]
+    assert picks == ["r1", "r2", "r2", "r3", "r3"] * 2
+
+
+def test_weighted_default_weight_alone_weighs_every_host_alike_instead_of_the_topology() -> None:
+    uneven = [HostInfo(f"u{i}.x", 5432, HostRole.READER, host_id=f"u{i}", weight=w)
+              for i, w in ((1, 100), (2, 300))]
+    assert _selectors._weights(uneven, _props(), "weighted_random", topology_default=True) == [100, 300]
+    props = _props(weighted_random_default_weight=4)
+    assert _selectors._weights(uneven, props, "weighted_random", topology_default=True) == [4, 4]
+    counts = Counter(_selectors.select_host(uneven, "weighted_random", props).host_id for _ in range(1000))
+    # Equal weights: each share is binomial(1000, 0.5), sd 15.8; 80 is over 5 sd.
+    assert abs(counts["u1"] - 500) < 80, counts
+    # highest_weight: equal weights, so the topology weight breaks the tie.
+    assert _selectors.select_host(uneven, "highest_weight", props).host_id == "u2"
+
+
 def test_highest_weight_picks_the_heaviest_pair_and_is_stable() -> None:
     props = _props(weighted_random_host_weight_pairs="r2:9,r3:4")
     assert {_selectors.select_host(READERS, "highest_weight", props).host_id for _ in range(20)} == {"r2"}

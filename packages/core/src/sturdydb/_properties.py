@@ -297,7 +297,8 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
                  "takes that many consecutive turns.",
                  normalize=_weight_pairs("round_robin_host_weight_pairs")),
     PropertySpec("round_robin_default_weight", int, 1,
-                 "round_robin weight of a host not listed in round_robin_host_weight_pairs.",
+                 "round_robin turns of a host not listed in round_robin_host_weight_pairs "
+                 "(of every host when there are no pairs).",
                  minimum=1),
     PropertySpec("weighted_random_host_weight_pairs", str, None,
                  "weighted_random and highest_weight weights as `host:weight,...` (host name or "
@@ -305,7 +306,8 @@ CORE_PROPERTIES: tuple[PropertySpec, ...] = (
                  normalize=_weight_pairs("weighted_random_host_weight_pairs")),
     PropertySpec("weighted_random_default_weight", int, 1,
                  "weighted_random/highest_weight weight of a host not listed in "
-                 "weighted_random_host_weight_pairs.", minimum=1),
+                 "weighted_random_host_weight_pairs (of every host when there are no pairs; "
+                 "unset, the topology's weights apply).", minimum=1),
     PropertySpec("response_measurement_interval_ms", int, 30000,
                  "fastest_response: how often each host's response time is measured (5 probes "
                  "per round on one shared connection per host), and how long the fastest "

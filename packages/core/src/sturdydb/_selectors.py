@@ -3,10 +3,10 @@
 - ``random``: uniform among the candidates.
 - ``round_robin``: a per-candidate-set cycle over the hosts sorted by name, each host taking
   ``round_robin_host_weight_pairs`` consecutive turns (``round_robin_default_weight`` when not
-  listed), as in the reference wrapper.
+  listed, also when no pairs are configured), as in the reference wrapper.
 - ``weighted_random``: random in proportion to ``weighted_random_host_weight_pairs``
-  (``weighted_random_default_weight`` when not listed); with no pairs configured, in
-  proportion to the topology's weights (``HostInfo.weight``).
+  (``weighted_random_default_weight`` when not listed); with neither pairs nor a default
+  weight configured, in proportion to the topology's weights (``HostInfo.weight``).
 - ``highest_weight``: the host with the largest of those same weights; ties go to the larger
   topology weight, then to the host name, so the pick is stable.
 - ``least_connections``: the fewest connections this process has open to the host, counted
@@ -130,16 +130,22 @@ def _weight_of(host: HostInfo, pairs: Mapping[str, int], default: int) -> int:
 def _weights(hosts: Sequence[HostInfo], props: Any, prefix: str, *, topology_default: bool) -> list[int]:
     """Each host's weight from ``<prefix>_host_weight_pairs`` (``<prefix>_default_weight`` if unlisted).
 
-    With no pairs configured, ``topology_default`` strategies use the topology's weights
-    (``HostInfo.weight``, equal for every Aurora instance), the others weigh every host 1.
+    With no pairs configured every host weighs ``<prefix>_default_weight``, as in the
+    reference wrapper (so ``round_robin_default_weight=3`` alone gives each host three
+    consecutive turns); ``topology_default`` strategies use the topology's weights
+    (``HostInfo.weight``, equal for every Aurora instance) instead while that default is unset.
     """
-    name = f"{prefix}_host_weight_pairs"
-    text = str(props.get(name) or "") if props is not None else ""
-    if not text.strip():
+    if props is None:
         return [max(1, h.weight) if topology_default else 1 for h in hosts]
-    pairs = parse_weight_pairs(text, name)
-    default = int(props.get(f"{prefix}_default_weight") or 1)
-    return [_weight_of(h, pairs, default) for h in hosts]
+    name, default_name = f"{prefix}_host_weight_pairs", f"{prefix}_default_weight"
+    default = int(props.get(default_name) or 1)
+    text = str(props.get(name) or "")
+    if text.strip():
+        pairs = parse_weight_pairs(text, name)
+        return [_weight_of(h, pairs, default) for h in hosts]
+    if topology_default and not props.is_set(default_name):
+        return [max(1, h.weight) for h in hosts]
+    return [default] * len(hosts)
 
 
 # -- strategies -------------------------------------------------------------------------

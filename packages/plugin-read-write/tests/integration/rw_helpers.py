@@ -33,6 +33,19 @@ def where(conn: sturdydb.Connection, cluster: Cluster) -> str:
     return str(row[0])
 
 
+def reader_flips(conn: sturdydb.Connection, cluster: Cluster, times: int) -> list[str]:
+    """Flip ``conn`` to read-only and back ``times`` times: the instance each read-only statement
+    ran on, in order (each statement after a flip back is checked to run on the writer)."""
+    assert cluster.writer is not None
+    seen = []
+    for _ in range(times):
+        conn.read_only = True
+        seen.append(where(conn, cluster))
+        conn.read_only = False
+        assert where(conn, cluster) == cluster.writer.name
+    return seen
+
+
 def backend_id(conn: sturdydb.Connection, cluster: Cluster) -> tuple[str, int]:
     """(instance id, server session id) of the physical connection behind ``conn``."""
     cur = conn.cursor()

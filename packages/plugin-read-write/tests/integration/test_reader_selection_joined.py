@@ -2,7 +2,7 @@
 a really lagging replica (its apply paused) is skipped under ``max_replica_lag_ms`` and the
 writer serves reads when every reader lags; ``round_robin`` flips alternate the readers;
 reader failover in read-only mode follows the same rule (the writer before a lagging reader).
-Each through the four drivers (``every_driver``), except the lag test (see there)."""
+Each through the four drivers (``every_driver``), one after the other on the same cluster."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from rw_helpers import connect, where
+from rw_helpers import connect, reader_flips, where
 
 import sturdydb
 from sturdydb_testing import Cluster, Instance
@@ -44,11 +44,18 @@ def _wait_until_caught_up(conn: sturdydb.Connection, instance: Instance, under_m
         time.sleep(0.05)
 
 
-# One driver per engine (the cluster's default), as before the four-driver parametrization: the
-# selection under test is driver-blind, and run a second time on the same cluster (the second
-# driver of each engine) it picked the lagging replica once in a full run after the lag had
-# been seen. Not yet root-caused; the suspect is the emulation (a paused replica also serves a
-# frozen copy of the topology table, which on Aurora is not replicated data).
+def _seen(conn: sturdydb.Connection, cluster: Cluster) -> str:
+    """What the choice was based on, for an assertion message: the connection's topology (lag,
+    availability) and what the harness paused and published."""
+    hosts = ", ".join(f"{h.host_id}:{h.role.value}:{h.replica_lag_ms}:{h.availability.value}"
+                      for h in conn.context.topology.hosts)
+    measured = {name: round(cluster.replica_lag_ms(name)) for name in cluster.lag.paused}
+    events = [(round(e.monotonic, 2), e.kind, e.instance_name, e.detail) for e in cluster.events[-12:]]
+    return (f"topology [{hosts}]; paused {sorted(cluster.lag.paused)}; published {cluster.lag.published}; "
+            f"measured now {measured}; events {events}")
+
+
+@every_driver
 def test_read_only_skips_a_lagging_replica_and_stays_on_the_writer_when_every_reader_lags(
     aurora_cluster: Cluster, dbapi_driver: Driver,
 ) -> None:
@@ -72,7 +79,7 @@ def test_read_only_skips_a_lagging_replica_and_stays_on_the_writer_when_every_re
         _wait_until_caught_up(conn, fresh, 500)
         for _ in range(3):  # with pools every switch chooses again: never the lagging one
             conn.read_only = True
-            assert where(conn, aurora_cluster) == fresh.name
+            assert where(conn, aurora_cluster) == fresh.name, _seen(conn, aurora_cluster)
             conn.read_only = False
             assert where(conn, aurora_cluster) == writer.name
 
@@ -81,7 +88,8 @@ def test_read_only_skips_a_lagging_replica_and_stays_on_the_writer_when_every_re
         conn.read_only = True
         assert conn.read_only
         assert conn.context.wanted_role is sturdydb.HostRole.READER
-        assert where(conn, aurora_cluster) == writer.name  # no reader qualifies: the writer serves
+        # No reader qualifies: the writer serves.
+        assert where(conn, aurora_cluster) == writer.name, _seen(conn, aurora_cluster)
         conn.close()
     finally:
         aurora_cluster.clear_replica_lag()
@@ -92,11 +100,7 @@ def test_round_robin_flips_alternate_the_readers(aurora_cluster: Cluster, dbapi_
     readers = {r.name for r in aurora_cluster.readers}
     conn = connect(aurora_cluster, driver=dbapi_driver, reader_host_selector_strategy="round_robin", read_write_pools=True)
     try:
-        seen = []
-        for _ in range(6):
-            conn.read_only = True
-            seen.append(where(conn, aurora_cluster))
-            conn.read_only = False
+        seen = reader_flips(conn, aurora_cluster, 6)
         assert set(seen) == readers
         assert all(a != b for a, b in pairwise(seen)), seen
     finally:
@@ -107,11 +111,7 @@ def test_round_robin_flips_alternate_the_readers(aurora_cluster: Cluster, dbapi_
 def test_without_pools_the_kept_reader_serves_every_flip(aurora_cluster: Cluster, dbapi_driver: Driver) -> None:
     conn = connect(aurora_cluster, driver=dbapi_driver, reader_host_selector_strategy="round_robin")
     try:
-        seen = set()
-        for _ in range(4):
-            conn.read_only = True
-            seen.add(where(conn, aurora_cluster))
-            conn.read_only = False
+        seen = set(reader_flips(conn, aurora_cluster, 4))
         assert len(seen) == 1 and seen <= {r.name for r in aurora_cluster.readers}
     finally:
         conn.close()

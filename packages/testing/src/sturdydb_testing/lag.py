@@ -10,8 +10,11 @@ replica is paused, a :class:`LagReporter` thread writes the wall-clock time into
 ``sturdydb_aurora.heartbeat`` on the writer every ``interval`` seconds, reads the heartbeat each
 paused replica has applied, and publishes the difference into the emulated topology's lag
 column (``REPLICA_LAG_IN_MSEC`` / ``REPLICA_LAG_IN_MILLISECONDS``), the column Aurora fills
-from its own replication feedback. A resumed replica's lag is published as 0 at the next tick;
-when the last one resumes, the thread ends.
+from its own replication feedback. Pausing and resuming publish the replica's lag as 0 before
+they return, in turn with the thread's rounds: a replica paused again right after a resume
+(the next test on the same cluster) must not show the previous pause's lag, which the next
+round would replace by the small real one (a test waiting for the lag to be seen would pass on
+the stale figure, then find the replica qualifying). When the last one resumes, the thread ends.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class LagReporter:
         #: Instance name -> the lag last published (ms).
         self.published: dict[str, float] = {}
         self._lock = threading.Lock()
+        #: Held by a round (measure, publish) and by pause/resume's own publication, so that a
+        #: round measured before a pause or resume cannot publish after it.
+        self._publishing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -50,9 +56,12 @@ class LagReporter:
         # The heartbeat table must exist on the replica before it stops applying.
         cluster._write_heartbeat(writer, time.time())
         cluster._wait_replicated(writer, [instance], 30.0)
-        cluster._pause_apply(instance)
+        with self._publishing:
+            cluster._pause_apply(instance)
+            with self._lock:
+                self.paused[instance.name] = time.time()
+            self._publish_zero(writer, instance)  # not the previous pause's figure
         with self._lock:
-            self.paused[instance.name] = time.time()
             start = self._thread is None or not self._thread.is_alive()
             if start:
                 self._stop.clear()
@@ -63,10 +72,24 @@ class LagReporter:
             self._thread.start()
 
     def resume(self, instance: Instance) -> None:
-        with self._lock:
-            if self.paused.pop(instance.name, None) is None:
-                return
-        self.cluster._resume_apply(instance)
+        with self._publishing:
+            with self._lock:
+                if self.paused.pop(instance.name, None) is None:
+                    return
+            self.cluster._resume_apply(instance)
+            writer = self.cluster.writer
+            if writer is not None and writer.running and self._publish_zero(writer, instance):
+                self.published.pop(instance.name, None)  # it catches up at once
+
+    def _publish_zero(self, writer: Instance, instance: Instance) -> bool:
+        """Publish ``instance``'s lag as 0 (False if that failed: the next round retries)."""
+        try:
+            self.cluster._report_lag(writer, {instance.name: 0.0})
+        except Exception as exc:
+            log.debug("could not publish the lag of %s: %s", instance.name, exc)
+            return False
+        self.published[instance.name] = 0.0
+        return True
 
     def measured_ms(self, instance: Instance) -> float:
         """How far ``instance`` is behind the writer now, from the heartbeat it applied (ms)."""
@@ -85,27 +108,40 @@ class LagReporter:
             thread.join(5)
 
     def _run(self) -> None:
-        cluster = self.cluster
         while not self._stop.is_set():
-            with self._lock:
-                names = list(self.paused)
-            writer = cluster.writer
-            try:
-                if writer is None or not writer.running:
-                    pass  # nowhere to publish; a failover or heal is under way
-                elif not names:
-                    cluster._report_lag(writer, dict.fromkeys(self.published, 0.0))
-                    self.published.clear()
+            with self._publishing:
+                if self._round():
                     return
-                else:
-                    lags = {name: self.measured_ms(cluster.instance(name)) for name in names}
-                    # A replica resumed while another stays paused (or paused again before this
-                    # thread saw the first round end) must not keep its last lag forever.
-                    caught_up = {name: 0.0 for name in self.published if name not in lags}
-                    cluster._report_lag(writer, {**caught_up, **lags})
-                    for name in caught_up:
-                        del self.published[name]
-                    self.published.update(lags)
-            except Exception as exc:  # a server restarting under a fault: try again next tick
-                log.debug("could not measure or publish replica lag: %s", exc)
             self._stop.wait(self.interval)
+
+    def _round(self) -> bool:
+        """Measure and publish once; True when no replica is paused any more (the thread ends)."""
+        cluster = self.cluster
+        with self._lock:
+            names = list(self.paused)
+            if not names:
+                # Decided under the lock: a pause from now on starts a new thread.
+                self._thread = None
+        writer = cluster.writer
+        if not names:
+            # The thread ends even if this fails: pause and resume published 0 themselves.
+            try:
+                if writer is not None and writer.running:
+                    cluster._report_lag(writer, dict.fromkeys(self.published, 0.0))
+            except Exception as exc:
+                log.debug("could not publish the replicas' lag as 0: %s", exc)
+            self.published.clear()
+            return True
+        try:
+            if writer is None or not writer.running:
+                return False  # nowhere to publish; a failover or heal is under way
+            lags = {name: self.measured_ms(cluster.instance(name)) for name in names}
+            # A replica resumed while another stays paused must not keep its last lag.
+            caught_up = {name: 0.0 for name in self.published if name not in lags}
+            cluster._report_lag(writer, {**caught_up, **lags})
+            for name in caught_up:
+                del self.published[name]
+            self.published.update(lags)
+        except Exception as exc:  # a server restarting under a fault: try again next tick
+            log.debug("could not measure or publish replica lag: %s", exc)
+        return False
