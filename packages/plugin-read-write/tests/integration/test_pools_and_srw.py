@@ -51,14 +51,21 @@ def test_pools_reuse_physical_connections(aurora_cluster: Cluster, dbapi_driver:
         readers_used = {name for name, _ in sessions} - {writer.name}
         assert readers_used == {r.name for r in aurora_cluster.readers}  # reads spread
         assert len(sessions) == 1 + len(readers_used)  # one physical connection per host, reused
-        counts = {r.name: _sessions_on(aurora_cluster, r, aurora_cluster.user) for r in aurora_cluster.readers}
-        for _ in range(10):
-            conn.read_only = True
-            sessions.add(backend_id(conn, aurora_cluster))
-            conn.read_only = False
-        assert len(sessions) == 1 + len(readers_used)
-        after = {r.name: _sessions_on(aurora_cluster, r, aurora_cluster.user) for r in aurora_cluster.readers}
-        assert after == counts  # no new server backends for the switches
+        # No new server backends for the switches. The server's count also moves with other
+        # clients of the cluster (the emulation's lag reporter, monitoring connections of
+        # earlier tests closing), so a window where it moved is measured again: a pool that
+        # opened connections per switch would raise the count in every window.
+        for _attempt in range(3):
+            counts = {r.name: _sessions_on(aurora_cluster, r, aurora_cluster.user) for r in aurora_cluster.readers}
+            for _ in range(10):
+                conn.read_only = True
+                sessions.add(backend_id(conn, aurora_cluster))
+                conn.read_only = False
+            assert len(sessions) == 1 + len(readers_used)  # the same physical connections, every switch
+            after = {r.name: _sessions_on(aurora_cluster, r, aurora_cluster.user) for r in aurora_cluster.readers}
+            if after == counts:
+                break
+        assert after == counts, f"server backends moved across the switches in 3 windows: {counts} -> {after}"
     finally:
         conn.close()
     # A new application connection's first switch takes a pooled reader connection.
