@@ -277,13 +277,6 @@ class TopologyMonitor:
         with self._cond:
             if self._runner.thread is not None or self.retired:
                 return
-            launcher = None
-            if self._launcher is None:
-                launcher = self._launcher = threading.Thread(
-                    target=self._launch_probes, name=f"sturdydb-topology-launcher-{self.cluster_id}",
-                    daemon=True)
-        if launcher is not None:
-            launcher.start()
         self._runner.start()
 
     def _launch_probes(self) -> None:
@@ -324,6 +317,11 @@ class TopologyMonitor:
     # -- the monitor thread ------------------------------------------------------------
     def _loop(self) -> None:
         """The thread's body; returns when the monitor stops (unused, or ``stop``)."""
+        if self._launcher is None:  # started here, not on the first connection's thread
+            launcher = threading.Thread(target=self._launch_probes, daemon=True,
+                                        name=f"sturdydb-topology-launcher-{self.cluster_id}")
+            launcher.start()  # if it cannot start, the restarted loop tries again
+            self._launcher = launcher
         while not self._stopping:
             self._wake.clear()
             if not self._check_users():
