@@ -100,6 +100,11 @@ class Recorder(Plugin):
                        threading.current_thread().name))
 
     @hookimpl
+    def sturdydb_host_suspected(self, topology: ClusterTopology, host: HostInfo, reason: str) -> None:
+        events.append(("host_suspected", topology, host, reason, tuple(topology.hosts),
+                       threading.current_thread().name))
+
+    @hookimpl
     def sturdydb_credentials_obtained(self, context: ConnectionContext, host: HostInfo, source: str,
                                       cached: bool, seconds: float) -> None:
         events.append(("credentials_obtained", context, host.url, source, cached, seconds,
@@ -305,6 +310,66 @@ def test_core_broadcasts_a_reported_host_state(pg_conninfo: str, cluster_id: str
         topology.mark("127.0.0.1", HostAvailability.AVAILABLE, reason="answered again")
         last = _named("host_state_changed")[-1]
         assert (last[1].url, last[2], last[3]) == ("127.0.0.1:5432", True, "answered again")
+
+
+@pytest.mark.hookspec("sturdydb_host_suspected")
+def test_a_call_past_its_socket_timeout_reports_its_host_suspected_before_the_cancel(
+    pg_conninfo: str, cluster_id: str,
+) -> None:
+    with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder",
+                          cluster_id=cluster_id, socket_timeout=1, autocommit=True) as conn:
+        topology = conn.context.topology
+        topology.update([HostInfo("127.0.0.1", 5432, HostRole.WRITER)])
+        hosts = topology.hosts
+        cur = conn.cursor()
+        with pytest.raises(sturdydb.QueryTimeoutError) as caught:
+            cur.execute("SELECT pg_sleep(3)")
+        assert caught.value.cancelled  # the healthy host took the cancel sent after the report
+        (_, seen, host, reason, seen_hosts, thread), = _named("host_suspected")
+        assert seen is topology
+        assert host.url == conn.host.url == "127.0.0.1:5432"
+        assert reason == "a call exceeded socket_timeout=1s"
+        assert thread == "sturdydb-cancel"
+        # A suspicion is not a verdict: nothing recorded, no state change broadcast.
+        assert seen_hosts == hosts and topology.hosts == hosts
+        assert topology.find("127.0.0.1").availability is HostAvailability.AVAILABLE  # type: ignore[union-attr]
+        assert _named("host_state_changed") == []
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+
+
+class RaisingSuspicionHook(Plugin):
+    code: ClassVar[str] = "t_raising_suspicion"
+
+    @hookimpl
+    def sturdydb_host_suspected(self, topology: ClusterTopology, host: HostInfo, reason: str) -> None:
+        raise RuntimeError("bug in a plugin")
+
+
+@pytest.mark.hookspec("sturdydb_host_suspected")
+def test_a_reported_suspicion_reaches_every_subscriber_on_the_reporting_thread(
+    pg_conninfo: str, cluster_id: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    register_plugin(RaisingSuspicionHook)
+    try:
+        # Two chains of one cluster: the one that raises does not keep the other from hearing it.
+        with sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_raising_suspicion",
+                              cluster_id=cluster_id) as raising, \
+                sturdydb.connect(psycopg.Connection.connect, pg_conninfo, plugins="t_recorder",
+                                 cluster_id=cluster_id) as conn:
+            topology = conn.context.topology
+            assert raising.context.topology is topology
+            topology.update([HostInfo("127.0.0.1", 5432, HostRole.WRITER)])
+            hosts = topology.hosts
+            with caplog.at_level(logging.ERROR, logger="sturdydb.topology"):
+                topology.report_host_suspected(HostInfo("127.0.0.1", 5432), "test: slow answer")
+            (_, seen, host, reason, _, thread), = _named("host_suspected")
+            assert (seen, host.url, reason) == (topology, "127.0.0.1:5432", "test: slow answer")
+            assert thread == threading.current_thread().name
+            assert topology.hosts is hosts  # nothing recorded
+            assert "sturdydb_host_suspected implementation" in caplog.text
+    finally:
+        unregister_plugin("t_raising_suspicion")
 
 
 class FakeAuth(Plugin):

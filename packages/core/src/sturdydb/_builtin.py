@@ -18,12 +18,22 @@ does not answer never delays other connections' deadlines on the watchdog thread
 call does not return to the application before the cancel finished: a late cancel request
 can never hit the connection's next statement.
 
+Before it sends the cancel, that thread reports the connection's host as *suspected*
+(:meth:`ClusterTopology.report_host_suspected
+<sturdydb._topology.ClusterTopology.report_host_suspected>`, broadcast as
+``sturdydb_host_suspected``): a frozen host answers the cancel no sooner than the call, so
+this is the first moment anything is known, ``auxiliary_query_timeout_sec`` before the
+connection is given up. Nothing is recorded (a slow statement on a healthy host fires the
+deadline too); the failover plugin's topology monitor checks the writer and probes the other
+hosts at once.
+
 Async connections use the same deadline and cancel (``sturdydb_execute_async``); the wait for
 a fired cancel to end runs off the event loop.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator
@@ -41,6 +51,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SocketTimeoutPlugin"]
 
+log = logging.getLogger("sturdydb.socket_timeout")
+
 #: ``plugin_state`` key: until when a driver cancel error is the late effect of our own cancel.
 _LATE_CANCEL = "socket_timeout:late_cancel"
 #: Used when ``auxiliary_query_timeout_sec`` is 0 (unset): the cancel still needs some bound.
@@ -50,12 +62,14 @@ _DEFAULT_CANCEL_BOUND = 5.0
 class _Cancel:
     """The cancellation of one timed-out call, created by the watchdog only when it fires."""
 
-    __slots__ = ("aborted", "acknowledged", "bound", "conn", "context", "give_up", "started", "thread")
+    __slots__ = ("aborted", "acknowledged", "bound", "conn", "context", "give_up", "host", "started",
+                 "thread")
 
     def __init__(self, context: ConnectionContext, conn: Any, bound: float) -> None:
         self.context = context
         self.conn = conn
         self.bound = bound
+        self.host = context.host  # the call still runs on ``conn``, the connection to this host
         self.started = 0.0
         self.thread: threading.Thread | None = None
         self.give_up: Deadline | None = None
@@ -90,6 +104,7 @@ class _Cancel:
     def _run(self) -> None:
         ctx = self.context
         driver = ctx.driver
+        self._report_suspected()
         props = ctx.props.copy(connect_timeout=self.bound, socket_timeout=None)
 
         def open_auxiliary() -> Any:
@@ -99,6 +114,15 @@ class _Cancel:
             self.acknowledged = True
         else:
             self.abort()
+
+    def _report_suspected(self) -> None:
+        """Tell the cluster's subscribers that the host may not answer; never raises."""
+        ctx = self.context
+        try:
+            seconds = float(ctx.props.get("socket_timeout"))
+            ctx.topology.report_host_suspected(self.host, f"a call exceeded socket_timeout={seconds:g}s")
+        except Exception as exc:  # a suspicion must never keep the cancel from going out
+            log.debug("could not report %s as suspected: %s", self.host.url, exc)
 
     def finish(self, *, connection_lost: bool = False) -> None:
         """In the calling thread, once the driver call returned: wait for the cancel to end.

@@ -253,6 +253,7 @@ class Pipeline:
         self.receives_topology = bool(
             pm.hook.sturdydb_host_list_changed.get_hookimpls()
             or pm.hook.sturdydb_host_state_changed.get_hookimpls()
+            or pm.hook.sturdydb_host_suspected.get_hookimpls()
         )
         #: Whether a plugin here listens to credential reports (else reporting is skipped).
         self.receives_credentials = bool(pm.hook.sturdydb_credentials_obtained.get_hookimpls())

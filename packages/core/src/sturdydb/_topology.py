@@ -8,11 +8,14 @@ Whoever reads a fresher topology (the failover plugin's monitor, a connect-time 
 ``sturdydb_host_list_changed`` hook of every pipeline that uses the cluster; whoever concludes
 that a host became (un)available (a failed connect, a monitor's verdict) calls
 :meth:`ClusterTopology.report_host_state` (or :meth:`~ClusterTopology.mark`), which records it
-and broadcasts ``sturdydb_host_state_changed`` the same way. The core delivers both hooks
-itself, whichever plugin detected the change.
+and broadcasts ``sturdydb_host_state_changed`` the same way; whoever merely suspects a host
+(the core, when a call's ``socket_timeout`` passes) calls
+:meth:`ClusterTopology.report_host_suspected`, which records nothing and broadcasts
+``sturdydb_host_suspected``. The core delivers these hooks itself, whichever plugin detected
+the change.
 
 Which pipelines receive them: every plugin chain (:class:`~sturdydb._pipeline.Pipeline`) that
-opened a connection to the cluster and has at least one implementation of either hook; the
+opened a connection to the cluster and implements at least one of these hooks; the
 pipeline subscribes itself at connect time (:meth:`ClusterTopology.subscribe`), held weakly, so
 a pipeline dropped by a catalog reload stops receiving once it is freed. The contribution
 managers of :mod:`~sturdydb._discovery` hold plugin *classes*, not instances: they never receive
@@ -190,6 +193,22 @@ class ClusterTopology:
                                                           reason=reason)
             except Exception:
                 log.exception("a sturdydb_host_state_changed implementation of %s raised",
+                              list(pipeline.codes))
+
+    def report_host_suspected(self, host: HostInfo, reason: str) -> None:
+        """A call on ``host`` gave a first sign that it may not answer: broadcast the suspicion.
+
+        Records nothing and changes no availability (a suspicion is not a verdict): only
+        ``sturdydb_host_suspected(topology, host, reason)`` reaches every subscribed pipeline,
+        on this thread. An implementation that raises is logged and the broadcast goes on.
+        """
+        with self._lock:
+            pipelines = list(self._subscribers)
+        for pipeline in pipelines:
+            try:
+                pipeline.hook.sturdydb_host_suspected(topology=self, host=host, reason=reason)
+            except Exception:
+                log.exception("a sturdydb_host_suspected implementation of %s raised",
                               list(pipeline.codes))
 
     def wait_for_change(self, version: int, timeout: float) -> bool:

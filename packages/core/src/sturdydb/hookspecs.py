@@ -15,7 +15,7 @@ fast form of the execute pipeline (a plain function taking ``proceed``) and
 core's compiled chains call both, never pluggy. Broadcasts (delivered by the core, every
 implementation is called, must not block): ``sturdydb_host_list_changed``,
 ``sturdydb_connection_changed``, ``sturdydb_host_state_changed``,
-``sturdydb_credentials_obtained``. Contributions (called on the
+``sturdydb_host_suspected``, ``sturdydb_credentials_obtained``. Contributions (called on the
 plugin *classes* of every installed plugin, also when not selected): ``sturdydb_add_properties``,
 ``sturdydb_add_profiles``, ``sturdydb_add_dialects``.
 """
@@ -162,6 +162,24 @@ def sturdydb_host_state_changed(host: HostInfo, available: bool, reason: str) ->
     every chain that opened a connection to that cluster and implements a topology hook.
     Thread: the detecting one (a monitor thread, sturdydb's watchdog thread, or the
     application's). Must not block; an exception is logged and does not stop the broadcast.
+    """
+
+
+@hookspec
+def sturdydb_host_suspected(topology: ClusterTopology, host: HostInfo, reason: str) -> None:
+    """A call on ``host`` gave a first sign that the host may not answer: a suspicion, not a verdict.
+
+    When: someone reported it through :meth:`ClusterTopology.report_host_suspected
+    <sturdydb._topology.ClusterTopology.report_host_suspected>`; the core does when a call's
+    ``socket_timeout`` deadline passes, just before it sends the cancel request (a frozen host
+    answers neither; a healthy one running a slow statement answers the cancel). Nothing was
+    recorded: ``host`` keeps its availability and the topology is unchanged, so an
+    implementation that cares checks the host itself (the failover plugin's topology monitor
+    probes the writer and the other hosts). ``reason`` is a human-readable sentence. Delivered
+    by the core to every chain that opened a connection to that cluster
+    (``topology.cluster_id``) and implements a topology hook. Thread: the reporting one
+    (``sturdydb-cancel`` for a fired ``socket_timeout``, whose cancel waits for the broadcast).
+    Must not block; an exception is logged and does not stop the broadcast.
     """
 
 

@@ -62,8 +62,10 @@ plugin needs and cannot find here should be added here, not imported from a priv
   of a cluster. ``update(hosts)`` publishes a new host list (core broadcasts
   ``sturdydb_host_list_changed`` to every chain connected to that cluster), ``mark(host,
   availability, reason)`` and ``report_host_state(host, available, reason)`` publish a host's
-  state (core broadcasts ``sturdydb_host_state_changed``). Subscribing is implementing those
-  hooks. :func:`host_from_topology_row` builds a :class:`HostInfo` from a dialect's row.
+  state (core broadcasts ``sturdydb_host_state_changed``), ``report_host_suspected(host,
+  reason)`` a mere suspicion that records nothing (core broadcasts ``sturdydb_host_suspected``;
+  the core itself reports one when a call's ``socket_timeout`` passes). Subscribing is
+  implementing those hooks. :func:`host_from_topology_row` builds a :class:`HostInfo` from a dialect's row.
 - :func:`select_host` with a strategy from :data:`SELECTOR_STRATEGIES` (pass the
   connection's ``props`` for weight pairs and ``context=`` so ``fastest_response`` can probe);
   :func:`select_reader`: a reader of a topology by ``reader_host_selector_strategy``, skipping

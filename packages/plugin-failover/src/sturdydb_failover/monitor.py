@@ -17,13 +17,18 @@ own and never trusts DNS.
 
 A frozen writer (SIGSTOP, a partition) answers nothing: the monitor's own topology query on it
 would hang until its socket timeout (``topology-monitoring-socket_timeout``, 5 s) before panic
-mode starts. So when that query has not answered within :data:`DOUBT_AFTER_SECONDS`, or a
-connection reports the writer unavailable (``sturdydb_host_state_changed``), the monitor
-*doubts* the writer (:meth:`TopologyMonitor.doubt`): the same probes start at once on every
-other host, beside the stuck query, while the verified writer is kept. A probe that proves
-another host is the writer replaces the writer connection (aborting the stuck one); a writer
-that answers its next query ends the round. Nothing is routed to a host before a probe
-verified it, as in panic mode.
+mode starts. So when that query has not answered within :data:`DOUBT_AFTER_SECONDS`, when a
+plugin reports the writer unavailable (``sturdydb_host_state_changed``), or when a
+connection's call on it passes its ``socket_timeout`` (the core's ``sturdydb_host_suspected``,
+sent before the cancel: between two polls, every ``topology_refresh_ms``, this is the first
+sign of a freeze), the monitor *doubts* the writer (:meth:`TopologyMonitor.doubt`): the same
+probes start at once on every other host, beside the writer, which the monitor queries at
+once, while the verified writer is kept. A probe that proves another host is the writer
+replaces the writer connection (aborting the stuck one); a writer that answers its next query
+ends the round (a slow statement on a healthy writer costs one round of probes). Rounds start
+at most every :data:`DOUBT_MIN_GAP_SECONDS`; the probe threads are started by the monitor's
+launcher thread, never by the caller (the watchdog thread, a cancel thread, a broadcast).
+Nothing is routed to a host before a probe verified it, as in panic mode.
 
 The monitor's thread is a core :class:`~sturdydb._monitor_thread.BackgroundMonitor`: a named
 daemon started on first use, never joined, restarted with backoff after an unexpected error
@@ -36,6 +41,7 @@ from the child, because closing would end the parent's sessions on the shared so
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 import weakref
@@ -51,7 +57,7 @@ if TYPE_CHECKING:
     from sturdydb.plugin_api import ClusterTopology, DatabaseDialect, DriverDialect
     from sturdydb_failover.settings import FailoverSettings
 
-__all__ = ["DOUBT_AFTER_SECONDS", "IDLE_STOP_SECONDS", "LOGIN_RETRY_SECONDS", "MonitorRegistry", "TopologyMonitor", "monitors"]
+__all__ = ["DOUBT_AFTER_SECONDS", "DOUBT_MIN_GAP_SECONDS", "IDLE_STOP_SECONDS", "LOGIN_RETRY_SECONDS", "MonitorRegistry", "TopologyMonitor", "monitors"]
 
 log = logging.getLogger("sturdydb.failover.monitor")
 
@@ -65,6 +71,11 @@ LOGIN_RETRY_SECONDS = 30.0
 #: The monitor's topology query on its writer that has not answered after this long makes it
 #: probe every other host beside it (a healthy writer answers in milliseconds).
 DOUBT_AFTER_SECONDS = 0.5
+#: A doubt round starts at most this long after the previous one started: a stream of slow
+#: statements on a healthy writer (each past its socket_timeout) must not become a stream of
+#: probe connections. A doubt inside the gap only asks the monitor to query the writer now (if
+#: that query hangs, its own doubt comes after DOUBT_AFTER_SECONDS, past the gap).
+DOUBT_MIN_GAP_SECONDS = max(DOUBT_AFTER_SECONDS, 0.5)
 
 
 class TopologyMonitor:
@@ -98,6 +109,9 @@ class TopologyMonitor:
             f"sturdydb-topology-{cluster_id}", self._loop, on_error=self._after_error,
             on_exit=self._retire, description=f"the topology monitor of {cluster_id}",
         )
+        #: Probes of doubt rounds to start: (host, epoch), or ``None`` to end the launcher.
+        self._launches: queue.SimpleQueue[tuple[HostInfo, int] | None] = queue.SimpleQueue()
+        self._launcher: threading.Thread | None = None
         self._stopping = False
         self.retired = False
         # The verified writer: its connection (owned by the monitor thread), host and id.
@@ -117,9 +131,13 @@ class TopologyMonitor:
         self._gave_up: dict[str, float] = {}
         #: The epoch of the running doubt round (probes beside a writer that does not answer).
         self._doubt_epoch = -1
-        #: How many doubt rounds started, and how many found a new writer (diagnostics/tests).
+        self._doubt_started_at = float("-inf")
+        #: How many doubt rounds started, how many found a new writer, and how many ended
+        #: because the writer answered (diagnostics/tests); why the last one started.
         self.doubts = 0
         self.doubt_wins = 0
+        self.doubts_dismissed = 0
+        self.last_doubt_reason = ""
         self.probe_connects = 0  # how many probe connections were opened (diagnostics/tests)
 
     def __repr__(self) -> str:
@@ -205,33 +223,48 @@ class TopologyMonitor:
             self.driver.abort_connection(conn)
         self._wake.set()
 
-    def doubt(self, host: HostInfo | None = None) -> None:
+    def doubt(self, host: HostInfo | None = None, reason: str = "") -> None:
         """The writer (``host``, when it is the writer) may be unreachable: probe every other host now.
 
         Unlike :meth:`suspect` nothing is dropped: the verified writer stays (connections keep
         routing to it) until a probe proves that another host is the writer (:meth:`_claim`
         then replaces the writer connection and aborts the stuck one), or the writer answers
-        the monitor's next topology query, which ends the round. Never blocks: called from the
-        watchdog thread and from broadcasts.
+        the monitor's next topology query, asked for now, which ends the round. A ``host``
+        this cluster's topology does not know (an endpoint name) may be the writer: doubted
+        too. A round starts at most every :data:`DOUBT_MIN_GAP_SECONDS` and skips hosts whose
+        probe could not log in lately (:data:`LOGIN_RETRY_SECONDS`). Never blocks: called from
+        the watchdog thread, ``sturdydb-cancel`` threads and broadcasts; the probe threads are
+        started by the launcher thread.
         """
         with self._cond:
             writer = self._writer_host
             if (writer is None or self._writer_conn is None or self._stopping
                     or self._doubt_epoch == self._epoch):
                 return  # panic mode (every host is probed already), or a round runs
-            if host is not None and host.url != writer.url and host.host != writer.host:
+            if (host is not None and host.url != writer.url and host.host != writer.host
+                    and self.topology.find(host.host) is not None):
+                return  # another known host: not the writer's business
+            self._refresh_requested = True  # an answering writer ends a round at once
+            now = time.monotonic()
+            if now - self._doubt_started_at < DOUBT_MIN_GAP_SECONDS:
+                # A round ended (the writer answered) moments ago: only the query of the writer
+                # (if it hangs, the watchdog doubts again after DOUBT_AFTER_SECONDS).
+                self._wake.set()
                 return
             epoch = self._epoch
             self._doubt_epoch = epoch
+            self._doubt_started_at = now
             self.doubts += 1
+            self.last_doubt_reason = reason
             self._candidates = {h.url: h for h in self._probe_targets()}
-            new = [h for url, h in self._candidates.items() if url != writer.url and self._probing.get(url) != epoch]
+            new = [h for url, h in self._candidates.items()
+                   if url != writer.url and self._probing.get(url) != epoch
+                   and now - self._gave_up.get(url, -LOGIN_RETRY_SECONDS) >= LOGIN_RETRY_SECONDS]
             self._probing.update((h.url, epoch) for h in new)
-            self._refresh_requested = True  # an answering writer ends the round at once
-        log.info("topology monitor of %s doubts the writer %s; probing %s beside it",
-                 self.cluster_id, writer.url, [h.url for h in new])
+        log.info("topology monitor of %s doubts the writer %s (%s); probing %s beside it",
+                 self.cluster_id, writer.url, reason or "no reason given", [h.url for h in new])
         for target in new:
-            self._spawn_probe(target, epoch)
+            self._launches.put((target, epoch))
         self._wake.set()
 
     def request_refresh(self) -> None:
@@ -246,6 +279,26 @@ class TopologyMonitor:
                 return
         self._runner.start()
 
+    def _launch_probes(self) -> None:
+        """The launcher thread: start the probes :meth:`doubt` asked for, until the monitor stops.
+
+        ``Thread.start`` waits for the new thread to run, which on a loaded machine can take
+        milliseconds per probe: too long for the watchdog thread, whose other deadlines wait.
+        """
+        while True:
+            item = self._launches.get()
+            if item is None or self._stopping:
+                return
+            host, epoch = item
+            try:
+                self._spawn_probe(host, epoch)  # a probe of an ended round returns at once
+            except Exception as exc:  # no thread could start: the round goes on without it
+                log.warning("topology monitor of %s could not start a probe of %s: %s",
+                            self.cluster_id, host.url, exc)
+                with self._cond:
+                    if self._probing.get(host.url) == epoch:
+                        del self._probing[host.url]
+
     def stop(self) -> None:
         """Stop the thread and its probes; never blocks (connections are aborted, not joined)."""
         with self._cond:
@@ -258,11 +311,17 @@ class TopologyMonitor:
         if conn is not None:
             self.driver.abort_connection(conn)
         self._wake.set()
+        self._launches.put(None)
         self._runner.stop()  # never joins: the thread ends when its loop sees ``_stopping``
 
     # -- the monitor thread ------------------------------------------------------------
     def _loop(self) -> None:
         """The thread's body; returns when the monitor stops (unused, or ``stop``)."""
+        if self._launcher is None:  # started here, not on the first connection's thread
+            launcher = threading.Thread(target=self._launch_probes, daemon=True,
+                                        name=f"sturdydb-topology-launcher-{self.cluster_id}")
+            launcher.start()  # if it cannot start, the restarted loop tries again
+            self._launcher = launcher
         while not self._stopping:
             self._wake.clear()
             if not self._check_users():
@@ -296,6 +355,7 @@ class TopologyMonitor:
             conn, self._writer_conn = self._writer_conn, None
             self._writer_host = None
             self._cond.notify_all()
+        self._launches.put(None)
         if conn is not None:
             self.driver.close_quietly(conn)
         monitors.discard(self)
@@ -327,7 +387,8 @@ class TopologyMonitor:
                 raise ConnectionError("a connection reported a failure of this writer")
             # A query that does not answer soon starts the doubt round beside it (not
             # exclusive: doubt takes the monitor's lock; a late call only requests a refresh).
-            doubt = watchdog.register(DOUBT_AFTER_SECONDS, self.doubt)
+            doubt = watchdog.register(DOUBT_AFTER_SECONDS, partial(
+                self.doubt, None, f"its topology query did not answer within {DOUBT_AFTER_SECONDS:g} s"))
             try:
                 hosts = bounded(self.driver, conn, self.aux_timeout, lambda: self._read_topology(conn, None))
             finally:
@@ -355,6 +416,7 @@ class TopologyMonitor:
             if self._writer_conn is conn and not self._suspected:
                 if self._doubt_epoch == self._epoch:
                     self._epoch += 1  # the writer answered: the doubt round's probes stop
+                    self.doubts_dismissed += 1
                 self._writer_host = writer
                 self._verified_at = time.monotonic()
                 self._refresh_requested = False

@@ -55,7 +55,7 @@ from sturdydb_failover.settings import FailoverMode, FailoverSettings
 
 if TYPE_CHECKING:
     from sturdydb import Call, ConnectionContext, ConnectRequest, Profile
-    from sturdydb.plugin_api import AsyncProceed, DatabaseDialect, Proceed, Properties
+    from sturdydb.plugin_api import AsyncProceed, ClusterTopology, DatabaseDialect, Proceed, Properties
     from sturdydb_failover.monitor import TopologyMonitor
 
 # Imported when first needed, not with this module: the topology monitor only for a cluster
@@ -281,7 +281,22 @@ class FailoverPlugin(Plugin):
         if module is None:  # never imported: no monitor was ever started
             return
         for monitor in module.monitors.all():
-            monitor.doubt(host)
+            monitor.doubt(host, f"reported unavailable: {reason}" if reason else "reported unavailable")
+
+    @staticmethod
+    @hookimpl
+    def sturdydb_host_suspected(topology: ClusterTopology, host: HostInfo, reason: str) -> None:
+        """A call on ``host`` passed its ``socket_timeout`` (the core reports it before it sends
+        the cancel): if ``host`` is (or may be) the writer of that cluster, its monitor queries
+        the writer and probes the other hosts at once, the writer kept until a probe verifies
+        another one (``TopologyMonitor.doubt``). Between two polls of a steady-state monitor
+        this is the first sign of a frozen writer. Never blocks."""
+        module = sys.modules.get("sturdydb_failover.monitor")
+        if module is None:  # never imported: no monitor was ever started
+            return
+        monitor = module.monitors.get(topology.cluster_id)
+        if monitor is not None:
+            monitor.doubt(host, reason)
 
     @staticmethod
     @hookimpl

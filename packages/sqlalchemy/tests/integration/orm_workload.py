@@ -18,6 +18,7 @@ import statistics
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,15 +36,16 @@ SCHEMES = {"psycopg": "postgresql+sturdydb", "psycopg2": "postgresql+sturdydb_ps
            "mysql-connector-python": "mysql+sturdydb", "pymysql": "mysql+sturdydb_pymysql"}
 
 
-def engine_for(cluster: Cluster, driver: Driver | None = None, **engine_kw: Any) -> sa.Engine:
+def engine_for(cluster: Cluster, driver: Driver | None = None, *, props: Mapping[str, Any] | None = None,
+               **engine_kw: Any) -> sa.Engine:
     """An engine on the cluster endpoint through the sturdydb dialect of ``driver`` (default:
-    the cluster engine's default driver)."""
+    the cluster engine's default driver); ``props``: more sturdydb properties."""
     driver = driver or DEFAULT_DRIVERS[cluster.engine]
     kw = cluster.connect_kwargs()
     url = sa.URL.create(SCHEMES[driver.name], username=kw["user"], password=kw["password"], host=kw["host"],
                         port=kw["port"], database=cluster.dbname)
     connect_args: dict[str, Any] = {"plugins": PLUGINS, "failover_timeout_sec": 60, "connect_timeout": 3,
-                                    "socket_timeout": 2, **driver.options}
+                                    "socket_timeout": 2, **driver.options, **(props or {})}
     return sa.create_engine(url, connect_args=connect_args, **engine_kw)
 
 
