@@ -29,6 +29,9 @@ READS_INTERNALS_ON_PURPOSE: dict[str, str] = {
     "packages/plugin-failover/tests/integration/test_reader_selection_on_clusters.py":
         "waits for the shared response-time probers' rounds, which no public API exposes, so that"
         " fastest_response's settled choice is not mistaken for luck of its random fallback",
+    "packages/plugin-read-write/tests/integration/test_weights_honoured_on_clusters.py":
+        "seeds the selectors' random generator (sturdydb._selectors.rng, documented there as the"
+        " one tests replace) so that 1,000 weighted picks on a real cluster are reproducible",
 }
 
 
