@@ -6,12 +6,11 @@ Each through the four drivers (``every_driver``), one after the other on the sam
 
 from __future__ import annotations
 
-import time
 from itertools import pairwise
 from typing import Any
 
 import pytest
-from rw_helpers import connect, reader_flips, where
+from rw_helpers import connect, reader_flips, wait_for, where
 
 import sturdydb
 from sturdydb_testing import Cluster, Instance
@@ -26,22 +25,18 @@ def _lag_seen(conn: sturdydb.Connection, instance: Instance, over_ms: float) -> 
 
 def _wait_until_lag_is_seen(conn: sturdydb.Connection, instance: Instance, over_ms: float) -> None:
     """Until the connection's topology (refreshed by failover's monitor) reports the lag."""
-    deadline = time.monotonic() + 30
-    while not _lag_seen(conn, instance, over_ms):
-        assert time.monotonic() < deadline, f"the topology never reported {instance.name} lagging"
-        time.sleep(0.05)
+    wait_for(lambda: _lag_seen(conn, instance, over_ms), what=f"the topology to report {instance.name} lagging")
 
 
 def _wait_until_caught_up(conn: sturdydb.Connection, instance: Instance, under_ms: float) -> None:
     """Until the topology no longer reports ``instance`` lagging (an earlier test's lag, cleared
     when it ended, takes a moment to drain and to reach the process's topology)."""
-    deadline = time.monotonic() + 30
-    while True:
+
+    def caught_up() -> bool:
         host = conn.context.topology.find(instance.name)
-        if host is not None and (host.replica_lag_ms or 0.0) < under_ms:
-            return
-        assert time.monotonic() < deadline, f"{instance.name} never caught up"
-        time.sleep(0.05)
+        return host is not None and (host.replica_lag_ms or 0.0) < under_ms
+
+    wait_for(caught_up, what=f"{instance.name} to catch up")
 
 
 def _seen(conn: sturdydb.Connection, cluster: Cluster) -> str:
