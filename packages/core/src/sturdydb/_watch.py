@@ -71,7 +71,9 @@ def _threads() -> dict[str, int]:
     for thread in threading.enumerate():
         parts = thread.name.split("-")
         if len(parts) >= 2 and parts[0] == "sturdydb" and parts[1] != "testing":
-            kind = f"{parts[1]}-probe" if len(parts) > 2 and parts[2] == "probe" else parts[1]
+            # A monitor's helpers (probes, the failover monitor's probe launcher) are their own kind.
+            helper = len(parts) > 2 and parts[2] in ("probe", "launcher")
+            kind = f"{parts[1]}-{parts[2]}" if helper else parts[1]
             counts[kind] = counts.get(kind, 0) + 1
     return counts
 

@@ -25,6 +25,7 @@ from django.db.models.expressions import RawSQL
 from django_setup import add_database
 
 import sturdydb
+from sturdydb_testing.workers import join_by_deadline
 
 PLUGINS = "aurora_connection_tracker,failover,host_monitoring"
 NODE_SQL = {"pg": "aurora_db_instance_identifier()", "mysql": "@@aurora_server_id"}
@@ -148,12 +149,9 @@ def run_units(alias: str, model: type[Any], engine: str, start_failover: Callabl
             break
         time.sleep(0.05)
     done.set()
-    join_deadline = time.monotonic() + 30
-    for t in workers:
-        t.join(max(0.0, join_deadline - time.monotonic()))
+    blocked = join_by_deadline(workers, 30)
     return UnitsOutcome(committed=committed, attempted=attempted, errors=errors, after_error=after_error,
-                        failures=failures, blocked=[t.name for t in workers if t.is_alive()],
-                        baseline=baseline)
+                        failures=failures, blocked=blocked, baseline=baseline)
 
 
 def check_outcome(outcome: UnitsOutcome) -> None:

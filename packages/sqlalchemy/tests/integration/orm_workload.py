@@ -27,6 +27,7 @@ from sqlalchemy import orm
 
 from sturdydb_testing import Cluster, Instance
 from sturdydb_testing.drivers import DEFAULT_DRIVERS, Driver
+from sturdydb_testing.workers import join_by_deadline
 
 PLUGINS = "aurora_connection_tracker,failover,host_monitoring"
 
@@ -213,10 +214,7 @@ def run_workload(
                 break
         time.sleep(0.05)
     done.set()
-    join_deadline = time.monotonic() + 30
-    for t in workers:
-        t.join(max(0.0, join_deadline - time.monotonic()))
-    stuck = [t.name for t in workers if t.is_alive()]
+    stuck = join_by_deadline(workers, 30)
     assert not stuck, f"workers still blocked in a database call 30 s after the end: {stuck}"
     assert not failures, failures
     assert future, "the fault never started"
