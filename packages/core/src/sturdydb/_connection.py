@@ -214,16 +214,7 @@ class Connection:
         if chain is None:
             raw = ctx.connection.cursor(*args, **kwargs)
         else:
-            # (mysql-connector pings the server in cursor(), so plugins wrap it.) Call(...)
-            # inlined as in Cursor.execute.
-            call = _new_call(Call)
-            call.context = ctx
-            call.method = "Connection.cursor"
-            call.target = target = ctx.connection
-            call.func = target.cursor
-            call.args = args
-            call.kwargs = kwargs
-            raw = chain(call)
+            raw = chain(Call(ctx, "Connection.cursor", ctx.connection, ctx.connection.cursor, args, kwargs))
         kind = ctx.cursor_kinds.get(raw.__class__) or ctx.cursor_chains(raw)
         if not kind[2]:
             # Not in memory, or fetched through plugins. (psycopg2's in-memory result dies

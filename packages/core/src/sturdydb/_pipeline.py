@@ -284,9 +284,8 @@ class Pipeline:
         inner_end = len(chained)  # chained[:inner_end] is compiled; the rest runs through pluggy
         run: ChainFn | None = None
         if not all(p in arounds or wrappers[p].wrapper for p in chained):
-            # Old-style hookwrappers or plain implementations: let pluggy run every
-            # ``sturdydb_execute`` of this chain exactly; the fast forms can only be outside it.
-            # pluggy runs everything from the first such implementation inwards.
+            # Old-style hookwrappers or plain implementations: pluggy runs the chain exactly
+            # from the first of them inwards; a fast form can only be outside that part.
             inner_end = next(i for i, p in enumerate(chained) if p not in arounds and not wrappers[p].wrapper)
             misplaced = [p.code for p in chained[inner_end:] if p in arounds]
             if misplaced:

@@ -30,7 +30,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sturdydb._hosts import HostAvailability, HostInfo, HostRole, RdsUrlType, parse_rds_host
 
@@ -62,6 +62,16 @@ class HostEvent(enum.Enum):
 
 
 Listener = Callable[["ClusterTopology", dict[str, frozenset[HostEvent]]], None]
+
+
+def _broadcast(pipelines: list[Pipeline], hook: str, **kwargs: Any) -> None:
+    """Call ``hook`` of every pipeline in turn, on this thread; an implementation that raises
+    is logged and the broadcast goes on."""
+    for pipeline in pipelines:
+        try:
+            getattr(pipeline.hook, hook)(**kwargs)
+        except Exception:
+            log.exception("a %s implementation of %s raised", hook, list(pipeline.codes))
 
 
 class ClusterTopology:
@@ -154,12 +164,7 @@ class ClusterTopology:
                     listener(self, changes)
                 except Exception:  # a broadcast must never break the updater
                     log.exception("topology listener failed")
-            for pipeline in pipelines:
-                try:
-                    pipeline.hook.sturdydb_host_list_changed(topology=self, changes=changes)
-                except Exception:
-                    log.exception("a sturdydb_host_list_changed implementation of %s raised",
-                                  list(pipeline.codes))
+            _broadcast(pipelines, "sturdydb_host_list_changed", topology=self, changes=changes)
         return changes
 
     def mark(self, host: str, availability: HostAvailability, reason: str = "") -> None:
@@ -186,14 +191,8 @@ class ClusterTopology:
                 for h in self.hosts
             )
             pipelines = list(self._subscribers)
-        reported = host.with_availability(availability)
-        for pipeline in pipelines:
-            try:
-                pipeline.hook.sturdydb_host_state_changed(host=reported, available=available,
-                                                          reason=reason)
-            except Exception:
-                log.exception("a sturdydb_host_state_changed implementation of %s raised",
-                              list(pipeline.codes))
+        _broadcast(pipelines, "sturdydb_host_state_changed", host=host.with_availability(availability),
+                   available=available, reason=reason)
 
     def report_host_suspected(self, host: HostInfo, reason: str) -> None:
         """A call on ``host`` gave a first sign that it may not answer: broadcast the suspicion.
@@ -202,14 +201,7 @@ class ClusterTopology:
         ``sturdydb_host_suspected(topology, host, reason)`` reaches every subscribed pipeline,
         on this thread. An implementation that raises is logged and the broadcast goes on.
         """
-        with self._lock:
-            pipelines = list(self._subscribers)
-        for pipeline in pipelines:
-            try:
-                pipeline.hook.sturdydb_host_suspected(topology=self, host=host, reason=reason)
-            except Exception:
-                log.exception("a sturdydb_host_suspected implementation of %s raised",
-                              list(pipeline.codes))
+        _broadcast(self.subscribers(), "sturdydb_host_suspected", topology=self, host=host, reason=reason)
 
     def wait_for_change(self, version: int, timeout: float) -> bool:
         """Block until ``self.version`` differs from ``version`` or ``timeout`` passes."""

@@ -257,10 +257,7 @@ class TopologyMonitor:
             self.doubts += 1
             self.last_doubt_reason = reason
             self._candidates = {h.url: h for h in self._probe_targets()}
-            new = [h for url, h in self._candidates.items()
-                   if url != writer.url and self._probing.get(url) != epoch
-                   and now - self._gave_up.get(url, -LOGIN_RETRY_SECONDS) >= LOGIN_RETRY_SECONDS]
-            self._probing.update((h.url, epoch) for h in new)
+            new = self._claim_probes(epoch, now, skip=writer.url)
         log.info("topology monitor of %s doubts the writer %s (%s); probing %s beside it",
                  self.cluster_id, writer.url, reason or "no reason given", [h.url for h in new])
         for target in new:
@@ -470,10 +467,7 @@ class TopologyMonitor:
             with self._cond:
                 if self._writer_conn is not None or self._epoch != epoch:
                     return
-                now = time.monotonic()
-                new = [h for url, h in self._candidates.items() if self._probing.get(url) != epoch
-                       and now - self._gave_up.get(url, -LOGIN_RETRY_SECONDS) >= LOGIN_RETRY_SECONDS]
-                self._probing.update((h.url, epoch) for h in new)
+                new = self._claim_probes(epoch, time.monotonic())
             for host in new:
                 self._spawn_probe(host, epoch)
             self._wake.wait(self.settings.high_refresh)
@@ -482,6 +476,16 @@ class TopologyMonitor:
                 with self._cond:
                     self._epoch += 1
                 return
+
+    def _claim_probes(self, epoch: int, now: float, skip: str | None = None) -> list[HostInfo]:
+        """The candidates (but ``skip``) that need a probe in round ``epoch``, marked as probed:
+        none runs for this round yet and its login did not fail within LOGIN_RETRY_SECONDS.
+        Called with ``self._cond`` held."""
+        new = [h for url, h in self._candidates.items()
+               if url != skip and self._probing.get(url) != epoch
+               and now - self._gave_up.get(url, -LOGIN_RETRY_SECONDS) >= LOGIN_RETRY_SECONDS]
+        self._probing.update((h.url, epoch) for h in new)
+        return new
 
     def _spawn_probe(self, host: HostInfo, epoch: int) -> None:
         threading.Thread(target=self._probe, args=(host, epoch),

@@ -56,7 +56,7 @@ from sturdydb_failover.settings import FailoverMode, FailoverSettings
 if TYPE_CHECKING:
     from sturdydb import Call, ConnectionContext, ConnectRequest, Profile
     from sturdydb.plugin_api import AsyncProceed, ClusterTopology, DatabaseDialect, Proceed, Properties
-    from sturdydb_failover.monitor import TopologyMonitor
+    from sturdydb_failover.monitor import MonitorRegistry, TopologyMonitor
 
 # Imported when first needed, not with this module: the topology monitor only for a cluster
 # (a connection to one plain server never needs it) and the statement rule only on the error
@@ -227,6 +227,13 @@ class ConnectionState:
         self.failovers = 0
 
 
+def _started_monitors() -> MonitorRegistry | None:
+    """The topology monitors' registry, or ``None`` when its module was never imported (then
+    no monitor was ever started, and nothing needs to be imported to say so)."""
+    module = sys.modules.get("sturdydb_failover.monitor")
+    return None if module is None else module.monitors
+
+
 class FailoverPlugin(Plugin):
     """Writer/reader failover for Aurora-style clusters (reference code ``failover``)."""
 
@@ -265,9 +272,9 @@ class FailoverPlugin(Plugin):
         return network_bound
 
     def release_resources(self) -> None:
-        monitor = sys.modules.get("sturdydb_failover.monitor")
-        if monitor is not None:  # never imported: no monitor was ever started
-            monitor.monitors.release_all()
+        registry = _started_monitors()
+        if registry is not None:
+            registry.release_all()
 
     @staticmethod
     @hookimpl
@@ -275,12 +282,10 @@ class FailoverPlugin(Plugin):
         """A plugin (host monitoring, say) found ``host`` unavailable: if it is a monitor's
         writer, that monitor probes the other hosts at once (it keeps the writer until a probe
         verifies another one; see ``TopologyMonitor.doubt``). Never blocks."""
-        if available:
+        registry = _started_monitors()
+        if available or registry is None:
             return
-        module = sys.modules.get("sturdydb_failover.monitor")
-        if module is None:  # never imported: no monitor was ever started
-            return
-        for monitor in module.monitors.all():
+        for monitor in registry.all():
             monitor.doubt(host, f"reported unavailable: {reason}" if reason else "reported unavailable")
 
     @staticmethod
@@ -291,10 +296,8 @@ class FailoverPlugin(Plugin):
         the writer and probes the other hosts at once, the writer kept until a probe verifies
         another one (``TopologyMonitor.doubt``). Between two polls of a steady-state monitor
         this is the first sign of a frozen writer. Never blocks."""
-        module = sys.modules.get("sturdydb_failover.monitor")
-        if module is None:  # never imported: no monitor was ever started
-            return
-        monitor = module.monitors.get(topology.cluster_id)
+        registry = _started_monitors()
+        monitor = registry.get(topology.cluster_id) if registry is not None else None
         if monitor is not None:
             monitor.doubt(host, reason)
 
