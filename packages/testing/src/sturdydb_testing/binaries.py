@@ -32,6 +32,9 @@ class PostgresBinaries:
 class MariaDBBinaries:
     mariadbd: str
     install_db: str
+    #: ``mariadb-binlog`` and the ``mariadb`` client: a promotion replays the lost writer's binlog.
+    binlog: str
+    client: str
 
 
 def _postgres_candidates() -> list[Path]:
@@ -75,10 +78,14 @@ def find_mariadb() -> MariaDBBinaries:
     )
     server = shutil.which("mariadbd", path=search) or shutil.which("mysqld", path=search)
     install = shutil.which("mariadb-install-db", path=search) or shutil.which("mysql_install_db", path=search)
-    if server and install:
-        return MariaDBBinaries(server, install)
+    binlog = shutil.which("mariadb-binlog", path=search) or shutil.which("mysqlbinlog", path=search)
+    client = shutil.which("mariadb", path=search) or shutil.which("mysql", path=search)
+    if server and install and binlog and client:
+        return MariaDBBinaries(server, install, binlog, client)
+    found = {"mariadbd": server, "mariadb-install-db": install, "mariadb-binlog": binlog, "mariadb": client}
     raise ServerBinariesNotFound(
-        "MariaDB server programs not found: need mariadbd (found: "
-        f"{server or 'no'}) and mariadb-install-db (found: {install or 'no'}) on PATH, /usr/sbin "
-        "or /usr/bin. Install them (Debian/Ubuntu: apt-get install mariadb-server)."
+        "MariaDB server programs not found: need "
+        + ", ".join(f"{name} (found: {path or 'no'})" for name, path in found.items())
+        + " on PATH, /usr/sbin or /usr/bin. Install them (Debian/Ubuntu: apt-get install mariadb-server "
+        "mariadb-client)."
     )
