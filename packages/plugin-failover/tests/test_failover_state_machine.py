@@ -95,15 +95,18 @@ def test_a_failed_commit_is_reported_unknown(open_conn: Open) -> None:
     conn.commit()
 
 
-def test_session_state_is_carried_over(open_conn: Open, engine: str) -> None:
+# Both spellings the plugin's cheap pre-test lets through: the third character of SET/USE,
+# and a blank first character.
+@pytest.mark.parametrize("indent", ["", "\n  "])
+def test_session_state_is_carried_over(open_conn: Open, engine: str, indent: str) -> None:
     conn = open_conn()
     conn.autocommit = False
     conn.isolation_level = "SERIALIZABLE" if engine == "mysql" else 4  # psycopg IsolationLevel.SERIALIZABLE
     cur = conn.cursor()
     if engine == "pg":
-        cur.execute("SET search_path TO pg_catalog, public")
+        cur.execute(indent + ("set" if indent else "SET") + " search_path TO pg_catalog, public")
     else:
-        cur.execute("USE mysql")
+        cur.execute(indent + ("use" if indent else "USE") + " mysql")
     conn.commit()
     break_connection(conn)
     with pytest.raises(sturdydb.FailoverSuccessError):

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from sturdydb import _profiles as profiles
 from sturdydb import _selectors as selectors
@@ -28,7 +29,7 @@ from sturdydb._discovery import PluginCatalog, catalog_for
 from sturdydb._drivers import UnknownDriverError, driver_dialect_for, pass_through_dialect
 from sturdydb._errors import ConfigurationError, FailoverSuccessError, InterfaceError
 from sturdydb._hosts import HostInfo
-from sturdydb._pipeline import Pipeline, get_pipeline, select_plugins
+from sturdydb._pipeline import ChainFn, Pipeline, get_pipeline, select_plugins
 from sturdydb._properties import Properties
 
 __all__ = ["AwsWrapperConnection", "Connection", "Cursor", "connect"]
@@ -165,15 +166,17 @@ def _peek(conninfo: str, key: str) -> str | None:
 class Connection:
     """A PEP 249 connection that delegates to the driver's connection through the plugins."""
 
-    __slots__ = ("__weakref__", "_c_commit", "_c_cursor", "_c_rollback", "_ctx")
+    __slots__ = ("__weakref__", "_ctx", "_hot")
 
     def __init__(self, context: ConnectionContext) -> None:
         self._ctx = context
         # The calls an ORM makes for every statement or unit of work: their chains are looked
-        # up once (they depend only on the plugin chain and the driver, fixed per connection).
-        self._c_cursor = context.chain("Connection.cursor")
-        self._c_commit = context.chain("Connection.commit")
-        self._c_rollback = context.chain("Connection.rollback")
+        # up once (they depend only on the plugin chain and the driver, fixed per connection),
+        # and kept with the context in one field: this class has ``__getattr__``, which makes
+        # each read of a field cost about 360 instructions (see ``_cursor_class``).
+        self._hot: tuple[ConnectionContext, ChainFn | None, ChainFn | None, ChainFn | None] = (
+            context, context.chain("Connection.cursor"), context.chain("Connection.commit"),
+            context.chain("Connection.rollback"))
 
     @classmethod
     def connect(cls, target: Callable[..., Any], conninfo: str = "", *args: Any, **kwargs: Any) -> Connection:
@@ -207,10 +210,9 @@ class Connection:
 
     # -- PEP 249 ---------------------------------------------------------------
     def cursor(self, *args: Any, **kwargs: Any) -> Cursor:
-        ctx = self._ctx
+        ctx, chain, _, _ = self._hot
         if ctx.closed:
             raise _closed_error(ctx)
-        chain = self._c_cursor
         if chain is None:
             raw = ctx.connection.cursor(*args, **kwargs)
         else:
@@ -220,10 +222,12 @@ class Connection:
             # Not in memory, or fetched through plugins. (psycopg2's in-memory result dies
             # with its connection: after a failover the fetch must say so, which only
             # Cursor's generation check does.)
-            return Cursor(self, raw, args, kwargs, kind)
+            cls = _cursor_classes.get(raw.__class__) or _cursor_class(Cursor, raw.__class__)
+            return cls(self, raw, args, kwargs, kind)
         # Cursor.__init__ inlined (an ORM opens a cursor per statement; the frame is a visible
         # part of its client cost): the same fields, plus the driver's own fetch methods.
-        cur = _new_in_memory(_InMemoryCursor)
+        cur = _new_in_memory(_in_memory_classes.get(raw.__class__)
+                             or _cursor_class(_InMemoryCursor, raw.__class__))
         cur._conn = self
         cur._ctx = ctx
         cur._cursor = raw
@@ -238,16 +242,14 @@ class Connection:
         return cur
 
     def commit(self) -> None:
-        ctx = self._ctx
-        chain = self._c_commit
+        ctx, _, chain, _ = self._hot
         if chain is None:
             ctx.connection.commit()
         else:
             chain(Call(ctx, "Connection.commit", ctx.connection, ctx.connection.commit, (), {}))
 
     def rollback(self) -> None:
-        ctx = self._ctx
-        chain = self._c_rollback
+        ctx, _, _, chain = self._hot
         if chain is None:
             ctx.connection.rollback()
         else:
@@ -513,7 +515,11 @@ def _closed_error(ctx: ConnectionContext) -> BaseException:
 
 
 class Cursor:
-    """A PEP 249 cursor that delegates to the driver's cursor through the plugins."""
+    """A PEP 249 cursor that delegates to the driver's cursor through the plugins.
+
+    Instances are of a subclass made per driver cursor class (:func:`_cursor_class`), which
+    reads every attribute this class does not define from the current driver cursor.
+    """
 
     __slots__ = (
         "__weakref__",
@@ -797,8 +803,10 @@ class Cursor:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.close()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
+    if TYPE_CHECKING:
+        # At run time the driver's attributes are reached through the class that
+        # :func:`_cursor_class` makes for the driver's cursor class (no ``__getattr__`` here).
+        def __getattr__(self, name: str) -> Any: ...
 
     def __repr__(self) -> str:
         return f"<sturdydb.Cursor on {self._ctx.host.url}>"
@@ -831,3 +839,57 @@ _new_in_memory = object.__new__
 #: Allocates a :class:`Call` without running ``__init__`` (see :meth:`Cursor.execute`).
 _new_call = object.__new__
 
+
+
+def _forward_getattr(self: Cursor, name: str) -> Any:
+    # Only called for names not defined on the class: driver-specific API passes through.
+    return getattr(self._cursor, name)
+
+
+def _attributes_are_static(raw_cls: type) -> bool:
+    """Whether every attribute an instance of ``raw_cls`` can have is named on the class.
+
+    True for a class without an instance ``__dict__`` (only slots and descriptors, like
+    psycopg 3's cursors) and without its own ``__getattr__``/``__getattribute__``.
+    """
+    if getattr(raw_cls, "__dictoffset__", 1) != 0:
+        return False
+    return not any("__getattr__" in vars(k) or "__getattribute__" in vars(k)
+                   for k in raw_cls.__mro__ if k is not object)
+
+
+def _cursor_class(base: type[Cursor], raw_cls: type) -> type[Cursor]:
+    """The class of a sturdydb cursor of kind ``base`` over driver cursors of class ``raw_cls``.
+
+    A class with ``__getattr__`` makes every attribute read on its instances slow: CPython
+    (3.11) does not specialize the read, and each one costs about 360 instructions instead of
+    about 10, whether the name is found or not. A sturdydb cursor reads its own fields a dozen
+    times per statement (an ORM's execute, description, fetch and close), a visible part of
+    its client cost. So when the driver's cursor class names every attribute its instances can
+    have (:func:`_attributes_are_static`), the class made here forwards exactly those names
+    this one does not define, each as a read-only property that reads the *current* driver
+    cursor (``self._cursor``, which changes after a failover); that is what ``__getattr__``
+    did for them. Otherwise it forwards any name with ``__getattr__``. Dunder names are not
+    forwarded (``__getattr__`` is not consulted for Python's implicit special-method lookups
+    either). Made once per pair and kept (a process uses a handful of cursor classes).
+    """
+    # Named like the public class: an error about a missing attribute reads as it did.
+    ns: dict[str, Any] = {"__slots__": (), "__module__": base.__module__, "__qualname__": "Cursor",
+                          "__doc__": base.__doc__}
+    if _attributes_are_static(raw_cls):
+        own = set(dir(base))
+        for name in dir(raw_cls):
+            if name not in own and not (name.startswith("__") and name.endswith("__")):
+                ns[name] = property(attrgetter(f"_cursor.{name}"))
+    else:
+        ns["__getattr__"] = _forward_getattr
+    cls: type[Cursor] = type("Cursor", (base,), ns)
+    # Two threads may make a class for the same pair at once: both are equivalent, one is kept.
+    (_in_memory_classes if base is _InMemoryCursor else _cursor_classes)[raw_cls] = cls
+    return cls
+
+
+#: Driver cursor class -> the class :func:`_cursor_class` made for it over :class:`Cursor`,
+#: and over :class:`_InMemoryCursor`.
+_cursor_classes: dict[type, type[Cursor]] = {}
+_in_memory_classes: dict[type, type[Cursor]] = {}

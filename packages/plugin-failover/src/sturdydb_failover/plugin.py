@@ -50,7 +50,13 @@ from sturdydb import (
 from sturdydb.plugin_api import RdsUrlType, bounded, classify_host, run_off_loop, select_host, select_reader
 from sturdydb_failover._info import FAILOVER
 from sturdydb_failover.global_modes import GlobalSettings, plan
-from sturdydb_failover.session import SESSION_PREFIXES, note_session_statement
+from sturdydb_failover.session import (
+    SESSION_BLANK,
+    SESSION_PREFIXES,
+    SESSION_THIRD,
+    is_session_statement,
+    note_session_statement,
+)
 from sturdydb_failover.settings import FailoverMode, FailoverSettings
 
 if TYPE_CHECKING:
@@ -638,7 +644,9 @@ class FailoverPlugin(Plugin):
         if call.method == _EXECUTE:
             args = call.args
             # is_session_statement, inlined: this runs after every execute.
-            if args and (query := args[0]).__class__ is str and query.startswith(SESSION_PREFIXES):
+            if (args and (query := args[0]).__class__ is str and len(query) > 2
+                    and (query[2] in SESSION_THIRD or query[0] in SESSION_BLANK)
+                    and query.startswith(SESSION_PREFIXES)):
                 note_session_statement(ctx, query.lstrip())
         return result
 
@@ -672,7 +680,7 @@ class FailoverPlugin(Plugin):
     def _note_session(call: Call) -> None:
         """The session-statement check of the sync path (inlined there to save a frame)."""
         args = call.args
-        if args and (query := args[0]).__class__ is str and query.startswith(SESSION_PREFIXES):
+        if args and is_session_statement(query := args[0]):
             note_session_statement(call.context, query.lstrip())
 
     def _on_error(self, call: Call, state: ConnectionState, exc: Exception, status: Any) -> Exception | None:
