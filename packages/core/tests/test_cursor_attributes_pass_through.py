@@ -10,15 +10,44 @@ asked: after the connection is replaced, the new driver cursor's.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
 import mysql.connector
 import psycopg
 import pytest
 from conftest import MYSQL_KWARGS, PG_CONNINFO
 
 import sturdydb
+from sturdydb import Call, Plugin, hookimpl
+from sturdydb._discovery import register_plugin, unregister_plugin
+from sturdydb.plugin_api import Proceed
 
 
-@pytest.mark.parametrize("plugins", ["", "failover"])
+class _EveryCall(Plugin):
+    """Wraps every call, so the cursor runs its chains (this package's tests have no failover)."""
+
+    code: ClassVar[str] = "t_every_call"
+
+    def wraps_method(self, method: str, *, network_bound: bool) -> bool:
+        return True
+
+    @hookimpl
+    def sturdydb_execute_around(self, call: Call, proceed: Proceed) -> Any:
+        return proceed(call)
+
+
+@pytest.fixture
+def every_call() -> Iterator[None]:
+    register_plugin(_EveryCall)
+    try:
+        yield
+    finally:
+        unregister_plugin(_EveryCall.code)
+
+
+@pytest.mark.parametrize("plugins", ["", _EveryCall.code])
+@pytest.mark.usefixtures("every_call")
 def test_psycopg_cursor_attributes_come_from_the_current_driver_cursor(plugins: str) -> None:
     with sturdydb.connect(psycopg.Connection.connect, PG_CONNINFO, plugins=plugins) as conn:
         cur = conn.cursor()
