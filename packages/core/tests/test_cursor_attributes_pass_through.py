@@ -86,3 +86,34 @@ def test_a_driver_cursor_with_instance_attributes_forwards_any_name() -> None:
         with pytest.raises(AttributeError, match="no_such_attribute"):
             _ = cur.no_such_attribute
         cur.close()
+
+
+@pytest.mark.parametrize("plugins", ["", "failover"])
+@pytest.mark.parametrize("buffered", [False, True])
+def test_a_mysql_connector_cursor_executes_fetches_and_closes_on_the_driver_cursor_after_a_rebind(
+    plugins: str, buffered: bool,
+) -> None:
+    # execute, the fetches and close read the driver cursor from one field kept beside
+    # ``target_cursor``'s (``_cursor_class``: on mysql-connector's cursors every field read is
+    # slow); after the connection is replaced they must all reach the new driver cursor.
+    with sturdydb.connect(mysql.connector.connect, plugins=plugins, use_pure=True, **MYSQL_KWARGS) as conn:
+        cur = conn.cursor(buffered=buffered)
+        first = cur.target_cursor
+        cur.execute("SELECT 1")
+        assert cur.fetchall() == [(1,)]
+        ctx = conn.context
+        ctx.set_connection(ctx.open(purpose="reconnect"), ctx.host)  # what a failover does
+        cur.execute("SELECT 2 UNION ALL SELECT 3")
+        second = cur.target_cursor
+        assert second is not first
+        assert second.statement == "SELECT 2 UNION ALL SELECT 3"
+        assert first.statement == "SELECT 1"  # the old driver cursor was left alone
+        assert cur.fetchone() == (2,)
+        assert cur.fetchall() == [(3,)]
+        cur.execute("SELECT 4")
+        assert cur.target_cursor is second
+        assert list(cur) == [(4,)]  # __next__
+        cur.close()
+        with pytest.raises(mysql.connector.Error):
+            second.execute("SELECT 5")  # close reached the new driver cursor
+        assert cur.target_cursor is second

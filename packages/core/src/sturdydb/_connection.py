@@ -233,10 +233,9 @@ class Connection:
         cur._cursor = raw
         cur._args = args
         cur._kwargs = kwargs
-        cur._gen = ctx.generation
+        gen = cur._gen = ctx.generation
         cur._server_side = False
-        (cur._c_execute, cur._c_executemany, cur._c_fetchone, cur._c_fetchmany,
-         cur._c_fetchall, cur._c_next, cur._c_close) = kind[1]
+        cur._hot = (ctx, raw, gen, kind[1])
         cur.fetchone = raw.fetchone  # type: ignore[method-assign]  # a slot of that class
         cur.fetchall = raw.fetchall  # type: ignore[method-assign]
         return cur
@@ -524,17 +523,11 @@ class Cursor:
     __slots__ = (
         "__weakref__",
         "_args",
-        "_c_close",
-        "_c_execute",
-        "_c_executemany",
-        "_c_fetchall",
-        "_c_fetchmany",
-        "_c_fetchone",
-        "_c_next",
         "_conn",
         "_ctx",
         "_cursor",
         "_gen",
+        "_hot",
         "_kwargs",
         "_server_side",
     )
@@ -547,16 +540,20 @@ class Cursor:
         self._cursor = raw
         self._args = args
         self._kwargs = kwargs
-        self._gen = ctx.generation
+        gen = self._gen = ctx.generation
         self._server_side, chains, _ = kind
-        (self._c_execute, self._c_executemany, self._c_fetchone, self._c_fetchmany,
-         self._c_fetchall, self._c_next, self._c_close) = chains
+        # What execute and the fetches read, in one field: on a class with ``__getattr__``
+        # (see _cursor_class) each field read costs about 360 instructions, one tuple's unpacking
+        # about 30. The chains per method, in this order: execute, executemany, fetchone,
+        # fetchmany, fetchall, __next__, close. Assigned again wherever _cursor or _gen is.
+        self._hot: tuple[ConnectionContext, Any, int, tuple[ChainFn | None, ...]] = (ctx, raw, gen, chains)
 
     def _rebind(self) -> None:
         """Open a driver cursor on the context's new connection (after a failover)."""
         ctx = self._ctx
-        self._cursor = ctx.connection.cursor(*self._args, **self._kwargs)
-        self._gen = ctx.generation
+        raw = self._cursor = ctx.connection.cursor(*self._args, **self._kwargs)
+        gen = self._gen = ctx.generation
+        self._hot = (ctx, raw, gen, self._hot[3])
 
     def _run(self, method: str, chain: Any, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         call = _new_call(Call)  # Call(...) inlined, as in execute
@@ -578,26 +575,27 @@ class Cursor:
         return self._conn
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Cursor:
-        if self._gen != self._ctx.generation:
+        ctx, cur, gen, chains = self._hot
+        if gen != ctx.generation:
             self._rebind()
-        chain = self._c_execute
+            cur = self._cursor
+        chain = chains[0]
         if chain is None:
             # As the application called it (not every driver takes None for params); the
             # common forms without keywords skip the keyword-unpacking call.
             if kwargs:
                 if params is None:
-                    self._cursor.execute(query, **kwargs)
+                    cur.execute(query, **kwargs)
                 else:
-                    self._cursor.execute(query, params, **kwargs)
+                    cur.execute(query, params, **kwargs)
             elif params is None:
-                self._cursor.execute(query)
+                cur.execute(query)
             else:
-                self._cursor.execute(query, params)
+                cur.execute(query, params)
         else:
-            cur = self._cursor
             # Call(...) inlined: its __init__ frame is a third of the chain's own cost here.
             call = _new_call(Call)
-            call.context = self._ctx
+            call.context = ctx
             call.method = "Cursor.execute"
             call.target = cur
             call.func = cur.execute
@@ -610,16 +608,16 @@ class Cursor:
                     raise
                 # A read interrupted by a failover, with failover_retry_reads: run it once
                 # more on the new connection (a second failover error is raised as it is).
-                log.info("re-running a read interrupted by a failover on %s", self._ctx.host.url)
+                log.info("re-running a read interrupted by a failover on %s", ctx.host.url)
                 self._rebind()
                 cur = self._cursor
-                chain(Call(self._ctx, "Cursor.execute", cur, cur.execute, (query, params), kwargs))
+                chain(Call(ctx, "Cursor.execute", cur, cur.execute, (query, params), kwargs))
         return self
 
     def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> Cursor:
         if self._gen != self._ctx.generation:
             self._rebind()
-        chain = self._c_executemany
+        chain = self._hot[3][1]
         if chain is None:
             self._cursor.executemany(query, params_seq, **kwargs)
         else:
@@ -638,15 +636,15 @@ class Cursor:
         )
 
     def fetchone(self) -> Any:
-        if self._gen != self._ctx.generation:
+        ctx, cur, gen, chains = self._hot
+        if gen != ctx.generation:
             self._stale()
-        chain = self._c_fetchone
-        cur = self._cursor
+        chain = chains[2]
         if chain is None:
             return cur.fetchone()
         # _run inlined: an unbuffered MySQL cursor fetches through the plugins every row.
         call = _new_call(Call)
-        call.context = self._ctx
+        call.context = ctx
         call.method = "Cursor.fetchone"
         call.target = cur
         call.func = cur.fetchone
@@ -659,18 +657,19 @@ class Cursor:
             self._stale()
         cur = self._cursor
         args: tuple[Any, ...] = () if size is None else (size,)
-        chain = self._c_fetchmany
+        chain = self._hot[3][3]
         if chain is None:
             return cur.fetchmany(*args)  # type: ignore[no-any-return]
         return self._run("Cursor.fetchmany", chain, cur.fetchmany, args, {})  # type: ignore[no-any-return]
 
     def fetchall(self) -> list[Any]:
-        if self._gen != self._ctx.generation:
+        ctx, cur, gen, chains = self._hot
+        if gen != ctx.generation:
             self._stale()
-        chain = self._c_fetchall
+        chain = chains[4]
         if chain is None:
-            return self._cursor.fetchall()  # type: ignore[no-any-return]
-        return self._run("Cursor.fetchall", chain, self._cursor.fetchall, (), {})  # type: ignore[no-any-return]
+            return cur.fetchall()  # type: ignore[no-any-return]
+        return self._run("Cursor.fetchall", chain, cur.fetchall, (), {})  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Any]:
         return self
@@ -678,7 +677,7 @@ class Cursor:
     def __next__(self) -> Any:
         if self._gen != self._ctx.generation:
             self._stale()
-        chain = self._c_next
+        chain = self._hot[3][5]
         if chain is None:
             row = self._cursor.fetchone()
         else:
@@ -756,13 +755,14 @@ class Cursor:
         return self._call("Cursor.scroll", self._cursor.scroll, value, mode)
 
     def close(self) -> None:
-        if self._gen != self._ctx.generation:
+        ctx, cur, gen, chains = self._hot
+        if gen != ctx.generation:
             return  # the driver cursor died with the old connection
-        chain = self._c_close
+        chain = chains[6]
         if chain is None:
-            self._cursor.close()
+            cur.close()
         else:
-            self._run("Cursor.close", chain, self._cursor.close, (), {})
+            self._run("Cursor.close", chain, cur.close, (), {})
 
     def _call(self, method: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         chain = self._ctx.chain(method, self._server_side)
@@ -869,7 +869,8 @@ def _cursor_class(base: type[Cursor], raw_cls: type) -> type[Cursor]:
     have (:func:`_attributes_are_static`), the class made here forwards exactly those names
     this one does not define, each as a read-only property that reads the *current* driver
     cursor (``self._cursor``, which changes after a failover); that is what ``__getattr__``
-    did for them. Otherwise it forwards any name with ``__getattr__``. Dunder names are not
+    did for them. Otherwise it forwards any name with ``__getattr__`` (and the hot methods
+    read their fields from one tuple, ``_hot``). Dunder names are not
     forwarded (``__getattr__`` is not consulted for Python's implicit special-method lookups
     either). Made once per pair and kept (a process uses a handful of cursor classes).
     """
