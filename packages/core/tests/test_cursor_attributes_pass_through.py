@@ -88,8 +88,9 @@ def test_a_driver_cursor_with_instance_attributes_forwards_any_name() -> None:
         cur.close()
 
 
-@pytest.mark.parametrize("plugins", ["", "failover"])
+@pytest.mark.parametrize("plugins", ["", _EveryCall.code])
 @pytest.mark.parametrize("buffered", [False, True])
+@pytest.mark.usefixtures("every_call")
 def test_a_mysql_connector_cursor_executes_fetches_and_closes_on_the_driver_cursor_after_a_rebind(
     plugins: str, buffered: bool,
 ) -> None:
